@@ -1,0 +1,1 @@
+//! Configuration (interface; filled in with the CLI).

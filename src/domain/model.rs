@@ -1,0 +1,302 @@
+//! The typed vocabulary of the domain: identifiers, the registry's categories (身分, 在籍状態,
+//! 職種, 申請種別) and the records that ingest produces from each kind of input file.
+//!
+//! Names are kept exactly as given (the original text is what we store and print); the folded
+//! key used for matching is computed by [`crate::domain::text`] when it is needed.
+
+use chrono::NaiveDate;
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_newtype {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub CompactString);
+
+        impl $name {
+            pub fn new(s: &str) -> Self {
+                Self(CompactString::new(s))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_newtype!(
+    /// 学籍番号: a student number. It changes when the person moves on (学部 → 大学院 → 研究生).
+    StudentNo
+);
+id_newtype!(
+    /// 個人番号: a registry key that stays with the person across student numbers.
+    PersonId
+);
+id_newtype!(
+    /// ECS-ID: the student account. Given once to one person, never to another (R2).
+    EcsId
+);
+id_newtype!(
+    /// 職員番号: HR's staff number.
+    StaffNo
+);
+
+/// The four kinds of input file, recognised by their header signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// 教務: the enrollment export.
+    Registrar,
+    /// 人事: the staff roster (R9).
+    Hr,
+    /// The support counter's approved renewals and applications (R8, R10, R11).
+    Renewals,
+    /// The account portal's activations (R4).
+    Activations,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Registrar, Kind::Hr, Kind::Renewals, Kind::Activations];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Registrar => "registrar",
+            Kind::Hr => "hr",
+            Kind::Renewals => "renewals",
+            Kind::Activations => "activations",
+        }
+    }
+}
+
+/// 身分: the status category of a student.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// 学部生 (正規生)
+    Undergraduate,
+    /// 大学院生 (正規生)
+    Graduate,
+    /// 研究生 (非正規生)
+    ResearchStudent,
+    /// 科目等履修生 (非正規生)
+    CreditAuditor,
+    /// 聴講生 (非正規生)
+    Auditor,
+    /// 特別聴講学生 (非正規生)
+    SpecialAuditor,
+    /// 特別研究学生 (非正規生)
+    SpecialResearchStudent,
+}
+
+impl Status {
+    /// 正規生 (regular) versus 非正規生.
+    pub fn is_regular(self) -> bool {
+        matches!(self, Status::Undergraduate | Status::Graduate)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Status::Undergraduate => "学部生",
+            Status::Graduate => "大学院生",
+            Status::ResearchStudent => "研究生",
+            Status::CreditAuditor => "科目等履修生",
+            Status::Auditor => "聴講生",
+            Status::SpecialAuditor => "特別聴講学生",
+            Status::SpecialResearchStudent => "特別研究学生",
+        }
+    }
+}
+
+/// 在籍状態: whether the person is (still) a student.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enrollment {
+    /// 在学
+    Enrolled,
+    /// 休学: on leave, still a student.
+    OnLeave,
+    /// 卒業
+    Graduated,
+    /// 修了
+    Completed,
+    /// 退学
+    Withdrawn,
+    /// 除籍
+    Expelled,
+}
+
+impl Enrollment {
+    /// True while the person is a student (在学, 休学); false once status is lost (R5).
+    pub fn is_student(self) -> bool {
+        matches!(self, Enrollment::Enrolled | Enrollment::OnLeave)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Enrollment::Enrolled => "在学",
+            Enrollment::OnLeave => "休学",
+            Enrollment::Graduated => "卒業",
+            Enrollment::Completed => "修了",
+            Enrollment::Withdrawn => "退学",
+            Enrollment::Expelled => "除籍",
+        }
+    }
+}
+
+/// 職種 in HR's roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobType {
+    /// 教員
+    Faculty,
+    /// 職員
+    Staff,
+    /// 非常勤講師
+    PartTimeFaculty,
+    /// 非常勤職員
+    PartTimeStaff,
+}
+
+impl JobType {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            JobType::Faculty => "教員",
+            JobType::Staff => "職員",
+            JobType::PartTimeFaculty => "非常勤講師",
+            JobType::PartTimeStaff => "非常勤職員",
+        }
+    }
+}
+
+/// 申請種別 in the counter's renewals file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalKind {
+    /// 利用継続: a former student keeps the ECS-ID as a non-student holder (R8).
+    Continuation,
+    /// 年度更新: a holder renews for the next 年度 (R10).
+    Renewal,
+    /// 日本学術振興会特別研究員: a JSPS fellow applies for an ECS-ID and KUMOI (R11).
+    JspsFellow,
+}
+
+impl RenewalKind {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            RenewalKind::Continuation => "利用継続",
+            RenewalKind::Renewal => "年度更新",
+            RenewalKind::JspsFellow => "JSPS特別研究員",
+        }
+    }
+}
+
+/// Where a record came from: the index of the file in its batch and the row as the person who
+/// made the file sees it (the spreadsheet row, 1-based, title rows and header included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RowRef {
+    pub file: u32,
+    pub row: u32,
+}
+
+/// One row of the registrar's enrollment export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrarRow {
+    pub at: RowRef,
+    pub student_no: StudentNo,
+    pub person_id: Option<PersonId>,
+    pub ecs_id: Option<EcsId>,
+    pub name: CompactString,
+    pub name_kana: CompactString,
+    pub birth_date: Option<NaiveDate>,
+    /// 所属 (faculty or graduate school), as written.
+    pub faculty: CompactString,
+    pub status: Status,
+    pub enrollment: Enrollment,
+    pub admission_date: Option<NaiveDate>,
+    /// 異動年月日: the effective date of the latest change (卒業, 退学, ...).
+    pub change_date: Option<NaiveDate>,
+}
+
+/// One row of HR's staff roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffRow {
+    pub at: RowRef,
+    pub staff_no: StaffNo,
+    pub person_id: Option<PersonId>,
+    pub student_no: Option<StudentNo>,
+    pub ecs_id: Option<EcsId>,
+    pub name: CompactString,
+    pub name_kana: CompactString,
+    pub birth_date: Option<NaiveDate>,
+    pub affiliation: CompactString,
+    pub job_type: JobType,
+    /// 採用年月日: the conversion date for R9.
+    pub hire_date: NaiveDate,
+}
+
+/// One approved application from the support counter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalRow {
+    pub at: RowRef,
+    pub kind: RenewalKind,
+    pub ecs_id: Option<EcsId>,
+    pub person_id: Option<PersonId>,
+    pub student_no: Option<StudentNo>,
+    pub name: CompactString,
+    pub name_kana: CompactString,
+    pub birth_date: Option<NaiveDate>,
+    pub affiliation: CompactString,
+    pub approved_on: NaiveDate,
+    /// 有効期限 when the counter set one; otherwise the policy's end of 年度.
+    pub valid_until: Option<NaiveDate>,
+}
+
+/// One activation reported by the account portal (R4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationRow {
+    pub at: RowRef,
+    pub ecs_id: EcsId,
+    pub activated_on: NaiveDate,
+}
+
+/// The typed rows of one input file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "rows", rename_all = "snake_case")]
+pub enum Records {
+    Registrar(Vec<RegistrarRow>),
+    Hr(Vec<StaffRow>),
+    Renewals(Vec<RenewalRow>),
+    Activations(Vec<ActivationRow>),
+}
+
+impl Records {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Records::Registrar(_) => Kind::Registrar,
+            Records::Hr(_) => Kind::Hr,
+            Records::Renewals(_) => Kind::Renewals,
+            Records::Activations(_) => Kind::Activations,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Registrar(v) => v.len(),
+            Records::Hr(v) => v.len(),
+            Records::Renewals(v) => v.len(),
+            Records::Activations(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,1 @@
+//! Encoding detection (interface; the full module lands with the encoding helper).

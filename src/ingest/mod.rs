@@ -1,0 +1,3 @@
+//! Ingest: reading input files into typed records (filled in with the ingest work).
+
+pub mod encoding;

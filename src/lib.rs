@@ -1,0 +1,11 @@
+//! regsync keeps a university's student accounts (ECS-ID and KUMOI mailbox) in step with the
+//! student registry.
+//!
+//! The crate is split into a pure core ([`domain`]: model, normalization, dates, and later
+//! matching, rules and the plan) and an I/O shell ([`ingest`], [`cli`], ...). Data flows one way:
+//! files → typed records → plan → store + outbox → mail. See `ARCHITECTURE.md`.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
