@@ -1,1 +1,78 @@
-//! Configuration (interface; filled in with the CLI).
+//! Configuration: `regsync.toml` → checked [`Settings`], before any input is read.
+//!
+//! Every key is optional; the defaults are DOMAIN.md's policy values and a layout of folders
+//! beside the config file (or the current folder when there is none). Relative paths in the file
+//! are resolved against the file's folder, so cron can run regsync from anywhere.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::ingest::profile::{ProfileError, Profiles};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config `{path}` is not valid: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    paths: RawPaths,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    /// A folder of mapping profiles; the built-in profile when absent.
+    mappings: Option<PathBuf>,
+}
+
+/// Checked settings.
+#[derive(Debug)]
+pub struct Settings {
+    /// The folder relative paths are resolved against.
+    pub base: PathBuf,
+    pub profiles: Profiles,
+}
+
+impl Settings {
+    /// Loads `path`, or `./regsync.toml` when it exists, or the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let default = Path::new("regsync.toml");
+        let path = match path {
+            Some(p) => Some(p),
+            None if default.is_file() => Some(default),
+            None => None,
+        };
+        let (raw, base) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+                    path: p.to_path_buf(),
+                    message: e.to_string(),
+                })?;
+                let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                (raw, base)
+            }
+            None => (RawConfig::default(), PathBuf::new()),
+        };
+        let profiles = match &raw.paths.mappings {
+            Some(dir) => Profiles::load(&base.join(dir))?,
+            None => Profiles::builtin()?,
+        };
+        Ok(Settings { base, profiles })
+    }
+}

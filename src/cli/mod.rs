@@ -1,7 +1,75 @@
-//! The command line (filled in with `check`).
+//! The command line: one module per subcommand, each with an `Args` struct whose doc comments
+//! become `--help` and a `run` function. [`main`] dispatches and maps outcomes to exit codes.
 
+mod check;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+/// Exit codes of the product contract (SPEC.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Done = 0,
+    Failed = 1,
+    Usage = 2,
+    Rejected = 3,
+    Refused = 4,
+    MailPending = 5,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Keeps the university's student accounts (ECS-ID + KUMOI) in step with the student registry.
+#[derive(Debug, Parser)]
+#[command(name = "regsync", version, about)]
+pub struct Cli {
+    /// Configuration file (default: `./regsync.toml` when it exists, else built-in defaults)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate input files against the mapping profiles; change nothing
+    Check(check::Args),
+}
+
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Done.into()
+            };
+        }
+    };
+    let settings = match crate::config::Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage.into();
+        }
+    };
+    let result = match cli.command {
+        Command::Check(args) => check::run(&settings, args),
+    };
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Failed.into()
+        }
+    }
 }

@@ -28,12 +28,16 @@ pub enum DateWarning {
 impl DateWarning {
     pub fn message_ja(&self) -> String {
         match self {
-            DateWarning::PastEraEnd { input, proper } => format!("「{input}」は元号の終了後の日付です。正しくは「{proper}」"),
+            DateWarning::PastEraEnd { input, proper } => {
+                format!("「{input}」は元号の終了後の日付です。正しくは「{proper}」")
+            }
         }
     }
     pub fn message_en(&self) -> String {
         match self {
-            DateWarning::PastEraEnd { input, proper } => format!("`{input}` is past the end of its era; the proper form is `{proper}`"),
+            DateWarning::PastEraEnd { input, proper } => {
+                format!("`{input}` is past the end of its era; the proper form is `{proper}`")
+            }
         }
     }
 }
@@ -58,6 +62,10 @@ impl DateError {
 /// Parses a date as written in Japanese registry exports.
 pub fn parse_date(input: &str) -> Result<ParsedDate, DateError> {
     NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
-        .map(|date| ParsedDate { date, style: DateStyle::Western, warning: None })
+        .map(|date| ParsedDate {
+            date,
+            style: DateStyle::Western,
+            warning: None,
+        })
         .map_err(|_| DateError::Unrecognized(input.to_string()))
 }

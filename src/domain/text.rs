@@ -6,3 +6,18 @@ use unicode_normalization::UnicodeNormalization;
 pub fn fold_key(s: &str) -> String {
     s.nfkc().filter(|c| !c.is_whitespace()).collect()
 }
+
+/// Identifiers and codes: trimmed, full-width ASCII folded (placeholder until the text helper lands).
+pub fn fold_id(s: &str) -> std::borrow::Cow<'_, str> {
+    let t = trim_cell(s);
+    if t.is_ascii() {
+        t.into()
+    } else {
+        t.nfkc().collect::<String>().into()
+    }
+}
+
+/// Trims spreadsheet padding: ASCII whitespace, U+3000 and U+00A0.
+pub fn trim_cell(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{3000}' || c == '\u{a0}')
+}

@@ -1,3 +1,148 @@
-//! Ingest: reading input files into typed records (filled in with the ingest work).
+//! Ingest: input files → typed records, or a located reason why not.
+//!
+//! A file's format comes from its extension (`.csv`/`.txt`, `.xlsx`/`.xlsm`/`.xls`), its
+//! encoding from its bytes ([`encoding`]), its kind from its header signature ([`map`]), and
+//! the meaning of each column from the mapping profile ([`profile`]). A file with any error is
+//! rejected whole: its records are dropped, never partly used.
 
+pub mod csv;
+pub mod diag;
 pub mod encoding;
+pub mod excel;
+pub mod map;
+pub mod profile;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::domain::model::{Kind, Records};
+use crate::ingest::diag::{Diagnostic, Location};
+use crate::ingest::encoding::Encoding;
+use crate::ingest::map::Mapped;
+use crate::ingest::profile::Profiles;
+
+/// What a reader produced from one file's bytes.
+#[derive(Default)]
+pub struct Outcome {
+    pub encoding: Option<Encoding>,
+    pub sheet: Option<String>,
+    pub kind: Option<Kind>,
+    pub header_row: Option<u32>,
+    /// Non-blank data rows read (with or without errors).
+    pub rows: usize,
+    pub mapped: Option<Mapped>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Excel,
+}
+
+/// One input file after ingest.
+#[derive(Debug)]
+pub struct Ingested {
+    pub path: PathBuf,
+    pub format: Option<Format>,
+    pub encoding: Option<Encoding>,
+    pub sheet: Option<String>,
+    pub kind: Option<Kind>,
+    pub rows: usize,
+    /// The typed rows; `None` when the file is rejected.
+    pub records: Option<Records>,
+    /// Errors first (in file order), then warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Ingested {
+    pub fn accepted(&self) -> bool {
+        self.records.is_some()
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+}
+
+/// Reads one file. `file` is its index in the batch, kept in every record's [`RowRef`].
+///
+/// [`RowRef`]: crate::domain::model::RowRef
+pub fn read_file(path: &Path, file: u32, profiles: &Profiles) -> Ingested {
+    match std::fs::read(path) {
+        Ok(bytes) => read_bytes(path, bytes, file, profiles),
+        Err(e) => Ingested {
+            path: path.to_path_buf(),
+            format: None,
+            encoding: None,
+            sheet: None,
+            kind: None,
+            rows: 0,
+            records: None,
+            diagnostics: vec![Diagnostic::error(
+                Location::File,
+                format!("ファイルを読めません（{e}）"),
+                format!("cannot read the file: {e}"),
+            )],
+        },
+    }
+}
+
+/// Reads one file's bytes; the path only decides the format and names the file in messages.
+pub fn read_bytes(path: &Path, bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Ingested {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let (format, outcome) = match ext.as_deref() {
+        Some("xlsx" | "xlsm" | "xls" | "xlsb") => {
+            (Some(Format::Excel), excel::read(bytes, file, profiles))
+        }
+        Some("csv" | "txt" | "tsv") | None => {
+            (Some(Format::Csv), csv::read(&bytes, file, profiles))
+        }
+        Some(other) => (
+            None,
+            Outcome {
+                diagnostics: vec![Diagnostic::error(
+                    Location::File,
+                    format!(
+                        "「.{other}」のファイルは読めません。CSV（.csv）かExcel（.xlsx, .xls）で出力してください"
+                    ),
+                    format!(
+                        "`.{other}` files are not read; export as CSV (.csv) or Excel (.xlsx, .xls)"
+                    ),
+                )],
+                ..Outcome::default()
+            },
+        ),
+    };
+    let mut diagnostics = outcome.diagnostics;
+    // Errors first, each group in file order, so the first line printed is the first problem.
+    diagnostics.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.location.cmp(&b.location))
+    });
+    let rejected = diagnostics.iter().any(Diagnostic::is_error);
+    let records = match (rejected, outcome.mapped) {
+        (false, Some(m)) => Some(m.into_records()),
+        _ => None,
+    };
+    Ingested {
+        path: path.to_path_buf(),
+        format,
+        encoding: outcome.encoding,
+        sheet: outcome.sheet,
+        kind: outcome.kind,
+        rows: outcome.rows,
+        records,
+        diagnostics,
+    }
+}

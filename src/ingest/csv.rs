@@ -1,0 +1,322 @@
+//! CSV as Japanese Excel writes it: CP932 or UTF-8, CRLF, quoted line breaks, title rows above
+//! the header, padded empty columns and rows.
+//!
+//! Large files are read in parallel. CP932 never uses CR, LF, `,` or `"` as a trail byte, so a
+//! record boundary can be found in the raw bytes: a LF outside quotes. The body after the header
+//! is cut into chunks there, and each chunk is decoded, parsed and mapped on its own thread.
+//! Chunks are joined in file order, so the result does not depend on the number of threads.
+//!
+//! Row numbers are spreadsheet rows (what the sender sees when opening the file in Excel): the
+//! physical line of the record minus the line breaks quoted inside earlier records.
+
+use csv::ByteRecord;
+use rayon::prelude::*;
+
+use crate::ingest::Outcome;
+use crate::ingest::diag::{Diagnostic, Location};
+use crate::ingest::encoding::{Encoding, body, decode_chunk, locate, sniff};
+use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};
+use crate::ingest::profile::Profiles;
+
+/// Target size of one parallel chunk.
+const CHUNK: usize = 4 << 20;
+
+pub fn read(bytes: &[u8], file: u32, profiles: &Profiles) -> Outcome {
+    let encoding = sniff(bytes);
+    let bom = bytes.len() - body(bytes, encoding).len();
+    let body = &bytes[bom..];
+    let mut out = Outcome {
+        encoding: Some(encoding),
+        ..Outcome::default()
+    };
+
+    // The header: the first records, decoded field by field.
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let mut head_rows: Vec<Vec<String>> = Vec::new();
+    let mut head_lines: Vec<(u64, u64)> = Vec::new(); // (line, embedded line breaks before)
+    let mut embedded = 0u64;
+    let mut lines = LineCounter::default();
+    let mut record = ByteRecord::new();
+    let mut ends = Vec::new();
+    while head_rows.len() < HEADER_SEARCH_ROWS {
+        match rdr.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) | Err(_) => break,
+        }
+        let line = lines.line_of(body, record.position().map_or(0, |p| p.byte() as usize));
+        head_lines.push((line, embedded));
+        embedded += memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
+        let fields = record.iter().map(|f| decode_field(f, encoding)).collect();
+        head_rows.push(fields);
+        // csv stops at the CR of a CRLF; the data starts after the LF, on the next line.
+        let mut end = rdr.position().byte() as usize;
+        if body.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        let next_line = 1 + memchr::memchr_iter(b'\n', &body[..end]).count() as u64;
+        ends.push((end, next_line, embedded));
+    }
+    let header = match find_header(&head_rows, 1, profiles) {
+        Ok(h) => h,
+        Err(d) => {
+            // Row numbers in the header search are record counts; make them spreadsheet rows.
+            out.diagnostics.push(relocate_head(d, &head_lines));
+            check_encoding(bytes, bom, body.len(), encoding, &mut out.diagnostics);
+            return out;
+        }
+    };
+    let (data_start, next_line, embedded_before) = ends[header.index];
+    // The header row's own number, for the header diagnostics already made.
+    let header_row = head_lines[header.index].0 - head_lines[header.index].1;
+    out.header_row = Some(header_row as u32);
+    check_encoding(bytes, bom, data_start, encoding, &mut out.diagnostics);
+    out.kind = Some(header.kind());
+
+    let data = &body[data_start..];
+    let chunks = split_records(data, CHUNK);
+    let mapper = Mapper::new(&header);
+    let results: Vec<ChunkOut> = chunks
+        .par_iter()
+        .map(|&(start, end)| read_chunk(&data[start..end], encoding, file, &mapper, &header))
+        .collect();
+
+    // Stitch: turn chunk-local rows into spreadsheet rows and file-level byte positions.
+    let mut line = next_line;
+    let mut embedded = embedded_before;
+    let mut mapped = Mapped::with_capacity(header.kind(), results.iter().map(|r| r.rows).sum());
+    for (r, &(start, _)) in results.into_iter().zip(&chunks) {
+        let delta = (line - 1).saturating_sub(embedded) as u32;
+        if let Some(offset) = r.bad_bytes {
+            let at = bom + data_start + start + offset;
+            out.diagnostics.push(encoding_error(bytes, at));
+        } else {
+            let mut m = r.mapped;
+            m.shift_rows(delta);
+            mapped.append(m);
+            for mut d in r.diagnostics {
+                shift_location(&mut d.location, delta);
+                out.diagnostics.push(d);
+            }
+            out.rows += r.rows;
+        }
+        line += r.lines;
+        embedded += r.embedded;
+    }
+    out.mapped = Some(mapped);
+    out
+}
+
+fn decode_field(f: &[u8], encoding: Encoding) -> String {
+    match decode_chunk(f, encoding) {
+        Ok(s) => s.into_owned(),
+        Err(_) => String::new(),
+    }
+}
+
+fn relocate_head(mut d: Diagnostic, head_lines: &[(u64, u64)]) -> Diagnostic {
+    if let Location::Row { row } | Location::Cell { row, .. } = &mut d.location {
+        if let Some((line, emb)) = head_lines.get((*row as usize).saturating_sub(1)) {
+            *row = (line - emb) as u32;
+        }
+    }
+    d
+}
+
+fn shift_location(loc: &mut Location, delta: u32) {
+    if let Location::Row { row } | Location::Cell { row, .. } = loc {
+        *row += delta;
+    }
+}
+
+/// Checks that the bytes before the data (title rows and header) decode strictly.
+fn check_encoding(
+    bytes: &[u8],
+    bom: usize,
+    len: usize,
+    encoding: Encoding,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if let Err(bad) = decode_chunk(&bytes[bom..bom + len], encoding) {
+        diags.push(encoding_error(bytes, bom + bad.offset));
+    }
+}
+
+fn encoding_error(bytes: &[u8], at: usize) -> Diagnostic {
+    let (line, byte) = locate(bytes, at);
+    let seq: Vec<String> = bytes[at..]
+        .iter()
+        .take(2)
+        .map(|b| format!("0x{b:02X}"))
+        .collect();
+    let seq = seq.join(" ");
+    Diagnostic::error(
+        Location::Byte { line, byte },
+        format!(
+            "{line}行目の{byte}バイト目に文字として読めないバイト列 ({seq}) があります。Shift_JIS (CP932) でも UTF-8 でもありません"
+        ),
+        format!("line {line}, byte {byte}: bytes {seq} are neither Shift_JIS (CP932) nor UTF-8"),
+    )
+}
+
+/// Cuts `data` into ranges of about `target` bytes that end just after a LF outside quotes.
+pub(crate) fn split_records(data: &[u8], target: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(data.len() / target + 1);
+    let mut start = 0;
+    let mut pos = 0; // scanned up to here
+    let mut in_quotes = false;
+    while start < data.len() {
+        let want = start.saturating_add(target);
+        if want >= data.len() {
+            out.push((start, data.len()));
+            break;
+        }
+        // Bring the quote state up to `want`, then look for the next LF outside quotes.
+        in_quotes ^= memchr::memchr_iter(b'"', &data[pos..want]).count() % 2 == 1;
+        pos = want;
+        let mut end = None;
+        while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
+            let nl = pos + nl;
+            in_quotes ^= memchr::memchr_iter(b'"', &data[pos..nl]).count() % 2 == 1;
+            pos = nl + 1;
+            if !in_quotes {
+                end = Some(pos);
+                break;
+            }
+        }
+        match end {
+            Some(end) => {
+                out.push((start, end));
+                start = end;
+            }
+            None => {
+                out.push((start, data.len()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+struct ChunkOut {
+    mapped: Mapped,
+    diagnostics: Vec<Diagnostic>,
+    rows: usize,
+    /// LF bytes in the chunk: how far the physical line count moves.
+    lines: u64,
+    /// Line breaks quoted inside fields of this chunk's records.
+    embedded: u64,
+    /// Offset within the chunk of the first byte that does not decode.
+    bad_bytes: Option<usize>,
+}
+
+fn read_chunk(
+    raw: &[u8],
+    encoding: Encoding,
+    file: u32,
+    mapper: &Mapper<'_>,
+    header: &Header<'_>,
+) -> ChunkOut {
+    let lines = memchr::memchr_iter(b'\n', raw).count() as u64;
+    let mut out = ChunkOut {
+        mapped: Mapped::new(header.kind()),
+        diagnostics: Vec::new(),
+        rows: 0,
+        lines,
+        embedded: 0,
+        bad_bytes: None,
+    };
+    let text = match decode_chunk(raw, encoding) {
+        Ok(t) => t,
+        Err(bad) => {
+            out.bad_bytes = Some(bad.offset);
+            return out;
+        }
+    };
+    out.mapped = Mapped::with_capacity(header.kind(), raw.len() / 96);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut record = ByteRecord::new();
+    let mut spare: Vec<Cell<'static>> = Vec::with_capacity(32);
+    let mut embedded = 0u64;
+    let mut lines = LineCounter::default();
+    while let Ok(true) = rdr.read_byte_record(&mut record) {
+        let line = lines.line_of(
+            text.as_bytes(),
+            record.position().map_or(0, |p| p.byte() as usize),
+        );
+        let row = (line - embedded) as u32;
+        let here = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
+        embedded += here;
+        let mut cells = recycle(std::mem::take(&mut spare));
+        // The chunk decoded to valid UTF-8 and csv splits only at ASCII bytes, so fields are UTF-8.
+        cells.extend(record.iter().map(|f| match std::str::from_utf8(f) {
+            Ok("") => Cell::Empty,
+            Ok(s) => Cell::Text(s),
+            Err(_) => Cell::Error("UTF-8"),
+        }));
+        if mapper.map_row(file, row, &cells, &mut out.mapped, &mut out.diagnostics) {
+            out.rows += 1;
+        }
+        spare = recycle(cells);
+    }
+    out.embedded = embedded;
+    out
+}
+
+/// Finds the physical line a record starts on. csv reports a record's start at the line break
+/// before it (a CRLF's LF, blank lines), so leading CR and LF bytes are skipped first. Offsets
+/// must come in increasing order; each call counts only the bytes since the last one.
+#[derive(Default)]
+struct LineCounter {
+    pos: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    fn line_of(&mut self, data: &[u8], offset: usize) -> u64 {
+        let mut start = offset.min(data.len());
+        while matches!(data.get(start), Some(b'\r' | b'\n')) {
+            start += 1;
+        }
+        let start = start.max(self.pos);
+        self.line += memchr::memchr_iter(b'\n', &data[self.pos..start]).count() as u64;
+        self.pos = start;
+        self.line + 1
+    }
+}
+
+/// Empties a vector of cells and hands back its allocation for cells of another lifetime, so
+/// the per-record cell list is allocated once per chunk, not once per row.
+fn recycle<'b>(mut v: Vec<Cell<'_>>) -> Vec<Cell<'b>> {
+    v.clear();
+    v.into_iter().map(|_| Cell::Empty).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_never_cuts_inside_quotes() {
+        let data = b"a,\"x\ny\",1\nb,\"p\nq\",2\nc,d,3\n";
+        for target in 1..data.len() + 2 {
+            let chunks = split_records(data, target);
+            let mut joined = Vec::new();
+            for &(s, e) in &chunks {
+                let part = &data[s..e];
+                assert_eq!(
+                    memchr::memchr_iter(b'"', part).count() % 2,
+                    0,
+                    "target {target}: {chunks:?}"
+                );
+                joined.extend_from_slice(part);
+            }
+            assert_eq!(joined, data);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Located diagnostics: what was found where, in Japanese and English, for the person who
+//! dropped the file. Every input error names the file, the row and the column with its header.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The file is accepted; the message says what was read in a way the sender may not expect.
+    Warning,
+    /// The file is rejected whole.
+    Error,
+}
+
+/// Where in a file a diagnostic points.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "at", rename_all = "snake_case")]
+pub enum Location {
+    /// The file as a whole (unreadable, no header row, ...).
+    File,
+    /// A byte position, for encoding errors: 1-based line and byte within the line.
+    Byte { line: u64, byte: u64 },
+    /// A whole row (spreadsheet row number, 1-based, title rows included).
+    Row { row: u32 },
+    /// One cell: its row, its 0-based column and the header written above it.
+    Cell {
+        row: u32,
+        column: u32,
+        header: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub location: Location,
+    pub ja: String,
+    pub en: String,
+}
+
+impl Diagnostic {
+    pub fn error(location: Location, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            location,
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn warning(location: Location, ja: impl Into<String>, en: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            location,
+            ja: ja.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `FILE:ROW:COLUMN(header): 日本語 / English`, with `FILE:Sheet!C12(header)` for workbooks.
+    pub fn render(&self, file: &str, sheet: Option<&str>) -> String {
+        let mut s = String::with_capacity(file.len() + self.ja.len() + self.en.len() + 32);
+        s.push_str(file);
+        match &self.location {
+            Location::File => {}
+            Location::Byte { line, byte } => {
+                let _ = write!(s, ":{line}:{byte}");
+            }
+            Location::Row { row } => match sheet {
+                Some(sheet) => {
+                    let _ = write!(s, ":{sheet}!{row}");
+                }
+                None => {
+                    let _ = write!(s, ":{row}");
+                }
+            },
+            Location::Cell {
+                row,
+                column,
+                header,
+            } => match sheet {
+                Some(sheet) => {
+                    let _ = write!(s, ":{sheet}!{}{row}({header})", column_letters(*column));
+                }
+                None => {
+                    let _ = write!(s, ":{row}:{}({header})", column + 1);
+                }
+            },
+        }
+        let tag = match self.severity {
+            Severity::Error => "エラー error",
+            Severity::Warning => "警告 warning",
+        };
+        let _ = write!(s, ": {tag}: {} / {}", self.ja, self.en);
+        s
+    }
+}
+
+/// Spreadsheet column letters for a 0-based index: 0 → A, 25 → Z, 26 → AA.
+pub fn column_letters(index: u32) -> String {
+    let mut n = index as u64 + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        out.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters_follow_excel() {
+        for (i, want) in [
+            (0, "A"),
+            (2, "C"),
+            (25, "Z"),
+            (26, "AA"),
+            (27, "AB"),
+            (701, "ZZ"),
+            (702, "AAA"),
+        ] {
+            assert_eq!(column_letters(i), want);
+        }
+    }
+
+    #[test]
+    fn cell_renders_as_file_row_column_header() {
+        let d = Diagnostic::error(
+            Location::Cell {
+                row: 12,
+                column: 2,
+                header: "氏名".into(),
+            },
+            "空です",
+            "empty",
+        );
+        assert_eq!(
+            d.render("a.csv", None),
+            "a.csv:12:3(氏名): エラー error: 空です / empty"
+        );
+        assert_eq!(
+            d.render("a.xlsx", Some("在籍者")),
+            "a.xlsx:在籍者!C12(氏名): エラー error: 空です / empty"
+        );
+    }
+}

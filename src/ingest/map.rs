@@ -1,0 +1,826 @@
+//! From cells to typed records: finding the header row below any title rows, recognising the
+//! file's kind by its header signature, and turning each row's cells into a typed record
+//! according to the mapping profile, with a located diagnostic for every bad cell.
+//!
+//! Both readers (CSV and Excel) hand rows of [`Cell`]s to this module, so a date, an ID or a
+//! code means the same thing whichever format it came in.
+
+use chrono::NaiveDate;
+use compact_str::CompactString;
+
+use crate::domain::jpdate::{DateStyle, parse_date};
+use crate::domain::model::{
+    ActivationRow, EcsId, Kind, PersonId, RegistrarRow, RenewalRow, RowRef, StaffNo, StaffRow,
+    StudentNo,
+};
+use crate::domain::text::{fold_id, fold_key, trim_cell};
+use crate::ingest::diag::{Diagnostic, Location};
+use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, Profiles};
+
+/// How many rows from the top are searched for the header row.
+pub const HEADER_SEARCH_ROWS: usize = 30;
+
+/// One cell as a reader found it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Text(&'a str),
+    /// An Excel number (IDs that lost their leading zeros, date serials without a date format).
+    Number(f64),
+    /// An Excel date cell.
+    Date(NaiveDate),
+    /// An Excel error value such as `#N/A`.
+    Error(&'a str),
+}
+
+impl Cell<'_> {
+    fn is_blank(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(s) => trim_cell(s).is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// The header row found in a file: its position and where each profile column sits.
+#[derive(Debug, Clone)]
+pub struct Header<'p> {
+    /// 0-based index of the header among the rows handed to [`find_header`].
+    pub index: usize,
+    pub profile: &'p FileProfile,
+    /// For each mapped column: the profile column, its 0-based position and the header as written.
+    pub columns: Vec<(&'p Column, u32, String)>,
+}
+
+impl Header<'_> {
+    pub fn kind(&self) -> Kind {
+        self.profile.kind
+    }
+}
+
+/// Finds the header row among the first rows of a file and recognises the file's kind: the
+/// first row that holds every required column of some profile. When no row does, the error
+/// names the closest profile and the columns it lacks.
+pub fn find_header<'p>(
+    rows: &[Vec<String>],
+    first_row_no: u32,
+    profiles: &'p Profiles,
+) -> Result<Header<'p>, Diagnostic> {
+    // (missing count, row index, profile, missing headers) of the best near miss.
+    let mut closest: Option<(usize, usize, &FileProfile, Vec<&str>)> = None;
+    for (index, row) in rows.iter().enumerate().take(HEADER_SEARCH_ROWS) {
+        let folded: Vec<String> = row.iter().map(|c| fold_key(c)).collect();
+        if folded.iter().all(String::is_empty) {
+            continue;
+        }
+        let mut found: Option<Header<'p>> = None;
+        for profile in &profiles.files {
+            let missing: Vec<&str> = profile
+                .columns
+                .iter()
+                .filter(|c| c.required && !folded.iter().any(|f| c.keys.contains(f)))
+                .map(|c| c.header.as_str())
+                .collect();
+            if missing.is_empty() {
+                let columns = map_columns(profile, row, &folded);
+                let better = found
+                    .as_ref()
+                    .is_none_or(|h| columns.len() > h.columns.len());
+                if better {
+                    found = Some(Header {
+                        index,
+                        profile,
+                        columns,
+                    });
+                }
+            } else if missing.len() < profile.columns.iter().filter(|c| c.required).count()
+                && closest.as_ref().is_none_or(|(m, ..)| missing.len() < *m)
+            {
+                closest = Some((missing.len(), index, profile, missing));
+            }
+        }
+        if let Some(header) = found {
+            check_duplicates(&header, first_row_no)?;
+            return Ok(header);
+        }
+    }
+    Err(match closest {
+        Some((_, index, profile, missing)) => {
+            let list = missing
+                .iter()
+                .map(|m| format!("「{m}」"))
+                .collect::<Vec<_>>()
+                .join("");
+            let list_en = missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Diagnostic::error(
+                Location::Row {
+                    row: first_row_no + index as u32,
+                },
+                format!("{}の見出し行に必須の列{list}がありません", profile.title),
+                format!(
+                    "the header row looks like a `{}` file but lacks the required column(s) {list_en}",
+                    profile.kind.as_str()
+                ),
+            )
+        }
+        None => {
+            let kinds = profiles
+                .files
+                .iter()
+                .map(|p| p.title.as_str())
+                .collect::<Vec<_>>()
+                .join("・");
+            Diagnostic::error(
+                Location::File,
+                format!("先頭{HEADER_SEARCH_ROWS}行に見出し行が見つかりません（想定: {kinds}）"),
+                format!(
+                    "no header row in the first {HEADER_SEARCH_ROWS} rows matches any mapping profile (expected one of: {})",
+                    profiles
+                        .files
+                        .iter()
+                        .map(|p| p.kind.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        }
+    })
+}
+
+fn map_columns<'p>(
+    profile: &'p FileProfile,
+    row: &[String],
+    folded: &[String],
+) -> Vec<(&'p Column, u32, String)> {
+    let mut out = Vec::new();
+    for (pos, key) in folded.iter().enumerate() {
+        if key.is_empty() {
+            continue;
+        }
+        if let Some(col) = profile.columns.iter().find(|c| c.keys.contains(key)) {
+            let written = row
+                .get(pos)
+                .map(|s| trim_cell(s).to_string())
+                .unwrap_or_default();
+            out.push((col, pos as u32, written));
+        }
+    }
+    out
+}
+
+fn check_duplicates(header: &Header<'_>, first_row_no: u32) -> Result<(), Diagnostic> {
+    for (i, (col, pos, written)) in header.columns.iter().enumerate() {
+        if let Some((_, first_pos, first_written)) = header.columns[..i]
+            .iter()
+            .find(|(c, ..)| c.field == col.field)
+        {
+            return Err(Diagnostic::error(
+                Location::Cell {
+                    row: first_row_no + header.index as u32,
+                    column: *pos,
+                    header: written.clone(),
+                },
+                format!(
+                    "「{written}」は「{first_written}」と同じ項目です。どちらか一方の列だけにしてください"
+                ),
+                format!(
+                    "column `{written}` means the same as column {} `{first_written}`; keep only one of them",
+                    first_pos + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Maps rows of one file, once its header is known. Cheap to share across threads.
+pub struct Mapper<'p> {
+    kind: Kind,
+    /// Indexed by [`Field`] slot: the column feeding it, its position and its written header.
+    slots: Vec<Option<(&'p Column, u32, String)>>,
+}
+
+fn slot(field: Field) -> usize {
+    field as usize
+}
+
+const SLOTS: usize = Field::ActivatedOn as usize + 1;
+
+/// The typed rows one reader produces, in file order, with the diagnostics of the rows it read.
+pub enum Mapped {
+    Registrar(Vec<RegistrarRow>),
+    Hr(Vec<StaffRow>),
+    Renewals(Vec<RenewalRow>),
+    Activations(Vec<ActivationRow>),
+}
+
+impl Mapped {
+    pub fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Registrar => Mapped::Registrar(Vec::new()),
+            Kind::Hr => Mapped::Hr(Vec::new()),
+            Kind::Renewals => Mapped::Renewals(Vec::new()),
+            Kind::Activations => Mapped::Activations(Vec::new()),
+        }
+    }
+
+    pub fn with_capacity(kind: Kind, n: usize) -> Self {
+        match kind {
+            Kind::Registrar => Mapped::Registrar(Vec::with_capacity(n)),
+            Kind::Hr => Mapped::Hr(Vec::with_capacity(n)),
+            Kind::Renewals => Mapped::Renewals(Vec::with_capacity(n)),
+            Kind::Activations => Mapped::Activations(Vec::with_capacity(n)),
+        }
+    }
+
+    /// Adds `delta` to every row number (readers number rows within a chunk first).
+    pub fn shift_rows(&mut self, delta: u32) {
+        fn shift<T>(v: &mut [T], delta: u32, at: impl Fn(&mut T) -> &mut RowRef) {
+            for r in v {
+                at(r).row += delta;
+            }
+        }
+        match self {
+            Mapped::Registrar(v) => shift(v, delta, |r| &mut r.at),
+            Mapped::Hr(v) => shift(v, delta, |r| &mut r.at),
+            Mapped::Renewals(v) => shift(v, delta, |r| &mut r.at),
+            Mapped::Activations(v) => shift(v, delta, |r| &mut r.at),
+        }
+    }
+
+    /// Appends `other` (of the same kind) after these rows.
+    pub fn append(&mut self, other: Mapped) {
+        match (self, other) {
+            (Mapped::Registrar(a), Mapped::Registrar(b)) => a.extend(b),
+            (Mapped::Hr(a), Mapped::Hr(b)) => a.extend(b),
+            (Mapped::Renewals(a), Mapped::Renewals(b)) => a.extend(b),
+            (Mapped::Activations(a), Mapped::Activations(b)) => a.extend(b),
+            _ => debug_assert!(false, "chunks of one file share a kind"),
+        }
+    }
+
+    pub fn into_records(self) -> crate::domain::model::Records {
+        use crate::domain::model::Records;
+        match self {
+            Mapped::Registrar(v) => Records::Registrar(v),
+            Mapped::Hr(v) => Records::Hr(v),
+            Mapped::Renewals(v) => Records::Renewals(v),
+            Mapped::Activations(v) => Records::Activations(v),
+        }
+    }
+}
+
+/// One row being mapped: its cells, its number and where its diagnostics go.
+struct RowCtx<'a, 'c> {
+    mapper: &'a Mapper<'a>,
+    cells: &'a [Cell<'c>],
+    row: u32,
+    diags: &'a mut Vec<Diagnostic>,
+    ok: bool,
+}
+
+impl<'p> Mapper<'p> {
+    pub fn new(header: &Header<'p>) -> Self {
+        let mut slots = vec![None; SLOTS];
+        for (col, pos, written) in &header.columns {
+            slots[slot(col.field)] = Some((*col, *pos, written.clone()));
+        }
+        Mapper {
+            kind: header.kind(),
+            slots,
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Maps one row (skipping it when every cell is blank). `row` is the number reported in
+    /// diagnostics and kept in the record. Returns whether a non-blank row was seen.
+    pub fn map_row(
+        &self,
+        file: u32,
+        row: u32,
+        cells: &[Cell<'_>],
+        out: &mut Mapped,
+        diags: &mut Vec<Diagnostic>,
+    ) -> bool {
+        if cells.iter().all(Cell::is_blank) {
+            return false;
+        }
+        let at = RowRef { file, row };
+        let mut ctx = RowCtx {
+            mapper: self,
+            cells,
+            row,
+            diags,
+            ok: true,
+        };
+        // Every cell is read before the record is assembled, so one row reports all its errors.
+        match out {
+            Mapped::Registrar(v) => {
+                let student_no = ctx.id(Field::StudentNo);
+                let person_id = ctx.id(Field::PersonId);
+                let ecs_id = ctx.id(Field::EcsId);
+                let name = ctx.text(Field::Name);
+                let name_kana = ctx.text(Field::NameKana);
+                let birth_date = ctx.date(Field::BirthDate);
+                let faculty = ctx.text(Field::Faculty);
+                let status = ctx.code(Field::Status);
+                let enrollment = ctx.code(Field::Enrollment);
+                let admission_date = ctx.date(Field::AdmissionDate);
+                let change_date = ctx.date(Field::ChangeDate);
+                if let (
+                    true,
+                    Some(student_no),
+                    Some(Code::Status(status)),
+                    Some(Code::Enrollment(enrollment)),
+                ) = (ctx.ok, student_no, status, enrollment)
+                {
+                    v.push(RegistrarRow {
+                        at,
+                        student_no: StudentNo(student_no),
+                        person_id: person_id.map(PersonId),
+                        ecs_id: ecs_id.map(EcsId),
+                        name,
+                        name_kana,
+                        birth_date,
+                        faculty,
+                        status,
+                        enrollment,
+                        admission_date,
+                        change_date,
+                    });
+                }
+            }
+            Mapped::Hr(v) => {
+                let staff_no = ctx.id(Field::StaffNo);
+                let person_id = ctx.id(Field::PersonId);
+                let student_no = ctx.id(Field::StudentNo);
+                let ecs_id = ctx.id(Field::EcsId);
+                let name = ctx.text(Field::Name);
+                let name_kana = ctx.text(Field::NameKana);
+                let birth_date = ctx.date(Field::BirthDate);
+                let affiliation = ctx.text(Field::Affiliation);
+                let job_type = ctx.code(Field::JobType);
+                let hire_date = ctx.date(Field::HireDate);
+                if let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
+                    (ctx.ok, staff_no, job_type, hire_date)
+                {
+                    v.push(StaffRow {
+                        at,
+                        staff_no: StaffNo(staff_no),
+                        person_id: person_id.map(PersonId),
+                        student_no: student_no.map(StudentNo),
+                        ecs_id: ecs_id.map(EcsId),
+                        name,
+                        name_kana,
+                        birth_date,
+                        affiliation,
+                        job_type,
+                        hire_date,
+                    });
+                }
+            }
+            Mapped::Renewals(v) => {
+                let kind = ctx.code(Field::ApplicationKind);
+                let ecs_id = ctx.id(Field::EcsId);
+                let person_id = ctx.id(Field::PersonId);
+                let student_no = ctx.id(Field::StudentNo);
+                let name = ctx.text(Field::Name);
+                let name_kana = ctx.text(Field::NameKana);
+                let birth_date = ctx.date(Field::BirthDate);
+                let affiliation = ctx.text(Field::Affiliation);
+                let approved_on = ctx.date(Field::ApprovedOn);
+                let valid_until = ctx.date(Field::ValidUntil);
+                if let (true, Some(Code::RenewalKind(kind)), Some(approved_on)) =
+                    (ctx.ok, kind, approved_on)
+                {
+                    v.push(RenewalRow {
+                        at,
+                        kind,
+                        ecs_id: ecs_id.map(EcsId),
+                        person_id: person_id.map(PersonId),
+                        student_no: student_no.map(StudentNo),
+                        name,
+                        name_kana,
+                        birth_date,
+                        affiliation,
+                        approved_on,
+                        valid_until,
+                    });
+                }
+            }
+            Mapped::Activations(v) => {
+                let ecs_id = ctx.id(Field::EcsId);
+                let activated_on = ctx.date(Field::ActivatedOn);
+                if let (true, Some(ecs_id), Some(activated_on)) = (ctx.ok, ecs_id, activated_on) {
+                    v.push(ActivationRow {
+                        at,
+                        ecs_id: EcsId(ecs_id),
+                        activated_on,
+                    });
+                }
+            }
+        }
+        true
+    }
+}
+
+impl<'c> RowCtx<'_, 'c> {
+    /// The cell feeding `field`, with its column; `None` when the profile or file lacks it.
+    fn cell(&self, field: Field) -> Option<(&Column, u32, &str, Cell<'c>)> {
+        let (col, pos, written) = self.mapper.slots[slot(field)].as_ref()?;
+        let cell = self
+            .cells
+            .get(*pos as usize)
+            .copied()
+            .unwrap_or(Cell::Empty);
+        Some((col, *pos, written.as_str(), cell))
+    }
+
+    fn error(&mut self, column: u32, header: &str, ja: String, en: String) {
+        self.ok = false;
+        self.diags.push(Diagnostic::error(
+            Location::Cell {
+                row: self.row,
+                column,
+                header: header.to_string(),
+            },
+            ja,
+            en,
+        ));
+    }
+
+    /// A required cell that is blank.
+    fn missing(&mut self, column: u32, header: &str) {
+        self.error(
+            column,
+            header,
+            "必須の項目が空です".into(),
+            "required value is empty".into(),
+        );
+    }
+
+    fn excel_error(&mut self, column: u32, header: &str, e: &str) {
+        self.error(
+            column,
+            header,
+            format!("Excelのエラー値「{e}」が入っています"),
+            format!("the cell holds the Excel error value `{e}`"),
+        );
+    }
+
+    fn id(&mut self, field: Field) -> Option<CompactString> {
+        let (col, pos, header, cell) = self.cell(field)?;
+        let (required, width) = (
+            col.required,
+            match col.ty {
+                ColumnType::Id { width } => width,
+                _ => None,
+            },
+        );
+        let header = header.to_string();
+        let mut buf = itoa_buf();
+        let raw: std::borrow::Cow<'_, str> = match cell {
+            Cell::Empty => "".into(),
+            Cell::Text(s) => fold_id(s),
+            Cell::Number(n) if n.fract() == 0.0 && (0.0..1e18).contains(&n) => {
+                buf.clear();
+                use std::fmt::Write as _;
+                let _ = write!(buf, "{}", n as u64);
+                buf.as_str().into()
+            }
+            Cell::Number(n) => {
+                self.error(
+                    pos,
+                    &header,
+                    format!("番号として読めない数値です:「{n}」"),
+                    format!("`{n}` is not a whole number"),
+                );
+                return None;
+            }
+            Cell::Date(d) => {
+                self.error(
+                    pos,
+                    &header,
+                    format!("番号の欄に日付「{d}」が入っています"),
+                    format!("a date `{d}` where an identifier was expected"),
+                );
+                return None;
+            }
+            Cell::Error(e) => {
+                self.excel_error(pos, &header, e);
+                return None;
+            }
+        };
+        if raw.is_empty() {
+            if required {
+                self.missing(pos, &header);
+            }
+            return None;
+        }
+        if let Some(width) = width {
+            let digits = raw.bytes().all(|b| b.is_ascii_digit());
+            if digits && raw.len() < width {
+                // Excel stores 00123456 as the number 123456; the declared width brings the zeros back.
+                let mut s = CompactString::with_capacity(width);
+                for _ in raw.len()..width {
+                    s.push('0');
+                }
+                s.push_str(&raw);
+                return Some(s);
+            }
+            if digits && raw.len() > width {
+                self.error(
+                    pos,
+                    &header,
+                    format!("「{raw}」は{width}桁を超えています"),
+                    format!("`{raw}` is longer than the declared {width} digits"),
+                );
+                return None;
+            }
+        }
+        if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            self.error(
+                pos,
+                &header,
+                format!("番号に空白や改行が含まれています:「{raw}」"),
+                format!("identifier `{raw}` contains a space or line break"),
+            );
+            return None;
+        }
+        Some(CompactString::new(&raw))
+    }
+
+    fn text(&mut self, field: Field) -> CompactString {
+        let Some((col, pos, header, cell)) = self.cell(field) else {
+            return CompactString::default();
+        };
+        let required = col.required;
+        let header = header.to_string();
+        let value = match cell {
+            Cell::Empty => CompactString::default(),
+            Cell::Text(s) => CompactString::new(trim_cell(s)),
+            Cell::Number(n) => CompactString::new(format!("{n}")),
+            Cell::Date(d) => CompactString::new(d.to_string()),
+            Cell::Error(e) => {
+                self.excel_error(pos, &header, e);
+                return CompactString::default();
+            }
+        };
+        if value.is_empty() && required {
+            self.missing(pos, &header);
+        }
+        value
+    }
+
+    fn date(&mut self, field: Field) -> Option<NaiveDate> {
+        let (col, pos, header, cell) = self.cell(field)?;
+        let required = col.required;
+        let styles: &[DateStyle] = match &col.ty {
+            ColumnType::Date { styles } => styles,
+            _ => &[],
+        };
+        let styles = styles.to_vec();
+        let header = header.to_string();
+        match cell {
+            Cell::Empty => {
+                if required {
+                    self.missing(pos, &header);
+                }
+                None
+            }
+            Cell::Date(d) => Some(d),
+            Cell::Number(n) => match excel_number_date(n) {
+                Some(d) => Some(d),
+                None => {
+                    self.error(
+                        pos,
+                        &header,
+                        format!("日付として読めない数値です:「{n}」"),
+                        format!("number `{n}` is not a date"),
+                    );
+                    None
+                }
+            },
+            Cell::Error(e) => {
+                self.excel_error(pos, &header, e);
+                None
+            }
+            Cell::Text(s) => {
+                let s = trim_cell(s);
+                if s.is_empty() {
+                    if required {
+                        self.missing(pos, &header);
+                    }
+                    return None;
+                }
+                match parse_date(s) {
+                    Ok(p) if !styles.contains(&p.style) => {
+                        self.error(
+                            pos,
+                            &header,
+                            format!("「{s}」はこの列で使えない書き方の日付です"),
+                            format!("`{s}` is written in a date style this column does not accept"),
+                        );
+                        None
+                    }
+                    Ok(p) => {
+                        if let Some(w) = p.warning {
+                            self.diags.push(Diagnostic::warning(
+                                Location::Cell {
+                                    row: self.row,
+                                    column: pos,
+                                    header,
+                                },
+                                w.message_ja(),
+                                w.message_en(),
+                            ));
+                        }
+                        Some(p.date)
+                    }
+                    Err(e) => {
+                        self.error(pos, &header, e.message_ja(), e.message_en());
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn code(&mut self, field: Field) -> Option<Code> {
+        let (col, pos, header, cell) = self.cell(field)?;
+        let ColumnType::Enum {
+            exact,
+            folded,
+            labels,
+        } = &col.ty
+        else {
+            return None;
+        };
+        let header = header.to_string();
+        let mut num = String::new();
+        let text: &str = match cell {
+            Cell::Empty => "",
+            Cell::Text(s) => trim_cell(s),
+            Cell::Number(n) => {
+                use std::fmt::Write as _;
+                let _ = write!(num, "{n}");
+                &num
+            }
+            Cell::Date(_) => "?",
+            Cell::Error(e) => {
+                self.excel_error(pos, &header, e);
+                return None;
+            }
+        };
+        if text.is_empty() {
+            self.missing(pos, &header);
+            return None;
+        }
+        if let Some(code) = exact.get(text).or_else(|| folded.get(&fold_key(text))) {
+            return Some(*code);
+        }
+        let expected = labels
+            .iter()
+            .filter(|l| !l.bytes().all(|b| b.is_ascii_digit()))
+            .cloned()
+            .collect::<Vec<_>>();
+        let codes = labels
+            .iter()
+            .filter(|l| l.bytes().all(|b| b.is_ascii_digit()))
+            .cloned()
+            .collect::<Vec<_>>();
+        let (ja_codes, en_codes) = if codes.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (
+                format!("（コード {}）", codes.join(", ")),
+                format!(" (or codes {})", codes.join(", ")),
+            )
+        };
+        self.error(
+            pos,
+            &header,
+            format!(
+                "「{text}」は{header}として登録されていない値です。使える値: {}{ja_codes}",
+                expected.join("、")
+            ),
+            format!(
+                "`{text}` is not a known {header} value; expected one of {}{en_codes}",
+                expected.join(", ")
+            ),
+        );
+        None
+    }
+}
+
+fn itoa_buf() -> String {
+    String::with_capacity(24)
+}
+
+/// A number in a date column: `20260401` as written by hand, or an Excel date serial that lost
+/// its date format.
+fn excel_number_date(n: f64) -> Option<NaiveDate> {
+    if n.fract() != 0.0 {
+        return None;
+    }
+    let i = n as i64;
+    if (19_000_101..=29_991_231).contains(&i) {
+        return NaiveDate::from_ymd_opt(
+            (i / 10000) as i32,
+            ((i / 100) % 100) as u32,
+            (i % 100) as u32,
+        );
+    }
+    if (1..=2_958_465).contains(&i) {
+        // Excel's day 1 is 1900-01-01 and it counts a 1900-02-29 that never was.
+        let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+        let days = if i < 60 { i + 1 } else { i };
+        return base.checked_add_signed(chrono::Duration::days(days));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profiles() -> Profiles {
+        match Profiles::builtin() {
+            Ok(p) => p,
+            Err(e) => unreachable!("builtin profile: {e}"),
+        }
+    }
+
+    fn row(cells: &[&str]) -> Vec<String> {
+        cells.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn header_found_below_title_rows_and_kind_recognised() {
+        let p = profiles();
+        let rows = vec![
+            row(&["令和8年度 在籍者一覧", "", ""]),
+            row(&["", "", ""]),
+            row(&[
+                "学籍番号",
+                "氏名",
+                "氏名カナ",
+                "所属",
+                "身分",
+                "在籍状態",
+                "",
+                "",
+            ]),
+        ];
+        let h = find_header(&rows, 1, &p).map_err(|d| d.en);
+        let h = h.as_ref().map(|h| (h.index, h.kind()));
+        assert_eq!(h, Ok((2, Kind::Registrar)));
+    }
+
+    #[test]
+    fn header_matches_full_width_and_spaced_variants() {
+        let p = profiles();
+        let rows = vec![row(&["ＥＣＳ－ＩＤ", "有効化 日"])];
+        assert_eq!(
+            find_header(&rows, 1, &p)
+                .map(|h| h.kind())
+                .map_err(|d| d.en),
+            Ok(Kind::Activations)
+        );
+    }
+
+    #[test]
+    fn missing_required_column_is_named() {
+        let p = profiles();
+        let rows = vec![row(&["学籍番号", "氏名", "氏名カナ", "所属", "在籍状態"])];
+        let err = find_header(&rows, 1, &p).err().map(|d| (d.location, d.ja));
+        assert_eq!(
+            err,
+            Some((
+                Location::Row { row: 1 },
+                "在籍者エクスポートの見出し行に必須の列「身分」がありません".to_string()
+            ))
+        );
+    }
+
+    #[test]
+    fn excel_serials_and_yyyymmdd_numbers_are_dates() {
+        assert_eq!(
+            excel_number_date(46113.0),
+            NaiveDate::from_ymd_opt(2026, 4, 1)
+        );
+        assert_eq!(
+            excel_number_date(20260401.0),
+            NaiveDate::from_ymd_opt(2026, 4, 1)
+        );
+        assert_eq!(excel_number_date(1.5), None);
+    }
+}

@@ -1,0 +1,470 @@
+//! Mapping profiles: the TOML files in `mappings/` that say, for each kind of input file, which
+//! columns mean what, which are required, how codes map to typed values, and how wide
+//! zero-padded IDs are.
+//!
+//! A profile is checked completely when it is loaded ([`Profiles::load`]), before the first row
+//! of any input is read: an unknown field, a vocabulary value that names no variant, or a field
+//! the records cannot do without that is not marked required are configuration errors.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::jpdate::DateStyle;
+use crate::domain::model::{Enrollment, JobType, Kind, RenewalKind, Status};
+use crate::domain::text::fold_key;
+
+/// The profile shipped in `mappings/`, compiled in so that `regsync check` works from any folder.
+const BUILTIN: [(&str, &str); 4] = [
+    (
+        "registrar.toml",
+        include_str!("../../mappings/registrar.toml"),
+    ),
+    ("hr.toml", include_str!("../../mappings/hr.toml")),
+    (
+        "renewals.toml",
+        include_str!("../../mappings/renewals.toml"),
+    ),
+    (
+        "activations.toml",
+        include_str!("../../mappings/activations.toml"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot read mapping profile `{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("mapping profile `{file}` is not valid TOML: {message}")]
+    Toml { file: String, message: String },
+    #[error("mapping profile `{file}`: {message}")]
+    Invalid { file: String, message: String },
+}
+
+/// A value of one of the registry's vocabularies, as a profile maps a label or code to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Status(Status),
+    Enrollment(Enrollment),
+    JobType(JobType),
+    RenewalKind(RenewalKind),
+}
+
+/// The fields a column can feed. Which fields a kind accepts is fixed by its record type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    StudentNo,
+    PersonId,
+    EcsId,
+    StaffNo,
+    Name,
+    NameKana,
+    BirthDate,
+    Faculty,
+    Affiliation,
+    Status,
+    Enrollment,
+    AdmissionDate,
+    ChangeDate,
+    JobType,
+    HireDate,
+    #[serde(rename = "kind")]
+    ApplicationKind,
+    ApprovedOn,
+    ValidUntil,
+    ActivatedOn,
+}
+
+impl Field {
+    /// The fields each kind's record has, and which of them the record cannot do without.
+    fn allowed(kind: Kind) -> &'static [(Field, bool)] {
+        use Field::*;
+        match kind {
+            Kind::Registrar => &[
+                (StudentNo, true),
+                (PersonId, false),
+                (EcsId, false),
+                (Name, true),
+                (NameKana, false),
+                (BirthDate, false),
+                (Faculty, true),
+                (Status, true),
+                (Enrollment, true),
+                (AdmissionDate, false),
+                (ChangeDate, false),
+            ],
+            Kind::Hr => &[
+                (StaffNo, true),
+                (PersonId, false),
+                (StudentNo, false),
+                (EcsId, false),
+                (Name, true),
+                (NameKana, false),
+                (BirthDate, false),
+                (Affiliation, false),
+                (JobType, true),
+                (HireDate, true),
+            ],
+            Kind::Renewals => &[
+                (ApplicationKind, true),
+                (EcsId, false),
+                (PersonId, false),
+                (StudentNo, false),
+                (Name, true),
+                (NameKana, false),
+                (BirthDate, false),
+                (Affiliation, false),
+                (ApprovedOn, true),
+                (ValidUntil, false),
+            ],
+            Kind::Activations => &[(EcsId, true), (ActivatedOn, true)],
+        }
+    }
+
+    /// Parses a vocabulary value named in a profile into this field's typed code.
+    fn code(self, name: &str) -> Option<Code> {
+        let v = toml::Value::String(name.to_string());
+        match self {
+            Field::Status => v.try_into().ok().map(Code::Status),
+            Field::Enrollment => v.try_into().ok().map(Code::Enrollment),
+            Field::JobType => v.try_into().ok().map(Code::JobType),
+            Field::ApplicationKind => v.try_into().ok().map(Code::RenewalKind),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ColumnType {
+    /// An identifier or code; digits restored to `width` when Excel dropped leading zeros.
+    Id {
+        width: Option<usize>,
+    },
+    /// Free text kept as written (trimmed of padding).
+    Text,
+    Date {
+        styles: Vec<DateStyle>,
+    },
+    /// A vocabulary: the cell's label or code, exact or folded, maps to a typed value.
+    Enum {
+        exact: HashMap<String, Code>,
+        folded: HashMap<String, Code>,
+        labels: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub field: Field,
+    pub header: String,
+    /// Folded forms of the header and its aliases, compared with folded header cells.
+    pub keys: Vec<String>,
+    pub required: bool,
+    pub ty: ColumnType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Snapshot {
+    /// Every current student is in every export: absence means the person left.
+    Full,
+    /// Only changed rows: absence means nothing.
+    Changes,
+}
+
+/// The checked profile of one kind of file.
+#[derive(Debug, Clone)]
+pub struct FileProfile {
+    pub kind: Kind,
+    pub title: String,
+    pub sheet: Option<String>,
+    pub snapshot: Snapshot,
+    pub columns: Vec<Column>,
+}
+
+/// All kinds' profiles, the unit a mapping directory provides.
+#[derive(Debug, Clone)]
+pub struct Profiles {
+    pub files: Vec<FileProfile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    kind: Kind,
+    title: String,
+    sheet: Option<String>,
+    snapshot: Option<Snapshot>,
+    columns: Vec<RawColumn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumn {
+    field: Field,
+    header: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    required: bool,
+    #[serde(rename = "type")]
+    ty: RawType,
+    width: Option<usize>,
+    formats: Option<Vec<DateStyle>>,
+    #[serde(default)]
+    values: indexmap_free::OrderedValues,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum RawType {
+    Id,
+    Text,
+    Date,
+    Enum,
+}
+
+/// `values` keeps the profile's order so that messages list labels as the profile does.
+mod indexmap_free {
+    use serde::Deserialize;
+
+    #[derive(Default)]
+    pub struct OrderedValues(pub Vec<(String, String)>);
+
+    impl<'de> Deserialize<'de> for OrderedValues {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let table = toml::Table::deserialize(d)?;
+            let mut out = Vec::with_capacity(table.len());
+            for (k, v) in table {
+                match v {
+                    toml::Value::String(s) => out.push((k, s)),
+                    other => {
+                        return Err(serde::de::Error::custom(format!(
+                            "value for `{k}` must be a string, found {}",
+                            other.type_str()
+                        )));
+                    }
+                }
+            }
+            Ok(OrderedValues(out))
+        }
+    }
+}
+
+impl Profiles {
+    /// The profile compiled into the binary (the repository's `mappings/`).
+    pub fn builtin() -> Result<Self, ProfileError> {
+        Self::from_sources(BUILTIN.iter().map(|(f, s)| (f.to_string(), s.to_string())))
+    }
+
+    /// Loads every `*.toml` in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, ProfileError> {
+        let io = |source| ProfileError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        names.sort();
+        let mut sources = Vec::with_capacity(names.len());
+        for path in names {
+            let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            sources.push((path.display().to_string(), text));
+        }
+        Self::from_sources(sources)
+    }
+
+    fn from_sources(
+        sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ProfileError> {
+        let mut files: Vec<FileProfile> = Vec::new();
+        for (file, text) in sources {
+            let raw: RawProfile = toml::from_str(&text).map_err(|e| ProfileError::Toml {
+                file: file.clone(),
+                message: e.to_string(),
+            })?;
+            let profile = check(&file, raw)?;
+            if files.iter().any(|f| f.kind == profile.kind) {
+                return Err(ProfileError::Invalid {
+                    file,
+                    message: format!("a second profile for kind `{}`", profile.kind.as_str()),
+                });
+            }
+            files.push(profile);
+        }
+        if files.is_empty() {
+            return Err(ProfileError::Invalid {
+                file: "mappings".into(),
+                message: "no `*.toml` profiles".into(),
+            });
+        }
+        files.sort_by_key(|f| f.kind);
+        Ok(Profiles { files })
+    }
+
+    pub fn get(&self, kind: Kind) -> Option<&FileProfile> {
+        self.files.iter().find(|f| f.kind == kind)
+    }
+}
+
+fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
+    let invalid = |message: String| ProfileError::Invalid {
+        file: file.to_string(),
+        message,
+    };
+    let allowed = Field::allowed(raw.kind);
+    let mut columns = Vec::with_capacity(raw.columns.len());
+    for c in raw.columns {
+        let Some(&(_, needed)) = allowed.iter().find(|(f, _)| *f == c.field) else {
+            return Err(invalid(format!(
+                "field `{:?}` is not part of a `{}` record",
+                c.field,
+                raw.kind.as_str()
+            )));
+        };
+        if needed && !c.required {
+            return Err(invalid(format!(
+                "column `{}` must be `required = true`: every record needs it",
+                c.header
+            )));
+        }
+        if columns.iter().any(|k: &Column| k.field == c.field) {
+            return Err(invalid(format!(
+                "field of column `{}` is mapped twice",
+                c.header
+            )));
+        }
+        let ty = match c.ty {
+            RawType::Id => ColumnType::Id { width: c.width },
+            RawType::Text => ColumnType::Text,
+            RawType::Date => ColumnType::Date {
+                styles: c
+                    .formats
+                    .unwrap_or_else(|| vec![DateStyle::Western, DateStyle::Wareki]),
+            },
+            RawType::Enum => {
+                if c.values.0.is_empty() {
+                    return Err(invalid(format!(
+                        "column `{}` has `type = \"enum\"` but no `values`",
+                        c.header
+                    )));
+                }
+                let mut exact = HashMap::new();
+                let mut folded = HashMap::new();
+                let mut labels = Vec::new();
+                for (label, target) in c.values.0 {
+                    let code = c.field.code(&target).ok_or_else(|| {
+                        invalid(format!("column `{}`: `{label}` maps to `{target}`, which is not a value of this field", c.header))
+                    })?;
+                    folded.insert(fold_key(&label), code);
+                    exact.insert(label.clone(), code);
+                    labels.push(label);
+                }
+                ColumnType::Enum {
+                    exact,
+                    folded,
+                    labels,
+                }
+            }
+        };
+        let is_enum_field = matches!(
+            c.field,
+            Field::Status | Field::Enrollment | Field::JobType | Field::ApplicationKind
+        );
+        if is_enum_field != matches!(ty, ColumnType::Enum { .. }) {
+            return Err(invalid(format!(
+                "column `{}`: the field and `type` do not agree",
+                c.header
+            )));
+        }
+        let mut keys = vec![fold_key(&c.header)];
+        keys.extend(c.aliases.iter().map(|a| fold_key(a)));
+        columns.push(Column {
+            field: c.field,
+            header: c.header,
+            keys,
+            required: c.required,
+            ty,
+        });
+    }
+    for (field, needed) in allowed {
+        if *needed && !columns.iter().any(|c| c.field == *field) {
+            return Err(invalid(format!(
+                "no column for field `{field:?}`, which every record needs"
+            )));
+        }
+    }
+    Ok(FileProfile {
+        kind: raw.kind,
+        title: raw.title,
+        sheet: raw.sheet,
+        snapshot: raw.snapshot.unwrap_or(Snapshot::Full),
+        columns,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profile_loads_all_four_kinds() {
+        let p = Profiles::builtin().map_err(|e| e.to_string());
+        let kinds: Vec<Kind> = p
+            .iter()
+            .flat_map(|p| p.files.iter().map(|f| f.kind))
+            .collect();
+        assert_eq!(kinds, Kind::ALL.to_vec());
+    }
+
+    #[test]
+    fn unknown_vocabulary_target_is_a_config_error() {
+        let text = r#"
+kind = "activations"
+title = "t"
+[[columns]]
+field = "ecs_id"
+header = "ECS-ID"
+required = true
+type = "id"
+[[columns]]
+field = "activated_on"
+header = "有効化日"
+required = true
+type = "enum"
+values = { "x" = "nope" }
+"#;
+        let err = Profiles::from_sources([("a.toml".to_string(), text.to_string())]);
+        assert!(matches!(err, Err(ProfileError::Invalid { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn field_every_record_needs_must_be_required() {
+        let text = r#"
+kind = "activations"
+title = "t"
+[[columns]]
+field = "ecs_id"
+header = "ECS-ID"
+type = "id"
+[[columns]]
+field = "activated_on"
+header = "有効化日"
+required = true
+type = "date"
+"#;
+        let err = Profiles::from_sources([("a.toml".to_string(), text.to_string())]);
+        assert!(matches!(err, Err(ProfileError::Invalid { .. })), "{err:?}");
+    }
+}
