@@ -1,6 +1,8 @@
 //! The pure core: no files, database, clock, environment or network. Everything comes in as
 //! arguments (`as_of`, policy, records) and goes out as values.
 
+pub mod account;
 pub mod jpdate;
 pub mod model;
+pub mod plan;
 pub mod text;

@@ -1,0 +1,213 @@
+//! The plan: a value that says what must happen and why. `plan` writes it, the reports render
+//! it and `apply` executes it, so the dry run and the real run cannot disagree.
+//!
+//! Each action carries the account as it will be after the action (`after`), so applying a
+//! plan needs nothing but the plan and a store whose digest matches `store_digest`.
+
+use chrono::NaiveDate;
+use compact_str::CompactString;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::account::{Account, Delivery, Role, StopReason};
+use crate::domain::model::{EcsId, Kind, PersonId, Status, StudentNo};
+
+/// The plan's fixed vocabulary of actions (SPEC.md "Actions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// Needs a person; sorts first so reports show review items first.
+    Review,
+    Create,
+    Reinstate,
+    Update,
+    CarryOver,
+    CancelStop,
+    Depart,
+    MakeHolder,
+    Renew,
+    StaffConvert,
+    StaffReminder,
+    ExpiryNotice,
+    ActivationExpired,
+    Stop,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 14] = [
+        ActionKind::Review,
+        ActionKind::Create,
+        ActionKind::Reinstate,
+        ActionKind::Update,
+        ActionKind::CarryOver,
+        ActionKind::CancelStop,
+        ActionKind::Depart,
+        ActionKind::MakeHolder,
+        ActionKind::Renew,
+        ActionKind::StaffConvert,
+        ActionKind::StaffReminder,
+        ActionKind::ExpiryNotice,
+        ActionKind::ActivationExpired,
+        ActionKind::Stop,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Review => "review",
+            ActionKind::Create => "create",
+            ActionKind::Reinstate => "reinstate",
+            ActionKind::Update => "update",
+            ActionKind::CarryOver => "carry_over",
+            ActionKind::CancelStop => "cancel_stop",
+            ActionKind::Depart => "depart",
+            ActionKind::MakeHolder => "make_holder",
+            ActionKind::Renew => "renew",
+            ActionKind::StaffConvert => "staff_convert",
+            ActionKind::StaffReminder => "staff_reminder",
+            ActionKind::ExpiryNotice => "expiry_notice",
+            ActionKind::ActivationExpired => "activation_expired",
+            ActionKind::Stop => "stop",
+        }
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            ActionKind::Review => "要確認",
+            ActionKind::Create => "新規作成",
+            ActionKind::Reinstate => "再開（同一ID）",
+            ActionKind::Update => "更新",
+            ActionKind::CarryOver => "継続（研究生）",
+            ActionKind::CancelStop => "停止取消",
+            ActionKind::Depart => "学籍喪失（通知・停止予定）",
+            ActionKind::MakeHolder => "学生以外へ変更",
+            ActionKind::Renew => "年度更新",
+            ActionKind::StaffConvert => "教職員への身分変更",
+            ActionKind::StaffReminder => "停止前リマインダー",
+            ActionKind::ExpiryNotice => "利用期限の案内",
+            ActionKind::ActivationExpired => "有効化期限切れ",
+            ActionKind::Stop => "停止",
+        }
+    }
+}
+
+/// The rules of DOMAIN.md, named in every action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Rule {
+    R1,
+    R2,
+    R3,
+    R4,
+    R5,
+    R6,
+    R7,
+    R8,
+    R9,
+    R9a,
+    R10,
+    R11,
+    R12,
+    R13,
+}
+
+/// Why an item needs a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// The export names an ECS-ID other than the one on record for the person (R6).
+    EcsIdMismatch,
+    /// Two rows for one person in one export disagree.
+    DuplicateRows,
+    /// No identifier matched, but a person on record has the same kana name and birth date.
+    NameBirthCandidate,
+    /// An identifier points at two different people on record.
+    AmbiguousMatch,
+    /// A person on record is missing from a full snapshot and policy says review.
+    AbsentFromSnapshot,
+    /// A row refers to an account the store does not have.
+    UnknownAccount,
+}
+
+/// The person an action is about, as the report shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub name: CompactString,
+    pub name_kana: CompactString,
+    pub student_no: Option<StudentNo>,
+    pub person_id: Option<PersonId>,
+    pub faculty: CompactString,
+    pub status: Option<Status>,
+}
+
+/// The input row an action came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    pub file: String,
+    pub row: u32,
+}
+
+/// One field an `update` (or `carry_over`, `reinstate`) changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub rule: Rule,
+    /// None only for review items about a row no account matched.
+    pub ecs_id: Option<EcsId>,
+    pub person: Person,
+    pub source: Option<Source>,
+    /// The date the cause took effect (異動年月日, 採用年月日, the holder's last day, ...).
+    pub effective_on: Option<NaiveDate>,
+    /// The date a notice goes out (today for notices sent by this plan).
+    pub notice_on: Option<NaiveDate>,
+    /// The scheduled stop this action sets, or the stop that falls due.
+    pub stop_on: Option<NaiveDate>,
+    pub stop_reason: Option<StopReason>,
+    pub delivery: Option<Delivery>,
+    pub role: Option<Role>,
+    pub changes: Vec<Change>,
+    pub review: Option<ReviewReason>,
+    /// Why, in plain words, for the report.
+    pub reason_ja: String,
+    pub reason_en: String,
+    /// The account after this action; `apply` writes exactly this. None for review items.
+    pub after: Option<Account>,
+}
+
+/// One input file the plan was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    pub name: String,
+    pub sha256: String,
+    pub kind: Kind,
+    pub rows: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub as_of: NaiveDate,
+    /// Digest of the store state the plan was computed on; `apply` refuses any other.
+    pub store_digest: String,
+    pub inputs: Vec<InputFile>,
+    pub actions: Vec<Action>,
+    /// Warnings from the inputs (dates past an era's end, ...), as rendered lines.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    pub const FORMAT: u32 = 1;
+
+    /// Number of actions of each kind, in [`ActionKind::ALL`] order, zero counts included.
+    pub fn counts(&self) -> Vec<(ActionKind, usize)> {
+        let mut counts = [0usize; ActionKind::ALL.len()];
+        for a in &self.actions {
+            counts[a.kind as usize] += 1;
+        }
+        ActionKind::ALL.iter().copied().zip(counts).collect()
+    }
+}
