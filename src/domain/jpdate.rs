@@ -1,6 +1,18 @@
-//! Japanese date parsing (interface; the full parser lands with the jpdate helper).
+//! Japanese dates as registrar staff type them: western (`2026/4/1`, `2026年4月1日`,
+//! `20260401`) and Japanese eras per JIS X 0301 (`令和8年4月1日`, `R8.4.1`, `㋿元年5月1日`),
+//! in half or full width, with or without a trailing time that Excel text exports append.
+//! This module owns turning one such cell into a [`NaiveDate`], the era table and its
+//! boundaries, and the plain-words messages (Japanese and English) for dates it cannot accept.
+//! It is hand-written rather than built on `chrono` format strings or NFKC: `parse_from_str`
+//! knows neither eras, 元年, era ligatures nor full-width digits, and normalizing every cell
+//! first would allocate once per row on a million-row export. Instead a small lexer folds each
+//! character by hand (full width to ASCII, dash variants to `-`) into a fixed-size token array,
+//! so parsing a date never allocates, whatever the script; only warnings and errors, which are
+//! rare, allocate a copy of the input to show back to the person who dropped the file.
 
-use chrono::NaiveDate;
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
 
 /// How a date was written; a mapping profile may restrict which styles a column accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -19,53 +31,1298 @@ pub struct ParsedDate {
     pub warning: Option<DateWarning>,
 }
 
+/// The Japanese eras of JIS X 0301, oldest first.
+///
+/// Meiji starts on 1868-09-08, as in the ICU and (pre-11) .NET tables: the proclamation's
+/// date in the old lunisolar calendar, read as if Gregorian. JIS X 0301 itself leaves Meiji
+/// dates before M06.01.01 (1873-01-01, when Japan adopted the Gregorian calendar) out of
+/// scope; they are read as Gregorian here, which only matters for dates no student has.
+/// Where an era changed in the middle of a day (1912-07-30, 1926-12-25) the day belongs to
+/// the new era, as in JIS X 0301 tables, so `明治45年7月30日` reads as past Meiji's end.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Era {
+    /// 明治, `M`, ㍾
+    Meiji,
+    /// 大正, `T`, ㍽
+    Taisho,
+    /// 昭和, `S`, ㍼
+    Showa,
+    /// 平成, `H`, ㍻
+    Heisei,
+    /// 令和, `R`, ㋿
+    Reiwa,
+}
+
+/// Builds a constant date; a typo in the table yields `NaiveDate::MIN`, which the tests catch.
+const fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(year, month, day) {
+        Some(date) => date,
+        None => NaiveDate::MIN,
+    }
+}
+
+impl Era {
+    pub const ALL: [Era; 5] = [Era::Meiji, Era::Taisho, Era::Showa, Era::Heisei, Era::Reiwa];
+
+    /// The era's first day (year 1, 元年, begins here).
+    pub const fn first_day(self) -> NaiveDate {
+        match self {
+            Era::Meiji => ymd(1868, 9, 8),
+            Era::Taisho => ymd(1912, 7, 30),
+            Era::Showa => ymd(1926, 12, 25),
+            Era::Heisei => ymd(1989, 1, 8),
+            Era::Reiwa => ymd(2019, 5, 1),
+        }
+    }
+
+    /// The era that followed this one, if any.
+    pub const fn next(self) -> Option<Era> {
+        match self {
+            Era::Meiji => Some(Era::Taisho),
+            Era::Taisho => Some(Era::Showa),
+            Era::Showa => Some(Era::Heisei),
+            Era::Heisei => Some(Era::Reiwa),
+            Era::Reiwa => None,
+        }
+    }
+
+    /// The era's last day; `None` for the current era.
+    pub fn last_day(self) -> Option<NaiveDate> {
+        self.next().and_then(|next| next.first_day().pred_opt())
+    }
+
+    /// The era a date falls in; `None` before Meiji.
+    pub fn of(date: NaiveDate) -> Option<Era> {
+        Era::ALL
+            .into_iter()
+            .rev()
+            .find(|era| era.first_day() <= date)
+    }
+
+    /// 令和, 平成, ...
+    pub const fn name_ja(self) -> &'static str {
+        match self {
+            Era::Meiji => "明治",
+            Era::Taisho => "大正",
+            Era::Showa => "昭和",
+            Era::Heisei => "平成",
+            Era::Reiwa => "令和",
+        }
+    }
+
+    /// Reiwa, Heisei, ... (Hepburn, for English messages).
+    pub const fn name_en(self) -> &'static str {
+        match self {
+            Era::Meiji => "Meiji",
+            Era::Taisho => "Taisho",
+            Era::Showa => "Showa",
+            Era::Heisei => "Heisei",
+            Era::Reiwa => "Reiwa",
+        }
+    }
+
+    /// The JIS X 0301 abbreviation: `M`, `T`, `S`, `H`, `R`.
+    pub const fn letter(self) -> char {
+        match self {
+            Era::Meiji => 'M',
+            Era::Taisho => 'T',
+            Era::Showa => 'S',
+            Era::Heisei => 'H',
+            Era::Reiwa => 'R',
+        }
+    }
+}
+
+/// The proper era form of a date, `令和8年4月1日` or `令和元年5月1日`; `None` before Meiji.
+pub fn format_wareki(date: NaiveDate) -> Option<String> {
+    let era = Era::of(date)?;
+    let year = date.year() - era.first_day().year() + 1;
+    let name = era.name_ja();
+    let (month, day) = (date.month(), date.day());
+    Some(if year == 1 {
+        format!("{name}元年{month}月{day}日")
+    } else {
+        format!("{name}{year}年{month}月{day}日")
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DateWarning {
     /// An era date past its era's end (平成31年5月1日): accepted as the western date.
-    PastEraEnd { input: String, proper: String },
+    PastEraEnd {
+        input: String,
+        era: Era,
+        date: NaiveDate,
+        proper: String,
+    },
 }
 
 impl DateWarning {
     pub fn message_ja(&self) -> String {
         match self {
-            DateWarning::PastEraEnd { input, proper } => {
-                format!("「{input}」は元号の終了後の日付です。正しくは「{proper}」")
+            DateWarning::PastEraEnd {
+                input,
+                era,
+                date,
+                proper,
+            } => {
+                let name = era.name_ja();
+                let last = era.last_day().map(ja_date).unwrap_or_default();
+                format!(
+                    "「{input}」は{name}の最終日（{last}）より後の日付です。{}として読みました（正しくは「{proper}」）",
+                    ja_date(*date)
+                )
             }
         }
     }
+
     pub fn message_en(&self) -> String {
         match self {
-            DateWarning::PastEraEnd { input, proper } => {
-                format!("`{input}` is past the end of its era; the proper form is `{proper}`")
+            DateWarning::PastEraEnd {
+                input,
+                era,
+                date,
+                proper,
+            } => {
+                let last = era.last_day().map(|d| d.to_string()).unwrap_or_default();
+                format!(
+                    "`{input}` is after the last day of {} ({}, {last}); read as {date}, properly written `{proper}`",
+                    era.name_ja(),
+                    era.name_en()
+                )
             }
         }
     }
+}
+
+/// Why a date with a recognised shape does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImpossibleDate {
+    /// `0000/1/1`
+    NoYearZero,
+    /// `2026/13/1`, `2026/0/1`
+    NoSuchMonth { month: u32 },
+    /// `2026年2月30日`, `2026/4/0`
+    NoSuchDay {
+        year: i32,
+        month: u32,
+        day: u32,
+        days_in_month: u32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DateError {
-    #[error("not a date: `{0}`")]
+    /// Nothing but whitespace.
+    Empty,
+    /// No accepted form matches.
     Unrecognized(String),
+    /// A western year not written with four digits (`26年4月1日`, `99999999999年1月1日`).
+    WesternYearDigits { input: String, year: String },
+    /// Era year 0 (`平成0年1月1日`): era years start at 元年.
+    EraYearZero { input: String, era: Era },
+    /// An era year of three or more digits (`平成123年1月1日`).
+    EraYearTooLong {
+        input: String,
+        era: Era,
+        year: String,
+    },
+    /// The shape is right but the day does not exist (`2026年2月30日`, `2026/13/1`).
+    NotARealDate {
+        input: String,
+        reason: ImpossibleDate,
+    },
+    /// An era date before the era began (`令和元年4月30日`); `proper` is how that day is written.
+    BeforeEraStart {
+        input: String,
+        era: Era,
+        date: NaiveDate,
+        proper: Option<String>,
+    },
 }
+
+const EXAMPLES_JA: &str = "例: 2026/4/1、2026年4月1日、令和8年4月1日、R8.4.1";
+const EXAMPLES_EN: &str = "`2026/4/1`, `2026年4月1日`, `令和8年4月1日` or `R8.4.1`";
 
 impl DateError {
     pub fn message_ja(&self) -> String {
         match self {
-            DateError::Unrecognized(s) => format!("日付として読めません:「{s}」"),
+            DateError::Empty => format!("日付が空です（{EXAMPLES_JA}）"),
+            DateError::Unrecognized(input) => {
+                format!("「{input}」は日付として読めません（{EXAMPLES_JA}）")
+            }
+            DateError::WesternYearDigits { input, year } => format!(
+                "「{input}」の年「{year}」は4桁の西暦でも元号付きの年でもありません（例: 2026年、令和8年）"
+            ),
+            DateError::EraYearZero { input, era } => {
+                let name = era.name_ja();
+                format!("「{input}」に{name}0年はありません（{name}は元年から始まります）")
+            }
+            DateError::EraYearTooLong { input, era, year } => format!(
+                "「{input}」の{}{year}年は元号の年として長すぎます（2桁まで）",
+                era.name_ja()
+            ),
+            DateError::NotARealDate { input, reason } => {
+                let why = match reason {
+                    ImpossibleDate::NoYearZero => "0年はありません".to_owned(),
+                    ImpossibleDate::NoSuchMonth { month } => format!("{month}月はありません"),
+                    ImpossibleDate::NoSuchDay { day: 0, .. } => "0日はありません".to_owned(),
+                    ImpossibleDate::NoSuchDay {
+                        year,
+                        month,
+                        days_in_month,
+                        ..
+                    } => format!("{year}年の{month}月は{days_in_month}日までです"),
+                };
+                format!("「{input}」は存在しない日付です（{why}）")
+            }
+            DateError::BeforeEraStart {
+                input,
+                era,
+                date,
+                proper,
+            } => {
+                let name = era.name_ja();
+                let first = ja_date(era.first_day());
+                let mut message = format!("「{input}」は{name}の初日（{first}）より前の日付です");
+                if let Some(proper) = proper {
+                    message.push_str(&format!("（{}は「{proper}」）", ja_date(*date)));
+                }
+                message
+            }
         }
     }
+
     pub fn message_en(&self) -> String {
         self.to_string()
     }
 }
 
+impl fmt::Display for DateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DateError::Empty => write!(f, "the date is empty; expected a date like {EXAMPLES_EN}"),
+            DateError::Unrecognized(input) => {
+                write!(
+                    f,
+                    "`{input}` is not a date; expected a form like {EXAMPLES_EN}"
+                )
+            }
+            DateError::WesternYearDigits { input, year } => write!(
+                f,
+                "`{input}`: the year `{year}` is neither a four-digit year (like `2026年`) nor an era year (like `令和8年`)"
+            ),
+            DateError::EraYearZero { input, era } => write!(
+                f,
+                "`{input}`: there is no year 0 of {} ({}); era years start at 元年 (year 1)",
+                era.name_ja(),
+                era.name_en()
+            ),
+            DateError::EraYearTooLong { input, era, year } => write!(
+                f,
+                "`{input}`: `{year}` is too long for a year of {} ({}); era years have at most two digits",
+                era.name_ja(),
+                era.name_en()
+            ),
+            DateError::NotARealDate { input, reason } => {
+                write!(f, "`{input}` is not a real date (")?;
+                match reason {
+                    ImpossibleDate::NoYearZero => write!(f, "there is no year 0")?,
+                    ImpossibleDate::NoSuchMonth { month } => {
+                        write!(f, "there is no month {month}")?;
+                    }
+                    ImpossibleDate::NoSuchDay { day: 0, .. } => write!(f, "there is no day 0")?,
+                    ImpossibleDate::NoSuchDay {
+                        year,
+                        month,
+                        days_in_month,
+                        ..
+                    } => write!(
+                        f,
+                        "{} has {days_in_month} days in {year}",
+                        month_name_en(*month)
+                    )?,
+                }
+                write!(f, ")")
+            }
+            DateError::BeforeEraStart {
+                input,
+                era,
+                date,
+                proper,
+            } => {
+                write!(
+                    f,
+                    "`{input}` is before the first day of {} ({}), {}",
+                    era.name_ja(),
+                    era.name_en(),
+                    era.first_day()
+                )?;
+                if let Some(proper) = proper {
+                    write!(f, "; {date} is written `{proper}`")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn ja_date(date: NaiveDate) -> String {
+    format!("{}年{}月{}日", date.year(), date.month(), date.day())
+}
+
+fn month_name_en(month: u32) -> &'static str {
+    const NAMES: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    month
+        .checked_sub(1)
+        .and_then(|i| NAMES.get(usize::try_from(i).ok()?))
+        .copied()
+        .unwrap_or("that month")
+}
+
 /// Parses a date as written in Japanese registry exports.
+///
+/// Accepts the western and era forms listed in the module docs, surrounded by any whitespace
+/// (U+3000 included) and optionally followed by a time, which is checked for shape and dropped.
+/// An era date past its era's end is accepted with [`DateWarning::PastEraEnd`].
 pub fn parse_date(input: &str) -> Result<ParsedDate, DateError> {
-    NaiveDate::parse_from_str(input.trim(), "%Y-%m-%d")
-        .map(|date| ParsedDate {
+    let input = input.trim();
+    if input.is_empty() {
+        return Err(DateError::Empty);
+    }
+    let unrecognized = || DateError::Unrecognized(input.to_owned());
+    let tokens = lex(input).ok_or_else(unrecognized)?;
+    let date_part = strip_time(tokens.as_slice()).ok_or_else(unrecognized)?;
+    // Spaces are tolerated between the parts (`令和 8年 4月 1日`, `2026 / 4 / 1`); they never
+    // join two numbers, because the lexer already split numbers at the space.
+    let mut parts = Tokens::new();
+    for token in date_part.iter().filter(|t| **t != Token::Space) {
+        parts.push(*token).ok_or_else(unrecognized)?;
+    }
+    use Token::{Era as E, Nen, Nichi, Num as N, Sep, Tsuki};
+    match parts.as_slice() {
+        [N(year), Sep(a), N(month), Sep(b), N(day)] if a == b && year.digits == 4 => {
+            western(input, *year, *month, *day)
+        }
+        // Eight digits: the separator-less form (`20260401`); values are below 10^8.
+        [N(n)] if n.digits == 8 => {
+            let value = n.value.ok_or_else(unrecognized)?;
+            let year = i32::try_from(value / 10_000).map_err(|_| unrecognized())?;
+            let date = real_date(year, value / 100 % 100, value % 100)
+                .map_err(|reason| not_real(input, reason))?;
+            Ok(western_date(date))
+        }
+        [N(year), Nen, N(month), Tsuki, N(day), Nichi] => {
+            if year.digits != 4 {
+                return Err(DateError::WesternYearDigits {
+                    input: input.to_owned(),
+                    year: year.text(input).to_owned(),
+                });
+            }
+            western(input, *year, *month, *day)
+        }
+        [E { era, .. }, year, Nen, N(month), Tsuki, N(day), Nichi] => {
+            wareki(input, *era, *year, *month, *day)
+        }
+        [E { era, .. }, year, Sep(a), N(month), Sep(b), N(day)] if a == b => {
+            wareki(input, *era, *year, *month, *day)
+        }
+        _ => Err(unrecognized()),
+    }
+}
+
+fn western_date(date: NaiveDate) -> ParsedDate {
+    ParsedDate {
+        date,
+        style: DateStyle::Western,
+        warning: None,
+    }
+}
+
+fn not_real(input: &str, reason: ImpossibleDate) -> DateError {
+    DateError::NotARealDate {
+        input: input.to_owned(),
+        reason,
+    }
+}
+
+/// Month or day value, written with one or two digits.
+fn small(n: Num) -> Option<u32> {
+    if n.digits <= 2 { n.value } else { None }
+}
+
+fn western(input: &str, year: Num, month: Num, day: Num) -> Result<ParsedDate, DateError> {
+    let unrecognized = || DateError::Unrecognized(input.to_owned());
+    // Four digits, so at most 9999 and never out of `i32` range.
+    let year = year
+        .value
+        .and_then(|y| i32::try_from(y).ok())
+        .ok_or_else(unrecognized)?;
+    let (month, day) = small(month).zip(small(day)).ok_or_else(unrecognized)?;
+    let date = real_date(year, month, day).map_err(|reason| not_real(input, reason))?;
+    Ok(western_date(date))
+}
+
+fn wareki(
+    input: &str,
+    era: Era,
+    year: Token,
+    month: Num,
+    day: Num,
+) -> Result<ParsedDate, DateError> {
+    let unrecognized = || DateError::Unrecognized(input.to_owned());
+    let era_year: i32 = match year {
+        Token::Gan => 1,
+        Token::Num(n) if n.digits > 2 => {
+            return Err(DateError::EraYearTooLong {
+                input: input.to_owned(),
+                era,
+                year: n.text(input).to_owned(),
+            });
+        }
+        Token::Num(Num { value: Some(0), .. }) => {
+            return Err(DateError::EraYearZero {
+                input: input.to_owned(),
+                era,
+            });
+        }
+        Token::Num(n) => n
+            .value
+            .and_then(|v| i32::try_from(v).ok())
+            .ok_or_else(unrecognized)?,
+        _ => return Err(unrecognized()),
+    };
+    let (month, day) = small(month).zip(small(day)).ok_or_else(unrecognized)?;
+    // Year N of an era is the era's first year plus N - 1; N has at most two digits.
+    let year = era.first_day().year() + era_year - 1;
+    let date = real_date(year, month, day).map_err(|reason| not_real(input, reason))?;
+    if date < era.first_day() {
+        return Err(DateError::BeforeEraStart {
+            input: input.to_owned(),
+            era,
             date,
-            style: DateStyle::Western,
-            warning: None,
+            proper: format_wareki(date),
+        });
+    }
+    // Past the era's end (平成31年5月1日) the day still exists: people keep writing the old era
+    // for a while after a change, so accept it and say how it is properly written.
+    let past_end = era.next().is_some_and(|next| date >= next.first_day());
+    let warning = if past_end {
+        format_wareki(date).map(|proper| DateWarning::PastEraEnd {
+            input: input.to_owned(),
+            era,
+            date,
+            proper,
         })
-        .map_err(|_| DateError::Unrecognized(input.to_string()))
+    } else {
+        None
+    };
+    Ok(ParsedDate {
+        date,
+        style: DateStyle::Wareki,
+        warning,
+    })
+}
+
+fn is_leap(year: i32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// A calendar date, or why it does not exist (proleptic Gregorian, year 1 to 9999).
+fn real_date(year: i32, month: u32, day: u32) -> Result<NaiveDate, ImpossibleDate> {
+    if year == 0 {
+        return Err(ImpossibleDate::NoYearZero);
+    }
+    if !(1..=12).contains(&month) {
+        return Err(ImpossibleDate::NoSuchMonth { month });
+    }
+    let days_in_month = days_in_month(year, month);
+    let no_such_day = ImpossibleDate::NoSuchDay {
+        year,
+        month,
+        day,
+        days_in_month,
+    };
+    if day == 0 || day > days_in_month {
+        return Err(no_such_day);
+    }
+    NaiveDate::from_ymd_opt(year, month, day).ok_or(no_such_day)
+}
+
+/// A run of digits: its value (`None` past `u32`), how many digits, and where it is in the
+/// trimmed input (to quote it back as typed, full width included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Num {
+    value: Option<u32>,
+    digits: u8,
+    start: usize,
+    end: usize,
+}
+
+impl Num {
+    fn text(self, input: &str) -> &str {
+        input.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Num(Num),
+    /// An era, as a name (令和), a ligature (㋿) or a letter (`R`, `r`); `letter` lets the
+    /// time check tell the ISO `T` from 大正 written out.
+    Era {
+        era: Era,
+        letter: bool,
+    },
+    /// 元, as in 元年 (year 1 of an era).
+    Gan,
+    /// 年
+    Nen,
+    /// 月
+    Tsuki,
+    /// 日
+    Nichi,
+    /// `-`, `/` or `.`
+    Sep(char),
+    Colon,
+    /// One or more whitespace characters.
+    Space,
+}
+
+/// Enough for a date, a space and `00:00:00.000`; longer inputs are not dates.
+const MAX_TOKENS: usize = 20;
+
+/// A fixed-size token list, so that lexing never allocates.
+struct Tokens {
+    buf: [Token; MAX_TOKENS],
+    len: usize,
+}
+
+impl Tokens {
+    fn new() -> Self {
+        Tokens {
+            buf: [Token::Space; MAX_TOKENS],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, token: Token) -> Option<()> {
+        *self.buf.get_mut(self.len)? = token;
+        self.len += 1;
+        Some(())
+    }
+
+    fn last(&self) -> Option<Token> {
+        self.as_slice().last().copied()
+    }
+
+    fn as_slice(&self) -> &[Token] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Folds one character to the ASCII it stands for in a date: full-width forms (`２`, `／`, `Ｒ`)
+/// to ASCII, dash look-alikes to `-`, any whitespace to a space. Done by hand, per character,
+/// so that no normalized copy of the input is ever built.
+fn fold(c: char) -> char {
+    if c.is_ascii() {
+        return c;
+    }
+    match c {
+        // Full-width ASCII block: U+FF01..U+FF5E map to U+0021..U+007E.
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+        // Hyphens, dashes and the minus sign; ー (long vowel mark) because IMEs produce it
+        // when staff type `-` in kana mode.
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{30FC}' | '\u{FF70}' => '-',
+        c if c.is_whitespace() => ' ',
+        c => c,
+    }
+}
+
+fn era_letter(c: char) -> Option<Era> {
+    match c.to_ascii_uppercase() {
+        'M' => Some(Era::Meiji),
+        'T' => Some(Era::Taisho),
+        'S' => Some(Era::Showa),
+        'H' => Some(Era::Heisei),
+        'R' => Some(Era::Reiwa),
+        _ => None,
+    }
+}
+
+fn era_initial(c: char) -> Option<Era> {
+    match c {
+        '明' => Some(Era::Meiji),
+        '大' => Some(Era::Taisho),
+        '昭' => Some(Era::Showa),
+        '平' => Some(Era::Heisei),
+        '令' => Some(Era::Reiwa),
+        _ => None,
+    }
+}
+
+fn era_name(first: char, second: char) -> Option<Era> {
+    match (first, second) {
+        ('明', '治') => Some(Era::Meiji),
+        ('大', '正') => Some(Era::Taisho),
+        ('昭', '和') => Some(Era::Showa),
+        ('平', '成') => Some(Era::Heisei),
+        ('令', '和') => Some(Era::Reiwa),
+        _ => None,
+    }
+}
+
+/// Splits the trimmed input into tokens; `None` on any character no date form uses.
+fn lex(input: &str) -> Option<Tokens> {
+    let mut tokens = Tokens::new();
+    let mut chars = input.char_indices().peekable();
+    while let Some((start, raw)) = chars.next() {
+        let c = fold(raw);
+        let token = match c {
+            '0'..='9' => {
+                let mut value = c.to_digit(10);
+                let mut digits: u8 = 1;
+                let mut end = start + raw.len_utf8();
+                while let Some(&(at, next)) = chars.peek() {
+                    let Some(d) = fold(next).to_digit(10) else {
+                        break;
+                    };
+                    // Checked: `99999999999年` must fail politely, not overflow.
+                    value = value
+                        .and_then(|v| v.checked_mul(10))
+                        .and_then(|v| v.checked_add(d));
+                    digits = digits.saturating_add(1);
+                    end = at + next.len_utf8();
+                    chars.next();
+                }
+                Token::Num(Num {
+                    value,
+                    digits,
+                    start,
+                    end,
+                })
+            }
+            '-' | '/' | '.' => Token::Sep(c),
+            ':' => Token::Colon,
+            ' ' | '\t' | '\r' | '\n' => {
+                if tokens.last() == Some(Token::Space) {
+                    continue;
+                }
+                Token::Space
+            }
+            '年' => Token::Nen,
+            '月' => Token::Tsuki,
+            '日' => Token::Nichi,
+            '元' => Token::Gan,
+            '㍾' => Token::Era {
+                era: Era::Meiji,
+                letter: false,
+            },
+            '㍽' => Token::Era {
+                era: Era::Taisho,
+                letter: false,
+            },
+            '㍼' => Token::Era {
+                era: Era::Showa,
+                letter: false,
+            },
+            '㍻' => Token::Era {
+                era: Era::Heisei,
+                letter: false,
+            },
+            '㋿' => Token::Era {
+                era: Era::Reiwa,
+                letter: false,
+            },
+            '明' | '大' | '昭' | '平' | '令' => {
+                // The full name (令和), or JIS X 0301's one-kanji abbreviation (令08.04.01).
+                let full = chars.peek().and_then(|&(_, second)| era_name(c, second));
+                let era = match full {
+                    Some(era) => {
+                        chars.next();
+                        era
+                    }
+                    None => era_initial(c)?,
+                };
+                Token::Era { era, letter: false }
+            }
+            c if c.is_ascii_alphabetic() => Token::Era {
+                era: era_letter(c)?,
+                letter: true,
+            },
+            _ => return None,
+        };
+        tokens.push(token)?;
+    }
+    Some(tokens)
+}
+
+/// Drops a trailing time (`2026/4/1 0:00`, `2026-04-01 00:00:00`, `2026-04-01T09:30:00.000`),
+/// which Excel text exports append to dates; it is checked for shape and then ignored.
+/// Returns the date part, or `None` if something time-like is malformed.
+fn strip_time(tokens: &[Token]) -> Option<&[Token]> {
+    let Some(colon) = tokens.iter().position(|t| *t == Token::Colon) else {
+        return Some(tokens);
+    };
+    let hour_at = colon.checked_sub(1)?;
+    let gap_at = colon.checked_sub(2)?;
+    match tokens.get(gap_at)? {
+        Token::Space
+        | Token::Era {
+            era: Era::Taisho,
+            letter: true,
+        } => {}
+        _ => return None,
+    }
+    let upto = |n: &Num, max: u32, digits: &[u8]| {
+        digits.contains(&n.digits) && n.value.is_some_and(|v| v <= max)
+    };
+    use Token::{Colon, Num as N, Sep};
+    let valid = match tokens.get(hour_at..)? {
+        [N(h), Colon, N(m)] => upto(h, 23, &[1, 2]) && upto(m, 59, &[2]),
+        [N(h), Colon, N(m), Colon, N(s)] | [N(h), Colon, N(m), Colon, N(s), Sep('.'), N(_)] => {
+            upto(h, 23, &[1, 2]) && upto(m, 59, &[2]) && upto(s, 59, &[2])
+        }
+        _ => false,
+    };
+    if valid { tokens.get(..gap_at) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a case should come out as. Dates are ISO strings; errors are the exact English
+    /// message, so the table also pins down what staff are told.
+    #[derive(Debug)]
+    enum Want {
+        Western(&'static str),
+        Wareki(&'static str),
+        /// Accepted with a past-era-end warning: the date and its proper era form.
+        PastEnd(&'static str, &'static str),
+        Err(&'static str),
+        /// The generic "not a date" error, quoting the input.
+        NotADate,
+    }
+    use Want::{Err as E, NotADate, PastEnd, Wareki as J, Western as W};
+
+    /// One line per outcome, so a mismatch shows both sides in full.
+    fn outcome(input: &str) -> String {
+        match parse_date(input) {
+            Ok(ParsedDate {
+                date,
+                style: DateStyle::Western,
+                warning: None,
+            }) => format!("western {date}"),
+            Ok(ParsedDate {
+                date,
+                style: DateStyle::Wareki,
+                warning: None,
+            }) => format!("wareki {date}"),
+            Ok(ParsedDate {
+                date,
+                style,
+                warning: Some(DateWarning::PastEraEnd { proper, .. }),
+            }) => format!("{style:?} past era end {date} {proper}"),
+            Err(e) => format!("error {}", e.message_en()),
+        }
+    }
+
+    fn check(input: &str, want: &Want) {
+        let want = match want {
+            W(date) => format!("western {date}"),
+            J(date) => format!("wareki {date}"),
+            PastEnd(date, proper) => format!("Wareki past era end {date} {proper}"),
+            E(message) => format!("error {message}"),
+            NotADate => format!(
+                "error `{}` is not a date; expected a form like {EXAMPLES_EN}",
+                input.trim()
+            ),
+        };
+        assert_eq!(outcome(input), want, "input {input:?}");
+    }
+
+    fn check_all(cases: &[(&str, Want)]) {
+        for (input, want) in cases {
+            check(input, want);
+        }
+    }
+
+    #[test]
+    fn era_table_is_consistent() {
+        for era in Era::ALL {
+            assert_ne!(era.first_day(), NaiveDate::MIN, "{era:?}");
+            assert_eq!(Era::of(era.first_day()), Some(era));
+            if let Some(last) = era.last_day() {
+                assert_eq!(Era::of(last), Some(era));
+            }
+        }
+        assert_eq!(Era::of(ymd(1868, 9, 7)), None);
+    }
+
+    #[test]
+    fn western_forms_parse() {
+        check_all(&[
+            ("2026-04-01", W("2026-04-01")),
+            ("2026-4-1", W("2026-04-01")),
+            ("2026/4/1", W("2026-04-01")),
+            ("2026/04/01", W("2026-04-01")),
+            ("2026.4.1", W("2026-04-01")),
+            ("20260401", W("2026-04-01")),
+            ("2026年4月1日", W("2026-04-01")),
+            ("2026年04月01日", W("2026-04-01")),
+            ("2026年 4月 1日", W("2026-04-01")),
+            ("2026 / 4 / 1", W("2026-04-01")),
+            ("  2026/4/1\u{3000}", W("2026-04-01")),
+            ("2024/2/29", W("2024-02-29")),
+            ("2000/2/29", W("2000-02-29")),
+            ("1899/12/31", W("1899-12-31")),
+        ]);
+    }
+
+    #[test]
+    fn full_width_and_dash_variants_fold() {
+        check_all(&[
+            ("２０２６／４／１", W("2026-04-01")),
+            ("２０２６年４月１日", W("2026-04-01")),
+            ("２０２６０４０１", W("2026-04-01")),
+            ("２０２６－０４－０１", W("2026-04-01")),
+            ("2026−4−1", W("2026-04-01")),
+            ("2026ー4ー1", W("2026-04-01")),
+            ("\u{3000}２０２６．４．１\u{3000}", W("2026-04-01")),
+            ("Ｒ８．４．１", J("2026-04-01")),
+            ("ｒ８／４／１", J("2026-04-01")),
+            ("令和８年４月１日", J("2026-04-01")),
+        ]);
+    }
+
+    #[test]
+    fn trailing_times_are_ignored() {
+        check_all(&[
+            ("2026/4/1 0:00", W("2026-04-01")),
+            ("2026-04-01 00:00:00", W("2026-04-01")),
+            ("2026/4/1 23:59:59.999", W("2026-04-01")),
+            ("2026-04-01T09:30:00", W("2026-04-01")),
+            ("2026年4月1日　0:00", W("2026-04-01")),
+            ("２０２６／４／１　０：００", W("2026-04-01")),
+            ("R8.4.1 0:00", J("2026-04-01")),
+        ]);
+    }
+
+    #[test]
+    fn wareki_forms_and_abbreviations_parse() {
+        check_all(&[
+            ("令和8年4月1日", J("2026-04-01")),
+            ("令和 8年 4月 1日", J("2026-04-01")),
+            ("令和08年04月01日", J("2026-04-01")),
+            ("R8.4.1", J("2026-04-01")),
+            ("R08.04.01", J("2026-04-01")),
+            ("r8.4.1", J("2026-04-01")),
+            ("R8/4/1", J("2026-04-01")),
+            ("R8-4-1", J("2026-04-01")),
+            ("令08.04.01", J("2026-04-01")),
+            ("平16.04.01", J("2004-04-01")),
+            ("令8年4月1日", J("2026-04-01")),
+            ("H20.3.31", J("2008-03-31")),
+            ("h20.3.31", J("2008-03-31")),
+            ("S50.1.1", J("1975-01-01")),
+            ("s50.1.1", J("1975-01-01")),
+            ("T10.5.5", J("1921-05-05")),
+            ("t10.5.5", J("1921-05-05")),
+            ("M40.1.1", J("1907-01-01")),
+            ("m40.1.1", J("1907-01-01")),
+        ]);
+    }
+
+    #[test]
+    fn gannen_is_year_one() {
+        check_all(&[
+            ("令和元年5月1日", J("2019-05-01")),
+            ("令和元年12月31日", J("2019-12-31")),
+            ("㋿元年5月1日", J("2019-05-01")),
+            ("平成元年1月8日", J("1989-01-08")),
+            ("令和1年5月1日", J("2019-05-01")),
+            ("R元.5.1", J("2019-05-01")),
+        ]);
+    }
+
+    #[test]
+    fn ligatures_name_their_era() {
+        check_all(&[
+            ("㋿8年4月1日", J("2026-04-01")),
+            ("㍻31年4月30日", J("2019-04-30")),
+            ("㍼64年1月7日", J("1989-01-07")),
+            ("㍽15年12月24日", J("1926-12-24")),
+            ("㍾45年7月29日", J("1912-07-29")),
+        ]);
+    }
+
+    #[test]
+    fn every_era_boundary_last_day_and_first_day() {
+        check_all(&[
+            // Meiji starts.
+            ("明治元年9月8日", J("1868-09-08")),
+            // Meiji → Taisho.
+            ("明治45年7月29日", J("1912-07-29")),
+            ("M45.7.29", J("1912-07-29")),
+            ("大正元年7月30日", J("1912-07-30")),
+            ("T1.7.30", J("1912-07-30")),
+            // Taisho → Showa.
+            ("大正15年12月24日", J("1926-12-24")),
+            ("T15.12.24", J("1926-12-24")),
+            ("昭和元年12月25日", J("1926-12-25")),
+            ("㍼元年12月25日", J("1926-12-25")),
+            // Showa → Heisei.
+            ("昭和64年1月7日", J("1989-01-07")),
+            ("S64.1.7", J("1989-01-07")),
+            ("平成元年1月8日", J("1989-01-08")),
+            ("H1.1.8", J("1989-01-08")),
+            // Heisei → Reiwa.
+            ("平成31年4月30日", J("2019-04-30")),
+            ("H31.4.30", J("2019-04-30")),
+            ("令和元年5月1日", J("2019-05-01")),
+            ("R1.5.1", J("2019-05-01")),
+        ]);
+    }
+
+    #[test]
+    fn past_era_end_is_accepted_with_warning() {
+        check_all(&[
+            ("明治45年7月30日", PastEnd("1912-07-30", "大正元年7月30日")),
+            (
+                "大正15年12月25日",
+                PastEnd("1926-12-25", "昭和元年12月25日"),
+            ),
+            ("昭和64年1月8日", PastEnd("1989-01-08", "平成元年1月8日")),
+            ("S65.1.1", PastEnd("1990-01-01", "平成2年1月1日")),
+            ("平成31年5月1日", PastEnd("2019-05-01", "令和元年5月1日")),
+            ("H31.5.1", PastEnd("2019-05-01", "令和元年5月1日")),
+            ("平成32年1月1日", PastEnd("2020-01-01", "令和2年1月1日")),
+            ("㍻32年1月1日", PastEnd("2020-01-01", "令和2年1月1日")),
+        ]);
+    }
+
+    #[test]
+    fn before_era_start_is_an_error_naming_the_first_day() {
+        check_all(&[
+            (
+                "令和元年4月30日",
+                E(
+                    "`令和元年4月30日` is before the first day of 令和 (Reiwa), 2019-05-01; 2019-04-30 is written `平成31年4月30日`",
+                ),
+            ),
+            (
+                "R1.4.30",
+                E(
+                    "`R1.4.30` is before the first day of 令和 (Reiwa), 2019-05-01; 2019-04-30 is written `平成31年4月30日`",
+                ),
+            ),
+            (
+                "平成元年1月7日",
+                E(
+                    "`平成元年1月7日` is before the first day of 平成 (Heisei), 1989-01-08; 1989-01-07 is written `昭和64年1月7日`",
+                ),
+            ),
+            (
+                "昭和元年12月24日",
+                E(
+                    "`昭和元年12月24日` is before the first day of 昭和 (Showa), 1926-12-25; 1926-12-24 is written `大正15年12月24日`",
+                ),
+            ),
+            (
+                "大正元年7月29日",
+                E(
+                    "`大正元年7月29日` is before the first day of 大正 (Taisho), 1912-07-30; 1912-07-29 is written `明治45年7月29日`",
+                ),
+            ),
+            (
+                "明治元年9月7日",
+                E("`明治元年9月7日` is before the first day of 明治 (Meiji), 1868-09-08"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn impossible_dates_are_errors() {
+        check_all(&[
+            (
+                "2026年2月30日",
+                E("`2026年2月30日` is not a real date (February has 28 days in 2026)"),
+            ),
+            (
+                "2025/2/29",
+                E("`2025/2/29` is not a real date (February has 28 days in 2025)"),
+            ),
+            (
+                "1900/2/29",
+                E("`1900/2/29` is not a real date (February has 28 days in 1900)"),
+            ),
+            (
+                "2026/4/31",
+                E("`2026/4/31` is not a real date (April has 30 days in 2026)"),
+            ),
+            (
+                "2026/13/1",
+                E("`2026/13/1` is not a real date (there is no month 13)"),
+            ),
+            (
+                "20261301",
+                E("`20261301` is not a real date (there is no month 13)"),
+            ),
+            (
+                "2026/4/0",
+                E("`2026/4/0` is not a real date (there is no day 0)"),
+            ),
+            (
+                "0000/1/1",
+                E("`0000/1/1` is not a real date (there is no year 0)"),
+            ),
+            (
+                "R8.2.29",
+                E("`R8.2.29` is not a real date (February has 28 days in 2026)"),
+            ),
+            (
+                "平成0年1月1日",
+                E(
+                    "`平成0年1月1日`: there is no year 0 of 平成 (Heisei); era years start at 元年 (year 1)",
+                ),
+            ),
+            (
+                "平成123年1月1日",
+                E(
+                    "`平成123年1月1日`: `123` is too long for a year of 平成 (Heisei); era years have at most two digits",
+                ),
+            ),
+            (
+                "99999999999年1月1日",
+                E(
+                    "`99999999999年1月1日`: the year `99999999999` is neither a four-digit year (like `2026年`) nor an era year (like `令和8年`)",
+                ),
+            ),
+            (
+                "２６年４月１日",
+                E(
+                    "`２６年４月１日`: the year `２６` is neither a four-digit year (like `2026年`) nor an era year (like `令和8年`)",
+                ),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn empty_and_garbage_are_errors() {
+        const EMPTY: &str = "the date is empty; expected a date like `2026/4/1`, `2026年4月1日`, `令和8年4月1日` or `R8.4.1`";
+        check_all(&[("", E(EMPTY)), ("  \u{3000}\t", E(EMPTY))]);
+        check_all(&[
+            ("hello", NotADate),
+            ("2026/4", NotADate),
+            ("2026/4/1/2", NotADate),
+            ("2026/4-1", NotADate),
+            ("4/1/2026", NotADate),
+            ("26/4/1", NotADate),
+            ("2026/004/01", NotADate),
+            ("2026/4/1 25:00", NotADate),
+            ("2026/4/1 0:0", NotADate),
+            ("2026/4/10:00", NotADate),
+            ("2026/4/1 0:00Z", NotADate),
+            ("1234567", NotADate),
+            ("2026年4月1", NotADate),
+            ("令和", NotADate),
+            ("令和8", NotADate),
+            ("大学", NotADate),
+            ("X8.4.1", NotADate),
+            ("R8.4", NotADate),
+            ("R8.4/1", NotADate),
+            ("2026年4月1日(水)", NotADate),
+            ("4月1日", NotADate),
+            ("令和八年四月一日", NotADate),
+        ]);
+    }
+
+    #[test]
+    fn messages_in_japanese_say_what_was_found_and_expected() {
+        let lines: Vec<String> = [
+            "",
+            "hello",
+            "2026年2月30日",
+            "2026/13/1",
+            "2026/4/0",
+            "平成0年1月1日",
+            "平成123年1月1日",
+            "26年4月1日",
+            "令和元年4月30日",
+            "明治元年9月7日",
+        ]
+        .into_iter()
+        .map(|input| match parse_date(input) {
+            Ok(p) => format!("ok {}", p.date),
+            Err(e) => e.message_ja(),
+        })
+        .chain(
+            ["平成31年5月1日", "昭和64年1月8日"]
+                .into_iter()
+                .map(|input| match parse_date(input).map(|p| p.warning) {
+                    Ok(Some(w)) => format!("{}\n{}", w.message_ja(), w.message_en()),
+                    other => format!("{other:?}"),
+                }),
+        )
+        .collect();
+        insta::assert_snapshot!(lines.join("\n"), @r"
+日付が空です（例: 2026/4/1、2026年4月1日、令和8年4月1日、R8.4.1）
+「hello」は日付として読めません（例: 2026/4/1、2026年4月1日、令和8年4月1日、R8.4.1）
+「2026年2月30日」は存在しない日付です（2026年の2月は28日までです）
+「2026/13/1」は存在しない日付です（13月はありません）
+「2026/4/0」は存在しない日付です（0日はありません）
+「平成0年1月1日」に平成0年はありません（平成は元年から始まります）
+「平成123年1月1日」の平成123年は元号の年として長すぎます（2桁まで）
+「26年4月1日」の年「26」は4桁の西暦でも元号付きの年でもありません（例: 2026年、令和8年）
+「令和元年4月30日」は令和の初日（2019年5月1日）より前の日付です（2019年4月30日は「平成31年4月30日」）
+「明治元年9月7日」は明治の初日（1868年9月8日）より前の日付です
+「平成31年5月1日」は平成の最終日（2019年4月30日）より後の日付です。2019年5月1日として読みました（正しくは「令和元年5月1日」）
+`平成31年5月1日` is after the last day of 平成 (Heisei, 2019-04-30); read as 2019-05-01, properly written `令和元年5月1日`
+「昭和64年1月8日」は昭和の最終日（1989年1月7日）より後の日付です。1989年1月8日として読みました（正しくは「平成元年1月8日」）
+`昭和64年1月8日` is after the last day of 昭和 (Showa, 1989-01-07); read as 1989-01-08, properly written `平成元年1月8日`
+");
+    }
+
+    #[test]
+    fn format_wareki_writes_gannen_and_nothing_before_meiji() {
+        assert_eq!(
+            format_wareki(ymd(2019, 5, 1)).as_deref(),
+            Some("令和元年5月1日")
+        );
+        assert_eq!(
+            format_wareki(ymd(2026, 4, 1)).as_deref(),
+            Some("令和8年4月1日")
+        );
+        assert_eq!(format_wareki(ymd(1868, 9, 7)), None);
+    }
+
+    const FRAGMENTS: &[&str] = &[
+        "0",
+        "1",
+        "2",
+        "9",
+        "12",
+        "31",
+        "64",
+        "2026",
+        "0401",
+        "20260401",
+        "99999999999",
+        "１",
+        "２",
+        "０",
+        "年",
+        "月",
+        "日",
+        "元",
+        "令和",
+        "平成",
+        "昭和",
+        "大正",
+        "明治",
+        "令",
+        "平",
+        "㋿",
+        "㍻",
+        "㍼",
+        "㍽",
+        "㍾",
+        "M",
+        "T",
+        "S",
+        "H",
+        "R",
+        "r",
+        "x",
+        "/",
+        ".",
+        "-",
+        "－",
+        "／",
+        "．",
+        ":",
+        "：",
+        " ",
+        "\u{3000}",
+        "\t",
+        "T",
+        "é",
+        "\u{0301}",
+        "😀",
+    ];
+
+    fn assert_total(input: &str) -> Result<(), TestCaseError> {
+        match parse_date(input) {
+            Ok(p) => {
+                if let Some(w) = p.warning {
+                    prop_assert!(!w.message_ja().is_empty() && !w.message_en().ends_with('.'));
+                }
+            }
+            Err(e) => {
+                let (ja, en) = (e.message_ja(), e.message_en());
+                prop_assert!(!ja.is_empty() && !en.is_empty());
+                prop_assert!(!en.ends_with('.') && !ja.ends_with('。'), "{en} / {ja}");
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_strings_never_panic(input in any::<String>()) {
+            assert_total(&input)?;
+        }
+
+        #[test]
+        fn date_like_strings_never_panic(
+            parts in prop::collection::vec(prop::sample::select(FRAGMENTS), 0..14)
+        ) {
+            assert_total(&parts.concat())?;
+        }
+
+        #[test]
+        fn dates_1900_to_2100_round_trip(days in 0_i64..73_049) {
+            let date = ymd(1900, 1, 1) + chrono::Days::new(days.unsigned_abs());
+            let western = format!("{}/{}/{}", date.year(), date.month(), date.day());
+            let parsed = parse_date(&western);
+            prop_assert_eq!(parsed, Ok(western_date(date)));
+
+            let wareki = format_wareki(date);
+            prop_assert!(wareki.is_some());
+            let wareki = wareki.unwrap_or_default();
+            let parsed = parse_date(&wareki);
+            prop_assert_eq!(
+                parsed,
+                Ok(ParsedDate { date, style: DateStyle::Wareki, warning: None }),
+                "{}", wareki
+            );
+        }
+    }
 }
