@@ -3,6 +3,10 @@
 
 pub mod account;
 pub mod jpdate;
+pub mod matching;
 pub mod model;
 pub mod plan;
+pub mod policy;
+pub mod rules;
+pub mod schedule;
 pub mod text;

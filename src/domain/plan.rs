@@ -193,6 +193,8 @@ pub struct Plan {
     pub as_of: NaiveDate,
     /// Digest of the store state the plan was computed on; `apply` refuses any other.
     pub store_digest: String,
+    /// The ECS-ID serial the store continues from after this plan's creates (R2: only grows).
+    pub next_serial: u64,
     pub inputs: Vec<InputFile>,
     pub actions: Vec<Action>,
     /// Warnings from the inputs (dates past an era's end, ...), as rendered lines.

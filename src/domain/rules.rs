@@ -1,0 +1,1151 @@
+//! The lifecycle rules R1–R11 as pure functions: given a store [`Snapshot`], the typed inputs,
+//! `as_of` and the [`Policy`], [`plan`] returns the [`Plan`]. Nothing here reads a clock, a file
+//! or the database, so the same arguments always give the same plan.
+//!
+//! The work runs in passes, each reading the accounts as the previous passes left them:
+//! 1. registrar rows, grouped per person and decided in parallel (R1–R7);
+//! 2. people on record missing from a full snapshot (R5, policy `absent`);
+//! 3. HR's roster (R9, R9a), which supersedes a departure decided in pass 1;
+//! 4. the counter's renewals and applications (R8, R10, R11);
+//! 5. activations (R4);
+//! 6. scheduled actions that fall due on `as_of` (stops, reminders, expiry notices, R4 expiry).
+//!
+//! New ECS-IDs are allocated last, in input order, from the snapshot's `next_serial`, so the
+//! plan does not depend on the number of threads.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use compact_str::CompactString;
+use rayon::prelude::*;
+
+use crate::domain::account::{Account, Delivery, Role, Snapshot, State, StopReason};
+use crate::domain::matching::{Index, Match};
+use crate::domain::model::{
+    ActivationRow, EcsId, Enrollment, RegistrarRow, RenewalKind, RenewalRow, RowRef, StaffRow, Status, StudentNo,
+};
+use crate::domain::plan::{Action, ActionKind, Change, InputFile, Person, Plan, ReviewReason, Rule, Source};
+use crate::domain::policy::{Absent, Policy};
+use crate::domain::schedule::{add_days, fiscal_year_end, june_30_on_or_after, months_before};
+
+/// Everything read from the input files of one plan.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Indexed by [`RowRef::file`].
+    pub files: Vec<InputFile>,
+    /// True when a registrar file in the batch is a full snapshot: absence then means departure.
+    pub full_snapshot: bool,
+    pub registrar: Vec<RegistrarRow>,
+    pub staff: Vec<StaffRow>,
+    pub renewals: Vec<RenewalRow>,
+    pub activations: Vec<ActivationRow>,
+    pub warnings: Vec<String>,
+}
+
+/// Computes the plan. Pure: the same arguments give the same plan, whatever the thread count.
+pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Policy) -> Plan {
+    let mut work = Work {
+        index: Index::new(&snapshot.accounts),
+        inputs,
+        as_of,
+        policy,
+        touched: BTreeMap::new(),
+        actions: Vec::new(),
+        seen: HashSet::new(),
+        created: Vec::new(),
+    };
+    work.registrar();
+    work.absent();
+    work.staff();
+    work.renewals();
+    work.activations();
+    work.scheduled();
+    let next_serial = work.allocate(snapshot.next_serial);
+    let mut actions = work.finish();
+    actions.sort_by(|a, b| {
+        a.kind.cmp(&b.kind).then_with(|| source_key(a).cmp(&source_key(b))).then_with(|| a.ecs_id.cmp(&b.ecs_id))
+    });
+    Plan {
+        format: Plan::FORMAT,
+        as_of,
+        store_digest: snapshot.digest.clone(),
+        next_serial,
+        inputs: inputs.files.clone(),
+        actions,
+        warnings: inputs.warnings.clone(),
+    }
+}
+
+fn source_key(a: &Action) -> (u8, &str, u32) {
+    match &a.source {
+        Some(s) => (0, s.file.as_str(), s.row),
+        None => (1, "", 0),
+    }
+}
+
+/// Who an action is about, as the working state has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    Account(usize),
+    /// The n-th account created by this plan.
+    New(usize),
+    None,
+}
+
+struct Work<'a> {
+    index: Index<'a>,
+    inputs: &'a Inputs,
+    as_of: NaiveDate,
+    policy: &'a Policy,
+    /// Accounts changed by this plan, as they stand after the passes so far.
+    touched: BTreeMap<usize, Account>,
+    actions: Vec<(Target, Action)>,
+    /// Accounts some registrar row referred to (not absent, even when under review).
+    seen: HashSet<usize>,
+    /// Accounts this plan creates, with the input position that orders ID allocation.
+    created: Vec<(RowRef, Account)>,
+}
+
+/// What one person's registrar rows decide.
+enum Decision {
+    Nothing,
+    Act(Vec<Action>, Option<Account>),
+    Create(Action, Account),
+    Review(Vec<Action>),
+}
+
+impl<'a> Work<'a> {
+    fn current(&self, i: usize) -> &Account {
+        self.touched.get(&i).unwrap_or(&self.index.accounts[i])
+    }
+
+    fn source(&self, at: RowRef) -> Source {
+        let file = self.inputs.files.get(at.file as usize).map_or_else(|| format!("#{}", at.file), |f| f.name.clone());
+        Source { file, row: at.row }
+    }
+
+    fn push(&mut self, target: Target, action: Action, after: Option<Account>) {
+        if let (Target::Account(i), Some(after)) = (target, after) {
+            self.touched.insert(i, after);
+        }
+        self.actions.push((target, action));
+    }
+
+    /// Drops actions of `kinds` this plan already decided for account `i` (a later pass knows better).
+    fn supersede(&mut self, i: usize, kinds: &[ActionKind]) {
+        self.actions.retain(|(t, a)| !(*t == Target::Account(i) && kinds.contains(&a.kind)));
+    }
+
+    // ---- pass 1: registrar -------------------------------------------------------------
+
+    fn registrar(&mut self) {
+        let rows = &self.inputs.registrar;
+        let matches: Vec<Match> = rows
+            .par_iter()
+            .map(|r| self.index.identify(r.person_id.as_ref(), Some(&r.student_no), r.ecs_id.as_ref()))
+            .collect();
+        // Group rows per person: by account when on record, else by 個人番号 or student number.
+        #[derive(Hash, PartialEq, Eq)]
+        enum Key<'r> {
+            Account(usize),
+            Person(&'r str),
+            Student(&'r str),
+            Row(usize),
+        }
+        let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
+        let mut by_key: HashMap<Key<'_>, usize> = HashMap::with_capacity(rows.len());
+        for (i, (row, m)) in rows.iter().zip(&matches).enumerate() {
+            let (key, account) = match m {
+                Match::Account(a) => (Key::Account(*a), Some(*a)),
+                Match::New => match &row.person_id {
+                    Some(p) => (Key::Person(p.as_str()), None),
+                    None => (Key::Student(row.student_no.as_str()), None),
+                },
+                Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => (Key::Row(i), None),
+            };
+            match by_key.get(&key) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    by_key.insert(key, groups.len());
+                    groups.push((account, vec![i]));
+                }
+            }
+        }
+        for m in &matches {
+            match m {
+                Match::Account(a) | Match::EcsIdMismatch { account: a, .. } => {
+                    self.seen.insert(*a);
+                }
+                Match::Ambiguous(v) => self.seen.extend(v.iter().copied()),
+                Match::New => {}
+            }
+        }
+        let decisions: Vec<Decision> = groups
+            .par_iter()
+            .map(|(account, idx)| {
+                let group: Vec<&RegistrarRow> = idx.iter().map(|&i| &rows[i]).collect();
+                match (&matches[idx[0]], account) {
+                    (Match::Ambiguous(accounts), _) => Decision::Review(vec![self.review_row(
+                        group[0],
+                        ReviewReason::AmbiguousMatch,
+                        None,
+                        format!(
+                            "学籍番号・個人番号・ECS-IDが別々のアカウント（{}）を指しています",
+                            self.ids(accounts)
+                        ),
+                        format!("the row's identifiers point at different accounts ({})", self.ids(accounts)),
+                    )]),
+                    (Match::EcsIdMismatch { account, row_ecs_id }, _) => {
+                        let on_record = &self.index.accounts[*account].ecs_id;
+                        Decision::Review(vec![self.review_row(
+                            group[0],
+                            ReviewReason::EcsIdMismatch,
+                            Some(on_record.clone()),
+                            format!("R6: 登録簿のECS-ID「{row_ecs_id}」が記録上のECS-ID「{on_record}」と異なります"),
+                            format!("R6: the export names ECS-ID `{row_ecs_id}` but `{on_record}` is on record"),
+                        )])
+                    }
+                    (_, Some(a)) => self.decide_known(*a, &group),
+                    (_, None) => self.decide_new(&group),
+                }
+            })
+            .collect();
+        for ((account, idx), decision) in groups.iter().zip(decisions) {
+            let at = rows[idx[0]].at;
+            match decision {
+                Decision::Nothing => {}
+                Decision::Act(actions, after) => {
+                    let target = account.map_or(Target::None, Target::Account);
+                    let n = actions.len();
+                    for (k, a) in actions.into_iter().enumerate() {
+                        self.push(target, a, if k + 1 == n { after.clone() } else { None });
+                    }
+                }
+                Decision::Create(action, account) => {
+                    self.actions.push((Target::New(self.created.len()), action));
+                    self.created.push((at, account));
+                }
+                Decision::Review(actions) => {
+                    for a in actions {
+                        self.actions.push((Target::None, a));
+                    }
+                }
+            }
+        }
+    }
+
+    fn ids(&self, accounts: &[usize]) -> String {
+        accounts.iter().map(|&i| self.index.accounts[i].ecs_id.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Rows that say the same person is two different things are left to a person.
+    fn disagreeing(&self, group: &[&RegistrarRow]) -> Option<Action> {
+        let enrolled: Vec<&&RegistrarRow> = group.iter().filter(|r| r.enrollment.is_student()).collect();
+        let same_no_differs = group.iter().enumerate().any(|(i, a)| {
+            group[..i].iter().any(|b| {
+                a.student_no == b.student_no
+                    && (a.enrollment != b.enrollment || a.status != b.status || a.faculty != b.faculty)
+            })
+        });
+        let two_enrolled = enrolled.iter().any(|a| enrolled.iter().any(|b| a.student_no != b.student_no));
+        if !(same_no_differs || two_enrolled) {
+            return None;
+        }
+        let rows: Vec<String> = group.iter().map(|r| r.at.row.to_string()).collect();
+        Some(self.review_row(
+            group[0],
+            ReviewReason::DuplicateRows,
+            None,
+            format!("同じ人の行が食い違っています（{}行目）", rows.join("・")),
+            format!("rows {} are the same person and disagree", rows.join(", ")),
+        ))
+    }
+
+    fn review_row(
+        &self,
+        row: &RegistrarRow,
+        reason: ReviewReason,
+        ecs_id: Option<EcsId>,
+        ja: String,
+        en: String,
+    ) -> Action {
+        let rule = if reason == ReviewReason::EcsIdMismatch { Rule::R6 } else { Rule::R2 };
+        let mut a = blank(ActionKind::Review, rule, person_of_row(row), Some(self.source(row.at)), ja, en);
+        a.ecs_id = ecs_id;
+        a.review = Some(reason);
+        a
+    }
+
+    /// A person on record: carry over, update, reinstate, cancel a stop, or depart.
+    fn decide_known(&self, i: usize, group: &[&RegistrarRow]) -> Decision {
+        if let Some(review) = self.disagreeing(group) {
+            return Decision::Review(vec![review]);
+        }
+        let before = &self.index.accounts[i];
+        let current = group.iter().find(|r| r.enrollment.is_student());
+        match current {
+            Some(row) => self.still_student(before, row, group),
+            None => self.lost_status(before, group),
+        }
+    }
+
+    fn still_student(&self, before: &Account, row: &RegistrarRow, group: &[&RegistrarRow]) -> Decision {
+        let mut after = before.clone();
+        let mut changes = Vec::new();
+        // Earlier numbers of this export (修了 before 研究生) come first in the history.
+        for r in group.iter().filter(|r| !r.enrollment.is_student()) {
+            if !after.student_nos.contains(&r.student_no) {
+                after.student_nos.push(r.student_no.clone());
+            }
+        }
+        let new_number = before.student_no() != Some(&row.student_no);
+        if new_number {
+            changes.push(change("student_no", before.student_no().map(|s| s.as_str()).unwrap_or(""), row.student_no.as_str()));
+            after.student_nos.retain(|s| *s != row.student_no);
+            after.student_nos.push(row.student_no.clone());
+        }
+        refresh_person(&mut after, row, &mut changes);
+        let source = Some(self.source(row.at));
+        let person = person_of_row(row);
+        let research = row.status == Status::ResearchStudent;
+        let was_student_status = matches!(before.status, Some(Status::Undergraduate | Status::Graduate));
+        let finished_in_export = group.iter().any(|r| !r.enrollment.is_student() && r.student_no != row.student_no);
+        let carry_over = research && new_number && (finished_in_export || was_student_status);
+
+        if before.state == State::Stopped {
+            // R2: once enrolled, the same ECS-ID and KUMOI for life.
+            after.state = State::Active;
+            after.role = Role::Student;
+            clear_stop(&mut after);
+            let mut a = blank(
+                ActionKind::Reinstate,
+                Rule::R2,
+                person,
+                source,
+                format!("R2: 再入学のため、停止中のECS-ID {} とKUMOI {} を再開します", before.ecs_id, before.kumoi),
+                format!("R2: enrolled again; the stopped ECS-ID {} and KUMOI {} are reopened", before.ecs_id, before.kumoi),
+            );
+            a.changes = changes;
+            return Decision::Act(vec![finish(a, &after)], Some(after));
+        }
+
+        let mut actions = Vec::new();
+        if before.stop_pending() {
+            let (rule, ja, en) = match before.stop_reason {
+                Some(StopReason::StaffConversion) => (
+                    Rule::R9a,
+                    "R9a: 在学中の教職員は停止しません（6月末停止を取り消します）",
+                    "R9a: staff who are enrolled keep the ECS-ID; the June 30 stop is cancelled",
+                ),
+                _ if research => (
+                    Rule::R6,
+                    "R6: 研究生として在籍が続くため、停止予定を取り消します",
+                    "R6: continues as a research student; the scheduled stop is cancelled",
+                ),
+                _ => (
+                    Rule::R2,
+                    "R2: 再び在籍しているため、停止予定を取り消します",
+                    "R2: enrolled again before the stop; the scheduled stop is cancelled",
+                ),
+            };
+            let mut a = blank(ActionKind::CancelStop, rule, person.clone(), source.clone(), ja.into(), en.into());
+            a.stop_on = before.stop_on;
+            a.stop_reason = before.stop_reason;
+            clear_stop(&mut after);
+            after.role = Role::Student;
+            a.changes = std::mem::take(&mut changes);
+            actions.push(a);
+        } else if carry_over {
+            let mut a = blank(
+                ActionKind::CarryOver,
+                Rule::R6,
+                person,
+                source,
+                "R6: 研究生として同じECS-IDとパスワードを継続します（有効化・停止通知は不要）".into(),
+                "R6: continues as a research student with the same ECS-ID and password; no activation, no stop notice"
+                    .into(),
+            );
+            a.changes = changes;
+            actions.push(a);
+        } else if before.role != Role::Student {
+            after.role = Role::Student;
+            after.holder_until = None;
+            after.expiry_notice_for = None;
+            changes.push(change("role", role_str(before.role), "student"));
+            let mut a = blank(
+                ActionKind::Update,
+                Rule::R1,
+                person,
+                source,
+                "R1: 学生として在籍しているため、区分を学生に戻します".into(),
+                "R1: enrolled as a student again; the role becomes student".into(),
+            );
+            a.changes = changes;
+            actions.push(a);
+        } else if !changes.is_empty() {
+            let mut a = blank(
+                ActionKind::Update,
+                Rule::R7,
+                person,
+                source,
+                "R7: 在籍情報の変更（同じECS-IDのまま）".into(),
+                "R7: enrollment details changed; the ECS-ID stays the same".into(),
+            );
+            a.changes = changes;
+            actions.push(a);
+        }
+        if actions.is_empty() && after == *before {
+            return Decision::Nothing;
+        }
+        let actions = actions.into_iter().map(|a| finish(a, &after)).collect();
+        Decision::Act(actions, Some(after))
+    }
+
+    /// R5: every row says the person lost student status.
+    fn lost_status(&self, before: &Account, group: &[&RegistrarRow]) -> Decision {
+        // The latest change is the cause; rows without a date count as today.
+        let Some(row) = group.iter().max_by_key(|r| (r.change_date, r.at)) else {
+            return Decision::Nothing;
+        };
+        if before.state == State::Stopped || before.role != Role::Student {
+            return Decision::Nothing;
+        }
+        let effective = row.change_date;
+        let stop_on = self.departure_stop(effective);
+        if before.stop_pending() {
+            // Already departing; a corrected effective date gives a corrected stop and notice.
+            if before.stop_reason != Some(StopReason::Departed) || before.departed_on == effective {
+                return Decision::Nothing;
+            }
+        }
+        let mut after = before.clone();
+        let mut changes = Vec::new();
+        refresh_person(&mut after, row, &mut changes);
+        if !after.student_nos.contains(&row.student_no) {
+            after.student_nos.push(row.student_no.clone());
+        }
+        after.stop_on = Some(stop_on);
+        after.stop_reason = Some(StopReason::Departed);
+        after.departed_on = effective;
+        let label = row.enrollment.label_ja();
+        let (ja, en) = match effective {
+            Some(e) => (
+                format!("R5: {label}（{e}）により学籍を喪失。本日KUMOIへ通知し、{stop_on}に停止します"),
+                format!("R5: {} on {e}; notice to KUMOI today, stop on {stop_on}", enrollment_en(row.enrollment)),
+            ),
+            None => (
+                format!("R5: {label}（異動年月日なし、本日扱い）。本日KUMOIへ通知し、{stop_on}に停止します"),
+                format!(
+                    "R5: {} (no 異動年月日; taken as today); notice to KUMOI today, stop on {stop_on}",
+                    enrollment_en(row.enrollment)
+                ),
+            ),
+        };
+        let mut a = blank(ActionKind::Depart, Rule::R5, person_of_row(row), Some(self.source(row.at)), ja, en);
+        a.effective_on = effective;
+        a.notice_on = Some(self.as_of);
+        a.stop_on = Some(stop_on);
+        a.stop_reason = Some(StopReason::Departed);
+        a.changes = changes;
+        Decision::Act(vec![finish(a, &after)], Some(after))
+    }
+
+    /// R5: the later of the effective date plus grace and today plus the minimum notice period.
+    fn departure_stop(&self, effective: Option<NaiveDate>) -> NaiveDate {
+        let by_effect = add_days(effective.unwrap_or(self.as_of), self.policy.depart_grace_days);
+        let by_notice = add_days(self.as_of, self.policy.min_notice_days);
+        by_effect.max(by_notice)
+    }
+
+    /// R1, R3, R4: a new student gets a pending account, by letter in cohort months.
+    fn decide_new(&self, group: &[&RegistrarRow]) -> Decision {
+        if let Some(review) = self.disagreeing(group) {
+            return Decision::Review(vec![review]);
+        }
+        let Some(row) = group.iter().find(|r| r.enrollment.is_student()) else {
+            return Decision::Nothing;
+        };
+        let candidates = self.index.name_birth_candidates(&row.name_kana, row.birth_date);
+        if !candidates.is_empty() {
+            let ids = self.ids(&candidates);
+            return Decision::Review(vec![self.review_row(
+                row,
+                ReviewReason::NameBirthCandidate,
+                None,
+                format!("R2: 識別子は一致しませんが、氏名カナと生年月日が {ids} と同じです。同一人物なら同じECS-IDを使います"),
+                format!("R2: no identifier matches, but the kana name and birth date equal those of {ids}; if the same person, the same ECS-ID must be used"),
+            )]);
+        }
+        let admitted = row.admission_date.unwrap_or(self.as_of);
+        let delivery = self.delivery(admitted);
+        let mut student_nos: Vec<StudentNo> =
+            group.iter().filter(|r| !r.enrollment.is_student()).map(|r| r.student_no.clone()).collect();
+        student_nos.push(row.student_no.clone());
+        let deadline = add_days(self.as_of, self.policy.activation_days);
+        let account = Account {
+            ecs_id: EcsId::new(""),
+            kumoi: CompactString::default(),
+            person_id: row.person_id.clone(),
+            student_nos,
+            name: row.name.clone(),
+            name_kana: row.name_kana.clone(),
+            birth_date: row.birth_date,
+            faculty: row.faculty.clone(),
+            status: Some(row.status),
+            role: Role::Student,
+            state: State::Pending,
+            activation_deadline: Some(deadline),
+            activation_expired: false,
+            stop_on: None,
+            stop_reason: None,
+            departed_on: None,
+            reminder_on: None,
+            reminder_sent: false,
+            holder_until: None,
+            expiry_notice_for: None,
+        };
+        let (ja, en) = match delivery {
+            Delivery::Letter => (
+                format!("R1/R3: {admitted}入学。アカウント通知書を所属学部等から配付（有効化期限 {deadline}）"),
+                format!("R1/R3: admitted {admitted}; account letter through the faculty (activate by {deadline})"),
+            ),
+            Delivery::Counter => (
+                format!("R1/R3: {admitted}入学（4月・10月以外）。窓口で交付（有効化期限 {deadline}）"),
+                format!("R1/R3: admitted {admitted}, outside the cohort months; handed out at the counter (activate by {deadline})"),
+            ),
+        };
+        let mut a = blank(ActionKind::Create, Rule::R1, person_of_row(row), Some(self.source(row.at)), ja, en);
+        a.effective_on = row.admission_date;
+        a.delivery = Some(delivery);
+        a.role = Some(Role::Student);
+        Decision::Create(a, account)
+    }
+
+    fn delivery(&self, admitted: NaiveDate) -> Delivery {
+        use chrono::Datelike;
+        if self.policy.cohort_months.contains(&admitted.month()) { Delivery::Letter } else { Delivery::Counter }
+    }
+
+    // ---- pass 2: absent from a full snapshot --------------------------------------------
+
+    fn absent(&mut self) {
+        if !self.inputs.full_snapshot {
+            return;
+        }
+        let missing: Vec<usize> = (0..self.index.accounts.len())
+            .into_par_iter()
+            .filter(|i| {
+                let a = &self.index.accounts[*i];
+                a.role == Role::Student && a.state != State::Stopped && !a.stop_pending() && !self.seen.contains(i)
+            })
+            .collect();
+        for i in missing {
+            let before = self.current(i).clone();
+            let person = person_of_account(&before);
+            match self.policy.absent {
+                Absent::Review => {
+                    let mut a = blank(
+                        ActionKind::Review,
+                        Rule::R5,
+                        person,
+                        None,
+                        "R5: 在籍者エクスポートに載っていません（全件出力）".into(),
+                        "R5: missing from a full registrar snapshot".into(),
+                    );
+                    a.ecs_id = Some(before.ecs_id.clone());
+                    a.review = Some(ReviewReason::AbsentFromSnapshot);
+                    self.actions.push((Target::Account(i), a));
+                }
+                Absent::Depart => {
+                    let stop_on = self.departure_stop(None);
+                    let mut after = before.clone();
+                    after.stop_on = Some(stop_on);
+                    after.stop_reason = Some(StopReason::Departed);
+                    after.departed_on = Some(self.as_of);
+                    let mut a = blank(
+                        ActionKind::Depart,
+                        Rule::R5,
+                        person,
+                        None,
+                        format!("R5: 在籍者エクスポート（全件）に載っていないため学籍喪失とみなします。本日通知し、{stop_on}に停止します"),
+                        format!("R5: missing from a full registrar snapshot, taken as a loss of status; notice today, stop on {stop_on}"),
+                    );
+                    a.notice_on = Some(self.as_of);
+                    a.stop_on = Some(stop_on);
+                    a.stop_reason = Some(StopReason::Departed);
+                    let a = finish(a, &after);
+                    self.push(Target::Account(i), a, Some(after));
+                }
+            }
+        }
+    }
+
+    // ---- pass 3: HR roster ----------------------------------------------------------------
+
+    fn staff(&mut self) {
+        for row in &self.inputs.staff {
+            let i = match self.index.identify(row.person_id.as_ref(), row.student_no.as_ref(), row.ecs_id.as_ref()) {
+                Match::Account(i) => i,
+                // Staff who never were students have no ECS-ID to stop.
+                Match::New => continue,
+                Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => {
+                    let mut a = blank(
+                        ActionKind::Review,
+                        Rule::R9,
+                        person_of_staff(row),
+                        Some(self.source(row.at)),
+                        "R9: 教職員名簿の行の識別子が記録と食い違っています".into(),
+                        "R9: the staff row's identifiers disagree with the accounts on record".into(),
+                    );
+                    a.review = Some(ReviewReason::AmbiguousMatch);
+                    self.actions.push((Target::None, a));
+                    continue;
+                }
+            };
+            let before = self.current(i).clone();
+            if before.state == State::Stopped {
+                continue;
+            }
+            // R9a: an enrolled student keeps the ECS-ID while enrolled, staff or not.
+            let enrolled = before.role == Role::Student && before.stop_reason != Some(StopReason::Departed);
+            if enrolled {
+                continue;
+            }
+            let stop_on = june_30_on_or_after(row.hire_date).max(add_days(self.as_of, self.policy.min_notice_days));
+            if before.role == Role::ConvertingStaff && before.stop_on == Some(stop_on) {
+                continue;
+            }
+            let reminder = months_before(stop_on, self.policy.staff_reminder_months);
+            let mut after = before.clone();
+            after.role = Role::ConvertingStaff;
+            after.stop_on = Some(stop_on);
+            after.stop_reason = Some(StopReason::StaffConversion);
+            after.reminder_on = Some(reminder);
+            // A reminder due before today would only repeat today's notice.
+            after.reminder_sent = reminder <= self.as_of;
+            after.holder_until = None;
+            self.supersede(i, &[ActionKind::Depart]);
+            let mut a = blank(
+                ActionKind::StaffConvert,
+                Rule::R9,
+                person_of_account(&before),
+                Some(self.source(row.at)),
+                format!(
+                    "R9: {}に{}として採用。ECS-IDは{stop_on}に停止します。本日、ファイルのバックアップとKUMOIからKUMailへの移行を案内し、{reminder}に再案内します",
+                    row.hire_date,
+                    row.job_type.label_ja()
+                ),
+                format!(
+                    "R9: hired {} as {:?}; the ECS-ID stops on {stop_on}; notice today (back up files, move KUMOI mail to KUMail), reminder on {reminder}",
+                    row.hire_date, row.job_type
+                ),
+            );
+            a.effective_on = Some(row.hire_date);
+            a.notice_on = Some(self.as_of);
+            a.stop_on = Some(stop_on);
+            a.stop_reason = Some(StopReason::StaffConversion);
+            a.role = Some(Role::ConvertingStaff);
+            let a = finish(a, &after);
+            self.push(Target::Account(i), a, Some(after));
+        }
+    }
+
+    // ---- pass 4: renewals and applications --------------------------------------------
+
+    fn renewals(&mut self) {
+        for row in &self.inputs.renewals {
+            let m = self.index.identify(row.person_id.as_ref(), row.student_no.as_ref(), row.ecs_id.as_ref());
+            let i = match m {
+                Match::Account(i) => i,
+                Match::New if row.kind == RenewalKind::JspsFellow && row.ecs_id.is_none() => {
+                    self.jsps_fellow(row);
+                    continue;
+                }
+                Match::New | Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => {
+                    let mut a = blank(
+                        ActionKind::Review,
+                        rule_of_renewal(row.kind),
+                        person_of_renewal(row),
+                        Some(self.source(row.at)),
+                        format!("{}の申請が記録上のアカウントと結び付きません", row.kind.label_ja()),
+                        format!("the {:?} application matches no single account on record", row.kind),
+                    );
+                    a.ecs_id = row.ecs_id.clone();
+                    a.review = Some(if m == Match::New { ReviewReason::UnknownAccount } else { ReviewReason::AmbiguousMatch });
+                    self.actions.push((Target::None, a));
+                    continue;
+                }
+            };
+            let before = self.current(i).clone();
+            let until = match row.valid_until {
+                Some(u) => u,
+                None => {
+                    // A renewal extends to the end of the 年度 after the one already granted.
+                    let from = match (row.kind, before.holder_until) {
+                        (RenewalKind::Renewal, Some(h)) if h >= row.approved_on => add_days(h, 1),
+                        _ => row.approved_on,
+                    };
+                    fiscal_year_end(from)
+                }
+            };
+            if before.role == Role::Holder && before.holder_until.is_some_and(|h| h >= until) && before.state != State::Stopped {
+                continue; // already granted: the same file twice changes nothing
+            }
+            let mut after = before.clone();
+            let was_holder = before.role == Role::Holder;
+            after.role = Role::Holder;
+            after.holder_until = Some(until);
+            after.expiry_notice_for = None;
+            if after.state == State::Stopped {
+                after.state = State::Active;
+            }
+            clear_stop(&mut after);
+            self.supersede(i, &[ActionKind::Depart]);
+            let (kind, rule, ja, en) = if was_holder && row.kind == RenewalKind::Renewal {
+                (
+                    ActionKind::Renew,
+                    Rule::R10,
+                    format!("R10: 年度更新を承認（{}）。利用期限を{until}まで延長します", row.approved_on),
+                    format!("R10: renewal approved on {}; valid until {until}", row.approved_on),
+                )
+            } else {
+                let rule = rule_of_renewal(row.kind);
+                (
+                    ActionKind::MakeHolder,
+                    rule,
+                    format!("{rule:?}: {}を承認（{}）。学生以外として{until}まで同じECS-IDを継続します", row.kind.label_ja(), row.approved_on),
+                    format!("{rule:?}: {:?} approved on {}; keeps the same ECS-ID as a non-student holder until {until}", row.kind, row.approved_on),
+                )
+            };
+            let mut a = blank(kind, rule, person_of_account(&before), Some(self.source(row.at)), ja, en);
+            a.effective_on = Some(row.approved_on);
+            a.role = Some(Role::Holder);
+            a.changes = vec![change(
+                "holder_until",
+                &before.holder_until.map(|d| d.to_string()).unwrap_or_default(),
+                &until.to_string(),
+            )];
+            let a = finish(a, &after);
+            self.push(Target::Account(i), a, Some(after));
+        }
+    }
+
+    /// R11: a JSPS fellow without an ECS-ID applies at the counter and becomes a holder.
+    fn jsps_fellow(&mut self, row: &RenewalRow) {
+        let until = row.valid_until.unwrap_or_else(|| fiscal_year_end(row.approved_on));
+        let deadline = add_days(self.as_of, self.policy.activation_days);
+        let account = Account {
+            ecs_id: EcsId::new(""),
+            kumoi: CompactString::default(),
+            person_id: row.person_id.clone(),
+            student_nos: Vec::new(),
+            name: row.name.clone(),
+            name_kana: row.name_kana.clone(),
+            birth_date: row.birth_date,
+            faculty: row.affiliation.clone(),
+            status: None,
+            role: Role::Holder,
+            state: State::Pending,
+            activation_deadline: Some(deadline),
+            activation_expired: false,
+            stop_on: None,
+            stop_reason: None,
+            departed_on: None,
+            reminder_on: None,
+            reminder_sent: false,
+            holder_until: Some(until),
+            expiry_notice_for: None,
+        };
+        let mut a = blank(
+            ActionKind::Create,
+            Rule::R11,
+            person_of_renewal(row),
+            Some(self.source(row.at)),
+            format!("R11: 日本学術振興会特別研究員の申請（{}）。学生以外として{until}まで、窓口で交付", row.approved_on),
+            format!("R11: JSPS fellow's application of {}; a non-student holder until {until}, handed out at the counter", row.approved_on),
+        );
+        a.effective_on = Some(row.approved_on);
+        a.delivery = Some(Delivery::Counter);
+        a.role = Some(Role::Holder);
+        self.actions.push((Target::New(self.created.len()), a));
+        self.created.push((row.at, account));
+    }
+
+    // ---- pass 5: activations ------------------------------------------------------------
+
+    fn activations(&mut self) {
+        for row in &self.inputs.activations {
+            let Some(i) = self.index.by_ecs_id(&row.ecs_id) else {
+                let mut a = blank(
+                    ActionKind::Review,
+                    Rule::R4,
+                    Person::default(),
+                    Some(self.source(row.at)),
+                    format!("R4: 有効化されたECS-ID「{}」が記録にありません", row.ecs_id),
+                    format!("R4: activated ECS-ID `{}` is not on record", row.ecs_id),
+                );
+                a.ecs_id = Some(row.ecs_id.clone());
+                a.review = Some(ReviewReason::UnknownAccount);
+                self.actions.push((Target::None, a));
+                continue;
+            };
+            let before = self.current(i).clone();
+            if before.state != State::Pending {
+                continue;
+            }
+            let mut after = before.clone();
+            after.state = State::Active;
+            after.activation_expired = false;
+            let mut a = blank(
+                ActionKind::Update,
+                Rule::R4,
+                person_of_account(&before),
+                Some(self.source(row.at)),
+                format!("R4: {}に有効化されました", row.activated_on),
+                format!("R4: activated on {}", row.activated_on),
+            );
+            a.effective_on = Some(row.activated_on);
+            a.changes = vec![change("state", "pending", "active")];
+            let a = finish(a, &after);
+            self.push(Target::Account(i), a, Some(after));
+        }
+    }
+
+    // ---- pass 6: what falls due today ---------------------------------------------------
+
+    fn scheduled(&mut self) {
+        let as_of = self.as_of;
+        let policy = self.policy;
+        let due: Vec<(usize, Vec<(Action, Account)>)> = (0..self.index.accounts.len())
+            .into_par_iter()
+            .filter_map(|i| {
+                let acc = self.current(i);
+                let found = due_actions(acc, as_of, policy);
+                (!found.is_empty()).then_some((i, found))
+            })
+            .collect();
+        for (i, found) in due {
+            for (a, after) in found {
+                self.push(Target::Account(i), a, Some(after));
+            }
+        }
+    }
+
+    // ---- allocation and the final form --------------------------------------------------
+
+    /// Gives each created account its ECS-ID and KUMOI address, in input order. Returns the
+    /// next serial after the last one used.
+    fn allocate(&mut self, mut serial: u64) -> u64 {
+        if self.created.is_empty() {
+            return serial;
+        }
+        let mut order: Vec<usize> = (0..self.created.len()).collect();
+        order.sort_by_key(|&k| self.created[k].0);
+        let mut taken: HashSet<CompactString> =
+            self.index.accounts.iter().map(|a| local_part(&a.kumoi)).collect();
+        for k in order {
+            let ecs_id = loop {
+                let id = format!("{}{:0width$}", self.policy.id_prefix, serial, width = self.policy.id_digits as usize);
+                serial += 1;
+                let id = EcsId::new(&id);
+                if self.index.by_ecs_id(&id).is_none() {
+                    break id;
+                }
+            };
+            let base = romanize(&self.created[k].1.name_kana);
+            let mut local = CompactString::new(&base);
+            let mut n = 2;
+            while taken.contains(&local) {
+                local = CompactString::new(format!("{base}.{n}"));
+                n += 1;
+            }
+            taken.insert(local.clone());
+            let account = &mut self.created[k].1;
+            account.ecs_id = ecs_id;
+            account.kumoi = CompactString::new(format!("{local}@{}", self.policy.kumoi_domain));
+        }
+        serial
+    }
+
+    /// Every action carries its account's final state in this plan, so apply is order-free.
+    fn finish(self) -> Vec<Action> {
+        let Work { actions, touched, created, .. } = self;
+        actions
+            .into_iter()
+            .map(|(target, mut a)| {
+                match target {
+                    Target::Account(i) => {
+                        if a.kind != ActionKind::Review {
+                            if let Some(acc) = touched.get(&i) {
+                                a.after = Some(acc.clone());
+                            }
+                        }
+                    }
+                    Target::New(k) => {
+                        if let Some((_, acc)) = created.get(k) {
+                            a.ecs_id = Some(acc.ecs_id.clone());
+                            a.after = Some(acc.clone());
+                        }
+                    }
+                    Target::None => {}
+                }
+                a
+            })
+            .collect()
+    }
+}
+
+/// The scheduled actions due for one account on `as_of`, each with the account after it.
+fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action, Account)> {
+    let mut out = Vec::new();
+    if acc.state == State::Stopped {
+        return out;
+    }
+    let mut cur = acc.clone();
+    let person = person_of_account(acc);
+    // R4: past the activation deadline, only the counter can help.
+    if cur.state == State::Pending && !cur.activation_expired && cur.activation_deadline.is_some_and(|d| d < as_of) {
+        cur.activation_expired = true;
+        let deadline = cur.activation_deadline.unwrap_or(as_of);
+        let mut a = blank(
+            ActionKind::ActivationExpired,
+            Rule::R4,
+            person.clone(),
+            None,
+            format!("R4: 有効化期限（{deadline}）を過ぎました。延長は窓口で手続きが必要です"),
+            format!("R4: not activated by {deadline}; an extension needs the counter"),
+        );
+        a.effective_on = Some(deadline);
+        out.push((finish(a, &cur), cur.clone()));
+    }
+    // R9: the reminder before the June 30 stop.
+    if cur.role == Role::ConvertingStaff && !cur.reminder_sent && cur.reminder_on.is_some_and(|d| d <= as_of) {
+        if let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of) {
+            cur.reminder_sent = true;
+            let mut a = blank(
+                ActionKind::StaffReminder,
+                Rule::R9,
+                person.clone(),
+                None,
+                format!("R9: {stop_on}のECS-ID停止前の再案内（バックアップとKUMailへの移行）"),
+                format!("R9: reminder before the ECS-ID stops on {stop_on} (back up, move mail to KUMail)"),
+            );
+            a.notice_on = Some(as_of);
+            a.stop_on = Some(stop_on);
+            a.stop_reason = Some(StopReason::StaffConversion);
+            out.push((finish(a, &cur), cur.clone()));
+        }
+    }
+    // R10: a holder's expiry notice one month before the stop, and the stop the day after.
+    if cur.role == Role::Holder {
+        if let Some(until) = cur.holder_until {
+            let stop_on = add_days(until, 1);
+            let notice_on = months_before(stop_on, policy.holder_notice_months);
+            if as_of >= notice_on && as_of < stop_on && cur.expiry_notice_for != Some(until) {
+                cur.expiry_notice_for = Some(until);
+                let mut a = blank(
+                    ActionKind::ExpiryNotice,
+                    Rule::R10,
+                    person.clone(),
+                    None,
+                    format!("R10: 利用期限{until}の1か月前の案内。更新がなければ{stop_on}に停止します（窓口で利用継続申請）"),
+                    format!("R10: valid until {until}; without a renewal at the counter the account stops on {stop_on}"),
+                );
+                a.effective_on = Some(until);
+                a.notice_on = Some(as_of);
+                a.stop_on = Some(stop_on);
+                a.stop_reason = Some(StopReason::HolderExpired);
+                out.push((finish(a, &cur), cur.clone()));
+            }
+            if as_of >= stop_on && !cur.stop_pending() {
+                cur.stop_on = Some(stop_on);
+                cur.stop_reason = Some(StopReason::HolderExpired);
+            }
+        }
+    }
+    // A scheduled stop falls due.
+    if let (Some(stop_on), Some(reason)) = (cur.stop_on, cur.stop_reason) {
+        if stop_on <= as_of {
+            cur.state = State::Stopped;
+            let rule = match reason {
+                StopReason::Departed => Rule::R5,
+                StopReason::StaffConversion => Rule::R9,
+                StopReason::HolderExpired => Rule::R10,
+            };
+            let (ja, en) = match reason {
+                StopReason::Departed => ("学籍喪失による停止", "stop after the loss of student status"),
+                StopReason::StaffConversion => ("教職員への身分変更による6月末停止", "June 30 stop after becoming staff"),
+                StopReason::HolderExpired => ("利用期限切れ（更新なし）による停止", "stop after the holder's year ended without renewal"),
+            };
+            let mut a = blank(
+                ActionKind::Stop,
+                rule,
+                person,
+                None,
+                format!("{rule:?}: {ja}（{stop_on}）"),
+                format!("{rule:?}: {en} ({stop_on})"),
+            );
+            a.stop_on = Some(stop_on);
+            a.stop_reason = Some(reason);
+            a.effective_on = cur.departed_on.filter(|_| reason == StopReason::Departed);
+            out.push((finish(a, &cur), cur.clone()));
+        }
+    }
+    out
+}
+
+fn blank(kind: ActionKind, rule: Rule, person: Person, source: Option<Source>, reason_ja: String, reason_en: String) -> Action {
+    Action {
+        kind,
+        rule,
+        ecs_id: None,
+        person,
+        source,
+        effective_on: None,
+        notice_on: None,
+        stop_on: None,
+        stop_reason: None,
+        delivery: None,
+        role: None,
+        changes: Vec::new(),
+        review: None,
+        reason_ja,
+        reason_en,
+        after: None,
+    }
+}
+
+/// Completes an action about an existing account: its ECS-ID and the state after it.
+fn finish(mut a: Action, after: &Account) -> Action {
+    a.ecs_id = Some(after.ecs_id.clone());
+    a.after = Some(after.clone());
+    a
+}
+
+fn clear_stop(a: &mut Account) {
+    a.stop_on = None;
+    a.stop_reason = None;
+    a.departed_on = None;
+    a.reminder_on = None;
+    a.reminder_sent = false;
+}
+
+fn change(field: &str, from: &str, to: &str) -> Change {
+    Change { field: field.to_string(), from: from.to_string(), to: to.to_string() }
+}
+
+/// R7: affiliation, 身分 and name follow the registry.
+fn refresh_person(after: &mut Account, row: &RegistrarRow, changes: &mut Vec<Change>) {
+    if after.faculty != row.faculty && !row.faculty.is_empty() {
+        changes.push(change("faculty", &after.faculty, &row.faculty));
+        after.faculty = row.faculty.clone();
+    }
+    if after.status != Some(row.status) {
+        changes.push(change("status", after.status.map_or("", |s| s.label_ja()), row.status.label_ja()));
+        after.status = Some(row.status);
+    }
+    if after.name != row.name && !row.name.is_empty() {
+        changes.push(change("name", &after.name, &row.name));
+        after.name = row.name.clone();
+    }
+    if after.name_kana != row.name_kana && !row.name_kana.is_empty() {
+        changes.push(change("name_kana", &after.name_kana, &row.name_kana));
+        after.name_kana = row.name_kana.clone();
+    }
+    if after.person_id.is_none() && row.person_id.is_some() {
+        changes.push(change("person_id", "", row.person_id.as_ref().map_or("", |p| p.as_str())));
+        after.person_id = row.person_id.clone();
+    }
+    if after.birth_date.is_none() && row.birth_date.is_some() {
+        after.birth_date = row.birth_date;
+    }
+}
+
+fn person_of_row(r: &RegistrarRow) -> Person {
+    Person {
+        name: r.name.clone(),
+        name_kana: r.name_kana.clone(),
+        student_no: Some(r.student_no.clone()),
+        person_id: r.person_id.clone(),
+        faculty: r.faculty.clone(),
+        status: Some(r.status),
+    }
+}
+
+fn person_of_account(a: &Account) -> Person {
+    Person {
+        name: a.name.clone(),
+        name_kana: a.name_kana.clone(),
+        student_no: a.student_no().cloned(),
+        person_id: a.person_id.clone(),
+        faculty: a.faculty.clone(),
+        status: a.status,
+    }
+}
+
+fn person_of_staff(r: &StaffRow) -> Person {
+    Person {
+        name: r.name.clone(),
+        name_kana: r.name_kana.clone(),
+        student_no: r.student_no.clone(),
+        person_id: r.person_id.clone(),
+        faculty: r.affiliation.clone(),
+        status: None,
+    }
+}
+
+fn person_of_renewal(r: &RenewalRow) -> Person {
+    Person {
+        name: r.name.clone(),
+        name_kana: r.name_kana.clone(),
+        student_no: r.student_no.clone(),
+        person_id: r.person_id.clone(),
+        faculty: r.affiliation.clone(),
+        status: None,
+    }
+}
+
+fn rule_of_renewal(kind: RenewalKind) -> Rule {
+    match kind {
+        RenewalKind::Continuation => Rule::R8,
+        RenewalKind::Renewal => Rule::R10,
+        RenewalKind::JspsFellow => Rule::R11,
+    }
+}
+
+fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Student => "student",
+        Role::Holder => "holder",
+        Role::ConvertingStaff => "converting_staff",
+    }
+}
+
+fn enrollment_en(e: Enrollment) -> &'static str {
+    match e {
+        Enrollment::Enrolled => "enrolled",
+        Enrollment::OnLeave => "on leave",
+        Enrollment::Graduated => "graduated",
+        Enrollment::Completed => "completed",
+        Enrollment::Withdrawn => "withdrew",
+        Enrollment::Expelled => "expelled",
+    }
+}
+
+fn local_part(kumoi: &str) -> CompactString {
+    CompactString::new(kumoi.split('@').next().unwrap_or(""))
+}
+
+/// The KUMOI local part from a kana name: `ヤマダ タロウ` → `yamada.tarou`. Anything that does
+/// not romanize to ASCII letters falls back to `student`.
+pub fn romanize(name_kana: &str) -> String {
+    use wana_kana::ConvertJapanese;
+    let folded = crate::domain::text::fold_kana_key_spaced(name_kana);
+    let parts: Vec<String> = folded
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.to_romaji().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() { "student".to_string() } else { parts.join(".") }
+}
