@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::{Datelike, Duration, NaiveDate};
-use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -2179,6 +2179,13 @@ fn excel_date(d: NaiveDate) -> Res<ExcelDateTime> {
 /// date cells, 異動年月日 as text, codes as numbers, 工学部 as a formula with a cached value.
 fn write_registrar_xlsx(path: &Path, rows: &[Row]) -> Res<BTreeMap<String, u32>> {
     let mut wb = Workbook::new();
+    // A fixed creation time keeps the file byte-identical across runs.
+    let created = ExcelDateTime::from_ymd(2026, 4, 2)?.and_hms(7, 30, 0)?;
+    wb.set_properties(
+        &DocProperties::new()
+            .set_creation_datetime(&created)
+            .set_author("教務部 教務企画課"),
+    );
     let ws = wb.add_worksheet();
     ws.set_name("在籍者")?;
     let bold = Format::new().set_bold();
