@@ -583,8 +583,15 @@ impl World {
         match self.rng.below(10) {
             0..=3 => Fmt::Iso,
             4..=6 => Fmt::Slash,
-            7..=8 => Fmt::Kanji,
-            _ => Fmt::Short,
+            7 => Fmt::Kanji,
+            8 => Fmt::Short,
+            _ => {
+                if self.rng.chance(50) {
+                    Fmt::FullWidth
+                } else {
+                    Fmt::Kanji
+                }
+            }
         }
     }
 
@@ -1132,7 +1139,7 @@ fn build(w: &mut World) -> Res<Cast> {
     w.note(
         &ogawa,
         &ogawa_sno,
-        "R5 + R9: 卒業 2026-03-31, hired 2026-04-01 as 事務職員 (hr.csv with 個人番号, 学籍番号, ECS-ID): ECS-ID stops 2026-06-30",
+        "R5 + R9: 卒業 2026-03-31, hired 2026-04-01 as 職員 (hr.csv with 個人番号, 学籍番号, ECS-ID): ECS-ID stops 2026-06-30",
     );
 
     // --- Completions 2026-03-31 (修了) ---------------------------------------------------------
@@ -1857,11 +1864,7 @@ fn build(w: &mut World) -> Res<Cast> {
         );
         let case = match renewed {
             Some(on) => {
-                let kind = if i == 0 {
-                    "年度更新"
-                } else {
-                    "利用延長"
-                };
+                let kind = "年度更新";
                 let approved = if i == 1 {
                     // The counter's tool writes this one with the Reiwa ligature.
                     "㋿8年3月24日".to_string()
@@ -2044,7 +2047,7 @@ fn build(w: &mut World) -> Res<Cast> {
             "オガワ ユカ",
             "2003/08/30",
             "経済学研究科 事務部",
-            "事務職員",
+            "職員",
             "2026/04/01",
         ),
         hr_row(
@@ -2464,7 +2467,7 @@ The world is one small university on the nights **2026-04-02**, **2026-04-17** a
     );
     let _ = writeln!(
         s,
-        "| `renewals-2026-04-02.csv` | UTF-8 with BOM, CRLF | {} approvals | 利用継続 (R8), two renewals of holders (年度更新, 利用延長: R10), one JSPS fellow (R11) |",
+        "| `renewals-2026-04-02.csv` | UTF-8 with BOM, CRLF | {} approvals | 利用継続 (R8), two 年度更新 of holders (R10; one approved date written `㋿8年3月24日`), one JSPS fellow (R11) |",
         cast.renewals.len()
     );
     let _ = writeln!(
@@ -2501,7 +2504,7 @@ The world is one small university on the nights **2026-04-02**, **2026-04-17** a
 - 氏名カナ: full-width katakana, a few rows in half-width katakana (`ﾔﾏﾀﾞ ﾀﾛｳ`).\n\
 - 生年月日: ISO, `2006/4/1`, `平成18年4月1日`, `H18.4.1`, full-width `２００６／４／１`, ligature\n  `㍻18年4月1日`, Shōwa `S55.6.3`.\n\
 - 身分 / 在籍状態: labels, and on a few rows the numeric codes of the profile (`11`, `12`, `21`…,\n  `1`…`6`).\n\
-- 入学年月日: ISO, `2026/4/1`, `令和8年4月1日`, `R8.4.1`, `令和元年10月1日`.\n\
+- 入学年月日: ISO, `2026/4/1`, `令和8年4月1日`, `R8.4.1`, full-width `２０２６／４／１`, `令和元年10月1日`.\n\
 - 異動年月日: for 2026-03-31 graduations `令和8年3月31日`, `R8.3.31`, `2026/3/31` (and one ISO).\n"
     );
 
