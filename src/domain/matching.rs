@@ -49,7 +49,13 @@ impl<'a> Index<'a> {
                 by_student_no.insert(s.as_str(), i);
             }
         }
-        Index { accounts, by_person, by_student_no, by_ecs_id, by_name_birth: std::sync::OnceLock::new() }
+        Index {
+            accounts,
+            by_person,
+            by_student_no,
+            by_ecs_id,
+            by_name_birth: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn by_ecs_id(&self, id: &EcsId) -> Option<usize> {
@@ -57,7 +63,12 @@ impl<'a> Index<'a> {
     }
 
     /// Matches a row by its identifiers.
-    pub fn identify(&self, person_id: Option<&PersonId>, student_no: Option<&StudentNo>, ecs_id: Option<&EcsId>) -> Match {
+    pub fn identify(
+        &self,
+        person_id: Option<&PersonId>,
+        student_no: Option<&StudentNo>,
+        ecs_id: Option<&EcsId>,
+    ) -> Match {
         let p = person_id.and_then(|p| self.by_person.get(p.as_str()).copied());
         let s = student_no.and_then(|s| self.by_student_no.get(s.as_str()).copied());
         let e = ecs_id.and_then(|e| self.by_ecs_id.get(e.as_str()).copied());
@@ -68,7 +79,10 @@ impl<'a> Index<'a> {
         };
         match (found, ecs_id) {
             (Some(i), Some(row_ecs_id)) if self.accounts[i].ecs_id != *row_ecs_id => {
-                Match::EcsIdMismatch { account: i, row_ecs_id: row_ecs_id.clone() }
+                Match::EcsIdMismatch {
+                    account: i,
+                    row_ecs_id: row_ecs_id.clone(),
+                }
             }
             (Some(i), _) => Match::Account(i),
             (None, _) => match e {
@@ -83,8 +97,14 @@ impl<'a> Index<'a> {
     }
 
     /// Accounts with the same folded kana name and birth date: review candidates only.
-    pub fn name_birth_candidates(&self, name_kana: &str, birth_date: Option<NaiveDate>) -> Vec<usize> {
-        let Some(birth) = birth_date else { return Vec::new() };
+    pub fn name_birth_candidates(
+        &self,
+        name_kana: &str,
+        birth_date: Option<NaiveDate>,
+    ) -> Vec<usize> {
+        let Some(birth) = birth_date else {
+            return Vec::new();
+        };
         let key = fold_kana_key(name_kana);
         if key.is_empty() {
             return Vec::new();
@@ -95,7 +115,8 @@ impl<'a> Index<'a> {
                 .par_iter()
                 .map(|a| a.birth_date.map(|b| (b, fold_kana_key(&a.name_kana))))
                 .collect();
-            let mut map: HashMap<(NaiveDate, String), Vec<usize>> = HashMap::with_capacity(keys.len());
+            let mut map: HashMap<(NaiveDate, String), Vec<usize>> =
+                HashMap::with_capacity(keys.len());
             for (i, k) in keys.into_iter().enumerate() {
                 if let Some(k) = k.filter(|k| !k.1.is_empty()) {
                     map.entry(k).or_default().push(i);

@@ -22,9 +22,12 @@ use rayon::prelude::*;
 use crate::domain::account::{Account, Delivery, Role, Snapshot, State, StopReason};
 use crate::domain::matching::{Index, Match};
 use crate::domain::model::{
-    ActivationRow, EcsId, Enrollment, RegistrarRow, RenewalKind, RenewalRow, RowRef, StaffRow, Status, StudentNo,
+    ActivationRow, EcsId, Enrollment, RegistrarRow, RenewalKind, RenewalRow, RowRef, StaffRow,
+    Status, StudentNo,
 };
-use crate::domain::plan::{Action, ActionKind, Change, InputFile, Person, Plan, ReviewReason, Rule, Source};
+use crate::domain::plan::{
+    Action, ActionKind, Change, InputFile, Person, Plan, ReviewReason, Rule, Source,
+};
 use crate::domain::policy::{Absent, Policy};
 use crate::domain::schedule::{add_days, fiscal_year_end, june_30_on_or_after, months_before};
 
@@ -63,7 +66,10 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
     let next_serial = work.allocate(snapshot.next_serial);
     let mut actions = work.finish();
     actions.sort_by(|a, b| {
-        a.kind.cmp(&b.kind).then_with(|| source_key(a).cmp(&source_key(b))).then_with(|| a.ecs_id.cmp(&b.ecs_id))
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| source_key(a).cmp(&source_key(b)))
+            .then_with(|| a.ecs_id.cmp(&b.ecs_id))
     });
     Plan {
         format: Plan::FORMAT,
@@ -110,7 +116,7 @@ struct Work<'a> {
 enum Decision {
     Nothing,
     Act(Vec<Action>, Option<Account>),
-    Create(Action, Account),
+    Create(Box<(Action, Account)>),
     Review(Vec<Action>),
 }
 
@@ -120,7 +126,11 @@ impl<'a> Work<'a> {
     }
 
     fn source(&self, at: RowRef) -> Source {
-        let file = self.inputs.files.get(at.file as usize).map_or_else(|| format!("#{}", at.file), |f| f.name.clone());
+        let file = self
+            .inputs
+            .files
+            .get(at.file as usize)
+            .map_or_else(|| format!("#{}", at.file), |f| f.name.clone());
         Source { file, row: at.row }
     }
 
@@ -133,7 +143,8 @@ impl<'a> Work<'a> {
 
     /// Drops actions of `kinds` this plan already decided for account `i` (a later pass knows better).
     fn supersede(&mut self, i: usize, kinds: &[ActionKind]) {
-        self.actions.retain(|(t, a)| !(*t == Target::Account(i) && kinds.contains(&a.kind)));
+        self.actions
+            .retain(|(t, a)| !(*t == Target::Account(i) && kinds.contains(&a.kind)));
     }
 
     // ---- pass 1: registrar -------------------------------------------------------------
@@ -142,7 +153,10 @@ impl<'a> Work<'a> {
         let rows = &self.inputs.registrar;
         let matches: Vec<Match> = rows
             .par_iter()
-            .map(|r| self.index.identify(r.person_id.as_ref(), Some(&r.student_no), r.ecs_id.as_ref()))
+            .map(|r| {
+                self.index
+                    .identify(r.person_id.as_ref(), Some(&r.student_no), r.ecs_id.as_ref())
+            })
             .collect();
         // Group rows per person: by account when on record, else by 個人番号 or student number.
         #[derive(Hash, PartialEq, Eq)]
@@ -221,7 +235,8 @@ impl<'a> Work<'a> {
                         self.push(target, a, if k + 1 == n { after.clone() } else { None });
                     }
                 }
-                Decision::Create(action, account) => {
+                Decision::Create(created) => {
+                    let (action, account) = *created;
                     self.actions.push((Target::New(self.created.len()), action));
                     self.created.push((at, account));
                 }
@@ -235,19 +250,28 @@ impl<'a> Work<'a> {
     }
 
     fn ids(&self, accounts: &[usize]) -> String {
-        accounts.iter().map(|&i| self.index.accounts[i].ecs_id.as_str()).collect::<Vec<_>>().join(", ")
+        accounts
+            .iter()
+            .map(|&i| self.index.accounts[i].ecs_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Rows that say the same person is two different things are left to a person.
     fn disagreeing(&self, group: &[&RegistrarRow]) -> Option<Action> {
-        let enrolled: Vec<&&RegistrarRow> = group.iter().filter(|r| r.enrollment.is_student()).collect();
+        let enrolled: Vec<&&RegistrarRow> =
+            group.iter().filter(|r| r.enrollment.is_student()).collect();
         let same_no_differs = group.iter().enumerate().any(|(i, a)| {
             group[..i].iter().any(|b| {
                 a.student_no == b.student_no
-                    && (a.enrollment != b.enrollment || a.status != b.status || a.faculty != b.faculty)
+                    && (a.enrollment != b.enrollment
+                        || a.status != b.status
+                        || a.faculty != b.faculty)
             })
         });
-        let two_enrolled = enrolled.iter().any(|a| enrolled.iter().any(|b| a.student_no != b.student_no));
+        let two_enrolled = enrolled
+            .iter()
+            .any(|a| enrolled.iter().any(|b| a.student_no != b.student_no));
         if !(same_no_differs || two_enrolled) {
             return None;
         }
@@ -269,8 +293,19 @@ impl<'a> Work<'a> {
         ja: String,
         en: String,
     ) -> Action {
-        let rule = if reason == ReviewReason::EcsIdMismatch { Rule::R6 } else { Rule::R2 };
-        let mut a = blank(ActionKind::Review, rule, person_of_row(row), Some(self.source(row.at)), ja, en);
+        let rule = if reason == ReviewReason::EcsIdMismatch {
+            Rule::R6
+        } else {
+            Rule::R2
+        };
+        let mut a = blank(
+            ActionKind::Review,
+            rule,
+            person_of_row(row),
+            Some(self.source(row.at)),
+            ja,
+            en,
+        );
         a.ecs_id = ecs_id;
         a.review = Some(reason);
         a
@@ -289,7 +324,12 @@ impl<'a> Work<'a> {
         }
     }
 
-    fn still_student(&self, before: &Account, row: &RegistrarRow, group: &[&RegistrarRow]) -> Decision {
+    fn still_student(
+        &self,
+        before: &Account,
+        row: &RegistrarRow,
+        group: &[&RegistrarRow],
+    ) -> Decision {
         let mut after = before.clone();
         let mut changes = Vec::new();
         // Earlier numbers of this export (修了 before 研究生) come first in the history.
@@ -300,7 +340,11 @@ impl<'a> Work<'a> {
         }
         let new_number = before.student_no() != Some(&row.student_no);
         if new_number {
-            changes.push(change("student_no", before.student_no().map(|s| s.as_str()).unwrap_or(""), row.student_no.as_str()));
+            changes.push(change(
+                "student_no",
+                before.student_no().map(|s| s.as_str()).unwrap_or(""),
+                row.student_no.as_str(),
+            ));
             after.student_nos.retain(|s| *s != row.student_no);
             after.student_nos.push(row.student_no.clone());
         }
@@ -308,8 +352,13 @@ impl<'a> Work<'a> {
         let source = Some(self.source(row.at));
         let person = person_of_row(row);
         let research = row.status == Status::ResearchStudent;
-        let was_student_status = matches!(before.status, Some(Status::Undergraduate | Status::Graduate));
-        let finished_in_export = group.iter().any(|r| !r.enrollment.is_student() && r.student_no != row.student_no);
+        let was_student_status = matches!(
+            before.status,
+            Some(Status::Undergraduate | Status::Graduate)
+        );
+        let finished_in_export = group
+            .iter()
+            .any(|r| !r.enrollment.is_student() && r.student_no != row.student_no);
         let carry_over = research && new_number && (finished_in_export || was_student_status);
 
         if before.state == State::Stopped {
@@ -322,8 +371,14 @@ impl<'a> Work<'a> {
                 Rule::R2,
                 person,
                 source,
-                format!("R2: 再入学のため、停止中のECS-ID {} とKUMOI {} を再開します", before.ecs_id, before.kumoi),
-                format!("R2: enrolled again; the stopped ECS-ID {} and KUMOI {} are reopened", before.ecs_id, before.kumoi),
+                format!(
+                    "R2: 再入学のため、停止中のECS-ID {} とKUMOI {} を再開します",
+                    before.ecs_id, before.kumoi
+                ),
+                format!(
+                    "R2: enrolled again; the stopped ECS-ID {} and KUMOI {} are reopened",
+                    before.ecs_id, before.kumoi
+                ),
             );
             a.changes = changes;
             return Decision::Act(vec![finish(a, &after)], Some(after));
@@ -348,7 +403,14 @@ impl<'a> Work<'a> {
                     "R2: enrolled again before the stop; the scheduled stop is cancelled",
                 ),
             };
-            let mut a = blank(ActionKind::CancelStop, rule, person.clone(), source.clone(), ja.into(), en.into());
+            let mut a = blank(
+                ActionKind::CancelStop,
+                rule,
+                person.clone(),
+                source.clone(),
+                ja.into(),
+                en.into(),
+            );
             a.stop_on = before.stop_on;
             a.stop_reason = before.stop_reason;
             clear_stop(&mut after);
@@ -430,18 +492,32 @@ impl<'a> Work<'a> {
         let label = row.enrollment.label_ja();
         let (ja, en) = match effective {
             Some(e) => (
-                format!("R5: {label}（{e}）により学籍を喪失。本日KUMOIへ通知し、{stop_on}に停止します"),
-                format!("R5: {} on {e}; notice to KUMOI today, stop on {stop_on}", enrollment_en(row.enrollment)),
+                format!(
+                    "R5: {label}（{e}）により学籍を喪失。本日KUMOIへ通知し、{stop_on}に停止します"
+                ),
+                format!(
+                    "R5: {} on {e}; notice to KUMOI today, stop on {stop_on}",
+                    enrollment_en(row.enrollment)
+                ),
             ),
             None => (
-                format!("R5: {label}（異動年月日なし、本日扱い）。本日KUMOIへ通知し、{stop_on}に停止します"),
+                format!(
+                    "R5: {label}（異動年月日なし、本日扱い）。本日KUMOIへ通知し、{stop_on}に停止します"
+                ),
                 format!(
                     "R5: {} (no 異動年月日; taken as today); notice to KUMOI today, stop on {stop_on}",
                     enrollment_en(row.enrollment)
                 ),
             ),
         };
-        let mut a = blank(ActionKind::Depart, Rule::R5, person_of_row(row), Some(self.source(row.at)), ja, en);
+        let mut a = blank(
+            ActionKind::Depart,
+            Rule::R5,
+            person_of_row(row),
+            Some(self.source(row.at)),
+            ja,
+            en,
+        );
         a.effective_on = effective;
         a.notice_on = Some(self.as_of);
         a.stop_on = Some(stop_on);
@@ -452,7 +528,10 @@ impl<'a> Work<'a> {
 
     /// R5: the later of the effective date plus grace and today plus the minimum notice period.
     fn departure_stop(&self, effective: Option<NaiveDate>) -> NaiveDate {
-        let by_effect = add_days(effective.unwrap_or(self.as_of), self.policy.depart_grace_days);
+        let by_effect = add_days(
+            effective.unwrap_or(self.as_of),
+            self.policy.depart_grace_days,
+        );
         let by_notice = add_days(self.as_of, self.policy.min_notice_days);
         by_effect.max(by_notice)
     }
@@ -465,7 +544,9 @@ impl<'a> Work<'a> {
         let Some(row) = group.iter().find(|r| r.enrollment.is_student()) else {
             return Decision::Nothing;
         };
-        let candidates = self.index.name_birth_candidates(&row.name_kana, row.birth_date);
+        let candidates = self
+            .index
+            .name_birth_candidates(&row.name_kana, row.birth_date);
         if !candidates.is_empty() {
             let ids = self.ids(&candidates);
             return Decision::Review(vec![self.review_row(
@@ -478,8 +559,11 @@ impl<'a> Work<'a> {
         }
         let admitted = row.admission_date.unwrap_or(self.as_of);
         let delivery = self.delivery(admitted);
-        let mut student_nos: Vec<StudentNo> =
-            group.iter().filter(|r| !r.enrollment.is_student()).map(|r| r.student_no.clone()).collect();
+        let mut student_nos: Vec<StudentNo> = group
+            .iter()
+            .filter(|r| !r.enrollment.is_student())
+            .map(|r| r.student_no.clone())
+            .collect();
         student_nos.push(row.student_no.clone());
         let deadline = add_days(self.as_of, self.policy.activation_days);
         let account = Account {
@@ -506,24 +590,43 @@ impl<'a> Work<'a> {
         };
         let (ja, en) = match delivery {
             Delivery::Letter => (
-                format!("R1/R3: {admitted}入学。アカウント通知書を所属学部等から配付（有効化期限 {deadline}）"),
-                format!("R1/R3: admitted {admitted}; account letter through the faculty (activate by {deadline})"),
+                format!(
+                    "R1/R3: {admitted}入学。アカウント通知書を所属学部等から配付（有効化期限 {deadline}）"
+                ),
+                format!(
+                    "R1/R3: admitted {admitted}; account letter through the faculty (activate by {deadline})"
+                ),
             ),
             Delivery::Counter => (
-                format!("R1/R3: {admitted}入学（4月・10月以外）。窓口で交付（有効化期限 {deadline}）"),
-                format!("R1/R3: admitted {admitted}, outside the cohort months; handed out at the counter (activate by {deadline})"),
+                format!(
+                    "R1/R3: {admitted}入学（4月・10月以外）。窓口で交付（有効化期限 {deadline}）"
+                ),
+                format!(
+                    "R1/R3: admitted {admitted}, outside the cohort months; handed out at the counter (activate by {deadline})"
+                ),
             ),
         };
-        let mut a = blank(ActionKind::Create, Rule::R1, person_of_row(row), Some(self.source(row.at)), ja, en);
+        let mut a = blank(
+            ActionKind::Create,
+            Rule::R1,
+            person_of_row(row),
+            Some(self.source(row.at)),
+            ja,
+            en,
+        );
         a.effective_on = row.admission_date;
         a.delivery = Some(delivery);
         a.role = Some(Role::Student);
-        Decision::Create(a, account)
+        Decision::Create(Box::new((a, account)))
     }
 
     fn delivery(&self, admitted: NaiveDate) -> Delivery {
         use chrono::Datelike;
-        if self.policy.cohort_months.contains(&admitted.month()) { Delivery::Letter } else { Delivery::Counter }
+        if self.policy.cohort_months.contains(&admitted.month()) {
+            Delivery::Letter
+        } else {
+            Delivery::Counter
+        }
     }
 
     // ---- pass 2: absent from a full snapshot --------------------------------------------
@@ -536,7 +639,10 @@ impl<'a> Work<'a> {
             .into_par_iter()
             .filter(|i| {
                 let a = &self.index.accounts[*i];
-                a.role == Role::Student && a.state != State::Stopped && !a.stop_pending() && !self.seen.contains(i)
+                a.role == Role::Student
+                    && a.state != State::Stopped
+                    && !a.stop_pending()
+                    && !self.seen.contains(i)
             })
             .collect();
         for i in missing {
@@ -567,8 +673,12 @@ impl<'a> Work<'a> {
                         Rule::R5,
                         person,
                         None,
-                        format!("R5: 在籍者エクスポート（全件）に載っていないため学籍喪失とみなします。本日通知し、{stop_on}に停止します"),
-                        format!("R5: missing from a full registrar snapshot, taken as a loss of status; notice today, stop on {stop_on}"),
+                        format!(
+                            "R5: 在籍者エクスポート（全件）に載っていないため学籍喪失とみなします。本日通知し、{stop_on}に停止します"
+                        ),
+                        format!(
+                            "R5: missing from a full registrar snapshot, taken as a loss of status; notice today, stop on {stop_on}"
+                        ),
                     );
                     a.notice_on = Some(self.as_of);
                     a.stop_on = Some(stop_on);
@@ -584,7 +694,11 @@ impl<'a> Work<'a> {
 
     fn staff(&mut self) {
         for row in &self.inputs.staff {
-            let i = match self.index.identify(row.person_id.as_ref(), row.student_no.as_ref(), row.ecs_id.as_ref()) {
+            let i = match self.index.identify(
+                row.person_id.as_ref(),
+                row.student_no.as_ref(),
+                row.ecs_id.as_ref(),
+            ) {
                 Match::Account(i) => i,
                 // Staff who never were students have no ECS-ID to stop.
                 Match::New => continue,
@@ -595,7 +709,8 @@ impl<'a> Work<'a> {
                         person_of_staff(row),
                         Some(self.source(row.at)),
                         "R9: 教職員名簿の行の識別子が記録と食い違っています".into(),
-                        "R9: the staff row's identifiers disagree with the accounts on record".into(),
+                        "R9: the staff row's identifiers disagree with the accounts on record"
+                            .into(),
                     );
                     a.review = Some(ReviewReason::AmbiguousMatch);
                     self.actions.push((Target::None, a));
@@ -607,11 +722,13 @@ impl<'a> Work<'a> {
                 continue;
             }
             // R9a: an enrolled student keeps the ECS-ID while enrolled, staff or not.
-            let enrolled = before.role == Role::Student && before.stop_reason != Some(StopReason::Departed);
+            let enrolled =
+                before.role == Role::Student && before.stop_reason != Some(StopReason::Departed);
             if enrolled {
                 continue;
             }
-            let stop_on = june_30_on_or_after(row.hire_date).max(add_days(self.as_of, self.policy.min_notice_days));
+            let stop_on = june_30_on_or_after(row.hire_date)
+                .max(add_days(self.as_of, self.policy.min_notice_days));
             if before.role == Role::ConvertingStaff && before.stop_on == Some(stop_on) {
                 continue;
             }
@@ -654,7 +771,11 @@ impl<'a> Work<'a> {
 
     fn renewals(&mut self) {
         for row in &self.inputs.renewals {
-            let m = self.index.identify(row.person_id.as_ref(), row.student_no.as_ref(), row.ecs_id.as_ref());
+            let m = self.index.identify(
+                row.person_id.as_ref(),
+                row.student_no.as_ref(),
+                row.ecs_id.as_ref(),
+            );
             let i = match m {
                 Match::Account(i) => i,
                 Match::New if row.kind == RenewalKind::JspsFellow && row.ecs_id.is_none() => {
@@ -667,28 +788,33 @@ impl<'a> Work<'a> {
                         rule_of_renewal(row.kind),
                         person_of_renewal(row),
                         Some(self.source(row.at)),
-                        format!("{}の申請が記録上のアカウントと結び付きません", row.kind.label_ja()),
-                        format!("the {:?} application matches no single account on record", row.kind),
+                        format!(
+                            "{}の申請が記録上のアカウントと結び付きません",
+                            row.kind.label_ja()
+                        ),
+                        format!(
+                            "the {:?} application matches no single account on record",
+                            row.kind
+                        ),
                     );
                     a.ecs_id = row.ecs_id.clone();
-                    a.review = Some(if m == Match::New { ReviewReason::UnknownAccount } else { ReviewReason::AmbiguousMatch });
+                    a.review = Some(if m == Match::New {
+                        ReviewReason::UnknownAccount
+                    } else {
+                        ReviewReason::AmbiguousMatch
+                    });
                     self.actions.push((Target::None, a));
                     continue;
                 }
             };
             let before = self.current(i).clone();
-            let until = match row.valid_until {
-                Some(u) => u,
-                None => {
-                    // A renewal extends to the end of the 年度 after the one already granted.
-                    let from = match (row.kind, before.holder_until) {
-                        (RenewalKind::Renewal, Some(h)) if h >= row.approved_on => add_days(h, 1),
-                        _ => row.approved_on,
-                    };
-                    fiscal_year_end(from)
-                }
-            };
-            if before.role == Role::Holder && before.holder_until.is_some_and(|h| h >= until) && before.state != State::Stopped {
+            let until = row
+                .valid_until
+                .unwrap_or_else(|| holder_year_end(row.kind, row.approved_on));
+            if before.role == Role::Holder
+                && before.holder_until.is_some_and(|h| h >= until)
+                && before.state != State::Stopped
+            {
                 continue; // already granted: the same file twice changes nothing
             }
             let mut after = before.clone();
@@ -705,24 +831,47 @@ impl<'a> Work<'a> {
                 (
                     ActionKind::Renew,
                     Rule::R10,
-                    format!("R10: 年度更新を承認（{}）。利用期限を{until}まで延長します", row.approved_on),
-                    format!("R10: renewal approved on {}; valid until {until}", row.approved_on),
+                    format!(
+                        "R10: 年度更新を承認（{}）。利用期限を{until}まで延長します",
+                        row.approved_on
+                    ),
+                    format!(
+                        "R10: renewal approved on {}; valid until {until}",
+                        row.approved_on
+                    ),
                 )
             } else {
                 let rule = rule_of_renewal(row.kind);
                 (
                     ActionKind::MakeHolder,
                     rule,
-                    format!("{rule:?}: {}を承認（{}）。学生以外として{until}まで同じECS-IDを継続します", row.kind.label_ja(), row.approved_on),
-                    format!("{rule:?}: {:?} approved on {}; keeps the same ECS-ID as a non-student holder until {until}", row.kind, row.approved_on),
+                    format!(
+                        "{rule:?}: {}を承認（{}）。学生以外として{until}まで同じECS-IDを継続します",
+                        row.kind.label_ja(),
+                        row.approved_on
+                    ),
+                    format!(
+                        "{rule:?}: {:?} approved on {}; keeps the same ECS-ID as a non-student holder until {until}",
+                        row.kind, row.approved_on
+                    ),
                 )
             };
-            let mut a = blank(kind, rule, person_of_account(&before), Some(self.source(row.at)), ja, en);
+            let mut a = blank(
+                kind,
+                rule,
+                person_of_account(&before),
+                Some(self.source(row.at)),
+                ja,
+                en,
+            );
             a.effective_on = Some(row.approved_on);
             a.role = Some(Role::Holder);
             a.changes = vec![change(
                 "holder_until",
-                &before.holder_until.map(|d| d.to_string()).unwrap_or_default(),
+                &before
+                    .holder_until
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
                 &until.to_string(),
             )];
             let a = finish(a, &after);
@@ -732,7 +881,9 @@ impl<'a> Work<'a> {
 
     /// R11: a JSPS fellow without an ECS-ID applies at the counter and becomes a holder.
     fn jsps_fellow(&mut self, row: &RenewalRow) {
-        let until = row.valid_until.unwrap_or_else(|| fiscal_year_end(row.approved_on));
+        let until = row
+            .valid_until
+            .unwrap_or_else(|| fiscal_year_end(row.approved_on));
         let deadline = add_days(self.as_of, self.policy.activation_days);
         let account = Account {
             ecs_id: EcsId::new(""),
@@ -761,8 +912,14 @@ impl<'a> Work<'a> {
             Rule::R11,
             person_of_renewal(row),
             Some(self.source(row.at)),
-            format!("R11: 日本学術振興会特別研究員の申請（{}）。学生以外として{until}まで、窓口で交付", row.approved_on),
-            format!("R11: JSPS fellow's application of {}; a non-student holder until {until}, handed out at the counter", row.approved_on),
+            format!(
+                "R11: 日本学術振興会特別研究員の申請（{}）。学生以外として{until}まで、窓口で交付",
+                row.approved_on
+            ),
+            format!(
+                "R11: JSPS fellow's application of {}; a non-student holder until {until}, handed out at the counter",
+                row.approved_on
+            ),
         );
         a.effective_on = Some(row.approved_on);
         a.delivery = Some(Delivery::Counter);
@@ -841,11 +998,20 @@ impl<'a> Work<'a> {
         }
         let mut order: Vec<usize> = (0..self.created.len()).collect();
         order.sort_by_key(|&k| self.created[k].0);
-        let mut taken: HashSet<CompactString> =
-            self.index.accounts.iter().map(|a| local_part(&a.kumoi)).collect();
+        let mut taken: HashSet<CompactString> = self
+            .index
+            .accounts
+            .iter()
+            .map(|a| local_part(&a.kumoi))
+            .collect();
         for k in order {
             let ecs_id = loop {
-                let id = format!("{}{:0width$}", self.policy.id_prefix, serial, width = self.policy.id_digits as usize);
+                let id = format!(
+                    "{}{:0width$}",
+                    self.policy.id_prefix,
+                    serial,
+                    width = self.policy.id_digits as usize
+                );
                 serial += 1;
                 let id = EcsId::new(&id);
                 if self.index.by_ecs_id(&id).is_none() {
@@ -869,7 +1035,12 @@ impl<'a> Work<'a> {
 
     /// Every action carries its account's final state in this plan, so apply is order-free.
     fn finish(self) -> Vec<Action> {
-        let Work { actions, touched, created, .. } = self;
+        let Work {
+            actions,
+            touched,
+            created,
+            ..
+        } = self;
         actions
             .into_iter()
             .map(|(target, mut a)| {
@@ -904,7 +1075,10 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     let mut cur = acc.clone();
     let person = person_of_account(acc);
     // R4: past the activation deadline, only the counter can help.
-    if cur.state == State::Pending && !cur.activation_expired && cur.activation_deadline.is_some_and(|d| d < as_of) {
+    if cur.state == State::Pending
+        && !cur.activation_expired
+        && cur.activation_deadline.is_some_and(|d| d < as_of)
+    {
         cur.activation_expired = true;
         let deadline = cur.activation_deadline.unwrap_or(as_of);
         let mut a = blank(
@@ -919,7 +1093,10 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
         out.push((finish(a, &cur), cur.clone()));
     }
     // R9: the reminder before the June 30 stop.
-    if cur.role == Role::ConvertingStaff && !cur.reminder_sent && cur.reminder_on.is_some_and(|d| d <= as_of) {
+    if cur.role == Role::ConvertingStaff
+        && !cur.reminder_sent
+        && cur.reminder_on.is_some_and(|d| d <= as_of)
+    {
         if let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of) {
             cur.reminder_sent = true;
             let mut a = blank(
@@ -928,7 +1105,9 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
                 person.clone(),
                 None,
                 format!("R9: {stop_on}のECS-ID停止前の再案内（バックアップとKUMailへの移行）"),
-                format!("R9: reminder before the ECS-ID stops on {stop_on} (back up, move mail to KUMail)"),
+                format!(
+                    "R9: reminder before the ECS-ID stops on {stop_on} (back up, move mail to KUMail)"
+                ),
             );
             a.notice_on = Some(as_of);
             a.stop_on = Some(stop_on);
@@ -948,8 +1127,12 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
                     Rule::R10,
                     person.clone(),
                     None,
-                    format!("R10: 利用期限{until}の1か月前の案内。更新がなければ{stop_on}に停止します（窓口で利用継続申請）"),
-                    format!("R10: valid until {until}; without a renewal at the counter the account stops on {stop_on}"),
+                    format!(
+                        "R10: 利用期限{until}の1か月前の案内。更新がなければ{stop_on}に停止します（窓口で利用継続申請）"
+                    ),
+                    format!(
+                        "R10: valid until {until}; without a renewal at the counter the account stops on {stop_on}"
+                    ),
                 );
                 a.effective_on = Some(until);
                 a.notice_on = Some(as_of);
@@ -973,9 +1156,18 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
                 StopReason::HolderExpired => Rule::R10,
             };
             let (ja, en) = match reason {
-                StopReason::Departed => ("学籍喪失による停止", "stop after the loss of student status"),
-                StopReason::StaffConversion => ("教職員への身分変更による6月末停止", "June 30 stop after becoming staff"),
-                StopReason::HolderExpired => ("利用期限切れ（更新なし）による停止", "stop after the holder's year ended without renewal"),
+                StopReason::Departed => (
+                    "学籍喪失による停止",
+                    "stop after the loss of student status",
+                ),
+                StopReason::StaffConversion => (
+                    "教職員への身分変更による6月末停止",
+                    "June 30 stop after becoming staff",
+                ),
+                StopReason::HolderExpired => (
+                    "利用期限切れ（更新なし）による停止",
+                    "stop after the holder's year ended without renewal",
+                ),
             };
             let mut a = blank(
                 ActionKind::Stop,
@@ -994,7 +1186,14 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     out
 }
 
-fn blank(kind: ActionKind, rule: Rule, person: Person, source: Option<Source>, reason_ja: String, reason_en: String) -> Action {
+fn blank(
+    kind: ActionKind,
+    rule: Rule,
+    person: Person,
+    source: Option<Source>,
+    reason_ja: String,
+    reason_en: String,
+) -> Action {
     Action {
         kind,
         rule,
@@ -1031,7 +1230,11 @@ fn clear_stop(a: &mut Account) {
 }
 
 fn change(field: &str, from: &str, to: &str) -> Change {
-    Change { field: field.to_string(), from: from.to_string(), to: to.to_string() }
+    Change {
+        field: field.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+    }
 }
 
 /// R7: affiliation, 身分 and name follow the registry.
@@ -1041,7 +1244,11 @@ fn refresh_person(after: &mut Account, row: &RegistrarRow, changes: &mut Vec<Cha
         after.faculty = row.faculty.clone();
     }
     if after.status != Some(row.status) {
-        changes.push(change("status", after.status.map_or("", |s| s.label_ja()), row.status.label_ja()));
+        changes.push(change(
+            "status",
+            after.status.map_or("", |s| s.label_ja()),
+            row.status.label_ja(),
+        ));
         after.status = Some(row.status);
     }
     if after.name != row.name && !row.name.is_empty() {
@@ -1053,7 +1260,11 @@ fn refresh_person(after: &mut Account, row: &RegistrarRow, changes: &mut Vec<Cha
         after.name_kana = row.name_kana.clone();
     }
     if after.person_id.is_none() && row.person_id.is_some() {
-        changes.push(change("person_id", "", row.person_id.as_ref().map_or("", |p| p.as_str())));
+        changes.push(change(
+            "person_id",
+            "",
+            row.person_id.as_ref().map_or("", |p| p.as_str()),
+        ));
         after.person_id = row.person_id.clone();
     }
     if after.birth_date.is_none() && row.birth_date.is_some() {
@@ -1105,6 +1316,21 @@ fn person_of_renewal(r: &RenewalRow) -> Person {
     }
 }
 
+/// R10: the last day a holder approval covers. Renewals are approved in the last quarter of a
+/// 年度 (after the expiry notice) for the next 年度, so an approval from January on counts for the
+/// 年度 that starts next April; other approvals cover the current 年度. Depending only on the
+/// approval date keeps the same file, read twice, from extending twice.
+fn holder_year_end(kind: RenewalKind, approved_on: NaiveDate) -> NaiveDate {
+    match kind {
+        RenewalKind::Renewal => fiscal_year_end(
+            approved_on
+                .checked_add_months(chrono::Months::new(3))
+                .unwrap_or(approved_on),
+        ),
+        RenewalKind::Continuation | RenewalKind::JspsFellow => fiscal_year_end(approved_on),
+    }
+}
+
 fn rule_of_renewal(kind: RenewalKind) -> Rule {
     match kind {
         RenewalKind::Continuation => Rule::R8,
@@ -1144,8 +1370,22 @@ pub fn romanize(name_kana: &str) -> String {
     let parts: Vec<String> = folded
         .split(' ')
         .filter(|p| !p.is_empty())
-        .map(|p| p.to_romaji().chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase())
+        .map(|p| {
+            p.to_romaji()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
         .filter(|p| !p.is_empty())
         .collect();
-    if parts.is_empty() { "student".to_string() } else { parts.join(".") }
+    if parts.is_empty() {
+        "student".to_string()
+    } else {
+        parts.join(".")
+    }
 }
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

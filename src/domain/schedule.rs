@@ -6,21 +6,29 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 
 /// `date + days`, saturating at the end of the calendar rather than failing.
 pub fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
-    date.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX)
+    date.checked_add_days(Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// One month before `date`, month-end aware: the last day of a month maps to the last day of
 /// the month before (June 30 → May 31), any other day to the same day a month earlier, clamped
 /// (April 1 → March 1, March 30 → February 28).
 pub fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
-    let is_month_end = date.succ_opt().is_none_or(|next| next.month() != date.month());
+    let is_month_end = date
+        .succ_opt()
+        .is_none_or(|next| next.month() != date.month());
     if is_month_end {
         let first = date.with_day(1).unwrap_or(date);
-        let prev_first = first.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN);
-        let next_first = prev_first.checked_add_months(Months::new(1)).unwrap_or(NaiveDate::MAX);
+        let prev_first = first
+            .checked_sub_months(Months::new(months))
+            .unwrap_or(NaiveDate::MIN);
+        let next_first = prev_first
+            .checked_add_months(Months::new(1))
+            .unwrap_or(NaiveDate::MAX);
         next_first.pred_opt().unwrap_or(prev_first)
     } else {
-        date.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN)
+        date.checked_sub_months(Months::new(months))
+            .unwrap_or(NaiveDate::MIN)
     }
 }
 
@@ -36,7 +44,11 @@ pub fn june_30_on_or_after(date: NaiveDate) -> NaiveDate {
 
 /// R10: the last day (March 31) of the 年度 that contains `date`.
 pub fn fiscal_year_end(date: NaiveDate) -> NaiveDate {
-    let year = if date.month() >= 4 { date.year() + 1 } else { date.year() };
+    let year = if date.month() >= 4 {
+        date.year() + 1
+    } else {
+        date.year()
+    };
     NaiveDate::from_ymd_opt(year, 3, 31).unwrap_or(date)
 }
 
@@ -76,7 +88,11 @@ mod tests {
 
     #[test]
     fn r10_end_of_nendo() {
-        for (date, want) in [("2026-04-01", "2027-03-31"), ("2027-03-31", "2027-03-31"), ("2027-01-05", "2027-03-31")] {
+        for (date, want) in [
+            ("2026-04-01", "2027-03-31"),
+            ("2027-03-31", "2027-03-31"),
+            ("2027-01-05", "2027-03-31"),
+        ] {
             assert_eq!(fiscal_year_end(d(date)), d(want), "{date}");
         }
     }

@@ -26,7 +26,13 @@ pub fn trim_cell(s: &str) -> &str {
 pub fn fold_kana_key(s: &str) -> String {
     fold_key(s)
         .chars()
-        .map(|c| if ('\u{3041}'..='\u{3096}').contains(&c) { char::from_u32(c as u32 + 0x60).unwrap_or(c) } else { c })
+        .map(|c| {
+            if ('\u{3041}'..='\u{3096}').contains(&c) {
+                char::from_u32(c as u32 + 0x60).unwrap_or(c)
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

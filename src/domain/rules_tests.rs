@@ -1,0 +1,790 @@
+//! Table-driven cases per rule, named after what they prove. Each builds a snapshot and rows,
+//! plans on a pinned `as_of`, and checks the actions; `replan` checks the law that applying a
+//! plan and planning again on the same inputs decides nothing new.
+
+#![expect(clippy::unwrap_used, reason = "test fixtures")]
+
+use super::*;
+use crate::domain::model::{JobType, PersonId, StaffNo};
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn account(ecs: &str, person: &str, nos: &[&str], status: Status) -> Account {
+    Account {
+        ecs_id: EcsId::new(ecs),
+        kumoi: CompactString::new(format!("{ecs}@st.example.ac.jp")),
+        person_id: Some(PersonId::new(person)),
+        student_nos: nos.iter().map(|s| StudentNo::new(s)).collect(),
+        name: "山田　太郎".into(),
+        name_kana: "ヤマダ タロウ".into(),
+        birth_date: Some(d("2000-05-05")),
+        faculty: "工学部".into(),
+        status: Some(status),
+        role: Role::Student,
+        state: State::Active,
+        activation_deadline: None,
+        activation_expired: false,
+        stop_on: None,
+        stop_reason: None,
+        departed_on: None,
+        reminder_on: None,
+        reminder_sent: false,
+        holder_until: None,
+        expiry_notice_for: None,
+    }
+}
+
+fn row(
+    n: u32,
+    person: &str,
+    no: &str,
+    status: Status,
+    enrollment: Enrollment,
+    change: Option<&str>,
+) -> RegistrarRow {
+    RegistrarRow {
+        at: RowRef { file: 0, row: n },
+        student_no: StudentNo::new(no),
+        person_id: Some(PersonId::new(person)),
+        ecs_id: None,
+        name: "山田　太郎".into(),
+        name_kana: "ヤマダ タロウ".into(),
+        birth_date: Some(d("2000-05-05")),
+        faculty: "工学部".into(),
+        status,
+        enrollment,
+        admission_date: None,
+        change_date: change.map(d),
+    }
+}
+
+fn staff(n: u32, person: &str, hired: &str) -> StaffRow {
+    StaffRow {
+        at: RowRef { file: 1, row: n },
+        staff_no: StaffNo::new("1000001"),
+        person_id: Some(PersonId::new(person)),
+        student_no: None,
+        ecs_id: None,
+        name: "山田　太郎".into(),
+        name_kana: "ヤマダ タロウ".into(),
+        birth_date: None,
+        affiliation: "工学研究科".into(),
+        job_type: JobType::Staff,
+        hire_date: d(hired),
+    }
+}
+
+fn snapshot(accounts: Vec<Account>) -> Snapshot {
+    Snapshot {
+        accounts,
+        next_serial: 100,
+        digest: "test".into(),
+    }
+}
+
+fn inputs(registrar: Vec<RegistrarRow>) -> Inputs {
+    Inputs {
+        files: vec![
+            InputFile {
+                name: "registrar.csv".into(),
+                sha256: String::new(),
+                kind: crate::domain::model::Kind::Registrar,
+                rows: 0,
+            },
+            InputFile {
+                name: "hr.csv".into(),
+                sha256: String::new(),
+                kind: crate::domain::model::Kind::Hr,
+                rows: 0,
+            },
+        ],
+        full_snapshot: false,
+        registrar,
+        ..Inputs::default()
+    }
+}
+
+fn run(snap: &Snapshot, inputs: &Inputs, as_of: &str) -> Plan {
+    plan(snap, inputs, d(as_of), &Policy::default())
+}
+
+fn kinds(p: &Plan) -> Vec<ActionKind> {
+    p.actions.iter().map(|a| a.kind).collect()
+}
+
+/// What `apply` does to the accounts, in memory.
+fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
+    let mut accounts = snap.accounts.clone();
+    for a in &plan.actions {
+        if let Some(after) = &a.after {
+            match accounts.iter_mut().find(|x| x.ecs_id == after.ecs_id) {
+                Some(x) => *x = after.clone(),
+                None => accounts.push(after.clone()),
+            }
+        }
+    }
+    accounts.sort_by(|a, b| a.ecs_id.cmp(&b.ecs_id));
+    Snapshot {
+        accounts,
+        next_serial: plan.next_serial,
+        digest: "after".into(),
+    }
+}
+
+/// Applying a plan and planning again on the same day and inputs decides nothing more.
+fn assert_settled(snap: &Snapshot, inputs: &Inputs, as_of: &str) {
+    let first = run(snap, inputs, as_of);
+    let again = run(&applied(snap, &first), inputs, as_of);
+    let left: Vec<ActionKind> = kinds(&again)
+        .into_iter()
+        .filter(|k| *k != ActionKind::Review)
+        .collect();
+    assert!(left.is_empty(), "replanning decided {left:?}");
+}
+
+#[test]
+fn r5_graduation_first_seen_two_days_later_gives_notice_now_and_stop_in_14_days() {
+    let snap = snapshot(vec![account(
+        "a0000001",
+        "P1",
+        &["01230001"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![row(
+        5,
+        "P1",
+        "01230001",
+        Status::Undergraduate,
+        Enrollment::Graduated,
+        Some("2026-03-31"),
+    )]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Depart]);
+    let a = &p.actions[0];
+    assert_eq!(
+        (a.rule, a.notice_on, a.stop_on, a.effective_on),
+        (
+            Rule::R5,
+            Some(d("2026-04-02")),
+            Some(d("2026-04-16")),
+            Some(d("2026-03-31"))
+        )
+    );
+    assert_eq!(
+        a.source,
+        Some(Source {
+            file: "registrar.csv".into(),
+            row: 5
+        })
+    );
+    assert_settled(&snap, &inp, "2026-04-02");
+    // The stop falls due on the 16th, not before.
+    let after = applied(&snap, &p);
+    assert!(kinds(&run(&after, &inputs(vec![]), "2026-04-15")).is_empty());
+    let due = run(&after, &inputs(vec![]), "2026-04-16");
+    assert_eq!(kinds(&due), vec![ActionKind::Stop]);
+    assert_eq!(due.actions[0].stop_reason, Some(StopReason::Departed));
+}
+
+#[test]
+fn r5_long_past_effective_date_still_gets_the_minimum_notice() {
+    let snap = snapshot(vec![account(
+        "a0000001",
+        "P1",
+        &["01230001"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![row(
+        5,
+        "P1",
+        "01230001",
+        Status::Undergraduate,
+        Enrollment::Withdrawn,
+        Some("2026-05-31"),
+    )]);
+    let p = run(&snap, &inp, "2026-05-02");
+    // Effective later than notice + 14 days: the effective date wins.
+    assert_eq!(p.actions[0].stop_on, Some(d("2026-05-31")));
+}
+
+#[test]
+fn r6_completion_and_research_student_in_the_same_export_carry_over_without_notice() {
+    let snap = snapshot(vec![account(
+        "a0000002",
+        "P2",
+        &["58241012"],
+        Status::Graduate,
+    )]);
+    let inp = inputs(vec![
+        row(
+            7,
+            "P2",
+            "58241012",
+            Status::Graduate,
+            Enrollment::Completed,
+            Some("2026-03-31"),
+        ),
+        row(
+            8,
+            "P2",
+            "58267011",
+            Status::ResearchStudent,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::CarryOver]);
+    let a = &p.actions[0];
+    assert_eq!((a.rule, a.notice_on, a.stop_on), (Rule::R6, None, None));
+    let after = a.after.as_ref().unwrap();
+    assert_eq!(after.ecs_id.as_str(), "a0000002");
+    assert_eq!(
+        after.student_nos,
+        vec![StudentNo::new("58241012"), StudentNo::new("58267011")]
+    );
+    assert_eq!(after.status, Some(Status::ResearchStudent));
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r6_research_student_arriving_one_export_after_completion_cancels_the_stop() {
+    let snap = snapshot(vec![account(
+        "a0000003",
+        "P3",
+        &["55233013"],
+        Status::Graduate,
+    )]);
+    let first = inputs(vec![row(
+        3,
+        "P3",
+        "55233013",
+        Status::Graduate,
+        Enrollment::Completed,
+        Some("2026-03-31"),
+    )]);
+    let p1 = run(&snap, &first, "2026-04-02");
+    assert_eq!(kinds(&p1), vec![ActionKind::Depart]);
+    let snap2 = applied(&snap, &p1);
+    let second = inputs(vec![
+        row(
+            3,
+            "P3",
+            "55233013",
+            Status::Graduate,
+            Enrollment::Completed,
+            Some("2026-03-31"),
+        ),
+        row(
+            4,
+            "P3",
+            "55267013",
+            Status::ResearchStudent,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ]);
+    let p2 = run(&snap2, &second, "2026-04-10");
+    assert_eq!(kinds(&p2), vec![ActionKind::CancelStop]);
+    assert_eq!(p2.actions[0].rule, Rule::R6);
+    let after = p2.actions[0].after.as_ref().unwrap();
+    assert_eq!((after.stop_on, after.ecs_id.as_str()), (None, "a0000003"));
+    assert_settled(&snap2, &second, "2026-04-10");
+}
+
+#[test]
+fn r7_undergraduate_to_graduate_school_with_a_new_number_is_an_update_with_the_same_ecs_id() {
+    let snap = snapshot(vec![account(
+        "a0000004",
+        "P4",
+        &["01220011"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![
+        row(
+            2,
+            "P4",
+            "01220011",
+            Status::Undergraduate,
+            Enrollment::Graduated,
+            Some("2026-03-31"),
+        ),
+        row(
+            3,
+            "P4",
+            "56261012",
+            Status::Graduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Update]);
+    let a = &p.actions[0];
+    assert_eq!(
+        (a.rule, a.ecs_id.as_ref().map(EcsId::as_str)),
+        (Rule::R7, Some("a0000004"))
+    );
+    assert!(
+        a.changes
+            .iter()
+            .any(|c| c.field == "student_no" && c.to == "56261012")
+    );
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r2_readmission_after_a_stop_reinstates_the_same_ecs_id_and_kumoi() {
+    let mut old = account("a0000005", "P5", &["02190011"], Status::Undergraduate);
+    old.state = State::Stopped;
+    let kumoi = old.kumoi.clone();
+    let snap = snapshot(vec![old]);
+    let inp = inputs(vec![row(
+        9,
+        "P5",
+        "63261012",
+        Status::Graduate,
+        Enrollment::Enrolled,
+        None,
+    )]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Reinstate]);
+    let after = p.actions[0].after.as_ref().unwrap();
+    assert_eq!(
+        (after.ecs_id.as_str(), &after.kumoi, after.state),
+        ("a0000005", &kumoi, State::Active)
+    );
+    assert_eq!(p.next_serial, 100, "no new ECS-ID");
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r9_staff_conversion_stops_on_the_first_june_30_with_a_reminder_a_month_before() {
+    for (hired, stop, reminder) in [
+        ("2026-04-01", "2026-06-30", "2026-05-31"),
+        ("2026-07-01", "2027-06-30", "2027-05-31"),
+    ] {
+        let snap = snapshot(vec![account(
+            "a0000006",
+            "P6",
+            &["04220011"],
+            Status::Undergraduate,
+        )]);
+        let mut inp = inputs(vec![row(
+            4,
+            "P6",
+            "04220011",
+            Status::Undergraduate,
+            Enrollment::Graduated,
+            Some("2026-03-31"),
+        )]);
+        inp.staff = vec![staff(2, "P6", hired)];
+        let p = run(&snap, &inp, "2026-04-02");
+        assert_eq!(
+            kinds(&p),
+            vec![ActionKind::StaffConvert],
+            "hired {hired}: the departure is superseded"
+        );
+        let a = &p.actions[0];
+        assert_eq!(
+            (a.rule, a.stop_on, a.notice_on),
+            (Rule::R9, Some(d(stop)), Some(d("2026-04-02"))),
+            "hired {hired}"
+        );
+        assert_eq!(
+            a.after.as_ref().unwrap().reminder_on,
+            Some(d(reminder)),
+            "hired {hired}"
+        );
+        assert_settled(&snap, &inp, "2026-04-02");
+        let after = applied(&snap, &p);
+        let r = run(&after, &inputs(vec![]), reminder);
+        assert_eq!(kinds(&r), vec![ActionKind::StaffReminder], "hired {hired}");
+        let s = run(&applied(&after, &r), &inputs(vec![]), stop);
+        assert_eq!(kinds(&s), vec![ActionKind::Stop], "hired {hired}");
+    }
+}
+
+#[test]
+fn r9a_enrolled_staff_keep_the_ecs_id() {
+    let snap = snapshot(vec![account(
+        "a0000007",
+        "P7",
+        &["58243012"],
+        Status::Graduate,
+    )]);
+    let mut inp = inputs(vec![row(
+        6,
+        "P7",
+        "58243012",
+        Status::Graduate,
+        Enrollment::Enrolled,
+        None,
+    )]);
+    inp.staff = vec![staff(3, "P7", "2026-04-01")];
+    assert!(run(&snap, &inp, "2026-04-02").actions.is_empty());
+}
+
+#[test]
+fn r10_holder_gets_the_expiry_notice_a_month_before_and_stops_the_day_after() {
+    let mut h = account("a0000008", "P8", &[], Status::Graduate);
+    h.role = Role::Holder;
+    h.holder_until = Some(d("2027-03-31"));
+    let snap = snapshot(vec![h]);
+    let none = inputs(vec![]);
+    assert!(run(&snap, &none, "2027-02-28").actions.is_empty());
+    let p = run(&snap, &none, "2027-03-01");
+    assert_eq!(kinds(&p), vec![ActionKind::ExpiryNotice]);
+    assert_eq!(
+        (p.actions[0].notice_on, p.actions[0].stop_on),
+        (Some(d("2027-03-01")), Some(d("2027-04-01")))
+    );
+    let noticed = applied(&snap, &p);
+    assert!(
+        run(&noticed, &none, "2027-03-15").actions.is_empty(),
+        "the notice goes once"
+    );
+    assert!(run(&noticed, &none, "2027-03-31").actions.is_empty());
+    let s = run(&noticed, &none, "2027-04-01");
+    assert_eq!(kinds(&s), vec![ActionKind::Stop]);
+    assert_eq!(s.actions[0].stop_reason, Some(StopReason::HolderExpired));
+}
+
+#[test]
+fn r10_renewal_extends_a_year_and_no_notice_follows() {
+    let mut h = account("a0000009", "P9", &[], Status::Graduate);
+    h.role = Role::Holder;
+    h.holder_until = Some(d("2027-03-31"));
+    let snap = snapshot(vec![h]);
+    let mut inp = inputs(vec![]);
+    inp.renewals = vec![RenewalRow {
+        at: RowRef { file: 0, row: 2 },
+        kind: RenewalKind::Renewal,
+        ecs_id: Some(EcsId::new("a0000009")),
+        person_id: None,
+        student_no: None,
+        name: "山田　太郎".into(),
+        name_kana: "".into(),
+        birth_date: None,
+        affiliation: "".into(),
+        approved_on: d("2027-02-10"),
+        valid_until: None,
+    }];
+    let p = run(&snap, &inp, "2027-02-20");
+    assert_eq!(kinds(&p), vec![ActionKind::Renew]);
+    assert_eq!(
+        p.actions[0].after.as_ref().unwrap().holder_until,
+        Some(d("2028-03-31"))
+    );
+    let renewed = applied(&snap, &p);
+    assert!(
+        run(&renewed, &inputs(vec![]), "2027-03-01")
+            .actions
+            .is_empty()
+    );
+    assert!(
+        run(&renewed, &inputs(vec![]), "2027-04-01")
+            .actions
+            .is_empty()
+    );
+    assert_settled(&snap, &inp, "2027-02-20");
+}
+
+#[test]
+fn r8_continuation_makes_a_holder_instead_of_a_departure() {
+    let snap = snapshot(vec![account(
+        "a0000010",
+        "P10",
+        &["66233013"],
+        Status::Graduate,
+    )]);
+    let mut inp = inputs(vec![row(
+        4,
+        "P10",
+        "66233013",
+        Status::Graduate,
+        Enrollment::Completed,
+        Some("2026-03-31"),
+    )]);
+    inp.renewals = vec![RenewalRow {
+        at: RowRef { file: 0, row: 2 },
+        kind: RenewalKind::Continuation,
+        ecs_id: Some(EcsId::new("a0000010")),
+        person_id: None,
+        student_no: None,
+        name: "山田　太郎".into(),
+        name_kana: "".into(),
+        birth_date: None,
+        affiliation: "研究員".into(),
+        approved_on: d("2026-04-01"),
+        valid_until: None,
+    }];
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::MakeHolder]);
+    let after = p.actions[0].after.as_ref().unwrap();
+    assert_eq!(
+        (after.role, after.holder_until, after.stop_on),
+        (Role::Holder, Some(d("2027-03-31")), None)
+    );
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r1_r3_admissions_by_letter_in_cohort_months_and_at_the_counter_otherwise() {
+    for (admitted, delivery) in [
+        ("2026-04-01", Delivery::Letter),
+        ("2026-05-07", Delivery::Counter),
+        ("2026-10-01", Delivery::Letter),
+    ] {
+        let mut r = row(
+            3,
+            "PN",
+            "01260001",
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        );
+        r.admission_date = Some(d(admitted));
+        let inp = inputs(vec![r]);
+        let p = run(&snapshot(vec![]), &inp, "2026-04-02");
+        assert_eq!(kinds(&p), vec![ActionKind::Create]);
+        let a = &p.actions[0];
+        assert_eq!(a.delivery, Some(delivery), "admitted {admitted}");
+        let after = a.after.as_ref().unwrap();
+        assert_eq!(after.ecs_id.as_str(), "a0000100");
+        assert_eq!(after.kumoi.as_str(), "yamada.tarou@st.kyoto-u.ac.jp");
+        assert_eq!(
+            (after.state, after.activation_deadline),
+            (State::Pending, Some(d("2026-06-01")))
+        );
+        assert_eq!(p.next_serial, 101);
+        assert_settled(&snapshot(vec![]), &inp, "2026-04-02");
+    }
+}
+
+#[test]
+fn r4_activation_is_recorded_and_a_missed_deadline_is_marked_once() {
+    let mut pending = account("a0000011", "P11", &["01260001"], Status::Undergraduate);
+    pending.state = State::Pending;
+    pending.activation_deadline = Some(d("2026-05-31"));
+    let snap = snapshot(vec![pending]);
+    let mut inp = inputs(vec![]);
+    inp.activations = vec![ActivationRow {
+        at: RowRef { file: 0, row: 2 },
+        ecs_id: EcsId::new("a0000011"),
+        activated_on: d("2026-04-10"),
+    }];
+    let p = run(&snap, &inp, "2026-04-11");
+    assert_eq!(
+        (kinds(&p), p.actions[0].rule),
+        (vec![ActionKind::Update], Rule::R4)
+    );
+    assert_eq!(p.actions[0].after.as_ref().unwrap().state, State::Active);
+    let none = inputs(vec![]);
+    assert!(
+        run(&snap, &none, "2026-05-31").actions.is_empty(),
+        "the deadline day itself is still fine"
+    );
+    let e = run(&snap, &none, "2026-06-01");
+    assert_eq!(kinds(&e), vec![ActionKind::ActivationExpired]);
+    assert_settled(&snap, &none, "2026-06-01");
+}
+
+#[test]
+fn r11_jsps_fellow_without_an_ecs_id_gets_a_holder_account_at_the_counter() {
+    let mut inp = inputs(vec![]);
+    inp.renewals = vec![RenewalRow {
+        at: RowRef { file: 0, row: 5 },
+        kind: RenewalKind::JspsFellow,
+        ecs_id: None,
+        person_id: None,
+        student_no: None,
+        name: "青木　亮".into(),
+        name_kana: "アオキ リョウ".into(),
+        birth_date: Some(d("1995-01-01")),
+        affiliation: "理学研究科".into(),
+        approved_on: d("2026-04-01"),
+        valid_until: None,
+    }];
+    let p = run(&snapshot(vec![]), &inp, "2026-04-02");
+    assert_eq!(
+        (kinds(&p), p.actions[0].rule, p.actions[0].delivery),
+        (vec![ActionKind::Create], Rule::R11, Some(Delivery::Counter))
+    );
+    let after = p.actions[0].after.as_ref().unwrap();
+    assert_eq!(
+        (after.role, after.holder_until, after.kumoi.as_str()),
+        (
+            Role::Holder,
+            Some(d("2027-03-31")),
+            "aoki.ryou@st.kyoto-u.ac.jp"
+        )
+    );
+}
+
+#[test]
+fn r6_a_different_ecs_id_in_the_export_is_a_review_item_not_a_change() {
+    let snap = snapshot(vec![account(
+        "a0000012",
+        "P12",
+        &["55251013"],
+        Status::Graduate,
+    )]);
+    let mut r = row(
+        4,
+        "P12",
+        "55251013",
+        Status::Graduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    r.ecs_id = Some(EcsId::new("a0999999"));
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(
+        (p.actions[0].review, p.actions[0].rule),
+        (Some(ReviewReason::EcsIdMismatch), Rule::R6)
+    );
+}
+
+#[test]
+fn r2_same_kana_and_birth_date_without_an_identifier_is_a_review_candidate_never_a_match() {
+    let mut old = account("a0000013", "P13", &["01100001"], Status::Undergraduate);
+    old.state = State::Stopped;
+    old.name = "山崎　美咲".into();
+    old.name_kana = "ヤマザキ ミサキ".into();
+    let snap = snapshot(vec![old]);
+    let mut r = row(
+        3,
+        "PNEW",
+        "09268011",
+        Status::Undergraduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    r.name = "山﨑　美咲".into();
+    r.name_kana = "ﾔﾏｻﾞｷ ﾐｻｷ".into();
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(p.actions[0].review, Some(ReviewReason::NameBirthCandidate));
+    assert_eq!(
+        p.next_serial, 100,
+        "no ECS-ID is given while a person decides"
+    );
+}
+
+#[test]
+fn two_disagreeing_rows_for_one_person_are_a_review_item() {
+    let snap = snapshot(vec![account(
+        "a0000014",
+        "P14",
+        &["01230001"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![
+        row(
+            2,
+            "P14",
+            "01230001",
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+        row(
+            3,
+            "P14",
+            "01230001",
+            Status::Undergraduate,
+            Enrollment::Withdrawn,
+            Some("2026-03-31"),
+        ),
+    ]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(p.actions[0].review, Some(ReviewReason::DuplicateRows));
+}
+
+#[test]
+fn r5_absent_from_a_full_snapshot_departs_or_goes_to_review_by_policy() {
+    let snap = snapshot(vec![
+        account("a0000015", "P15", &["01230001"], Status::Undergraduate),
+        account("a0000016", "P16", &["01230002"], Status::Undergraduate),
+    ]);
+    let mut inp = inputs(vec![row(
+        2,
+        "P15",
+        "01230001",
+        Status::Undergraduate,
+        Enrollment::Enrolled,
+        None,
+    )]);
+    inp.full_snapshot = true;
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Depart]);
+    assert_eq!(
+        (
+            p.actions[0].ecs_id.as_ref().map(EcsId::as_str),
+            p.actions[0].stop_on
+        ),
+        (Some("a0000016"), Some(d("2026-04-16")))
+    );
+    let policy = Policy {
+        absent: Absent::Review,
+        ..Policy::default()
+    };
+    let r = plan(&snap, &inp, d("2026-04-02"), &policy);
+    assert_eq!(
+        r.actions.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        vec![ActionKind::Review]
+    );
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn plan_is_the_same_whatever_the_row_order() {
+    let snap = snapshot(vec![
+        account("a0000017", "P17", &["01230001"], Status::Undergraduate),
+        account("a0000018", "P18", &["01230002"], Status::Undergraduate),
+    ]);
+    let rows = vec![
+        row(
+            2,
+            "P17",
+            "01230001",
+            Status::Undergraduate,
+            Enrollment::Graduated,
+            Some("2026-03-31"),
+        ),
+        row(
+            3,
+            "P18",
+            "01230002",
+            Status::Graduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+        row(
+            4,
+            "PX",
+            "01260009",
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+        row(
+            5,
+            "PY",
+            "01260010",
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ];
+    let a = run(&snap, &inputs(rows.clone()), "2026-04-02");
+    let mut reversed = rows;
+    reversed.reverse();
+    let b = run(&snap, &inputs(reversed), "2026-04-02");
+    assert_eq!(a, b);
+}
