@@ -115,7 +115,7 @@ struct Work<'a> {
 /// What one person's registrar rows decide.
 enum Decision {
     Nothing,
-    Act(Vec<Action>, Option<Account>),
+    Act(Vec<Action>, Option<Box<Account>>),
     Create(Box<(Action, Account)>),
     Review(Vec<Action>),
 }
@@ -232,7 +232,7 @@ impl<'a> Work<'a> {
                     let target = account.map_or(Target::None, Target::Account);
                     let n = actions.len();
                     for (k, a) in actions.into_iter().enumerate() {
-                        self.push(target, a, if k + 1 == n { after.clone() } else { None });
+                        self.push(target, a, if k + 1 == n { after.as_deref().cloned() } else { None });
                     }
                 }
                 Decision::Create(created) => {
@@ -381,7 +381,7 @@ impl<'a> Work<'a> {
                 ),
             );
             a.changes = changes;
-            return Decision::Act(vec![finish(a, &after)], Some(after));
+            return Decision::Act(vec![finish(a, &after)], Some(Box::new(after)));
         }
 
         let mut actions = Vec::new();
@@ -460,7 +460,7 @@ impl<'a> Work<'a> {
             return Decision::Nothing;
         }
         let actions = actions.into_iter().map(|a| finish(a, &after)).collect();
-        Decision::Act(actions, Some(after))
+        Decision::Act(actions, Some(Box::new(after)))
     }
 
     /// R5: every row says the person lost student status.
@@ -523,7 +523,7 @@ impl<'a> Work<'a> {
         a.stop_on = Some(stop_on);
         a.stop_reason = Some(StopReason::Departed);
         a.changes = changes;
-        Decision::Act(vec![finish(a, &after)], Some(after))
+        Decision::Act(vec![finish(a, &after)], Some(Box::new(after)))
     }
 
     /// R5: the later of the effective date plus grace and today plus the minimum notice period.
