@@ -7,10 +7,11 @@
 //! replaced, so no U+FFFD can come out of here, and nothing is guessed field by field.
 //!
 //! encoding_rs's `SHIFT_JIS` is the WHATWG Shift_JIS decoder, which is Windows-31J including the
-//! extensions. Two places where we are stricter than it:
+//! extensions. Three places where we are stricter than it:
+//! - U+FFFD in a UTF-8 file is rejected: the text was already lost when the file was exported;
 //! - the lone byte 0x80, which WHATWG passes through as the control character U+0080 but which
 //!   is no character in CP932, is rejected;
-//! - a file with no BOM that is long, clean UTF-8 (at least [`UTF8_EVIDENCE`] multi-byte
+//! - a file with no BOM that is long, clean UTF-8 (at least `UTF8_EVIDENCE` = 64 multi-byte
 //!   characters) up to one bad byte is rejected as broken UTF-8 instead of being decoded as CP932:
 //!   CP932 text almost never gets that far as UTF-8, and decoding UTF-8 as CP932 can succeed and
 //!   store mojibake.
@@ -32,7 +33,7 @@ const REPLACEMENT_UTF8: &[u8] = b"\xEF\xBF\xBD";
 /// UTF-8 rather than try CP932. Japanese CP932 text fails as UTF-8 within its first few non-ASCII
 /// characters (kana and level-1 kanji start with 0x82..=0x9F, which UTF-8 only allows as a
 /// continuation byte).
-pub const UTF8_EVIDENCE: usize = 64;
+const UTF8_EVIDENCE: usize = 64;
 
 /// CP932 chunks are about this size; each is cut just after the next LF.
 const CHUNK_TARGET: usize = 1 << 20;
@@ -150,13 +151,27 @@ pub fn body(bytes: &[u8], enc: Encoding) -> &[u8] {
 
 /// Strictly decodes a chunk of a file's [`body`] that starts and ends on a line boundary (just
 /// after a LF, or at the start or end of the file). UTF-8 is borrowed; CP932 is decoded into an
-/// owned string. On a malformed sequence, returns its offset within `bytes` and the bytes.
+/// owned string. On a malformed sequence (or U+FFFD in UTF-8), returns its offset within `bytes`
+/// and the bytes.
 pub fn decode_chunk<'a>(bytes: &'a [u8], enc: Encoding) -> Result<Cow<'a, str>, BadBytes> {
     match enc {
         Encoding::Utf8Bom | Encoding::Utf8 => std::str::from_utf8(bytes)
-            .map(Cow::Borrowed)
-            .map_err(|e| utf8_bad_bytes(bytes, &e)),
+            .map_err(|e| utf8_bad_bytes(bytes, &e))
+            .and_then(no_replacement)
+            .map(Cow::Borrowed),
         Encoding::Cp932 => decode_cp932(bytes).map(Cow::Owned),
+    }
+}
+
+/// U+FFFD in a UTF-8 file means text was already lost upstream (an export that replaced what it
+/// could not encode); it must not reach the store either.
+fn no_replacement(text: &str) -> Result<&str, BadBytes> {
+    match text.find(REPLACEMENT) {
+        Some(offset) => Err(BadBytes {
+            offset,
+            bytes: REPLACEMENT_UTF8.to_vec(),
+        }),
+        None => Ok(text),
     }
 }
 
@@ -194,19 +209,28 @@ fn decode_cp932(bytes: &[u8]) -> Result<String, BadBytes> {
             DecoderResult::Malformed(len, after) => {
                 let end = read.saturating_sub(usize::from(after));
                 let start = end.saturating_sub(usize::from(len));
-                return Err(cp932_bad_bytes(bytes, start, end));
+                // A lone 0x80 before the malformed sequence is the first error.
+                return Err(find_lone_0x80(&out, &bytes[..start])
+                    .unwrap_or_else(|| cp932_bad_bytes(bytes, start, end)));
             }
         }
     }
-    if out.contains('\u{80}') {
-        if let Some(offset) = cp932_find_0x80(bytes) {
-            return Err(BadBytes {
-                offset,
-                bytes: vec![0x80],
-            });
-        }
+    match find_lone_0x80(&out, bytes) {
+        Some(bad) => Err(bad),
+        None => Ok(out),
     }
-    Ok(out)
+}
+
+/// The first lone 0x80 byte in `bytes`, given what they decoded to. WHATWG decodes it to U+0080,
+/// which nothing else decodes to, so the cheap search in the output nearly always settles it.
+fn find_lone_0x80(decoded: &str, bytes: &[u8]) -> Option<BadBytes> {
+    if !decoded.contains('\u{80}') {
+        return None;
+    }
+    cp932_find_0x80(bytes).map(|offset| BadBytes {
+        offset,
+        bytes: vec![0x80],
+    })
 }
 
 fn cp932_bad_bytes(bytes: &[u8], start: usize, end: usize) -> BadBytes {
@@ -227,8 +251,9 @@ fn is_cp932_lead(b: u8) -> bool {
     matches!(b, 0x81..=0x9F | 0xE0..=0xFC)
 }
 
-/// The offset of a lone 0x80 byte in CP932 text that decoded without error: walking character
-/// by character is then safe, and 0x80 never occurs as a trail byte's own character.
+/// The offset of a lone 0x80 byte in CP932 text that decoded without error. 0x80 is also a valid
+/// trail byte (0x81 0x80 is ÷), hence the walk by character, which is safe once decoding worked.
+/// A lead byte at the very end (a truncated pair) is stepped over; the caller reports it.
 fn cp932_find_0x80(bytes: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
@@ -265,25 +290,18 @@ pub fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingErr
             bytes: bad,
         }
     };
-    // U+FFFD in a UTF-8 file means text was already lost upstream (an export that replaced what
-    // it could not encode); it must not reach the store either.
-    let no_replacement = |start: usize, text: &str| match text.find(REPLACEMENT) {
-        Some(i) => Err(located(start + i, REPLACEMENT_UTF8.to_vec())),
-        None => Ok(()),
-    };
     if let Some(rest) = bytes.strip_prefix(BOM) {
-        return match std::str::from_utf8(rest) {
-            Ok(text) => {
-                no_replacement(BOM.len(), text).map(|()| (Encoding::Utf8Bom, Cow::Borrowed(text)))
-            }
-            Err(e) => {
-                let bad = utf8_bad_bytes(rest, &e);
-                Err(located(BOM.len() + bad.offset, bad.bytes))
-            }
-        };
+        return decode_chunk(rest, Encoding::Utf8Bom)
+            .map(|text| (Encoding::Utf8Bom, text))
+            .map_err(|bad| located(BOM.len() + bad.offset, bad.bytes));
     }
     let utf8_error = match std::str::from_utf8(bytes) {
-        Ok(text) => return no_replacement(0, text).map(|()| (Encoding::Utf8, Cow::Borrowed(text))),
+        // A valid UTF-8 file with U+FFFD is rejected as it is, not retried as CP932.
+        Ok(text) => {
+            return no_replacement(text)
+                .map(|text| (Encoding::Utf8, Cow::Borrowed(text)))
+                .map_err(|bad| located(bad.offset, bad.bytes));
+        }
         Err(e) => e,
     };
     let multi_byte_chars = bytes[..utf8_error.valid_up_to()]
@@ -498,6 +516,49 @@ mod tests {
     }
 
     #[test]
+    fn decode_chunk_rejects_replacement_character_too() {
+        let bad = decode_chunk("ab\u{FFFD}".as_bytes(), Encoding::Utf8).unwrap_err();
+        assert_eq!(
+            bad,
+            BadBytes {
+                offset: 2,
+                bytes: REPLACEMENT_UTF8.to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn cp932_trail_byte_0x80_is_fine() {
+        // 0x81 0x80 is ÷; only a lone 0x80 is rejected.
+        assert_eq!(
+            decode_file(b"a\x81\x80\n").unwrap(),
+            (Encoding::Cp932, Cow::Owned("a÷\n".into()))
+        );
+    }
+
+    #[test]
+    fn short_cp932_that_is_valid_utf8_reads_as_utf8() {
+        // The limit of "strict UTF-8 first": 邉郎 in CP932 is E7 AA 98 59, which is also the UTF-8
+        // for 糘Y. A Japanese header row (学 = 0x8A 0x77) rules this out for real files.
+        let bytes = to_cp932("邉郎");
+        assert_eq!(
+            decode_file(&bytes).unwrap(),
+            (Encoding::Utf8, Cow::Borrowed("糘Y"))
+        );
+        let mut with_header = to_cp932("学籍番号,氏名\r\n");
+        with_header.extend_from_slice(&bytes);
+        assert_eq!(
+            decode_file(&with_header).unwrap().1,
+            "学籍番号,氏名\r\n邉郎"
+        );
+    }
+
+    #[test]
+    fn lone_0x80_before_a_later_error_is_reported_first() {
+        check_error(b"\n\x80\n\n\n\xE0", 2, 1, &[0x80]);
+    }
+
+    #[test]
     fn locate_counts_lines_and_bytes() {
         let file = b"ab\r\ncd\nef";
         assert_eq!(locate(file, 0), (1, 1));
@@ -581,6 +642,8 @@ mod tests {
         assert_eq!(Encoding::Cp932.label(), "CP932 (Windows-31J)");
     }
 
+    const CP932_TEXT: &str = "[a-zA-Z0-9,\r\n ぁ-んァ-ヶｦ-ﾟ①-⑳㈱山田太郎髙高﨑崎德徳\u{FA10}塚渡邊邉齋藤鈴木～－ー÷]{0,64}";
+
     fn check_decode_law(bytes: &[u8]) -> Result<(), TestCaseError> {
         match decode_file(bytes) {
             Ok((_, text)) => prop_assert!(!text.contains(REPLACEMENT)),
@@ -619,10 +682,26 @@ mod tests {
         }
 
         #[test]
-        fn cp932_text_round_trips(s in "[a-zA-Z0-9,\r\n ぁ-んァ-ヶｦ-ﾟ①-⑳㈱山田太郎髙高﨑崎德徳\u{FA10}塚渡邊邉齋藤鈴木～－ー]{0,64}") {
+        fn cp932_text_round_trips_or_reads_as_utf8(s in CP932_TEXT) {
             let bytes = to_cp932(&s);
-            let (_, decoded) = decode_file(&bytes).unwrap();
-            prop_assert_eq!(decoded, s);
+            let (enc, decoded) = decode_file(&bytes).unwrap();
+            // By the rule, bytes that are valid UTF-8 are read as UTF-8, even when they were
+            // meant as CP932: see `short_cp932_that_is_valid_utf8_reads_as_utf8`.
+            if std::str::from_utf8(&bytes).is_ok() {
+                prop_assert_eq!(enc, Encoding::Utf8);
+            } else {
+                prop_assert_eq!(enc, Encoding::Cp932);
+                prop_assert_eq!(decoded, s);
+            }
+        }
+
+        #[test]
+        fn cp932_file_with_japanese_header_round_trips(s in CP932_TEXT) {
+            let text = format!("学籍番号,氏名\r\n{s}");
+            let bytes = to_cp932(&text);
+            let (enc, decoded) = decode_file(&bytes).unwrap();
+            prop_assert_eq!(enc, Encoding::Cp932);
+            prop_assert_eq!(decoded, text);
         }
     }
 }
