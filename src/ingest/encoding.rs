@@ -321,8 +321,9 @@ pub fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingErr
 /// wins, whatever the thread timing.
 fn decode_cp932_parallel(bytes: &[u8], target: usize) -> Result<String, BadBytes> {
     let chunks = line_chunks(bytes, target);
-    if let [only] = chunks.as_slice() {
-        return decode_cp932(only.1);
+    // With one chunk or one thread, the concatenation below would only add a copy.
+    if chunks.len() == 1 || rayon::current_num_threads() == 1 {
+        return decode_cp932(bytes);
     }
     let decoded: Vec<Result<String, BadBytes>> = chunks
         .par_iter()
