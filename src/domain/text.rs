@@ -1,39 +1,471 @@
-//! Text normalization for matching (interface; the full folds land with the text helper).
+//! Text normalization for matching. The original text is what we store and print; the keys made
+//! here are only what two values are compared on, so a fold can be generous without ever
+//! changing what a person sees.
+//!
+//! Three strengths, for three kinds of cell:
+//! - [`fold_id`] for identifiers and codes (`student_no`, `ecs_id`, department codes): trim and
+//!   full-width ASCII → ASCII, nothing else. It runs on every cell, so it borrows when it can.
+//! - [`fold_key`] for names and free text: NFKC plus explicit folds for spaces, wave dashes, minus
+//!   signs and letter case. Variant kanji (髙/高, 﨑/崎, 塚/塚) are never folded: they may make a
+//!   review candidate, never an automatic match.
+//! - [`fold_kana_key`] for kana readings: [`fold_key`], then hiragana → katakana.
+
+use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
 
-/// The key two names are matched on: NFKC plus explicit folds; spaces removed.
-pub fn fold_key(s: &str) -> String {
-    s.nfkc().filter(|c| !c.is_whitespace()).collect()
+/// Trims ASCII whitespace, U+3000 (ideographic space) and U+00A0 (no-break space) from both ends.
+/// Excel pads cells with all three.
+pub fn trim_cell(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{3000}' || c == '\u{A0}')
 }
 
-/// Identifiers and codes: trimmed, full-width ASCII folded (placeholder until the text helper lands).
-pub fn fold_id(s: &str) -> std::borrow::Cow<'_, str> {
+/// The key identifiers and codes are matched on: [`trim_cell`], then full-width ASCII
+/// (U+FF01..=U+FF5E) → ASCII. Case, inner spaces and everything else are kept, because in a code
+/// they may mean something.
+///
+/// Borrows when the trimmed cell is already ASCII, which is nearly always.
+pub fn fold_id(s: &str) -> Cow<'_, str> {
     let t = trim_cell(s);
     if t.is_ascii() {
-        t.into()
-    } else {
-        t.nfkc().collect::<String>().into()
+        return Cow::Borrowed(t);
+    }
+    let mut out = String::with_capacity(t.len());
+    out.extend(t.chars().map(full_width_ascii_to_ascii));
+    Cow::Owned(out)
+}
+
+fn full_width_ascii_to_ascii(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => u8::try_from(u32::from(c) - 0xFEE0).map_or(c, char::from),
+        _ => c,
     }
 }
 
-/// Trims spreadsheet padding: ASCII whitespace, U+3000 and U+00A0.
-pub fn trim_cell(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{3000}' || c == '\u{a0}')
+/// The key names and free text are matched on.
+///
+/// NFKC, which among other things turns full-width ASCII into ASCII and half-width katakana into
+/// full-width (voiced marks included: ｶﾞ → ガ, ｰ → ー), plus these folds:
+/// - every space-like character is removed: White_Space (ASCII space, tab, U+00A0, U+3000, all
+///   of Zs...) and the invisible U+200B, U+2060, U+FEFF that copy-paste from the web leaves;
+/// - wave dashes 〜 (U+301C) and ～ (U+FF5E) → `~`;
+/// - minus and hyphen variants (U+2010..=U+2015, U+2212, U+FF0D, U+FE58, U+FE63) → `-`; the
+///   katakana prolonged sound mark ー (U+30FC) is a letter, not a minus, and stays;
+/// - letters to lowercase.
+///
+/// Variant kanji are never folded. NFKC would map some CJK compatibility ideographs to their
+/// unified form (塚 U+FA10 → 塚 U+585A) while leaving others alone (﨑 U+FA11 has no
+/// decomposition), so characters in U+F900..=U+FAFF and U+2F800..=U+2FA1F are kept as written and
+/// only the runs between them are normalized.
+///
+/// Idempotent: `fold_key(&fold_key(s)) == fold_key(s)`.
+pub fn fold_key(s: &str) -> String {
+    if s.is_ascii() {
+        return fold_ascii(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut again = fold_once(s, &mut out);
+    // Removing a space can bring a base letter next to a combining mark that NFKC split off
+    // (`か゛` → `か \u{3099}` → `か\u{3099}`), and that pair only composes on a second pass. The
+    // second pass removes nothing (NFKC output holds no compatibility characters), so this ends;
+    // the bound is a backstop, not a limit we expect to reach.
+    for _ in 0..3 {
+        if !again {
+            break;
+        }
+        let mut next = String::with_capacity(out.len());
+        again = fold_once(&out, &mut next);
+        out = next;
+    }
+    out
 }
 
-/// Kana-name key (placeholder until the text helper lands): fold_key, hiragana → katakana.
+/// [`fold_key`], then hiragana → katakana, so やまだ, ヤマダ and ﾔﾏﾀﾞ give one key. Small kana
+/// stay small (ァ ≠ ア): they are different readings.
 pub fn fold_kana_key(s: &str) -> String {
-    fold_key(s)
-        .chars()
-        .map(|c| {
-            if ('\u{3041}'..='\u{3096}').contains(&c) {
-                char::from_u32(c as u32 + 0x60).unwrap_or(c)
-            } else {
-                c
+    let key = fold_key(s);
+    if key.is_ascii() {
+        return key;
+    }
+    let kata: String = key.chars().map(hiragana_to_katakana).collect();
+    // A voiced mark that had nothing to compose with on a hiragana may have one on the katakana
+    // (わ゙ has no precomposed form, ヷ does), so fold once more when one is left over.
+    if kata.contains(['\u{3099}', '\u{309A}']) {
+        fold_key(&kata)
+    } else {
+        kata
+    }
+}
+
+fn hiragana_to_katakana(c: char) -> char {
+    match c {
+        // ぁ..ゖ and the iteration marks ゝゞ sit exactly 0x60 below their katakana.
+        '\u{3041}'..='\u{3096}' | '\u{309D}' | '\u{309E}' => {
+            char::from_u32(u32::from(c) + 0x60).unwrap_or(c)
+        }
+        _ => c,
+    }
+}
+
+/// The ASCII fast path: NFKC is the identity on ASCII, so only the space and case folds apply.
+fn fold_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    out.extend(
+        s.chars()
+            .filter(|c| !is_space_like(*c))
+            .map(|c| c.to_ascii_lowercase()),
+    );
+    out
+}
+
+/// One pass of the folds into `out`. Returns whether it removed a character or changed a
+/// character's case, the two things that can make a second pass differ.
+fn fold_once(s: &str, out: &mut String) -> bool {
+    let mut again = false;
+    let mut rest = s;
+    loop {
+        let protected = rest
+            .char_indices()
+            .find(|&(_, c)| is_compatibility_ideograph(c));
+        let run = match protected {
+            Some((i, _)) => &rest[..i],
+            None => rest,
+        };
+        for c in run.nfkc() {
+            again |= push_folded(c, out);
+        }
+        match protected {
+            Some((i, c)) => {
+                out.push(c);
+                rest = &rest[i + c.len_utf8()..];
             }
-        })
-        .collect()
+            None => return again,
+        }
+    }
+}
+
+/// Pushes the fold of one NFKC-normalized character.
+fn push_folded(c: char, out: &mut String) -> bool {
+    if is_space_like(c) {
+        return true;
+    }
+    match c {
+        '\u{301C}' | '\u{FF5E}' => out.push('~'),
+        '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FF0D}' | '\u{FE58}' | '\u{FE63}' => {
+            out.push('-')
+        }
+        c if c.is_ascii_uppercase() => {
+            // A lowercase letter can compose where its capital cannot (t + U+0308 is ẗ, T + U+0308
+            // is nothing), so a case change also asks for a second pass.
+            out.push(c.to_ascii_lowercase());
+            return true;
+        }
+        c if c.is_uppercase() => {
+            out.extend(c.to_lowercase());
+            return true;
+        }
+        c => out.push(c),
+    }
+    false
+}
+
+fn is_space_like(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// CJK compatibility ideographs: variant kanji with their own code points (﨑, 塚, 德 in some
+/// fonts...). Some of them have canonical decompositions, which NFKC (and even NFC) would apply.
+fn is_compatibility_ideograph(c: char) -> bool {
+    matches!(c, '\u{F900}'..='\u{FAFF}' | '\u{2F800}'..='\u{2FA1F}')
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[track_caller]
+    fn check(input: &str, expected: &str) {
+        assert_eq!(fold_key(input), expected, "fold_key({input:?})");
+    }
+
+    #[track_caller]
+    fn check_kana(input: &str, expected: &str) {
+        assert_eq!(fold_kana_key(input), expected, "fold_kana_key({input:?})");
+    }
+
+    #[test]
+    fn u3000_space_removed() {
+        check("山田\u{3000}太郎", "山田太郎");
+    }
+
+    #[test]
+    fn ascii_space_and_tab_removed() {
+        check(" Yamada\tTaro ", "yamadataro");
+    }
+
+    #[test]
+    fn no_break_and_other_zs_spaces_removed() {
+        check("山田\u{A0}太郎\u{2003}\u{202F}\u{205F}", "山田太郎");
+    }
+
+    #[test]
+    fn zero_width_space_and_bom_removed() {
+        check("\u{FEFF}山田\u{200B}太郎", "山田太郎");
+    }
+
+    #[test]
+    fn wave_dashes_become_tilde() {
+        check("4月1日〜3月31日", "4月1日~3月31日");
+        check("4月1日～3月31日", "4月1日~3月31日");
+    }
+
+    #[test]
+    fn minus_variants_become_hyphen_minus() {
+        for dash in ['－', '−', '‐', '‑', '‒', '–', '—', '―', '﹘', '﹣', '-'] {
+            check(&format!("1{dash}2"), "1-2");
+        }
+    }
+
+    #[test]
+    fn prolonged_sound_mark_is_not_minus() {
+        check("ヨーコ", "ヨーコ");
+    }
+
+    #[test]
+    fn half_width_prolonged_sound_mark_becomes_full_width() {
+        check("ﾖｰｺ", "ヨーコ");
+    }
+
+    #[test]
+    fn half_width_kana_becomes_full_width() {
+        check("ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダタロウ");
+    }
+
+    #[test]
+    fn half_width_voiced_marks_compose() {
+        check("ｶﾞｷﾞｸﾞﾊﾟﾋﾟｳﾞ", "ガギグパピヴ");
+    }
+
+    #[test]
+    fn spacing_voiced_mark_after_space_removal_composes() {
+        // ゛ (U+309B) is NFKC'd to space + U+3099; with the space gone, か + U+3099 is が.
+        check("か゛", "が");
+    }
+
+    #[test]
+    fn full_width_latin_and_digits_become_ascii_lowercase() {
+        check("ＡＢＣ１２３", "abc123");
+    }
+
+    #[test]
+    fn latin_letters_lowercased() {
+        check("McDONALD Émile", "mcdonaldémile");
+    }
+
+    #[test]
+    fn decomposed_accent_composes() {
+        check("E\u{301}mile", "émile");
+    }
+
+    #[test]
+    fn lowercased_letter_composes_with_following_mark() {
+        // Found by the idempotence proptest: T + U+0308 has no composite, t + U+0308 is ẗ.
+        check("T\u{308}", "\u{1E97}");
+    }
+
+    #[test]
+    fn variant_kanji_not_folded() {
+        check("髙橋", "髙橋");
+        check("高橋", "高橋");
+        check("山﨑", "山﨑");
+        check("德川", "德川");
+        assert_ne!(fold_key("髙橋"), fold_key("高橋"));
+        assert_ne!(fold_key("山﨑"), fold_key("山崎"));
+        assert_ne!(fold_key("德川"), fold_key("徳川"));
+    }
+
+    #[test]
+    fn compatibility_ideograph_with_decomposition_kept() {
+        // U+FA10 塚 has a canonical decomposition to U+585A 塚; plain NFKC would merge them.
+        assert_eq!("\u{FA10}".nfkc().collect::<String>(), "\u{585A}");
+        check("大\u{FA10}", "大\u{FA10}");
+        assert_ne!(fold_key("大\u{FA10}"), fold_key("大\u{585A}"));
+        // The supplement block too: U+2F8A6 decomposes to U+6148.
+        check("\u{2F8A6}", "\u{2F8A6}");
+    }
+
+    #[test]
+    fn runs_around_compatibility_ideographs_still_normalized() {
+        check(
+            "ﾔﾏ\u{FA11}\u{3000}ＡＢ\u{FA10}ｶﾞ",
+            "ヤマ\u{FA11}ab\u{FA10}ガ",
+        );
+    }
+
+    #[test]
+    fn circled_digits_and_ligatures_unfolded_by_nfkc() {
+        check("①㈱㍻", "1(株)平成");
+    }
+
+    #[test]
+    fn empty_and_spaces_only_become_empty() {
+        check("", "");
+        check(" \u{3000}\t", "");
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_general_path() {
+        for s in ["", "Abc Def", "a\tb\nc\x0bd\x0ce\rf", "A-B~C", "\x00\x7f"] {
+            let mut general = String::new();
+            fold_once(s, &mut general);
+            assert_eq!(fold_ascii(s), general, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn hiragana_katakana_and_half_width_share_a_kana_key() {
+        let key = fold_kana_key("ヤマダ");
+        check_kana("やまだ", &key);
+        check_kana("ﾔﾏﾀﾞ", &key);
+        check_kana("やま　だ", &key);
+    }
+
+    #[test]
+    fn kana_key_keeps_small_kana_and_prolonged_mark() {
+        check_kana("じぇーむず", "ジェームズ");
+        assert_ne!(fold_kana_key("ぁ"), fold_kana_key("あ"));
+    }
+
+    #[test]
+    fn kana_key_folds_iteration_marks_and_vu() {
+        check_kana("いすゞ", "イスヾ");
+        check_kana("ゔぁ", "ヴァ");
+    }
+
+    #[test]
+    fn kana_key_composes_voiced_wa() {
+        // わ + U+3099 has no precomposed hiragana; ワ + U+3099 is ヷ (U+30F7).
+        check_kana("わ\u{3099}", "\u{30F7}");
+    }
+
+    #[test]
+    fn trim_cell_trims_excel_padding() {
+        assert_eq!(trim_cell("\u{3000} 山田\u{A0}\r\n"), "山田");
+        assert_eq!(trim_cell("山 田"), "山 田");
+        assert_eq!(trim_cell(""), "");
+    }
+
+    #[test]
+    fn fold_id_borrows_clean_ascii() {
+        assert!(matches!(fold_id("24A1234"), Cow::Borrowed("24A1234")));
+        assert!(matches!(fold_id("  24A1234\r"), Cow::Borrowed("24A1234")));
+    }
+
+    #[test]
+    fn fold_id_full_width_becomes_ascii() {
+        let id = fold_id("\u{3000}２４Ａ１２３４－ｘ\u{3000}");
+        assert!(matches!(id, Cow::Owned(_)));
+        assert_eq!(id, "24A1234-x");
+    }
+
+    #[test]
+    fn fold_id_keeps_case_and_non_ascii() {
+        assert_eq!(fold_id("Ab"), "Ab");
+        assert_eq!(fold_id("ａ髙"), "a髙");
+    }
+
+    /// Characters around the boundaries the folds care about, mixed with anything at all.
+    fn tricky_string() -> impl Strategy<Value = String> {
+        let tricky = prop::sample::select(vec![
+            ' ',
+            '\u{3000}',
+            '\u{A0}',
+            '\u{200B}',
+            '\u{309B}',
+            '\u{309C}',
+            '\u{3099}',
+            '\u{309A}',
+            '\u{301}',
+            '\u{308}',
+            '\u{A8}',
+            'ｶ',
+            'ﾞ',
+            'ﾟ',
+            'ｰ',
+            'ー',
+            'か',
+            'わ',
+            'ワ',
+            '\u{FA10}',
+            '\u{FA11}',
+            '\u{2F8A6}',
+            '髙',
+            '①',
+            '㍻',
+            'Ａ',
+            'İ',
+            'Σ',
+            'ß',
+            '～',
+            '〜',
+            '−',
+            'e',
+            'E',
+            '\u{1100}',
+            '\u{1161}',
+            '\u{11A8}',
+        ]);
+        prop::collection::vec(prop_oneof![tricky, any::<char>()], 0..24)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #[test]
+        fn fold_key_is_idempotent(s in tricky_string()) {
+            let once = fold_key(&s);
+            prop_assert_eq!(fold_key(&once), once);
+        }
+
+        #[test]
+        fn fold_key_is_idempotent_on_any_text(s in "\\PC*") {
+            let once = fold_key(&s);
+            prop_assert_eq!(fold_key(&once), once);
+        }
+
+        #[test]
+        fn fold_kana_key_is_idempotent(s in tricky_string()) {
+            let once = fold_kana_key(&s);
+            prop_assert_eq!(fold_kana_key(&once), once);
+        }
+
+        #[test]
+        fn fold_key_keeps_no_space(s in tricky_string()) {
+            prop_assert!(!fold_key(&s).chars().any(is_space_like));
+        }
+
+        #[test]
+        fn fold_id_is_idempotent(s in tricky_string()) {
+            let once = fold_id(&s).into_owned();
+            prop_assert_eq!(fold_id(&once), once.as_str());
+        }
+    }
+
+    #[test]
+    fn fold_key_leaves_no_replacement_or_protected_change() {
+        let s = "髙﨑德\u{FA10}";
+        assert_eq!(
+            fold_key(s)
+                .chars()
+                .filter(|c| is_compatibility_ideograph(*c))
+                .count(),
+            2
+        );
+        assert!(!fold_key(s).contains('\u{FFFD}'));
+        assert_eq!(fold_key(s).chars().count(), 4);
+        assert_eq!(fold_key(s).chars().last().unwrap(), '\u{FA10}');
+    }
 }
 
 /// Kana name folded for romanization, keeping one ASCII space between family and given names.

@@ -1,5 +1,42 @@
-//! Encoding detection (placeholder with the helper's interface; replaced when `text` merges).
+//! Encoding detection and strict decoding of input files.
+//!
+//! Registrar files come as Windows-31J (CP932, what Japanese Excel calls Shift_JIS, with the NEC
+//! and IBM extension characters ①, ㈱, 髙, 﨑, 德, 塚) or as UTF-8 with or without a BOM. The
+//! rule is per file: a BOM means UTF-8; otherwise strict UTF-8; otherwise strict CP932; a file that
+//! is none of these is rejected with the line and byte of the first bad sequence. Nothing is ever
+//! replaced, so no U+FFFD can come out of here, and nothing is guessed field by field.
+//!
+//! encoding_rs's `SHIFT_JIS` is the WHATWG Shift_JIS decoder, which is Windows-31J including the
+//! extensions. Three places where we are stricter than it:
+//! - U+FFFD in a UTF-8 file is rejected: the text was already lost when the file was exported;
+//! - the lone byte 0x80, which WHATWG passes through as the control character U+0080 but which
+//!   is no character in CP932, is rejected;
+//! - a file with no BOM that is long, clean UTF-8 (at least `UTF8_EVIDENCE` = 64 multi-byte
+//!   characters) up to one bad byte is rejected as broken UTF-8 instead of being decoded as CP932:
+//!   CP932 text almost never gets that far as UTF-8, and decoding UTF-8 as CP932 can succeed and
+//!   store mojibake.
+//!
+//! Files of 100+ MiB are normal, so CP932 is decoded in parallel chunks split at LF bytes: LF
+//! (0x0A) is never a trail byte in CP932, so the decoder is in its initial state after every LF
+//! and chunked decoding equals sequential decoding, errors included.
+
 use std::borrow::Cow;
+
+use encoding_rs::{DecoderResult, SHIFT_JIS};
+use rayon::prelude::*;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+const REPLACEMENT: char = '\u{FFFD}';
+const REPLACEMENT_UTF8: &[u8] = b"\xEF\xBF\xBD";
+
+/// How many multi-byte UTF-8 characters before the first invalid byte make us call a file broken
+/// UTF-8 rather than try CP932. Japanese CP932 text fails as UTF-8 within its first few non-ASCII
+/// characters (kana and level-1 kanji start with 0x82..=0x9F, which UTF-8 only allows as a
+/// continuation byte).
+const UTF8_EVIDENCE: usize = 64;
+
+/// CP932 chunks are about this size; each is cut just after the next LF.
+const CHUNK_TARGET: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Encoding {
@@ -7,7 +44,9 @@ pub enum Encoding {
     Utf8,
     Cp932,
 }
+
 impl Encoding {
+    /// The name shown to registrar staff in reports.
     pub fn label(self) -> &'static str {
         match self {
             Encoding::Utf8Bom => "UTF-8 (BOM)",
@@ -16,8 +55,84 @@ impl Encoding {
         }
     }
 }
+
+/// A malformed byte sequence in a chunk: where it starts within the chunk and the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadBytes {
+    pub offset: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// A file that is neither UTF-8 nor CP932, located at its first bad byte sequence. `line` and
+/// `column` are 1-based; `column` counts bytes from the start of the line (a BOM counts on line 1).
+///
+/// `bytes` 0xEF 0xBF 0xBD (U+FFFD, the replacement character) in an otherwise valid UTF-8 file
+/// get their own message: that file decoded, but it had already lost text before it reached us.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message_en())]
+pub struct EncodingError {
+    pub line: u64,
+    pub column: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl EncodingError {
+    /// Whether this is a UTF-8 file carrying U+FFFD rather than bytes that decode as nothing.
+    pub fn is_replacement_character(&self) -> bool {
+        self.bytes == REPLACEMENT_UTF8
+    }
+
+    pub fn message_ja(&self) -> String {
+        if self.is_replacement_character() {
+            return format!(
+                "{}行目の{}バイト目に置換文字 U+FFFD (0xEF 0xBF 0xBD) があります。書き出しの時点で読めない文字が置き換えられ、元の文字が失われています",
+                self.line, self.column
+            );
+        }
+        format!(
+            "{}行目の{}バイト目に文字コードとして読めないバイト列 ({}) があります。Shift_JIS (CP932) でも UTF-8 でもありません",
+            self.line,
+            self.column,
+            hex(&self.bytes)
+        )
+    }
+
+    pub fn message_en(&self) -> String {
+        if self.is_replacement_character() {
+            return format!(
+                "line {}, byte {}: the file contains U+FFFD (the replacement character), so text was already lost when it was exported",
+                self.line, self.column
+            );
+        }
+        let (noun, verb) = if self.bytes.len() == 1 {
+            ("byte", "is")
+        } else {
+            ("bytes", "are")
+        };
+        format!(
+            "line {}, byte {}: {noun} {} {verb} neither Shift_JIS (CP932) nor UTF-8",
+            self.line,
+            self.column,
+            hex(&self.bytes)
+        )
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 5);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(&format!("0x{b:02X}"));
+    }
+    out
+}
+
+/// Cheap sniff: BOM → [`Encoding::Utf8Bom`]; valid UTF-8 → [`Encoding::Utf8`]; else
+/// [`Encoding::Cp932`], tentatively: strictness is checked when decoding.
 pub fn sniff(bytes: &[u8]) -> Encoding {
-    if bytes.starts_with(b"\xEF\xBB\xBF") {
+    if bytes.starts_with(BOM) {
         Encoding::Utf8Bom
     } else if std::str::from_utf8(bytes).is_ok() {
         Encoding::Utf8
@@ -25,39 +140,569 @@ pub fn sniff(bytes: &[u8]) -> Encoding {
         Encoding::Cp932
     }
 }
+
+/// The bytes after any BOM.
 pub fn body(bytes: &[u8], enc: Encoding) -> &[u8] {
-    if enc == Encoding::Utf8Bom {
-        &bytes[3..]
-    } else {
-        bytes
-    }
-}
-pub struct BadBytes {
-    pub offset: usize,
-    pub bytes: Vec<u8>,
-}
-pub fn decode_chunk(bytes: &[u8], enc: Encoding) -> Result<Cow<'_, str>, BadBytes> {
     match enc {
-        Encoding::Cp932 => encoding_rs::SHIFT_JIS
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .ok_or(BadBytes {
-                offset: 0,
-                bytes: vec![],
-            }),
-        _ => std::str::from_utf8(bytes)
-            .map(Cow::Borrowed)
-            .map_err(|e| BadBytes {
-                offset: e.valid_up_to(),
-                bytes: vec![],
-            }),
+        Encoding::Utf8Bom => bytes.strip_prefix(BOM).unwrap_or(bytes),
+        Encoding::Utf8 | Encoding::Cp932 => bytes,
     }
 }
+
+/// Strictly decodes a chunk of a file's [`body`] that starts and ends on a line boundary (just
+/// after a LF, or at the start or end of the file). UTF-8 is borrowed; CP932 is decoded into an
+/// owned string. On a malformed sequence (or U+FFFD in UTF-8), returns its offset within `bytes`
+/// and the bytes.
+pub fn decode_chunk<'a>(bytes: &'a [u8], enc: Encoding) -> Result<Cow<'a, str>, BadBytes> {
+    match enc {
+        Encoding::Utf8Bom | Encoding::Utf8 => std::str::from_utf8(bytes)
+            .map_err(|e| utf8_bad_bytes(bytes, &e))
+            .and_then(no_replacement)
+            .map(Cow::Borrowed),
+        Encoding::Cp932 => decode_cp932(bytes).map(Cow::Owned),
+    }
+}
+
+/// U+FFFD in a UTF-8 file means text was already lost upstream (an export that replaced what it
+/// could not encode); it must not reach the store either.
+fn no_replacement(text: &str) -> Result<&str, BadBytes> {
+    match text.find(REPLACEMENT) {
+        Some(offset) => Err(BadBytes {
+            offset,
+            bytes: REPLACEMENT_UTF8.to_vec(),
+        }),
+        None => Ok(text),
+    }
+}
+
+fn utf8_bad_bytes(bytes: &[u8], e: &std::str::Utf8Error) -> BadBytes {
+    let offset = e.valid_up_to();
+    // No error_len means the input ended in the middle of a character.
+    let end = e.error_len().map_or(bytes.len(), |len| offset + len);
+    BadBytes {
+        offset,
+        bytes: bytes[offset..end].to_vec(),
+    }
+}
+
+fn decode_cp932(bytes: &[u8]) -> Result<String, BadBytes> {
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    // Exact for ASCII plus two-byte characters (2 bytes → 3); only half-width katakana (1 → 3)
+    // can need more, and the OutputFull arm below grows the string for it.
+    let mut out = String::with_capacity(bytes.len() + bytes.len() / 2 + 4);
+    let mut read = 0;
+    loop {
+        let (result, n) =
+            decoder.decode_to_string_without_replacement(&bytes[read..], &mut out, true);
+        read += n;
+        match result {
+            DecoderResult::InputEmpty => break,
+            DecoderResult::OutputFull => {
+                let rest = bytes.len() - read;
+                out.reserve(
+                    decoder
+                        .max_utf8_buffer_length_without_replacement(rest)
+                        .unwrap_or(rest.saturating_mul(3))
+                        .max(4),
+                );
+            }
+            DecoderResult::Malformed(len, after) => {
+                let end = read.saturating_sub(usize::from(after));
+                let start = end.saturating_sub(usize::from(len));
+                // A lone 0x80 before the malformed sequence is the first error.
+                return Err(find_lone_0x80(&out, &bytes[..start])
+                    .unwrap_or_else(|| cp932_bad_bytes(bytes, start, end)));
+            }
+        }
+    }
+    match find_lone_0x80(&out, bytes) {
+        Some(bad) => Err(bad),
+        None => Ok(out),
+    }
+}
+
+/// The first lone 0x80 byte in `bytes`, given what they decoded to. WHATWG decodes it to U+0080,
+/// which nothing else decodes to, so the cheap search in the output nearly always settles it.
+fn find_lone_0x80(decoded: &str, bytes: &[u8]) -> Option<BadBytes> {
+    if !decoded.contains('\u{80}') {
+        return None;
+    }
+    cp932_find_0x80(bytes).map(|offset| BadBytes {
+        offset,
+        bytes: vec![0x80],
+    })
+}
+
+fn cp932_bad_bytes(bytes: &[u8], start: usize, end: usize) -> BadBytes {
+    // A lead byte whose partner is ASCII (0x81 0x7F, or 0x81 before a line break) is reported by
+    // the decoder as the lead alone; showing the pair tells the reader more.
+    let end = if end == start + 1 && is_cp932_lead(bytes[start]) {
+        (end + 1).min(bytes.len())
+    } else {
+        end
+    };
+    BadBytes {
+        offset: start,
+        bytes: bytes[start..end].to_vec(),
+    }
+}
+
+fn is_cp932_lead(b: u8) -> bool {
+    matches!(b, 0x81..=0x9F | 0xE0..=0xFC)
+}
+
+/// The offset of a lone 0x80 byte in CP932 text that decoded without error. 0x80 is also a valid
+/// trail byte (0x81 0x80 is ÷), hence the walk by character, which is safe once decoding worked.
+/// A lead byte at the very end (a truncated pair) is stepped over; the caller reports it.
+fn cp932_find_0x80(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            0x80 => return Some(i),
+            b if is_cp932_lead(b) => i += 2,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Turns a byte offset in the whole file into a 1-based line and a 1-based byte column. Lines end
+/// at LF, so a CR belongs to the line it ends. An offset past the end is located at the end.
 pub fn locate(file: &[u8], offset: usize) -> (u64, u64) {
     let before = &file[..offset.min(file.len())];
-    let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let start = before
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
         .iter()
         .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    (line, (offset - start) as u64 + 1)
+        .map_or(0, |i| i + 1);
+    let column = before.len() - line_start + 1;
+    (line as u64, column as u64)
+}
+
+/// Detects the encoding of a whole file and decodes it strictly: BOM → UTF-8, else strict UTF-8,
+/// else strict CP932 (decoded in parallel chunks, concatenated in order). UTF-8 is borrowed.
+pub fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingError> {
+    let located = |offset: usize, bad: Vec<u8>| {
+        let (line, column) = locate(bytes, offset);
+        EncodingError {
+            line,
+            column,
+            bytes: bad,
+        }
+    };
+    if let Some(rest) = bytes.strip_prefix(BOM) {
+        return decode_chunk(rest, Encoding::Utf8Bom)
+            .map(|text| (Encoding::Utf8Bom, text))
+            .map_err(|bad| located(BOM.len() + bad.offset, bad.bytes));
+    }
+    let utf8_error = match std::str::from_utf8(bytes) {
+        // A valid UTF-8 file with U+FFFD is rejected as it is, not retried as CP932.
+        Ok(text) => {
+            return no_replacement(text)
+                .map(|text| (Encoding::Utf8, Cow::Borrowed(text)))
+                .map_err(|bad| located(bad.offset, bad.bytes));
+        }
+        Err(e) => e,
+    };
+    let multi_byte_chars = bytes[..utf8_error.valid_up_to()]
+        .iter()
+        .filter(|&&b| b >= 0xC0)
+        .count();
+    if multi_byte_chars >= UTF8_EVIDENCE {
+        let bad = utf8_bad_bytes(bytes, &utf8_error);
+        return Err(located(bad.offset, bad.bytes));
+    }
+    decode_cp932_parallel(bytes, CHUNK_TARGET)
+        .map(|text| (Encoding::Cp932, Cow::Owned(text)))
+        .map_err(|bad| located(bad.offset, bad.bytes))
+}
+
+/// Decodes CP932 in chunks of about `target` bytes cut after a LF; the first error in file order
+/// wins, whatever the thread timing.
+fn decode_cp932_parallel(bytes: &[u8], target: usize) -> Result<String, BadBytes> {
+    let chunks = line_chunks(bytes, target);
+    // With one chunk or one thread, the concatenation below would only add a copy.
+    if chunks.len() == 1 || rayon::current_num_threads() == 1 {
+        return decode_cp932(bytes);
+    }
+    let decoded: Vec<Result<String, BadBytes>> = chunks
+        .par_iter()
+        .map(|&(start, chunk)| {
+            decode_cp932(chunk).map_err(|bad| BadBytes {
+                offset: start + bad.offset,
+                ..bad
+            })
+        })
+        .collect();
+    let mut parts = Vec::with_capacity(decoded.len());
+    for part in decoded {
+        parts.push(part?);
+    }
+    let mut out = String::with_capacity(parts.iter().map(String::len).sum());
+    for part in parts {
+        out.push_str(&part);
+    }
+    Ok(out)
+}
+
+/// Splits `bytes` into chunks of at least `target` bytes (except the last), each ending just after
+/// a LF or at the end, with each chunk's offset.
+fn line_chunks(bytes: &[u8], target: usize) -> Vec<(usize, &[u8])> {
+    let mut chunks = Vec::with_capacity(bytes.len() / target.max(1) + 1);
+    let mut start = 0;
+    while start < bytes.len() {
+        let from = (start + target.max(1)).min(bytes.len());
+        let end = bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| from + i + 1);
+        chunks.push((start, &bytes[start..end]));
+        start = end;
+    }
+    if chunks.is_empty() {
+        chunks.push((0, bytes));
+    }
+    chunks
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn to_cp932(s: &str) -> Vec<u8> {
+        let (bytes, _, unmappable) = SHIFT_JIS.encode(s);
+        assert!(!unmappable, "not encodable in CP932: {s:?}");
+        bytes.into_owned()
+    }
+
+    #[track_caller]
+    fn check_error(input: &[u8], line: u64, column: u64, bad: &[u8]) {
+        let err = decode_file(input).unwrap_err();
+        assert_eq!(
+            (err.line, err.column, err.bytes.as_slice()),
+            (line, column, bad),
+            "{input:?}"
+        );
+    }
+
+    #[test]
+    fn cp932_extension_characters_round_trip() {
+        let text = "①㈱髙﨑德\u{FA10},山田太郎,やまだ,ヤマダ,ﾔﾏﾀﾞ ﾀﾛｳ,～－ー\r\n";
+        let bytes = to_cp932(text);
+        let (enc, decoded) = decode_file(&bytes).unwrap();
+        assert_eq!(enc, Encoding::Cp932);
+        assert_eq!(decoded, text);
+        assert!(!decoded.contains('\u{FFFD}'));
+        assert!(
+            decoded.contains('\u{FA10}')
+                && decoded.contains('\u{FA11}')
+                && decoded.contains('\u{9AD9}')
+        );
+    }
+
+    #[test]
+    fn bom_detected_and_stripped() {
+        let (enc, text) = decode_file("\u{FEFF}山田,1\n".as_bytes()).unwrap();
+        assert_eq!(enc, Encoding::Utf8Bom);
+        assert!(matches!(text, Cow::Borrowed("山田,1\n")));
+        assert_eq!(sniff(b"\xEF\xBB\xBFa"), Encoding::Utf8Bom);
+        assert_eq!(body(b"\xEF\xBB\xBFa", Encoding::Utf8Bom), b"a");
+    }
+
+    #[test]
+    fn utf8_without_bom_borrowed() {
+        let (enc, text) = decode_file("髙﨑,①\n".as_bytes()).unwrap();
+        assert_eq!(enc, Encoding::Utf8);
+        assert!(matches!(text, Cow::Borrowed("髙﨑,①\n")));
+    }
+
+    #[test]
+    fn empty_and_ascii_files_are_utf8() {
+        assert_eq!(
+            decode_file(b"").unwrap(),
+            (Encoding::Utf8, Cow::Borrowed(""))
+        );
+        assert_eq!(decode_file(b"a,b\r\n").unwrap().0, Encoding::Utf8);
+    }
+
+    #[test]
+    fn sniff_falls_back_to_cp932() {
+        assert_eq!(sniff(&to_cp932("山田")), Encoding::Cp932);
+        assert_eq!(sniff("山田".as_bytes()), Encoding::Utf8);
+    }
+
+    #[test]
+    fn bad_pair_reported_at_line_and_column() {
+        check_error(b"a,b\r\nc,\x81\x7f\r\n", 2, 3, &[0x81, 0x7F]);
+    }
+
+    #[test]
+    fn bad_pair_message_in_both_languages() {
+        let err = decode_file(b"a,b\r\nc,\x81\x7f\r\n").unwrap_err();
+        assert_eq!(
+            err.message_en(),
+            "line 2, byte 3: bytes 0x81 0x7F are neither Shift_JIS (CP932) nor UTF-8"
+        );
+        assert_eq!(err.to_string(), err.message_en());
+        assert_eq!(
+            err.message_ja(),
+            "2行目の3バイト目に文字コードとして読めないバイト列 (0x81 0x7F) があります。Shift_JIS (CP932) でも UTF-8 でもありません"
+        );
+    }
+
+    #[test]
+    fn truncated_lead_byte_at_eof_reported() {
+        let mut bytes = to_cp932("山田\n太郎");
+        bytes.push(0x82);
+        check_error(&bytes, 2, 5, &[0x82]);
+        assert_eq!(
+            decode_file(&bytes).unwrap_err().message_en(),
+            "line 2, byte 5: byte 0x82 is neither Shift_JIS (CP932) nor UTF-8"
+        );
+    }
+
+    #[test]
+    fn lead_byte_before_line_break_reported_with_it() {
+        check_error(b"x\x81\r\ny\n", 1, 2, &[0x81, 0x0D]);
+    }
+
+    #[test]
+    fn unmapped_pair_reported() {
+        // 0x85 0x40 is a well-formed pair in an empty CP932 row.
+        check_error(b"ok\n\x82\xa0\x85\x40\n", 2, 3, &[0x85, 0x40]);
+    }
+
+    #[test]
+    fn invalid_single_bytes_reported() {
+        check_error(b"a\xA0", 1, 2, &[0xA0]);
+        check_error(b"ab\n\xFD", 2, 1, &[0xFD]);
+    }
+
+    #[test]
+    fn lone_0x80_rejected_although_whatwg_passes_it() {
+        let mut bytes = to_cp932("山田\n");
+        bytes.extend_from_slice(b"a\x80b\n");
+        check_error(&bytes, 2, 2, &[0x80]);
+    }
+
+    #[test]
+    fn broken_utf8_after_bom_is_not_tried_as_cp932() {
+        // 0x82 0xA0 would be あ in CP932, but a BOM settles the encoding.
+        check_error(b"\xEF\xBB\xBFab\n\x82\xA0", 2, 1, &[0x82]);
+        check_error(b"\xEF\xBB\xBFa\xE3\x81", 1, 5, &[0xE3, 0x81]);
+    }
+
+    #[test]
+    fn long_utf8_with_one_bad_byte_is_not_decoded_as_cp932() {
+        // Valid as CP932 (E3 81 .. pairs and half-width kana), but clearly UTF-8 that lost a byte.
+        let mut bytes = "あいうえおかきくけこ\n".repeat(7).into_bytes();
+        bytes.extend_from_slice(b"\xE3\x81");
+        bytes.extend_from_slice("あいう\n".as_bytes());
+        let (line, column) = (8, 1);
+        check_error(&bytes, line, column, &[0xE3, 0x81]);
+    }
+
+    #[test]
+    fn replacement_character_in_utf8_rejected() {
+        check_error("名前\n山\u{FFFD}\n".as_bytes(), 2, 4, REPLACEMENT_UTF8);
+        check_error("\u{FEFF}\u{FFFD}".as_bytes(), 1, 4, REPLACEMENT_UTF8);
+        let err = decode_file("\u{FFFD}".as_bytes()).unwrap_err();
+        assert!(err.is_replacement_character());
+        assert_eq!(
+            err.message_en(),
+            "line 1, byte 1: the file contains U+FFFD (the replacement character), so text was already lost when it was exported"
+        );
+    }
+
+    #[test]
+    fn decode_chunk_rejects_replacement_character_too() {
+        let bad = decode_chunk("ab\u{FFFD}".as_bytes(), Encoding::Utf8).unwrap_err();
+        assert_eq!(
+            bad,
+            BadBytes {
+                offset: 2,
+                bytes: REPLACEMENT_UTF8.to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn cp932_trail_byte_0x80_is_fine() {
+        // 0x81 0x80 is ÷; only a lone 0x80 is rejected.
+        assert_eq!(
+            decode_file(b"a\x81\x80\n").unwrap(),
+            (Encoding::Cp932, Cow::Owned("a÷\n".into()))
+        );
+    }
+
+    #[test]
+    fn short_cp932_that_is_valid_utf8_reads_as_utf8() {
+        // The limit of "strict UTF-8 first": 邉郎 in CP932 is E7 AA 98 59, which is also the UTF-8
+        // for 糘Y. A Japanese header row (学 = 0x8A 0x77) rules this out for real files.
+        let bytes = to_cp932("邉郎");
+        assert_eq!(
+            decode_file(&bytes).unwrap(),
+            (Encoding::Utf8, Cow::Borrowed("糘Y"))
+        );
+        let mut with_header = to_cp932("学籍番号,氏名\r\n");
+        with_header.extend_from_slice(&bytes);
+        assert_eq!(
+            decode_file(&with_header).unwrap().1,
+            "学籍番号,氏名\r\n邉郎"
+        );
+    }
+
+    #[test]
+    fn lone_0x80_before_a_later_error_is_reported_first() {
+        check_error(b"\n\x80\n\n\n\xE0", 2, 1, &[0x80]);
+    }
+
+    #[test]
+    fn locate_counts_lines_and_bytes() {
+        let file = b"ab\r\ncd\nef";
+        assert_eq!(locate(file, 0), (1, 1));
+        assert_eq!(locate(file, 2), (1, 3));
+        assert_eq!(locate(file, 4), (2, 1));
+        assert_eq!(locate(file, 8), (3, 2));
+        assert_eq!(locate(file, 100), (3, 3));
+    }
+
+    #[test]
+    fn line_chunks_cover_input_and_end_after_lf() {
+        let bytes = b"aaa\nbb\ncccc\n\nd";
+        for target in 1..bytes.len() + 2 {
+            let chunks = line_chunks(bytes, target);
+            let joined: Vec<u8> = chunks.iter().flat_map(|c| c.1.iter().copied()).collect();
+            assert_eq!(joined, bytes, "target {target}");
+            let mut expected_start = 0;
+            for &(start, chunk) in &chunks {
+                assert_eq!(start, expected_start);
+                expected_start += chunk.len();
+                assert!(chunk.ends_with(b"\n") || start + chunk.len() == bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_decode_equals_sequential_decode() {
+        let line = "12345,髙﨑\u{FA10}①㈱,やまだ　たろう,ﾔﾏﾀﾞ ﾀﾛｳ,東京都千代田区１－２\r\n";
+        let text = line.repeat(200);
+        let bytes = to_cp932(&text);
+        let sequential = decode_cp932(&bytes).unwrap();
+        assert_eq!(sequential, text);
+        for target in [1, 7, 64, 1000, 4096] {
+            assert_eq!(
+                decode_cp932_parallel(&bytes, target).unwrap(),
+                sequential,
+                "target {target}"
+            );
+        }
+    }
+
+    #[test]
+    fn chunked_decode_at_full_chunk_size() {
+        let line =
+            to_cp932("12345,髙﨑\u{FA10}①㈱,やまだ　たろう,ﾔﾏﾀﾞ ﾀﾛｳ,東京都千代田区１－２\r\n");
+        let bytes = line.repeat(3 * CHUNK_TARGET / line.len() + 17);
+        assert!(line_chunks(&bytes, CHUNK_TARGET).len() >= 3);
+        let (enc, decoded) = decode_file(&bytes).unwrap();
+        assert_eq!(enc, Encoding::Cp932);
+        assert_eq!(decoded, decode_cp932(&bytes).unwrap());
+    }
+
+    #[test]
+    fn chunked_decode_reports_first_error_in_file_order() {
+        let line = to_cp932("12345,髙﨑,やまだ\r\n");
+        let lines = 500;
+        let mut bytes = Vec::new();
+        for i in 0..lines {
+            if i == lines / 2 || i == lines - 3 {
+                bytes.extend_from_slice(b"x,\x81\x7f\r\n");
+            } else {
+                bytes.extend_from_slice(&line);
+            }
+        }
+        let sequential = decode_cp932(&bytes).unwrap_err();
+        assert_eq!(locate(&bytes, sequential.offset), (lines as u64 / 2 + 1, 3));
+        for target in [1, 64, 1000] {
+            assert_eq!(
+                decode_cp932_parallel(&bytes, target).unwrap_err(),
+                sequential,
+                "target {target}"
+            );
+        }
+        check_error(&bytes, lines as u64 / 2 + 1, 3, &[0x81, 0x7F]);
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(Encoding::Utf8Bom.label(), "UTF-8 (BOM)");
+        assert_eq!(Encoding::Utf8.label(), "UTF-8");
+        assert_eq!(Encoding::Cp932.label(), "CP932 (Windows-31J)");
+    }
+
+    const CP932_TEXT: &str = "[a-zA-Z0-9,\r\n ぁ-んァ-ヶｦ-ﾟ①-⑳㈱山田太郎髙高﨑崎德徳\u{FA10}塚渡邊邉齋藤鈴木～－ー÷]{0,64}";
+
+    fn check_decode_law(bytes: &[u8]) -> Result<(), TestCaseError> {
+        match decode_file(bytes) {
+            Ok((_, text)) => prop_assert!(!text.contains(REPLACEMENT)),
+            Err(e) => {
+                let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+                prop_assert!(e.line >= 1 && e.line as usize <= lines.len());
+                let line_len = lines[e.line as usize - 1].len() as u64;
+                prop_assert!(e.column >= 1 && e.column <= line_len);
+                prop_assert!(!e.bytes.is_empty());
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            check_decode_law(&bytes)?;
+        }
+
+        #[test]
+        fn cp932_like_bytes_never_panic(
+            bytes in prop::collection::vec(prop_oneof![
+                Just(b'\n'), Just(b'\r'), Just(b','), 0x20u8..0x7F, 0x80u8..=0x9F, 0xA0u8..=0xDF, 0xE0u8..=0xFF,
+            ], 0..256)
+        ) {
+            check_decode_law(&bytes)?;
+        }
+
+        #[test]
+        fn chunking_never_changes_the_result(
+            bytes in prop::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..256),
+            target in 1usize..64,
+        ) {
+            prop_assert_eq!(decode_cp932_parallel(&bytes, target), decode_cp932(&bytes));
+        }
+
+        #[test]
+        fn cp932_text_round_trips_or_reads_as_utf8(s in CP932_TEXT) {
+            let bytes = to_cp932(&s);
+            let (enc, decoded) = decode_file(&bytes).unwrap();
+            // By the rule, bytes that are valid UTF-8 are read as UTF-8, even when they were
+            // meant as CP932: see `short_cp932_that_is_valid_utf8_reads_as_utf8`.
+            if std::str::from_utf8(&bytes).is_ok() {
+                prop_assert_eq!(enc, Encoding::Utf8);
+            } else {
+                prop_assert_eq!(enc, Encoding::Cp932);
+                prop_assert_eq!(decoded, s);
+            }
+        }
+
+        #[test]
+        fn cp932_file_with_japanese_header_round_trips(s in CP932_TEXT) {
+            let text = format!("学籍番号,氏名\r\n{s}");
+            let bytes = to_cp932(&text);
+            let (enc, decoded) = decode_file(&bytes).unwrap();
+            prop_assert_eq!(enc, Encoding::Cp932);
+            prop_assert_eq!(decoded, text);
+        }
+    }
 }

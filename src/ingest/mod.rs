@@ -5,6 +5,7 @@
 //! the meaning of each column from the mapping profile ([`profile`]). A file with any error is
 //! rejected whole: its records are dropped, never partly used.
 
+pub mod batch;
 pub mod csv;
 pub mod diag;
 pub mod encoding;
