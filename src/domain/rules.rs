@@ -232,7 +232,15 @@ impl<'a> Work<'a> {
                     let target = account.map_or(Target::None, Target::Account);
                     let n = actions.len();
                     for (k, a) in actions.into_iter().enumerate() {
-                        self.push(target, a, if k + 1 == n { after.as_deref().cloned() } else { None });
+                        self.push(
+                            target,
+                            a,
+                            if k + 1 == n {
+                                after.as_deref().cloned()
+                            } else {
+                                None
+                            },
+                        );
                     }
                 }
                 Decision::Create(created) => {

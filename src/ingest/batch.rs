@@ -42,17 +42,27 @@ impl Batch {
         let mut inputs = Inputs::default();
         for f in &mut self.files {
             let ing = &mut f.ingested;
-            let Some(records) = ing.records.take() else { continue };
+            let Some(records) = ing.records.take() else {
+                continue;
+            };
             // Rows name their file by its position among the accepted files.
             let k = inputs.files.len() as u32;
             let name = display_name(&ing.path);
-            inputs.files.push(InputFile { name: name.clone(), sha256: f.sha256.clone(), kind: records.kind(), rows: ing.rows });
+            inputs.files.push(InputFile {
+                name: name.clone(),
+                sha256: f.sha256.clone(),
+                kind: records.kind(),
+                rows: ing.rows,
+            });
             for w in ing.warnings() {
                 inputs.warnings.push(w.render(&name, ing.sheet.as_deref()));
             }
             match records {
                 Records::Registrar(mut rows) => {
-                    if profiles.get(Kind::Registrar).is_some_and(|p| p.snapshot == Snapshot::Full) {
+                    if profiles
+                        .get(Kind::Registrar)
+                        .is_some_and(|p| p.snapshot == Snapshot::Full)
+                    {
                         inputs.full_snapshot = true;
                     }
                     rows.iter_mut().for_each(|r| r.at.file = k);
@@ -80,16 +90,25 @@ fn read_one(path: &Path, index: u32, profiles: &Profiles) -> BatchFile {
     match std::fs::read(path) {
         Ok(bytes) => {
             let sha256 = sha256_hex(&bytes);
-            BatchFile { ingested: read_bytes(path, bytes, index, profiles), sha256 }
+            BatchFile {
+                ingested: read_bytes(path, bytes, index, profiles),
+                sha256,
+            }
         }
-        Err(_) => BatchFile { ingested: crate::ingest::read_file(path, index, profiles), sha256: String::new() },
+        Err(_) => BatchFile {
+            ingested: crate::ingest::read_file(path, index, profiles),
+            sha256: String::new(),
+        },
     }
 }
 
 /// The name a file is shown by in plans and reports: its file name, without the folder, so the
 /// plan does not depend on where the inbox is.
 pub fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -319,4 +319,50 @@ mod tests {
             assert_eq!(joined, data);
         }
     }
+
+    fn profiles() -> Profiles {
+        Profiles::builtin().unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    /// Either rows come out, or at least one error that points inside the file.
+    fn rows_or_located_error(bytes: &[u8]) -> Result<(), String> {
+        let out = read(bytes, 0, &profiles());
+        let errors: Vec<&Diagnostic> = out.diagnostics.iter().filter(|d| d.is_error()).collect();
+        if out.mapped.is_none() && errors.is_empty() {
+            return Err("neither rows nor an error".into());
+        }
+        let lines = memchr::memchr_iter(b'\n', bytes).count() as u64 + 1;
+        for d in errors {
+            match d.location {
+                Location::Byte { line, byte } if line > lines || byte == 0 => {
+                    return Err(format!("{d:?} outside the file"));
+                }
+                Location::Row { row } | Location::Cell { row, .. }
+                    if u64::from(row) > lines || row == 0 =>
+                {
+                    return Err(format!("{d:?} outside the file"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            proptest::prop_assert_eq!(rows_or_located_error(&bytes), Ok(()));
+        }
+
+        #[test]
+        fn arbitrary_rows_under_a_real_header_never_panic(
+            body in proptest::collection::vec(proptest::sample::select(vec![
+                b'0', b'1', b'9', b',', b'"', b'\r', b'\n', b' ', 0x81, 0x40, 0x82, 0xA0, 0xE0, 0xFC, 0x7F, 0xEF, 0xBB,
+            ]), 0..1024)
+        ) {
+            let mut bytes = "学籍番号,氏名,氏名カナ,所属,身分,在籍状態\r\n".as_bytes().to_vec();
+            bytes.extend(&body);
+            proptest::prop_assert_eq!(rows_or_located_error(&bytes), Ok(()));
+        }
+    }
 }
