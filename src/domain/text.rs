@@ -179,6 +179,15 @@ fn is_compatibility_ideograph(c: char) -> bool {
     matches!(c, '\u{F900}'..='\u{FAFF}' | '\u{2F800}'..='\u{2FA1F}')
 }
 
+/// Kana name folded for romanization, keeping one ASCII space between family and given names.
+pub fn fold_kana_key_spaced(s: &str) -> String {
+    s.split(|c: char| c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(fold_kana_key)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used)]
 mod tests {
@@ -466,13 +475,4 @@ mod tests {
         assert_eq!(fold_key(s).chars().count(), 4);
         assert_eq!(fold_key(s).chars().last().unwrap(), '\u{FA10}');
     }
-}
-
-/// Kana name folded for romanization, keeping one ASCII space between family and given names.
-pub fn fold_kana_key_spaced(s: &str) -> String {
-    s.split(|c: char| c.is_whitespace())
-        .filter(|p| !p.is_empty())
-        .map(fold_kana_key)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
