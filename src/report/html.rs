@@ -56,8 +56,10 @@ pub fn report_html(plan: &Plan) -> String {
     head(&mut out, plan);
     out.push_str("<body>\n<main>\n");
     header(&mut out, plan);
+    out.push_str("<div class=\"overview\">\n");
     summary(&mut out, plan, &sections);
     faculty_table(&mut out, plan);
+    out.push_str("</div>\n");
     for s in sections.iter().filter(|s| s.total > 0) {
         section(&mut out, s);
     }
@@ -281,7 +283,7 @@ fn row(out: &mut String, a: &Action) {
         escape_into(out, &a.person.name_kana);
         out.push_str("</span>");
     }
-    out.push_str("</td><td>");
+    out.push_str("</td><td class=\"fac\">");
     push_or_dash(out, &a.person.faculty);
     if let Some(status) = a.person.status {
         out.push_str("<span class=\"sub\">");
@@ -477,17 +479,24 @@ tbody tr:nth-child(even) td { background: #fbfcfd; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 .zero, tr.zero td, tr.zero a { color: #a0a7ae; }
 tr.attention td { background: var(--review-bg) !important; font-weight: 600; }
-table.counts { min-width: 420px; }
+.overview { display: flex; flex-wrap: wrap; gap: 0 48px; align-items: flex-start; }
+.overview > section { min-width: 0; max-width: 100%; }
+table.counts { min-width: 360px; }
+table.counts td, table.counts th { padding: 3px 9px; }
+table.faculty thead th { max-width: 8em; }
+table.faculty tbody th { white-space: nowrap; font-weight: 600; }
+table.actions { width: 100%; }
+table.actions th { white-space: nowrap; }
 .scroll { overflow-x: auto; }
 .sub { display: block; color: var(--muted); font-size: 12px; }
 td.id, td.src { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; white-space: nowrap; }
-td.name { white-space: nowrap; }
+td.name, td.fac { white-space: nowrap; }
 td.dates { white-space: nowrap; font-variant-numeric: tabular-nums; }
 .date { display: block; }
 .dl { display: inline-block; min-width: 2.6em; color: var(--muted); font-size: 12px; }
-td.reason { min-width: 18em; }
+td.reason { min-width: 14em; }
 ul.changes { margin: 0; padding: 0; list-style: none; }
-ul.changes li { white-space: nowrap; }
+ul.changes li { white-space: normal; }
 del { color: #a40e26; text-decoration: line-through; }
 ins { color: #116329; text-decoration: none; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 9px; background: var(--review-bg);

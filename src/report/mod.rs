@@ -301,3 +301,82 @@ pub(crate) mod fixture {
         p
     }
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_json_is_deterministic_pretty_and_newline_terminated() {
+        let plan = fixture::small();
+        let a = plan_json(&plan);
+        let b = plan_json(&plan.clone());
+        assert_eq!(a, b);
+        assert!(a.ends_with(b"}\n"));
+        let text = std::str::from_utf8(&a).unwrap();
+        // Fields in the Plan's declared order.
+        let format = text.find("\"format\"").unwrap();
+        let as_of = text.find("\"as_of\"").unwrap();
+        let actions = text.find("\"actions\"").unwrap();
+        let warnings = text.find("\"warnings\"").unwrap();
+        assert!(format < as_of && as_of < actions && actions < warnings);
+        let back: Plan = serde_json::from_slice(&a).unwrap();
+        assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn write_all_writes_three_files_and_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let plan = fixture::small();
+        let paths = write_all(&plan, &out).unwrap();
+        assert_eq!(std::fs::read(&paths.plan_json).unwrap(), plan_json(&plan));
+        assert_eq!(std::fs::read(&paths.report_csv).unwrap(), report_csv(&plan));
+        assert_eq!(
+            std::fs::read_to_string(&paths.report_html).unwrap(),
+            report_html(&plan)
+        );
+        // A second run replaces the files in place.
+        write_all(&plan, &out).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [PLAN_JSON, REPORT_CSV, REPORT_HTML]);
+    }
+
+    #[test]
+    fn errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the output folder should be.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, b"").unwrap();
+        let err = write_all(&fixture::small(), &blocked).unwrap_err();
+        assert!(err.to_string().contains("blocked"), "{err}");
+        assert!(
+            err.to_string().starts_with("cannot create report folder `"),
+            "{err}"
+        );
+
+        // A folder where plan.json should be: the rename fails and the temporary is removed.
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join(PLAN_JSON)).unwrap();
+        let err = write_all(&fixture::small(), &out).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("cannot write `"), "{msg}");
+        assert!(msg.contains("plan.json"), "{msg}");
+        let leftovers = std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(".tmp-")
+            })
+            .count();
+        assert_eq!(leftovers, 0);
+    }
+}
