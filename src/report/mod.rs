@@ -212,6 +212,7 @@ pub(crate) mod fixture {
             format: Plan::FORMAT,
             as_of: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap_or_default(),
             store_digest: "3f2a9c1e7b6d5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2b1a09".into(),
+            next_serial: 1,
             inputs: vec![InputFile {
                 name: "registrar_20260401.csv".into(),
                 sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
