@@ -195,6 +195,10 @@ pub struct Plan {
     pub store_digest: String,
     pub inputs: Vec<InputFile>,
     pub actions: Vec<Action>,
+    /// The next ECS-ID serial after this plan's creations; `apply` raises the store's counter
+    /// to it (never lowers it), so no serial is allocated twice (R2).
+    #[serde(default)]
+    pub next_serial: u64,
     /// Warnings from the inputs (dates past an era's end, ...), as rendered lines.
     pub warnings: Vec<String>,
 }
