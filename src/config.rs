@@ -35,6 +35,8 @@ struct RawConfig {
 struct RawPaths {
     /// A folder of mapping profiles; the built-in profile when absent.
     mappings: Option<PathBuf>,
+    /// The SQLite store; `regsync.sqlite` when absent.
+    store: Option<PathBuf>,
 }
 
 /// Checked settings.
@@ -43,6 +45,8 @@ pub struct Settings {
     /// The folder relative paths are resolved against.
     pub base: PathBuf,
     pub profiles: Profiles,
+    /// The SQLite store (`[paths] store`, resolved against the config's folder).
+    pub store_path: PathBuf,
 }
 
 impl Settings {
@@ -73,6 +77,16 @@ impl Settings {
             Some(dir) => Profiles::load(&base.join(dir))?,
             None => Profiles::builtin()?,
         };
-        Ok(Settings { base, profiles })
+        let store_path = base.join(
+            raw.paths
+                .store
+                .as_deref()
+                .unwrap_or(Path::new("regsync.sqlite")),
+        );
+        Ok(Settings {
+            base,
+            profiles,
+            store_path,
+        })
     }
 }

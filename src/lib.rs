@@ -1,8 +1,8 @@
 //! regsync keeps a university's student accounts (ECS-ID and KUMOI mailbox) in step with the
 //! student registry.
 //!
-//! The crate is split into a pure core ([`domain`]: model, normalization, dates, and later
-//! matching, rules and the plan) and an I/O shell ([`ingest`], [`cli`], ...). Data flows one way:
+//! The crate is split into a pure core ([`domain`]: model, normalization, dates, matching,
+//! rules and the plan) and an I/O shell ([`ingest`], [`cli`], ...). Data flows one way:
 //! files → typed records → plan → store + outbox → mail. See `ARCHITECTURE.md`.
 
 pub mod cli;
@@ -10,3 +10,4 @@ pub mod config;
 pub mod domain;
 pub mod ingest;
 pub mod report;
+pub mod store;

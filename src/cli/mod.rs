@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, each with an `Args` struct whose doc comments
 //! become `--help` and a `run` function. [`main`] dispatches and maps outcomes to exit codes.
 
+mod accounts;
 mod check;
 
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate input files against the mapping profiles; change nothing
     Check(check::Args),
+    /// Import the existing account directory once; export the store as CSV or JSON
+    Accounts(accounts::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(&settings, args),
+        Command::Accounts(args) => accounts::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

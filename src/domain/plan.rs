@@ -193,7 +193,8 @@ pub struct Plan {
     pub as_of: NaiveDate,
     /// Digest of the store state the plan was computed on; `apply` refuses any other.
     pub store_digest: String,
-    /// The ECS-ID serial the store continues from after this plan's creates (R2: only grows).
+    /// The next ECS-ID serial after this plan's creations; `apply` raises the store's counter
+    /// to it (never lowers it), so no serial is allocated twice (R2).
     pub next_serial: u64,
     pub inputs: Vec<InputFile>,
     pub actions: Vec<Action>,

@@ -1,0 +1,152 @@
+//! The schema, as numbered migrations. Migration `n` (1-based) takes a store from
+//! `PRAGMA user_version = n - 1` to `n`; each runs in the transaction that sets the version, so
+//! a crash leaves the store at one version or the next, never between.
+//!
+//! Never edit a migration that has shipped: add the next one.
+
+/// Migration 1: the first schema.
+///
+/// Dates are ISO `YYYY-MM-DD` text, enums the snake_case names of the domain types, so an
+/// administrator can read the store with the `sqlite3` shell.
+const V1: &str = r#"
+-- One row per account, for ever: an ECS-ID is never deleted nor given to anyone else (R2).
+CREATE TABLE accounts (
+    ecs_id              TEXT PRIMARY KEY NOT NULL,
+    kumoi               TEXT NOT NULL UNIQUE,
+    person_id           TEXT,
+    name                TEXT NOT NULL,
+    name_kana           TEXT NOT NULL,
+    birth_date          TEXT,
+    faculty             TEXT NOT NULL,
+    status              TEXT,
+    role                TEXT NOT NULL CHECK (role IN ('student', 'holder', 'converting_staff')),
+    state               TEXT NOT NULL CHECK (state IN ('pending', 'active', 'stopped')),
+    activation_deadline TEXT,
+    activation_expired  INTEGER NOT NULL DEFAULT 0 CHECK (activation_expired IN (0, 1)),
+    stop_on             TEXT,
+    stop_reason         TEXT CHECK (stop_reason IN ('departed', 'staff_conversion', 'holder_expired')),
+    departed_on         TEXT,
+    reminder_on         TEXT,
+    reminder_sent       INTEGER NOT NULL DEFAULT 0 CHECK (reminder_sent IN (0, 1)),
+    holder_until        TEXT,
+    expiry_notice_for   TEXT
+) WITHOUT ROWID;
+
+CREATE INDEX accounts_person_id ON accounts (person_id) WHERE person_id IS NOT NULL;
+
+CREATE TRIGGER accounts_never_deleted BEFORE DELETE ON accounts
+BEGIN
+    SELECT RAISE(ABORT, 'an account is never deleted: its ECS-ID may not be given again (R2)');
+END;
+
+-- The enrollment history of each account: every student number, oldest first (seq 0, 1, ...).
+CREATE TABLE student_nos (
+    ecs_id     TEXT NOT NULL REFERENCES accounts (ecs_id),
+    seq        INTEGER NOT NULL,
+    student_no TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (ecs_id, seq)
+) WITHOUT ROWID;
+
+-- Allocation counters; they only grow, so no ECS-ID serial is handed out twice (R2).
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL CHECK (value >= 0)
+);
+
+CREATE TRIGGER counters_only_grow BEFORE UPDATE ON counters WHEN NEW.value < OLD.value
+BEGIN
+    SELECT RAISE(ABORT, 'a counter never decreases');
+END;
+
+INSERT INTO counters (name, value) VALUES ('next_serial', 0);
+
+-- The store's identity (made once, at creation) and its revision (bumped by every write that
+-- changes what a plan is computed on); together they make the digest a plan is checked against.
+CREATE TABLE meta (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    store_uuid TEXT NOT NULL,
+    revision   INTEGER NOT NULL CHECK (revision >= 0)
+);
+
+CREATE TABLE runs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    as_of      TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    command    TEXT NOT NULL,
+    summary    TEXT
+);
+
+-- Input files already applied, by content: the same file twice changes nothing the second time.
+CREATE TABLE files (
+    sha256       TEXT PRIMARY KEY NOT NULL,
+    name         TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    rows         INTEGER NOT NULL,
+    run_id       INTEGER REFERENCES runs (id),
+    processed_at TEXT NOT NULL
+);
+
+-- Items that need a person.
+CREATE TABLE review (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id       INTEGER REFERENCES runs (id),
+    reason       TEXT NOT NULL,
+    ecs_id       TEXT REFERENCES accounts (ecs_id),
+    source_file  TEXT,
+    source_row   INTEGER,
+    details_json TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+    resolution   TEXT,
+    resolved_at  TEXT
+);
+
+CREATE INDEX review_status ON review (status);
+
+-- Every change to an account, append-only.
+CREATE TABLE history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id      INTEGER REFERENCES runs (id),
+    ecs_id      TEXT NOT NULL REFERENCES accounts (ecs_id),
+    action      TEXT NOT NULL,
+    rule        TEXT,
+    before_json TEXT,
+    after_json  TEXT,
+    at          TEXT NOT NULL
+);
+
+CREATE INDEX history_ecs_id ON history (ecs_id);
+
+CREATE TRIGGER history_append_only_update BEFORE UPDATE ON history
+BEGIN
+    SELECT RAISE(ABORT, 'history is append-only');
+END;
+
+CREATE TRIGGER history_append_only_delete BEFORE DELETE ON history
+BEGIN
+    SELECT RAISE(ABORT, 'history is append-only');
+END;
+
+-- Notices to send, written in the apply transaction and sent after commit; each notice goes out
+-- once per (account, notice, effective date).
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    ecs_id          TEXT NOT NULL REFERENCES accounts (ecs_id),
+    notice          TEXT NOT NULL,
+    effective_on    TEXT NOT NULL,
+    to_addr         TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    created_run     INTEGER REFERENCES runs (id),
+    sent_at         TEXT,
+    UNIQUE (ecs_id, notice, effective_on)
+);
+
+CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
+"#;
+
+/// Every migration, in order; the schema version is its length.
+pub const MIGRATIONS: &[&str] = &[V1];

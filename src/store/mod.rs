@@ -1,0 +1,897 @@
+//! The store: one SQLite file (rusqlite, bundled) that holds every account ever created, its
+//! enrollment history, the allocation counter, the runs, the processed input files, the review
+//! queue, the append-only history and the outbox of notices.
+//!
+//! It is created on first use and kept current by numbered migrations ([`migrations`], tracked
+//! by `PRAGMA user_version`). It runs in WAL mode with foreign keys on. Every write goes through
+//! one explicit transaction: [`Store::apply`] writes a whole plan or nothing, and
+//! [`Store::import`] a whole accounts file or nothing.
+//!
+//! A plan is computed on a [`Snapshot`] whose `digest` names the store's identity (a random id
+//! made at creation) and its revision (bumped by every write that changes what a plan is
+//! computed on). `apply` refuses a plan made on any other digest, so a reviewed plan is never
+//! applied to a store that changed since.
+
+pub mod migrations;
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use compact_str::CompactString;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
+use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
+use crate::domain::plan::{ActionKind, Plan};
+
+/// The schema version this code reads and writes.
+pub const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
+
+/// ECS-IDs are this prefix followed by [`ECS_ID_DIGITS`] digits, the serial (`a0106210`).
+pub const ECS_ID_PREFIX: &str = "a0";
+pub const ECS_ID_DIGITS: usize = 6;
+
+/// Test-only fault injection: when this variable is `apply-mid`, [`Store::apply`] aborts the
+/// process after writing half of the plan's actions, inside the transaction, so crash tests
+/// can check that the store then holds none of the plan.
+pub const FAULT_ENV: &str = "REGSYNC_FAULT";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store `{path}`: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the store `{path}` has schema version {found}, newer than this regsync supports ({supported})\nhint: use a newer regsync"
+    )]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "the store `{path}` has schema version {found}, older than this regsync's ({supported})\nhint: run a command that writes (e.g. `regsync accounts import`) to migrate it"
+    )]
+    SchemaTooOld {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("the store `{path}` was opened read-only")]
+    ReadOnly { path: PathBuf },
+    #[error(
+        "the plan was made on store state `{expected}`, but the store is now at `{found}`\nhint: make a new plan with `regsync plan`"
+    )]
+    Stale { expected: String, found: String },
+    #[error("ECS-ID `{ecs_id}` is already in the store; an ECS-ID is never given twice (R2)")]
+    EcsIdTaken { ecs_id: String },
+    #[error("cannot write account `{ecs_id}`: {source}")]
+    Account {
+        ecs_id: String,
+        source: rusqlite::Error,
+    },
+    #[error("the store holds an unreadable value: {0}")]
+    Corrupt(String),
+    #[error("cannot get random bytes for the store id: {0}")]
+    Random(String),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("store error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// The digest of a store that does not exist yet (or was never written): a plan made on no
+/// store applies to a freshly created one.
+pub fn empty_digest() -> String {
+    sha256_hex(b"regsync: empty store")
+}
+
+/// Lowercase hex SHA-256 of `bytes` (input files are named by it in `files`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+/// The serial of an ECS-ID of the standard shape (`a0` + 6 digits), or None for any other.
+pub fn ecs_id_serial(ecs_id: &str) -> Option<u64> {
+    let digits = ecs_id.strip_prefix(ECS_ID_PREFIX)?;
+    if digits.len() != ECS_ID_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The serial after the highest one among `ids` (0 when none has the standard shape).
+pub fn serial_after<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
+    ids.into_iter()
+        .filter_map(ecs_id_serial)
+        .map(|s| s + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// What `apply` wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApplySummary {
+    /// Accounts created or changed.
+    pub accounts: usize,
+    /// Review items queued.
+    pub reviews: usize,
+    /// Input files recorded as processed (files seen before are not counted).
+    pub files: usize,
+    pub next_serial: u64,
+    /// The store's digest after the apply.
+    pub digest: String,
+}
+
+/// An input file to record as processed.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRecord<'a> {
+    pub sha256: &'a str,
+    pub name: &'a str,
+    /// `registrar`, `hr`, `renewals`, `activations` or `accounts`.
+    pub kind: &'a str,
+    pub rows: usize,
+}
+
+/// An input file the store has processed before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessedFile {
+    pub sha256: String,
+    pub name: String,
+    pub kind: String,
+    pub rows: i64,
+    pub run_id: Option<i64>,
+    pub processed_at: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    read_only: bool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}
+
+const ACCOUNT_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
+    status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
+    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for";
+
+impl Store {
+    /// Opens the store at `path`, creating it (and migrating it to [`SCHEMA_VERSION`]) when
+    /// needed. The folder must exist.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        // WAL: readers (a `plan` while `run` applies) never block the writer, nor it them.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(path = %path.display(), mode, "the store is not in WAL mode");
+        }
+        // NORMAL is durable across application crashes in WAL mode; only a power loss may
+        // lose the last commits, never corrupt the file.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(open_err)?;
+        migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing store without the right to change it (for `plan`, which must leave
+    /// the store file byte-identical), or returns None when there is no file at `path`.
+    /// A store of another schema version is refused.
+    pub fn open_read_only(path: &Path) -> Result<Option<Store>, StoreError> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "query_only", true)
+            .map_err(open_err)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open_err)?;
+        match found.cmp(&SCHEMA_VERSION) {
+            Ordering::Equal => {}
+            Ordering::Less => {
+                return Err(StoreError::SchemaTooOld {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Ordering::Greater => {
+                return Err(StoreError::SchemaTooNew {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+        }
+        Ok(Some(Store {
+            conn,
+            path: path.to_path_buf(),
+            read_only: true,
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The current digest: what a plan made now would carry as `store_digest`.
+    pub fn digest(&self) -> Result<String, StoreError> {
+        digest_of(&self.conn)
+    }
+
+    /// Every account (ordered by ECS-ID) with its student numbers, the next serial and the
+    /// digest, read in one read transaction.
+    ///
+    /// Two statements are walked side by side, accounts by `ecs_id` and student numbers by
+    /// `(ecs_id, seq)`, both in the primary key's order, so a million accounts load in one
+    /// pass without a query per account.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let digest = digest_of(&tx)?;
+        let next_serial = next_serial_of(&tx)?;
+        let count: i64 = tx.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
+        let mut accounts = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        {
+            let mut acc_stmt = tx.prepare(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY ecs_id"
+            ))?;
+            let mut sn_stmt =
+                tx.prepare("SELECT ecs_id, student_no FROM student_nos ORDER BY ecs_id, seq")?;
+            let mut sn_rows = sn_stmt.query([])?;
+            let mut peeked: Option<(CompactString, StudentNo)> = None;
+            let mut rows = acc_stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let mut account = account_from_row(row)?;
+                loop {
+                    if peeked.is_none() {
+                        match sn_rows.next()? {
+                            Some(r) => {
+                                peeked = Some((
+                                    CompactString::new(text(r, 0)?),
+                                    StudentNo::new(text(r, 1)?),
+                                ));
+                            }
+                            None => break,
+                        }
+                    }
+                    let Some((owner, _)) = &peeked else { break };
+                    match owner.as_str().cmp(account.ecs_id.as_str()) {
+                        // A student number of no account: the foreign key forbids it.
+                        Ordering::Less => peeked = None,
+                        Ordering::Equal => {
+                            if let Some((_, no)) = peeked.take() {
+                                account.student_nos.push(no);
+                            }
+                        }
+                        Ordering::Greater => break,
+                    }
+                }
+                accounts.push(account);
+            }
+        }
+        tx.finish()?;
+        Ok(Snapshot {
+            accounts,
+            next_serial,
+            digest,
+        })
+    }
+
+    /// One account with its student numbers.
+    pub fn account(&self, ecs_id: &str) -> Result<Option<Account>, StoreError> {
+        load_account(&self.conn, ecs_id)
+    }
+
+    /// Records the start of a run (`plan`, `apply`, `run`, `accounts import`, ...). Runs are
+    /// bookkeeping: they do not change the digest.
+    pub fn begin_run(&mut self, as_of: NaiveDate, command: &str) -> Result<i64, StoreError> {
+        self.writable()?;
+        self.conn.execute(
+            "INSERT INTO runs (as_of, started_at, command) VALUES (?1, ?2, ?3)",
+            (iso(as_of), now(), command),
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Stores a run's one-line summary.
+    pub fn finish_run(&mut self, run_id: i64, summary: &str) -> Result<(), StoreError> {
+        self.writable()?;
+        self.conn.execute(
+            "UPDATE runs SET summary = ?2 WHERE id = ?1",
+            (run_id, summary),
+        )?;
+        Ok(())
+    }
+
+    /// The input file with this content, if it was processed before.
+    pub fn processed(&self, sha256: &str) -> Result<Option<ProcessedFile>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT sha256, name, kind, rows, run_id, processed_at FROM files WHERE sha256 = ?1",
+                [sha256],
+                |r| {
+                    Ok(ProcessedFile {
+                        sha256: r.get(0)?,
+                        name: r.get(1)?,
+                        kind: r.get(2)?,
+                        rows: r.get(3)?,
+                        run_id: r.get(4)?,
+                        processed_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Adds accounts that are not in the store yet (the one-time `accounts import`), in one
+    /// transaction, with a history row each; `next_serial` becomes at least one past the
+    /// highest serial among them. An ECS-ID, KUMOI or student number already in the store
+    /// fails the whole import.
+    pub fn import(
+        &mut self,
+        accounts: &[Account],
+        file: Option<FileRecord<'_>>,
+        run_id: Option<i64>,
+    ) -> Result<usize, StoreError> {
+        self.writable()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let at = now();
+        {
+            let mut exists = tx.prepare("SELECT 1 FROM accounts WHERE ecs_id = ?1")?;
+            let mut insert = tx.prepare(&insert_sql(false))?;
+            let mut insert_sn = tx.prepare(INSERT_STUDENT_NO)?;
+            let mut history = tx.prepare(INSERT_HISTORY)?;
+            for a in accounts {
+                if exists.exists([a.ecs_id.as_str()])? {
+                    return Err(StoreError::EcsIdTaken {
+                        ecs_id: a.ecs_id.to_string(),
+                    });
+                }
+                write_account(&mut insert, &mut insert_sn, None, a)?;
+                history.execute((
+                    run_id,
+                    a.ecs_id.as_str(),
+                    "import",
+                    None::<&str>,
+                    None::<&str>,
+                    serde_json::to_string(a)?,
+                    &at,
+                ))?;
+            }
+        }
+        let next = serial_after(accounts.iter().map(|a| a.ecs_id.as_str()));
+        raise_next_serial(&tx, next)?;
+        if let Some(f) = file {
+            record_file(&tx, f, run_id, &at)?;
+        }
+        bump_revision(&tx)?;
+        tx.commit()?;
+        Ok(accounts.len())
+    }
+
+    /// Applies a plan in one transaction, or refuses it ([`StoreError::Stale`]) when the store
+    /// is no longer at the state the plan was made on.
+    ///
+    /// Each action's `after` account is written as is (its student numbers replace the stored
+    /// ones) with a history row holding the account before and after; review items are
+    /// queued; `next_serial` is raised to the plan's (and past every created ECS-ID); the
+    /// plan's input files are recorded as processed; the revision is bumped.
+    pub fn apply(&mut self, plan: &Plan, run_id: i64) -> Result<ApplySummary, StoreError> {
+        self.writable()?;
+        // Test-only: see FAULT_ENV.
+        let fault = std::env::var_os(FAULT_ENV).is_some_and(|v| v == "apply-mid");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = digest_of(&tx)?;
+        if found != plan.store_digest {
+            return Err(StoreError::Stale {
+                expected: plan.store_digest.clone(),
+                found,
+            });
+        }
+        let at = now();
+        let mut summary = ApplySummary::default();
+        let half = (plan.actions.len() / 2).max(1);
+        {
+            let mut upsert = tx.prepare(&insert_sql(true))?;
+            let mut insert_sn = tx.prepare(INSERT_STUDENT_NO)?;
+            let mut delete_sn = tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?;
+            let mut history = tx.prepare(INSERT_HISTORY)?;
+            let mut review = tx.prepare(
+                "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (i, action) in plan.actions.iter().enumerate() {
+                if let Some(after) = &action.after {
+                    let before = load_account(&tx, after.ecs_id.as_str())?;
+                    if action.kind == ActionKind::Create && before.is_some() {
+                        return Err(StoreError::EcsIdTaken {
+                            ecs_id: after.ecs_id.to_string(),
+                        });
+                    }
+                    write_account(&mut upsert, &mut insert_sn, Some(&mut delete_sn), after)?;
+                    let before_json = before.as_ref().map(serde_json::to_string).transpose()?;
+                    history.execute((
+                        run_id,
+                        after.ecs_id.as_str(),
+                        action.kind.as_str(),
+                        format!("{:?}", action.rule),
+                        before_json,
+                        serde_json::to_string(after)?,
+                        &at,
+                    ))?;
+                    summary.accounts += 1;
+                }
+                if action.kind == ActionKind::Review {
+                    let reason = match &action.review {
+                        Some(r) => enum_name(r)?,
+                        None => "unspecified".to_string(),
+                    };
+                    review.execute((
+                        run_id,
+                        reason,
+                        action.ecs_id.as_ref().map(EcsId::as_str),
+                        action.source.as_ref().map(|s| s.file.as_str()),
+                        action.source.as_ref().map(|s| s.row),
+                        serde_json::to_string(action)?,
+                    ))?;
+                    summary.reviews += 1;
+                }
+                if fault && i + 1 == half {
+                    std::process::abort();
+                }
+            }
+        }
+        let created = plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == ActionKind::Create)
+            .filter_map(|a| a.after.as_ref())
+            .map(|a| a.ecs_id.as_str());
+        raise_next_serial(&tx, plan.next_serial.max(serial_after(created)))?;
+        for input in &plan.inputs {
+            let f = FileRecord {
+                sha256: &input.sha256,
+                name: &input.name,
+                kind: input.kind.as_str(),
+                rows: input.rows,
+            };
+            summary.files += record_file(&tx, f, Some(run_id), &at)?;
+        }
+        bump_revision(&tx)?;
+        summary.next_serial = next_serial_of(&tx)?;
+        summary.digest = digest_of(&tx)?;
+        tx.commit()?;
+        Ok(summary)
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in migrations::MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= found {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the write lock.
+        let now_at: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now_at >= version {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        if version == 1 {
+            tx.execute(
+                "INSERT INTO meta (id, store_uuid, revision) VALUES (1, ?1, 0)",
+                [new_uuid()?],
+            )?;
+        }
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// A random (version 4) UUID from the operating system's generator.
+fn new_uuid() -> Result<String, StoreError> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Random(e.to_string()))?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex(&b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}
+
+fn digest_of(conn: &Connection) -> Result<String, StoreError> {
+    let (uuid, revision): (String, i64) = conn.query_row(
+        "SELECT store_uuid, revision FROM meta WHERE id = 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    // A store nothing was written to yet is the empty store a plan without a store was made on.
+    if revision == 0 {
+        return Ok(empty_digest());
+    }
+    Ok(sha256_hex(format!("{uuid}\n{revision}").as_bytes()))
+}
+
+fn next_serial_of(conn: &Connection) -> Result<u64, StoreError> {
+    let v: i64 = conn.query_row(
+        "SELECT value FROM counters WHERE name = 'next_serial'",
+        [],
+        |r| r.get(0),
+    )?;
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("counters.next_serial = {v}")))
+}
+
+/// R2: the counter only grows (the table's trigger enforces it too).
+fn raise_next_serial(tx: &Transaction<'_>, at_least: u64) -> Result<(), StoreError> {
+    let v = i64::try_from(at_least)
+        .map_err(|_| StoreError::Corrupt(format!("next_serial {at_least} is out of range")))?;
+    tx.execute(
+        "UPDATE counters SET value = max(value, ?1) WHERE name = 'next_serial'",
+        [v],
+    )?;
+    Ok(())
+}
+
+fn bump_revision(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute("UPDATE meta SET revision = revision + 1 WHERE id = 1", [])?;
+    Ok(())
+}
+
+/// Returns 1 when the file was recorded, 0 when it was there already.
+fn record_file(
+    tx: &Transaction<'_>,
+    f: FileRecord<'_>,
+    run_id: Option<i64>,
+    at: &str,
+) -> Result<usize, StoreError> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO files (sha256, name, kind, rows, run_id, processed_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        (f.sha256, f.name, f.kind, f.rows as i64, run_id, at),
+    )?)
+}
+
+const INSERT_STUDENT_NO: &str =
+    "INSERT INTO student_nos (ecs_id, seq, student_no) VALUES (?1, ?2, ?3)";
+
+const INSERT_HISTORY: &str = "INSERT INTO history \
+    (run_id, ecs_id, action, rule, before_json, after_json, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+fn insert_sql(upsert: bool) -> String {
+    let mut sql = format!(
+        "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+    );
+    if upsert {
+        sql.push_str(" ON CONFLICT (ecs_id) DO UPDATE SET ");
+        let sets: Vec<String> = ACCOUNT_COLUMNS
+            .split(", ")
+            .skip(1)
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        sql.push_str(&sets.join(", "));
+    }
+    sql
+}
+
+/// Writes one account row and its student numbers (replacing the stored ones when
+/// `delete_sn` is given).
+fn write_account(
+    insert: &mut rusqlite::Statement<'_>,
+    insert_sn: &mut rusqlite::Statement<'_>,
+    delete_sn: Option<&mut rusqlite::Statement<'_>>,
+    a: &Account,
+) -> Result<(), StoreError> {
+    let ecs_id = a.ecs_id.as_str();
+    let err = |source| StoreError::Account {
+        ecs_id: ecs_id.to_string(),
+        source,
+    };
+    insert
+        .execute(rusqlite::params![
+            ecs_id,
+            a.kumoi.as_str(),
+            a.person_id.as_ref().map(PersonId::as_str),
+            a.name.as_str(),
+            a.name_kana.as_str(),
+            a.birth_date.map(iso),
+            a.faculty.as_str(),
+            a.status.map(status_str),
+            role_str(a.role),
+            state_str(a.state),
+            a.activation_deadline.map(iso),
+            a.activation_expired,
+            a.stop_on.map(iso),
+            a.stop_reason.map(stop_reason_str),
+            a.departed_on.map(iso),
+            a.reminder_on.map(iso),
+            a.reminder_sent,
+            a.holder_until.map(iso),
+            a.expiry_notice_for.map(iso),
+        ])
+        .map_err(err)?;
+    if let Some(delete) = delete_sn {
+        delete.execute([ecs_id]).map_err(err)?;
+    }
+    for (seq, no) in a.student_nos.iter().enumerate() {
+        insert_sn
+            .execute((ecs_id, seq as i64, no.as_str()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn load_account(conn: &Connection, ecs_id: &str) -> Result<Option<Account>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE ecs_id = ?1"
+    ))?;
+    let mut rows = stmt.query([ecs_id])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    let mut account = account_from_row(row)?;
+    let mut sn =
+        conn.prepare_cached("SELECT student_no FROM student_nos WHERE ecs_id = ?1 ORDER BY seq")?;
+    let mut sn_rows = sn.query([ecs_id])?;
+    while let Some(r) = sn_rows.next()? {
+        account.student_nos.push(StudentNo::new(text(r, 0)?));
+    }
+    Ok(Some(account))
+}
+
+/// One row of [`ACCOUNT_COLUMNS`], borrowing the row's text (no allocation for short fields).
+fn account_from_row(r: &Row<'_>) -> Result<Account, StoreError> {
+    let ecs_id = text(r, 0)?;
+    let bad = |column: &str, value: &str| {
+        StoreError::Corrupt(format!("accounts.{column} = `{value}` for `{ecs_id}`"))
+    };
+    let role = text(r, 8)?;
+    let state = text(r, 9)?;
+    Ok(Account {
+        ecs_id: EcsId::new(ecs_id),
+        kumoi: CompactString::new(text(r, 1)?),
+        person_id: opt_text(r, 2)?.map(PersonId::new),
+        student_nos: Vec::new(),
+        name: CompactString::new(text(r, 3)?),
+        name_kana: CompactString::new(text(r, 4)?),
+        birth_date: date(r, 5, ecs_id)?,
+        faculty: CompactString::new(text(r, 6)?),
+        status: match opt_text(r, 7)? {
+            Some(s) => Some(status_from(s).ok_or_else(|| bad("status", s))?),
+            None => None,
+        },
+        role: role_from(role).ok_or_else(|| bad("role", role))?,
+        state: state_from(state).ok_or_else(|| bad("state", state))?,
+        activation_deadline: date(r, 10, ecs_id)?,
+        activation_expired: r.get::<_, bool>(11)?,
+        stop_on: date(r, 12, ecs_id)?,
+        stop_reason: match opt_text(r, 13)? {
+            Some(s) => Some(stop_reason_from(s).ok_or_else(|| bad("stop_reason", s))?),
+            None => None,
+        },
+        departed_on: date(r, 14, ecs_id)?,
+        reminder_on: date(r, 15, ecs_id)?,
+        reminder_sent: r.get::<_, bool>(16)?,
+        holder_until: date(r, 17, ecs_id)?,
+        expiry_notice_for: date(r, 18, ecs_id)?,
+    })
+}
+
+fn text<'r>(r: &'r Row<'_>, i: usize) -> Result<&'r str, StoreError> {
+    opt_text(r, i)?.ok_or_else(|| StoreError::Corrupt(format!("column {i} is NULL")))
+}
+
+fn opt_text<'r>(r: &'r Row<'_>, i: usize) -> Result<Option<&'r str>, StoreError> {
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(b) => std::str::from_utf8(b)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("column {i} is not UTF-8"))),
+        other => Err(StoreError::Corrupt(format!(
+            "column {i} is {:?}, not text",
+            other.data_type()
+        ))),
+    }
+}
+
+fn date(r: &Row<'_>, i: usize, ecs_id: &str) -> Result<Option<NaiveDate>, StoreError> {
+    match opt_text(r, i)? {
+        None => Ok(None),
+        Some(s) => parse_iso(s)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("date `{s}` in column {i} for `{ecs_id}`"))),
+    }
+}
+
+/// `YYYY-MM-DD`, parsed by hand: a million birth dates per snapshot make chrono's
+/// format-driven parser show up in profiles.
+fn parse_iso(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+fn iso(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The current time in Japan, for the store's timestamps.
+fn now() -> String {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// The snake_case name serde gives a unit enum variant.
+fn enum_name<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    Ok(serde_json::to_value(v)?
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
+pub(crate) fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Student => "student",
+        Role::Holder => "holder",
+        Role::ConvertingStaff => "converting_staff",
+    }
+}
+
+fn role_from(s: &str) -> Option<Role> {
+    Some(match s {
+        "student" => Role::Student,
+        "holder" => Role::Holder,
+        "converting_staff" => Role::ConvertingStaff,
+        _ => return None,
+    })
+}
+
+pub(crate) fn state_str(s: State) -> &'static str {
+    match s {
+        State::Pending => "pending",
+        State::Active => "active",
+        State::Stopped => "stopped",
+    }
+}
+
+fn state_from(s: &str) -> Option<State> {
+    Some(match s {
+        "pending" => State::Pending,
+        "active" => State::Active,
+        "stopped" => State::Stopped,
+        _ => return None,
+    })
+}
+
+pub(crate) fn stop_reason_str(r: StopReason) -> &'static str {
+    match r {
+        StopReason::Departed => "departed",
+        StopReason::StaffConversion => "staff_conversion",
+        StopReason::HolderExpired => "holder_expired",
+    }
+}
+
+fn stop_reason_from(s: &str) -> Option<StopReason> {
+    Some(match s {
+        "departed" => StopReason::Departed,
+        "staff_conversion" => StopReason::StaffConversion,
+        "holder_expired" => StopReason::HolderExpired,
+        _ => return None,
+    })
+}
+
+pub(crate) fn status_str(s: Status) -> &'static str {
+    match s {
+        Status::Undergraduate => "undergraduate",
+        Status::Graduate => "graduate",
+        Status::ResearchStudent => "research_student",
+        Status::CreditAuditor => "credit_auditor",
+        Status::Auditor => "auditor",
+        Status::SpecialAuditor => "special_auditor",
+        Status::SpecialResearchStudent => "special_research_student",
+    }
+}
+
+fn status_from(s: &str) -> Option<Status> {
+    Some(match s {
+        "undergraduate" => Status::Undergraduate,
+        "graduate" => Status::Graduate,
+        "research_student" => Status::ResearchStudent,
+        "credit_auditor" => Status::CreditAuditor,
+        "auditor" => Status::Auditor,
+        "special_auditor" => Status::SpecialAuditor,
+        "special_research_student" => Status::SpecialResearchStudent,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests;
