@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::policy::Policy;
 use crate::ingest::profile::{ProfileError, Profiles};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,8 @@ pub enum ConfigError {
 struct RawConfig {
     #[serde(default)]
     paths: RawPaths,
+    #[serde(default)]
+    policy: Policy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +40,8 @@ struct RawPaths {
     mappings: Option<PathBuf>,
     /// The SQLite store; `regsync.sqlite` when absent.
     store: Option<PathBuf>,
+    /// Where registrar staff drop files; `inbox` when absent.
+    inbox: Option<PathBuf>,
 }
 
 /// Checked settings.
@@ -47,6 +52,9 @@ pub struct Settings {
     pub profiles: Profiles,
     /// The SQLite store (`[paths] store`, resolved against the config's folder).
     pub store_path: PathBuf,
+    /// The inbox `plan` and `run` read when no files are named.
+    pub inbox: PathBuf,
+    pub policy: Policy,
 }
 
 impl Settings {
@@ -83,10 +91,27 @@ impl Settings {
                 .as_deref()
                 .unwrap_or(Path::new("regsync.sqlite")),
         );
+        let inbox = base.join(raw.paths.inbox.as_deref().unwrap_or(Path::new("inbox")));
+        let config_path = path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("(defaults)"));
+        raw.policy.check().map_err(|message| ConfigError::Invalid {
+            path: config_path,
+            message,
+        })?;
         Ok(Settings {
             base,
             profiles,
             store_path,
+            inbox,
+            policy: raw.policy,
         })
     }
+}
+
+/// Today's date in Japan, whatever the server's time zone: every date in regsync is a Japan date.
+pub fn today_in_japan() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Tokyo)
+        .date_naive()
 }

@@ -39,13 +39,18 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
 
 /// The whole report, as printed.
 pub fn render(results: &[Ingested]) -> String {
+    render_refs(&results.iter().collect::<Vec<_>>())
+}
+
+/// [`render`] over borrowed results (`plan` and `run` print only the rejected files).
+pub fn render_refs(results: &[&Ingested]) -> String {
     let mut s = String::new();
     let width = results
         .iter()
         .map(|r| r.path.display().to_string().chars().count())
         .max()
         .unwrap_or(0);
-    for r in results {
+    for &r in results {
         let verdict = if r.accepted() {
             "受理 OK      "
         } else {
@@ -78,7 +83,7 @@ pub fn render(results: &[Ingested]) -> String {
         }
         s.push('\n');
     }
-    for r in results {
+    for &r in results {
         if r.diagnostics.is_empty() {
             continue;
         }

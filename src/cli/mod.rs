@@ -2,7 +2,8 @@
 //! become `--help` and a `run` function. [`main`] dispatches and maps outcomes to exit codes.
 
 mod accounts;
-mod check;
+pub mod check;
+pub mod plan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ pub enum Command {
     Check(check::Args),
     /// Import the existing account directory once; export the store as CSV or JSON
     Accounts(accounts::Args),
+    /// Dry run: compute the plan and write plan.json, report.html and report.csv; change nothing
+    Plan(plan::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -68,6 +71,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&settings, args),
         Command::Accounts(args) => accounts::run(&settings, args),
+        Command::Plan(args) => plan::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -30,6 +30,7 @@ use crate::domain::plan::{
 };
 use crate::domain::policy::{Absent, Policy};
 use crate::domain::schedule::{add_days, fiscal_year_end, june_30_on_or_after, months_before};
+use crate::domain::text::{fold_kana_key, fold_key};
 
 /// Everything read from the input files of one plan.
 #[derive(Debug, Clone, Default)]
@@ -1251,19 +1252,23 @@ fn refresh_person(after: &mut Account, row: &RegistrarRow, changes: &mut Vec<Cha
         changes.push(change("faculty", &after.faculty, &row.faculty));
         after.faculty = row.faculty.clone();
     }
-    if after.status != Some(row.status) {
-        changes.push(change(
-            "status",
-            after.status.map_or("", |s| s.label_ja()),
-            row.status.label_ja(),
-        ));
-        after.status = Some(row.status);
+    match after.status {
+        // An account imported without 身分 learns it quietly: nothing changed for the person.
+        None => after.status = Some(row.status),
+        Some(s) if s != row.status => {
+            changes.push(change("status", s.label_ja(), row.status.label_ja()));
+            after.status = Some(row.status);
+        }
+        Some(_) => {}
     }
-    if after.name != row.name && !row.name.is_empty() {
+    // Names differ only when their folded keys do: 「山田　太郎」 and 「山田太郎」 are the same
+    // name, 「髙橋」 and 「高橋」 are not.
+    if !row.name.is_empty() && fold_key(&after.name) != fold_key(&row.name) {
         changes.push(change("name", &after.name, &row.name));
         after.name = row.name.clone();
     }
-    if after.name_kana != row.name_kana && !row.name_kana.is_empty() {
+    if !row.name_kana.is_empty() && fold_kana_key(&after.name_kana) != fold_kana_key(&row.name_kana)
+    {
         changes.push(change("name_kana", &after.name_kana, &row.name_kana));
         after.name_kana = row.name_kana.clone();
     }

@@ -16,6 +16,8 @@ use crate::ingest::{Ingested, read_bytes};
 pub struct BatchFile {
     pub ingested: Ingested,
     pub sha256: String,
+    /// Decided at read time: [`Batch::inputs`] moves the records out of accepted files.
+    pub accepted: bool,
 }
 
 pub struct Batch {
@@ -34,7 +36,7 @@ impl Batch {
     }
 
     pub fn rejected(&self) -> impl Iterator<Item = &BatchFile> {
-        self.files.iter().filter(|f| !f.ingested.accepted())
+        self.files.iter().filter(|f| !f.accepted)
     }
 
     /// The accepted files' records as the planner's inputs; rejected files contribute nothing.
@@ -90,14 +92,17 @@ fn read_one(path: &Path, index: u32, profiles: &Profiles) -> BatchFile {
     match std::fs::read(path) {
         Ok(bytes) => {
             let sha256 = sha256_hex(&bytes);
+            let ingested = read_bytes(path, bytes, index, profiles);
             BatchFile {
-                ingested: read_bytes(path, bytes, index, profiles),
+                accepted: ingested.accepted(),
+                ingested,
                 sha256,
             }
         }
         Err(_) => BatchFile {
             ingested: crate::ingest::read_file(path, index, profiles),
             sha256: String::new(),
+            accepted: false,
         },
     }
 }

@@ -1,0 +1,135 @@
+//! `regsync plan [FILE...] [--out DIR]`: the dry run. Reads the inputs (default: the inbox),
+//! computes the plan on the store as it is, and writes `plan.json`, `report.html` and
+//! `report.csv`. It changes nothing: the store is opened read-only, or not at all when it does
+//! not exist yet.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+
+use crate::cli::Exit;
+use crate::config::{Settings, today_in_japan};
+use crate::domain::account::Snapshot;
+use crate::domain::plan::Plan;
+use crate::domain::rules;
+use crate::ingest::batch::Batch;
+use crate::store::{Store, empty_digest};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input files, CSV or Excel (default: every file in the inbox)
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Folder for plan.json, report.html and report.csv
+    #[arg(long, value_name = "DIR", default_value = "plan")]
+    pub out: PathBuf,
+
+    /// The day to plan for, as a Japan date (default: today in Asia/Tokyo)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<NaiveDate>,
+}
+
+pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
+    let files = if args.files.is_empty() {
+        inbox_files(&settings.inbox)?
+    } else {
+        args.files
+    };
+    let as_of = args.as_of.unwrap_or_else(today_in_japan);
+    let (plan, batch) = compute(settings, &files, as_of)?;
+    let paths = crate::report::write_all(&plan, &args.out)?;
+
+    let mut out = std::io::stdout().lock();
+    let rejected: Vec<_> = batch.rejected().collect();
+    if !rejected.is_empty() {
+        let ingested: Vec<_> = rejected.iter().map(|f| &f.ingested).collect();
+        write!(out, "{}", crate::cli::check::render_refs(&ingested))?;
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary(&plan))?;
+    writeln!(out, "report: {}", paths.report_html.display())?;
+    writeln!(out, "        {}", paths.report_csv.display())?;
+    writeln!(out, "plan:   {}", paths.plan_json.display())?;
+    Ok(if rejected.is_empty() {
+        Exit::Done
+    } else {
+        Exit::Rejected
+    })
+}
+
+/// Reads the files and the store and computes the plan; writes nothing.
+pub fn compute(
+    settings: &Settings,
+    files: &[PathBuf],
+    as_of: NaiveDate,
+) -> anyhow::Result<(Plan, Batch)> {
+    let profiles = &settings.profiles;
+    // The store read and the file decode are independent: overlap them.
+    let (snapshot, mut batch) = rayon::join(
+        || -> anyhow::Result<Snapshot> {
+            match Store::open_read_only(&settings.store_path)? {
+                Some(store) => Ok(store.snapshot()?),
+                None => Ok(Snapshot {
+                    accounts: Vec::new(),
+                    next_serial: 0,
+                    digest: empty_digest(),
+                }),
+            }
+        },
+        || Batch::read(files, profiles),
+    );
+    let snapshot = snapshot
+        .with_context(|| format!("reading the store `{}`", settings.store_path.display()))?;
+    let inputs = batch.inputs(profiles);
+    let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);
+    Ok((plan, batch))
+}
+
+/// The files in the inbox, by name; hidden files and folders are skipped.
+pub fn inbox_files(inbox: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(inbox) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot read the inbox `{}`: {e}",
+                inbox.display()
+            ));
+        }
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading the inbox `{}`", inbox.display()))?;
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if path.is_file() && !hidden {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// One line per action kind that occurs, e.g. `depart 22` — the summary cron mails.
+pub fn summary(plan: &Plan) -> String {
+    let counts: Vec<String> = plan
+        .counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    let counts = if counts.is_empty() {
+        "no actions".to_string()
+    } else {
+        counts.join(", ")
+    };
+    format!(
+        "plan for {} on {} input file(s): {} action(s) — {counts}",
+        plan.as_of,
+        plan.inputs.len(),
+        plan.actions.len()
+    )
+}
