@@ -1055,10 +1055,10 @@ impl<'a> Work<'a> {
             .map(|(target, mut a)| {
                 match target {
                     Target::Account(i) => {
-                        if a.kind != ActionKind::Review {
-                            if let Some(acc) = touched.get(&i) {
-                                a.after = Some(acc.clone());
-                            }
+                        if a.kind != ActionKind::Review
+                            && let Some(acc) = touched.get(&i)
+                        {
+                            a.after = Some(acc.clone());
                         }
                     }
                     Target::New(k) => {
@@ -1105,92 +1105,91 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     if cur.role == Role::ConvertingStaff
         && !cur.reminder_sent
         && cur.reminder_on.is_some_and(|d| d <= as_of)
+        && let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of)
     {
-        if let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of) {
-            cur.reminder_sent = true;
-            let mut a = blank(
-                ActionKind::StaffReminder,
-                Rule::R9,
-                person.clone(),
-                None,
-                format!("R9: {stop_on}のECS-ID停止前の再案内（バックアップとKUMailへの移行）"),
-                format!(
-                    "R9: reminder before the ECS-ID stops on {stop_on} (back up, move mail to KUMail)"
-                ),
-            );
-            a.notice_on = Some(as_of);
-            a.stop_on = Some(stop_on);
-            a.stop_reason = Some(StopReason::StaffConversion);
-            out.push((finish(a, &cur), cur.clone()));
-        }
+        cur.reminder_sent = true;
+        let mut a = blank(
+            ActionKind::StaffReminder,
+            Rule::R9,
+            person.clone(),
+            None,
+            format!("R9: {stop_on}のECS-ID停止前の再案内（バックアップとKUMailへの移行）"),
+            format!(
+                "R9: reminder before the ECS-ID stops on {stop_on} (back up, move mail to KUMail)"
+            ),
+        );
+        a.notice_on = Some(as_of);
+        a.stop_on = Some(stop_on);
+        a.stop_reason = Some(StopReason::StaffConversion);
+        out.push((finish(a, &cur), cur.clone()));
     }
     // R10: a holder's expiry notice one month before the stop, and the stop the day after.
-    if cur.role == Role::Holder {
-        if let Some(until) = cur.holder_until {
-            let stop_on = add_days(until, 1);
-            let notice_on = months_before(stop_on, policy.holder_notice_months);
-            if as_of >= notice_on && as_of < stop_on && cur.expiry_notice_for != Some(until) {
-                cur.expiry_notice_for = Some(until);
-                let mut a = blank(
-                    ActionKind::ExpiryNotice,
-                    Rule::R10,
-                    person.clone(),
-                    None,
-                    format!(
-                        "R10: 利用期限{until}の1か月前の案内。更新がなければ{stop_on}に停止します（窓口で利用継続申請）"
-                    ),
-                    format!(
-                        "R10: valid until {until}; without a renewal at the counter the account stops on {stop_on}"
-                    ),
-                );
-                a.effective_on = Some(until);
-                a.notice_on = Some(as_of);
-                a.stop_on = Some(stop_on);
-                a.stop_reason = Some(StopReason::HolderExpired);
-                out.push((finish(a, &cur), cur.clone()));
-            }
-            if as_of >= stop_on && !cur.stop_pending() {
-                cur.stop_on = Some(stop_on);
-                cur.stop_reason = Some(StopReason::HolderExpired);
-            }
+    if cur.role == Role::Holder
+        && let Some(until) = cur.holder_until
+    {
+        let stop_on = add_days(until, 1);
+        let notice_on = months_before(stop_on, policy.holder_notice_months);
+        if as_of >= notice_on && as_of < stop_on && cur.expiry_notice_for != Some(until) {
+            cur.expiry_notice_for = Some(until);
+            let mut a = blank(
+                ActionKind::ExpiryNotice,
+                Rule::R10,
+                person.clone(),
+                None,
+                format!(
+                    "R10: 利用期限{until}の1か月前の案内。更新がなければ{stop_on}に停止します（窓口で利用継続申請）"
+                ),
+                format!(
+                    "R10: valid until {until}; without a renewal at the counter the account stops on {stop_on}"
+                ),
+            );
+            a.effective_on = Some(until);
+            a.notice_on = Some(as_of);
+            a.stop_on = Some(stop_on);
+            a.stop_reason = Some(StopReason::HolderExpired);
+            out.push((finish(a, &cur), cur.clone()));
+        }
+        if as_of >= stop_on && !cur.stop_pending() {
+            cur.stop_on = Some(stop_on);
+            cur.stop_reason = Some(StopReason::HolderExpired);
         }
     }
     // A scheduled stop falls due.
-    if let (Some(stop_on), Some(reason)) = (cur.stop_on, cur.stop_reason) {
-        if stop_on <= as_of {
-            cur.state = State::Stopped;
-            let rule = match reason {
-                StopReason::Departed => Rule::R5,
-                StopReason::StaffConversion => Rule::R9,
-                StopReason::HolderExpired => Rule::R10,
-            };
-            let (ja, en) = match reason {
-                StopReason::Departed => (
-                    "学籍喪失による停止",
-                    "stop after the loss of student status",
-                ),
-                StopReason::StaffConversion => (
-                    "教職員への身分変更による6月末停止",
-                    "June 30 stop after becoming staff",
-                ),
-                StopReason::HolderExpired => (
-                    "利用期限切れ（更新なし）による停止",
-                    "stop after the holder's year ended without renewal",
-                ),
-            };
-            let mut a = blank(
-                ActionKind::Stop,
-                rule,
-                person,
-                None,
-                format!("{rule:?}: {ja}（{stop_on}）"),
-                format!("{rule:?}: {en} ({stop_on})"),
-            );
-            a.stop_on = Some(stop_on);
-            a.stop_reason = Some(reason);
-            a.effective_on = cur.departed_on.filter(|_| reason == StopReason::Departed);
-            out.push((finish(a, &cur), cur.clone()));
-        }
+    if let (Some(stop_on), Some(reason)) = (cur.stop_on, cur.stop_reason)
+        && stop_on <= as_of
+    {
+        cur.state = State::Stopped;
+        let rule = match reason {
+            StopReason::Departed => Rule::R5,
+            StopReason::StaffConversion => Rule::R9,
+            StopReason::HolderExpired => Rule::R10,
+        };
+        let (ja, en) = match reason {
+            StopReason::Departed => (
+                "学籍喪失による停止",
+                "stop after the loss of student status",
+            ),
+            StopReason::StaffConversion => (
+                "教職員への身分変更による6月末停止",
+                "June 30 stop after becoming staff",
+            ),
+            StopReason::HolderExpired => (
+                "利用期限切れ（更新なし）による停止",
+                "stop after the holder's year ended without renewal",
+            ),
+        };
+        let mut a = blank(
+            ActionKind::Stop,
+            rule,
+            person,
+            None,
+            format!("{rule:?}: {ja}（{stop_on}）"),
+            format!("{rule:?}: {en} ({stop_on})"),
+        );
+        a.stop_on = Some(stop_on);
+        a.stop_reason = Some(reason);
+        a.effective_on = cur.departed_on.filter(|_| reason == StopReason::Departed);
+        out.push((finish(a, &cur), cur.clone()));
     }
     out
 }

@@ -117,10 +117,10 @@ fn decode_field(f: &[u8], encoding: Encoding) -> String {
 }
 
 fn relocate_head(mut d: Diagnostic, head_lines: &[(u64, u64)]) -> Diagnostic {
-    if let Location::Row { row } | Location::Cell { row, .. } = &mut d.location {
-        if let Some((line, emb)) = head_lines.get((*row as usize).saturating_sub(1)) {
-            *row = (line - emb) as u32;
-        }
+    if let Location::Row { row } | Location::Cell { row, .. } = &mut d.location
+        && let Some((line, emb)) = head_lines.get((*row as usize).saturating_sub(1))
+    {
+        *row = (line - emb) as u32;
     }
     d
 }

@@ -422,7 +422,7 @@ fn push_count(out: &mut String, n: usize) {
     let digits = n.to_string();
     let len = digits.len();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (len - i) % 3 == 0 {
+        if i > 0 && (len - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
