@@ -1078,7 +1078,7 @@ impl<'a> Work<'a> {
 /// The scheduled actions due for one account on `as_of`, each with the account after it.
 fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action, Account)> {
     let mut out = Vec::new();
-    if acc.state == State::Stopped {
+    if acc.state == State::Stopped || !may_be_due(acc, as_of) {
         return out;
     }
     let mut cur = acc.clone();
@@ -1192,6 +1192,15 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
         out.push((finish(a, &cur), cur.clone()));
     }
     out
+}
+
+/// A cheap test that rules out nearly every account before [`due_actions`] clones it: only
+/// pending accounts, scheduled stops and reminders, and holders can fall due.
+fn may_be_due(acc: &Account, as_of: NaiveDate) -> bool {
+    (acc.state == State::Pending && !acc.activation_expired && acc.activation_deadline.is_some_and(|d| d < as_of))
+        || acc.stop_on.is_some_and(|d| d <= as_of)
+        || (!acc.reminder_sent && acc.reminder_on.is_some_and(|d| d <= as_of))
+        || acc.role == Role::Holder
 }
 
 fn blank(

@@ -5,6 +5,7 @@
 #![expect(clippy::unwrap_used, reason = "test fixtures")]
 
 use super::*;
+use std::collections::HashMap;
 use crate::domain::model::{JobType, PersonId, StaffNo};
 
 fn d(s: &str) -> NaiveDate {
@@ -116,16 +117,13 @@ fn kinds(p: &Plan) -> Vec<ActionKind> {
 
 /// What `apply` does to the accounts, in memory.
 fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
-    let mut accounts = snap.accounts.clone();
+    let mut by_id: BTreeMap<EcsId, Account> = snap.accounts.iter().map(|a| (a.ecs_id.clone(), a.clone())).collect();
     for a in &plan.actions {
         if let Some(after) = &a.after {
-            match accounts.iter_mut().find(|x| x.ecs_id == after.ecs_id) {
-                Some(x) => *x = after.clone(),
-                None => accounts.push(after.clone()),
-            }
+            by_id.insert(after.ecs_id.clone(), after.clone());
         }
     }
-    accounts.sort_by(|a, b| a.ecs_id.cmp(&b.ecs_id));
+    let accounts: Vec<Account> = by_id.into_values().collect();
     Snapshot {
         accounts,
         next_serial: plan.next_serial,
@@ -787,4 +785,80 @@ fn plan_is_the_same_whatever_the_row_order() {
     reversed.reverse();
     let b = run(&snap, &inputs(reversed), "2026-04-02");
     assert_eq!(a, b);
+}
+
+mod ecs_id_uniqueness {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// 10,000 admissions over many nights, with graduations, stops and readmissions between
+    /// them: every ECS-ID is given to exactly one person, and a readmitted person gets theirs back.
+    fn simulate(seed: u64, nights: usize, per_night: usize) -> Result<(), String> {
+        let mut snap = snapshot(vec![]);
+        let mut rng = seed | 1;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut owner: HashMap<String, String> = HashMap::new(); // ecs_id → person
+        let mut person_no = 0u32;
+        let mut day = d("2026-04-01");
+        for _ in 0..nights {
+            let mut rows = Vec::new();
+            for k in 0..per_night {
+                person_no += 1;
+                let p = format!("P{person_no:07}");
+                let mut r = row(k as u32 + 2, &p, &format!("{person_no:08}"), Status::Undergraduate, Enrollment::Enrolled, None);
+                // Distinct people: no kana + birth date look-alikes (those only make review items).
+                r.birth_date = d("1990-01-01").checked_add_days(chrono::Days::new(u64::from(person_no)));
+                rows.push(r);
+            }
+            // Some people on record graduate; some stopped people come back with a new number.
+            for a in snap.accounts.iter() {
+                let pid = a.person_id.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default();
+                let r = next() % 100;
+                if a.state == State::Active && r < 5 {
+                    rows.push(row(0, &pid, a.student_nos[0].as_str(), Status::Undergraduate, Enrollment::Graduated, Some("2026-03-31")));
+                } else if a.state == State::Stopped && r < 10 {
+                    person_no += 1;
+                    rows.push(row(0, &pid, &format!("{person_no:08}"), Status::Graduate, Enrollment::Enrolled, None));
+                }
+            }
+            let p = plan(&snap, &inputs(rows), day, &Policy::default());
+            for a in &p.actions {
+                let (Some(id), Some(after)) = (&a.ecs_id, &a.after) else { continue };
+                let person = after.person_id.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default();
+                if let Some(prev) = owner.insert(id.as_str().to_string(), person.clone()) {
+                    if prev != person {
+                        return Err(format!("{id} given to {prev} and {person}"));
+                    }
+                }
+            }
+            snap = applied(&snap, &p);
+            // Activate everyone so accounts can depart; time moves past the stops.
+            for a in &mut snap.accounts {
+                if a.state == State::Pending {
+                    a.state = State::Active;
+                }
+            }
+            day = add_days(day, 20);
+            let stops = plan(&snap, &inputs(vec![]), day, &Policy::default());
+            snap = applied(&snap, &stops);
+        }
+        let created = owner.len();
+        if created < nights * per_night {
+            return Err(format!("only {created} IDs for {} admissions", nights * per_night));
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2, ..ProptestConfig::default() })]
+        #[test]
+        fn r2_no_ecs_id_is_ever_given_to_a_second_person(seed in any::<u64>()) {
+            prop_assert_eq!(simulate(seed, 20, 500), Ok(()));
+        }
+    }
 }
