@@ -1,0 +1,5 @@
+//! The one integration-test binary: every end-to-end test is a module here, so the suite links
+//! once.
+
+mod accounts;
+mod store;
