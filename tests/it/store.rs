@@ -251,3 +251,63 @@ fn next_serial_never_decreases_through_apply() -> Result {
     assert_eq!(store.snapshot()?.next_serial, 900);
     Ok(())
 }
+
+/// The child half of [`a_crash_mid_apply_leaves_none_of_the_plan`]: it applies a two-account
+/// plan to the store named by `REGSYNC_CRASH_STORE`, with the `apply-mid` fault point armed,
+/// so the process aborts inside the transaction. Run on its own (no variable), it does nothing.
+#[test]
+fn crash_child() -> Result {
+    let Some(path) = std::env::var_os("REGSYNC_CRASH_STORE") else {
+        return Ok(());
+    };
+    let mut store = Store::open(std::path::Path::new(&path))?;
+    let digest = store.snapshot()?.digest;
+    let p = plan(
+        digest,
+        vec![
+            action(
+                ActionKind::Create,
+                Rule::R1,
+                Some(account("a0000010", &["01260001"])?),
+            ),
+            action(
+                ActionKind::Create,
+                Rule::R1,
+                Some(account("a0000011", &["01260002"])?),
+            ),
+        ],
+        12,
+    )?;
+    let run = store.begin_run(date(2026, 4, 2)?, "apply")?;
+    store.apply(&p, run)?;
+    Err("the fault point did not abort the process".into())
+}
+
+#[test]
+fn a_crash_mid_apply_leaves_none_of_the_plan() -> Result {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("s.sqlite");
+    let before = seeded(&path)?.snapshot()?;
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args(["--exact", "store::crash_child", "--test-threads=1"])
+        .env("REGSYNC_CRASH_STORE", &path)
+        .env(regsync::store::FAULT_ENV, "apply-mid")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    assert!(!status.success(), "the child should have aborted");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "the child should die of SIGABRT: {status:?}"
+        );
+    }
+    let after = Store::open_read_only(&path)?
+        .ok_or("store missing")?
+        .snapshot()?;
+    assert_eq!(after, before);
+    Ok(())
+}
