@@ -1,5 +1,7 @@
-//! End-to-end tests through the real `regsync` binary, all in one test binary so the suite
-//! links once.
+//! The one integration-test binary: every end-to-end test is a module here, so the suite links
+//! once.
 
+mod accounts;
 mod check;
 mod ingest;
+mod store;
