@@ -1197,7 +1197,9 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
 /// A cheap test that rules out nearly every account before [`due_actions`] clones it: only
 /// pending accounts, scheduled stops and reminders, and holders can fall due.
 fn may_be_due(acc: &Account, as_of: NaiveDate) -> bool {
-    (acc.state == State::Pending && !acc.activation_expired && acc.activation_deadline.is_some_and(|d| d < as_of))
+    (acc.state == State::Pending
+        && !acc.activation_expired
+        && acc.activation_deadline.is_some_and(|d| d < as_of))
         || acc.stop_on.is_some_and(|d| d <= as_of)
         || (!acc.reminder_sent && acc.reminder_on.is_some_and(|d| d <= as_of))
         || acc.role == Role::Holder

@@ -5,8 +5,8 @@
 #![expect(clippy::unwrap_used, reason = "test fixtures")]
 
 use super::*;
-use std::collections::HashMap;
 use crate::domain::model::{JobType, PersonId, StaffNo};
+use std::collections::HashMap;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -117,7 +117,11 @@ fn kinds(p: &Plan) -> Vec<ActionKind> {
 
 /// What `apply` does to the accounts, in memory.
 fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
-    let mut by_id: BTreeMap<EcsId, Account> = snap.accounts.iter().map(|a| (a.ecs_id.clone(), a.clone())).collect();
+    let mut by_id: BTreeMap<EcsId, Account> = snap
+        .accounts
+        .iter()
+        .map(|a| (a.ecs_id.clone(), a.clone()))
+        .collect();
     for a in &plan.actions {
         if let Some(after) = &a.after {
             by_id.insert(after.ecs_id.clone(), after.clone());
@@ -810,26 +814,58 @@ mod ecs_id_uniqueness {
             for k in 0..per_night {
                 person_no += 1;
                 let p = format!("P{person_no:07}");
-                let mut r = row(k as u32 + 2, &p, &format!("{person_no:08}"), Status::Undergraduate, Enrollment::Enrolled, None);
+                let mut r = row(
+                    k as u32 + 2,
+                    &p,
+                    &format!("{person_no:08}"),
+                    Status::Undergraduate,
+                    Enrollment::Enrolled,
+                    None,
+                );
                 // Distinct people: no kana + birth date look-alikes (those only make review items).
-                r.birth_date = d("1990-01-01").checked_add_days(chrono::Days::new(u64::from(person_no)));
+                r.birth_date =
+                    d("1990-01-01").checked_add_days(chrono::Days::new(u64::from(person_no)));
                 rows.push(r);
             }
             // Some people on record graduate; some stopped people come back with a new number.
             for a in snap.accounts.iter() {
-                let pid = a.person_id.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default();
+                let pid = a
+                    .person_id
+                    .as_ref()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default();
                 let r = next() % 100;
                 if a.state == State::Active && r < 5 {
-                    rows.push(row(0, &pid, a.student_nos[0].as_str(), Status::Undergraduate, Enrollment::Graduated, Some("2026-03-31")));
+                    rows.push(row(
+                        0,
+                        &pid,
+                        a.student_nos[0].as_str(),
+                        Status::Undergraduate,
+                        Enrollment::Graduated,
+                        Some("2026-03-31"),
+                    ));
                 } else if a.state == State::Stopped && r < 10 {
                     person_no += 1;
-                    rows.push(row(0, &pid, &format!("{person_no:08}"), Status::Graduate, Enrollment::Enrolled, None));
+                    rows.push(row(
+                        0,
+                        &pid,
+                        &format!("{person_no:08}"),
+                        Status::Graduate,
+                        Enrollment::Enrolled,
+                        None,
+                    ));
                 }
             }
             let p = plan(&snap, &inputs(rows), day, &Policy::default());
             for a in &p.actions {
-                let (Some(id), Some(after)) = (&a.ecs_id, &a.after) else { continue };
-                let person = after.person_id.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default();
+                let (Some(id), Some(after)) = (&a.ecs_id, &a.after) else {
+                    continue;
+                };
+                let person = after
+                    .person_id
+                    .as_ref()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default();
                 if let Some(prev) = owner.insert(id.as_str().to_string(), person.clone()) {
                     if prev != person {
                         return Err(format!("{id} given to {prev} and {person}"));
@@ -849,7 +885,10 @@ mod ecs_id_uniqueness {
         }
         let created = owner.len();
         if created < nights * per_night {
-            return Err(format!("only {created} IDs for {} admissions", nights * per_night));
+            return Err(format!(
+                "only {created} IDs for {} admissions",
+                nights * per_night
+            ));
         }
         Ok(())
     }

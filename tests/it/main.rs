@@ -4,4 +4,5 @@
 mod accounts;
 mod check;
 mod ingest;
+mod plan;
 mod store;

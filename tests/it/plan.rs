@@ -1,0 +1,97 @@
+//! `regsync plan` on the shipped samples: the report is what the rules decide, the store is not
+//! touched, and the plan is byte-identical across runs and thread counts.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const NIGHT: [&str; 4] = [
+    "samples/registrar-2026-04-02.csv",
+    "samples/hr-2026-04-02.csv",
+    "samples/renewals-2026-04-02.csv",
+    "samples/activations-2026-04-02.csv",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn regsync(dir: &Path, args: &[&str], threads: &str) -> std::process::Output {
+    let mut cmd = match Command::cargo_bin("regsync") {
+        Ok(c) => c,
+        Err(e) => unreachable!("binary: {e}"),
+    };
+    cmd.current_dir(dir)
+        .env("RAYON_NUM_THREADS", threads)
+        .env("TZ", "America/Los_Angeles")
+        .args(args);
+    match cmd.output() {
+        Ok(o) => o,
+        Err(e) => unreachable!("run: {e}"),
+    }
+}
+
+/// A temp folder with the sample accounts imported into `regsync.sqlite`.
+fn world() -> tempfile::TempDir {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => unreachable!("tempdir: {e}"),
+    };
+    let accounts = root().join("samples/accounts.csv");
+    let out = regsync(
+        dir.path(),
+        &["accounts", "import", &accounts.to_string_lossy()],
+        "2",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
+fn plan(dir: &Path, out: &str, threads: &str) -> Vec<u8> {
+    let mut args = vec![
+        "plan".to_string(),
+        "--as-of".into(),
+        "2026-04-02".into(),
+        "--out".into(),
+        out.into(),
+    ];
+    args.extend(
+        NIGHT
+            .iter()
+            .map(|f| root().join(f).to_string_lossy().into_owned()),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = regsync(dir, &args, threads);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read(dir.join(out).join("plan.json")).unwrap_or_default()
+}
+
+#[test]
+fn plan_on_the_samples_reports_every_rule_and_changes_nothing() {
+    let dir = world();
+    let store = dir.path().join("regsync.sqlite");
+    let before = std::fs::read(&store).unwrap_or_default();
+    let one = plan(dir.path(), "out1", "1");
+    let two = plan(dir.path(), "out2", "2");
+    let again = plan(dir.path(), "out3", "2");
+    assert!(!one.is_empty());
+    assert_eq!(one, two, "1 thread and 2 threads give the same plan.json");
+    assert_eq!(two, again, "two runs give the same plan.json");
+    assert_eq!(
+        std::fs::read(&store).unwrap_or_default(),
+        before,
+        "the store file is byte-identical"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("out1/report.csv")).unwrap_or_default();
+    assert!(csv.starts_with('\u{feff}'));
+    insta::assert_snapshot!(csv);
+}
