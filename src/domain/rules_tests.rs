@@ -866,10 +866,10 @@ mod ecs_id_uniqueness {
                     .as_ref()
                     .map(|p| p.as_str().to_string())
                     .unwrap_or_default();
-                if let Some(prev) = owner.insert(id.as_str().to_string(), person.clone()) {
-                    if prev != person {
-                        return Err(format!("{id} given to {prev} and {person}"));
-                    }
+                if let Some(prev) = owner.insert(id.as_str().to_string(), person.clone())
+                    && prev != person
+                {
+                    return Err(format!("{id} given to {prev} and {person}"));
                 }
             }
             snap = applied(&snap, &p);
