@@ -5,6 +5,7 @@ pub mod account;
 pub mod jpdate;
 pub mod matching;
 pub mod model;
+pub mod notice;
 pub mod plan;
 pub mod policy;
 pub mod rules;
