@@ -2,6 +2,7 @@
 //! arguments (`as_of`, policy, records) and goes out as values.
 
 pub mod account;
+pub mod guard;
 pub mod jpdate;
 pub mod matching;
 pub mod model;
