@@ -520,7 +520,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         };
         if raw.is_empty() {
             if required {
-                self.missing(pos, &header);
+                self.missing(pos, header);
             }
             return None;
         }
@@ -573,7 +573,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
             }
         };
         if value.is_empty() && required {
-            self.missing(pos, &header);
+            self.missing(pos, header);
         }
         value
     }
@@ -588,7 +588,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         match cell {
             Cell::Empty => {
                 if required {
-                    self.missing(pos, &header);
+                    self.missing(pos, header);
                 }
                 None
             }
@@ -613,7 +613,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 let s = trim_cell(s);
                 if s.is_empty() {
                     if required {
-                        self.missing(pos, &header);
+                        self.missing(pos, header);
                     }
                     return None;
                 }
@@ -676,7 +676,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
             }
         };
         if text.is_empty() {
-            self.missing(pos, &header);
+            self.missing(pos, header);
             return None;
         }
         if let Some(code) = exact.get(text).or_else(|| folded.get(&fold_key(text))) {
