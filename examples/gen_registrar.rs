@@ -41,7 +41,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
     /// True with probability `per_mille` / 1000.
     fn chance(&mut self, per_mille: u64) -> bool {
@@ -345,11 +345,7 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
         1_000_000 + spread(i, 2_654_435_761, 8_999_999, 12_345)
     );
     if rng.chance(950) {
-        let _ = write!(
-            cells[2],
-            "a0{:06}",
-            spread(i, 1_000_003, 1_000_000, 271_828)
-        );
+        let _ = write!(cells[2], "a0{:06}", spread(i, 618_031, 1_000_000, 271_828));
     }
 
     let (sur, sur_kana) = if rng.chance(10) {
@@ -389,7 +385,8 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
         0..=899 => "在学",
         900..=969 => "休学",
         970..=984 if graduate => "修了",
-        970..=984 => "卒業",
+        970..=984 if status == "学部生" => "卒業",
+        970..=984 => "修了",
         _ => "退学",
     };
     cells[8].push_str(enrollment);
