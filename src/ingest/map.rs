@@ -253,6 +253,46 @@ impl Mapped {
         }
     }
 
+    pub fn kind(&self) -> Kind {
+        match self {
+            Mapped::Registrar(_) => Kind::Registrar,
+            Mapped::Hr(_) => Kind::Hr,
+            Mapped::Renewals(_) => Kind::Renewals,
+            Mapped::Activations(_) => Kind::Activations,
+        }
+    }
+
+    /// Removes every row, keeping the allocation for reuse.
+    pub fn clear(&mut self) {
+        match self {
+            Mapped::Registrar(v) => v.clear(),
+            Mapped::Hr(v) => v.clear(),
+            Mapped::Renewals(v) => v.clear(),
+            Mapped::Activations(v) => v.clear(),
+        }
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        match self {
+            Mapped::Registrar(v) => v.reserve(n),
+            Mapped::Hr(v) => v.reserve(n),
+            Mapped::Renewals(v) => v.reserve(n),
+            Mapped::Activations(v) => v.reserve(n),
+        }
+    }
+
+    /// Moves the rows of `other` (of the same kind) after these rows, leaving `other` empty
+    /// with its allocation.
+    pub fn append_from(&mut self, other: &mut Mapped) {
+        match (self, other) {
+            (Mapped::Registrar(a), Mapped::Registrar(b)) => a.append(b),
+            (Mapped::Hr(a), Mapped::Hr(b)) => a.append(b),
+            (Mapped::Renewals(a), Mapped::Renewals(b)) => a.append(b),
+            (Mapped::Activations(a), Mapped::Activations(b)) => a.append(b),
+            _ => debug_assert!(false, "chunks of one file share a kind"),
+        }
+    }
+
     /// Appends `other` (of the same kind) after these rows.
     pub fn append(&mut self, other: Mapped) {
         match (self, other) {
