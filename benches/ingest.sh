@@ -27,11 +27,11 @@ BYTES=$(stat -c %s "$FILE")
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-# One measured run: appends "wall_seconds peak_rss_kib" to $TMP/$1.
+# One measured run: appends "wall_s peak_rss_kib user_s sys_s" to $TMP/$1.
 run() {
     local name=$1
     shift
-    /usr/bin/time -f '%e %M' -o "$TMP/one" "$@" >/dev/null
+    /usr/bin/time -f '%e %M %U %S' -o "$TMP/one" "$@" >/dev/null
     cat "$TMP/one" >>"$TMP/$name"
 }
 iconv_run() { run iconv iconv -f CP932 -t UTF-8 "$FILE"; }
@@ -53,13 +53,17 @@ maxcol() { awk -v c="$1" 'BEGIN{m=0} $c>m{m=$c} END{print m}' "$2"; }
 
 IC_S=$(median 1 "$TMP/iconv"); RS_S=$(median 1 "$TMP/regsync")
 IC_M=$(maxcol 2 "$TMP/iconv"); RS_M=$(maxcol 2 "$TMP/regsync")
-awk -v bytes="$BYTES" -v rows="$ROWS" -v ic="$IC_S" -v rs="$RS_S" -v icm="$IC_M" -v rsm="$RS_M" \
-    -v runs_i="$(tr '\n' ' ' <"$TMP/iconv")" -v runs_r="$(tr '\n' ' ' <"$TMP/regsync")" 'BEGIN {
+# CPU seconds (user + sys) per run, as column 5: on a shared machine wall time includes waiting.
+for f in iconv regsync; do awk '{print $0, $3 + $4}' "$TMP/$f" >"$TMP/$f.cpu"; done
+IC_C=$(median 5 "$TMP/iconv.cpu"); RS_C=$(median 5 "$TMP/regsync.cpu")
+awk -v bytes="$BYTES" -v rows="$ROWS" -v ic="$IC_S" -v rs="$RS_S" -v icm="$IC_M" -v rsm="$RS_M" -v icc="$IC_C" -v rsc="$RS_C" \
+    -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v runs_i="$(tr '\n' ' ' <"$TMP/iconv")" -v runs_r="$(tr '\n' ' ' <"$TMP/regsync")" 'BEGIN {
     mb = bytes / 1e6
     printf "\nfile: %.1f MB (%.1f MiB), %d rows\n\n", mb, bytes / 1048576, rows
-    printf "%-40s %10s %10s %14s\n", "command", "median s", "MB/s", "peak RSS MiB"
-    printf "%-40s %10.2f %10.1f %14.1f\n", "iconv -f CP932 -t UTF-8", ic, mb / ic, icm / 1024
-    printf "%-40s %10.2f %10.1f %14.1f\n", "regsync check (decode+parse+map)", rs, mb / rs, rsm / 1024
+    printf "%-36s %9s %8s %13s %13s\n", "command", "median s", "MB/s", "peak RSS MiB", "median CPU s"
+    printf "%-36s %9.2f %8.1f %13.1f %13.2f\n", "iconv -f CP932 -t UTF-8", ic, mb / ic, icm / 1024, icc
+    printf "%-36s %9.2f %8.1f %13.1f %13.2f\n", "regsync check (decode+parse+map)", rs, mb / rs, rsm / 1024, rsc
     printf "\nratio throughput(regsync)/throughput(iconv) = %.2f  (>= 1.0 wanted)\n", ic / rs
-    printf "raw runs (wall s, peak KiB): iconv [%s]  regsync [%s]\n", runs_i, runs_r
+    printf "load average at the end: %s\n", load
+    printf "raw runs (wall s, peak KiB, user s, sys s): iconv [%s]  regsync [%s]\n", runs_i, runs_r
 }'
