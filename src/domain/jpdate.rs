@@ -406,6 +406,14 @@ pub fn parse_date(input: &str) -> Result<ParsedDate, DateError> {
     if input.is_empty() {
         return Err(DateError::Empty);
     }
+    if let Some((year, month, day)) = plain_western(input) {
+        return western(input, year, month, day);
+    }
+    parse_lexed(input)
+}
+
+/// [`parse_date`] through the lexer, for a trimmed, non-empty input.
+fn parse_lexed(input: &str) -> Result<ParsedDate, DateError> {
     let unrecognized = || DateError::Unrecognized(input.to_owned());
     let tokens = lex(input).ok_or_else(unrecognized)?;
     let date_part = strip_time(tokens.as_slice()).ok_or_else(unrecognized)?;
@@ -445,6 +453,45 @@ pub fn parse_date(input: &str) -> Result<ParsedDate, DateError> {
         }
         _ => Err(unrecognized()),
     }
+}
+
+/// The common case first, without the lexer: ASCII `2004-04-01`, `2004/4/1` or `2004.4.1`
+/// (four-digit year, one or two digits for month and day, one separator twice). These are exactly
+/// the inputs the lexer turns into `[Num, Sep, Num, Sep, Num]` with a four-digit year, so the
+/// result is the same; anything else returns `None` and takes the general path.
+fn plain_western(input: &str) -> Option<(Num, Num, Num)> {
+    let b = input.as_bytes();
+    if !(8..=10).contains(&b.len()) || !b[..4].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let sep = *b.get(4)?;
+    if !matches!(sep, b'-' | b'/' | b'.') {
+        return None;
+    }
+    let num = |start: usize, end: usize| Num {
+        value: Some(
+            b[start..end]
+                .iter()
+                .fold(0, |v, d| v * 10 + u32::from(d - b'0')),
+        ),
+        digits: (end - start) as u8,
+        start,
+        end,
+    };
+    let digits_from = |start: usize| {
+        let n = b
+            .get(start..)?
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        (1..=2).contains(&n).then_some(start + n)
+    };
+    let month_end = digits_from(5)?;
+    if b.get(month_end) != Some(&sep) {
+        return None;
+    }
+    let day_end = digits_from(month_end + 1)?;
+    (day_end == b.len()).then(|| (num(0, 4), num(5, month_end), num(month_end + 1, day_end)))
 }
 
 fn western_date(date: NaiveDate) -> ParsedDate {
@@ -871,6 +918,36 @@ mod tests {
     fn check_all(cases: &[(&str, Want)]) {
         for (input, want) in cases {
             check(input, want);
+        }
+    }
+
+    #[test]
+    fn plain_western_fast_path_agrees_with_the_lexer() {
+        for input in [
+            "2004-04-01",
+            "2004/4/1",
+            "2004.4.1",
+            "2004-4-01",
+            "2004/12/31",
+            "2004-13-01",
+            "2004-02-30",
+            "2004-00-10",
+            "2004/2/29",
+            "2100/2/29",
+            "0000-01-01",
+            "2004-4/1",
+            "2004-123-1",
+            "2004-1-",
+            "2004--1",
+            "20040-4-1",
+            "2004/4/1a",
+            "2004ー4ー1",
+        ] {
+            let fast = plain_western(input).map(|(y, m, d)| western(input, y, m, d));
+            if let Some(fast) = fast {
+                assert_eq!(fast, parse_lexed(input), "{input}");
+            }
+            assert_eq!(parse_date(input), parse_lexed(input), "{input}");
         }
     }
 

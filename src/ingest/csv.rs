@@ -12,10 +12,11 @@
 use csv::ByteRecord;
 use rayon::prelude::*;
 
+use crate::domain::model::Kind;
 use crate::ingest::Outcome;
 use crate::ingest::diag::{Diagnostic, Location};
-use crate::ingest::encoding::{Encoding, body, decode_chunk, locate, sniff};
-use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};
+use crate::ingest::encoding::{Encoding, body, decode_chunk, decode_chunk_into, locate, sniff};
+use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Mapped, Mapper, find_header};
 use crate::ingest::profile::Profiles;
 
 /// Target size of one parallel chunk.
@@ -78,33 +79,55 @@ pub fn read(bytes: &[u8], file: u32, profiles: &Profiles) -> Outcome {
     let data = &body[data_start..];
     let chunks = split_records(data, CHUNK);
     let mapper = Mapper::new(&header);
-    let results: Vec<ChunkOut> = chunks
-        .par_iter()
-        .map(|&(start, end)| read_chunk(&data[start..end], encoding, file, &mapper, &header))
-        .collect();
+    let kind = header.kind();
 
-    // Stitch: turn chunk-local rows into spreadsheet rows and file-level byte positions.
-    let mut line = next_line;
-    let mut embedded = embedded_before;
-    let mut mapped = Mapped::with_capacity(header.kind(), results.iter().map(|r| r.rows).sum());
-    for (r, &(start, _)) in results.into_iter().zip(&chunks) {
-        let delta = (line - 1).saturating_sub(embedded) as u32;
-        if let Some(offset) = r.bad_bytes {
-            let at = bom + data_start + start + offset;
-            out.diagnostics.push(encoding_error(bytes, at));
-        } else {
-            let mut m = r.mapped;
-            m.shift_rows(delta);
-            mapped.append(m);
-            for mut d in r.diagnostics {
-                shift_location(&mut d.location, delta);
-                out.diagnostics.push(d);
-            }
-            out.rows += r.rows;
-        }
-        line += r.lines;
-        embedded += r.embedded;
+    // Chunks are read in waves of a few per thread. While one wave is read, the previous one is
+    // stitched onto the result; its emptied row vector and decode buffer then serve a later
+    // wave. So the append overlaps the reading, and the memory a chunk needs is faulted in once
+    // per scratch slot rather than once per chunk (a fresh page costs a fault and a zeroing).
+    let wave = 2 * rayon::current_num_threads().max(1);
+    let mut spare: Vec<Scratch> = Vec::new();
+    let mut stitch = Stitch {
+        line: next_line,
+        embedded: embedded_before,
+        // Every record ends at a LF (or the end), so this bounds the rows and the result never
+        // grows by reallocation mid-file.
+        mapped: Mapped::with_capacity(kind, memchr::memchr_iter(b'\n', data).count() + 1),
+        rows: 0,
+        diagnostics: Vec::new(),
+    };
+    let mut pending: Vec<(ChunkOut, usize)> = Vec::new();
+    for group in chunks.chunks(wave) {
+        let scratch: Vec<Scratch> = (0..group.len())
+            .map(|_| spare.pop().unwrap_or_else(|| Scratch::new(kind)))
+            .collect();
+        let previous = std::mem::take(&mut pending);
+        let (results, freed) = rayon::join(
+            || {
+                group
+                    .par_iter()
+                    .zip(scratch)
+                    .map(|(&(start, end), sc)| {
+                        let r = read_chunk(&data[start..end], encoding, sc, file, &mapper, kind);
+                        (r, start)
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || stitch.add(previous, |at| encoding_error(bytes, bom + data_start + at)),
+        );
+        spare.extend(freed);
+        pending = results;
     }
+    spare.extend(stitch.add(pending, |at| encoding_error(bytes, bom + data_start + at)));
+    drop(spare);
+    let Stitch {
+        mapped,
+        rows,
+        diagnostics,
+        ..
+    } = stitch;
+    out.rows += rows;
+    out.diagnostics.extend(diagnostics);
     out.mapped = Some(mapped);
     out
 }
@@ -200,8 +223,64 @@ pub(crate) fn split_records(data: &[u8], target: usize) -> Vec<(usize, usize)> {
     out
 }
 
-struct ChunkOut {
+/// A chunk's working memory, handed from wave to wave: the decode buffer and the row vector.
+struct Scratch {
+    text: String,
     mapped: Mapped,
+}
+
+impl Scratch {
+    fn new(kind: Kind) -> Self {
+        Scratch {
+            text: String::new(),
+            mapped: Mapped::new(kind),
+        }
+    }
+}
+
+/// The result so far, with the physical line and quoted line breaks reached, as chunk results
+/// are added in file order.
+struct Stitch {
+    line: u64,
+    embedded: u64,
+    mapped: Mapped,
+    rows: usize,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Stitch {
+    /// Turns chunk-local rows into spreadsheet rows and file-level byte positions, moves the
+    /// rows onto the result, and hands back the chunks' emptied scratch.
+    fn add(
+        &mut self,
+        results: Vec<(ChunkOut, usize)>,
+        encoding_error: impl Fn(usize) -> Diagnostic,
+    ) -> Vec<Scratch> {
+        let mut freed = Vec::with_capacity(results.len());
+        for (mut r, start) in results {
+            let delta = (self.line - 1).saturating_sub(self.embedded) as u32;
+            if let Some(offset) = r.bad_bytes {
+                self.diagnostics.push(encoding_error(start + offset));
+            } else {
+                r.scratch.mapped.shift_rows(delta);
+                self.mapped.append_from(&mut r.scratch.mapped);
+                for mut d in r.diagnostics {
+                    shift_location(&mut d.location, delta);
+                    self.diagnostics.push(d);
+                }
+                self.rows += r.rows;
+            }
+            self.line += r.lines;
+            self.embedded += r.embedded;
+            freed.push(r.scratch);
+        }
+        freed
+    }
+}
+
+struct ChunkOut {
+    /// The chunk's rows (in `scratch.mapped`), numbered within the chunk.
+    scratch: Scratch,
     diagnostics: Vec<Diagnostic>,
     rows: usize,
     /// LF bytes in the chunk: how far the physical line count moves.
@@ -215,27 +294,58 @@ struct ChunkOut {
 fn read_chunk(
     raw: &[u8],
     encoding: Encoding,
+    scratch: Scratch,
     file: u32,
     mapper: &Mapper<'_>,
-    header: &Header<'_>,
+    kind: Kind,
 ) -> ChunkOut {
-    let lines = memchr::memchr_iter(b'\n', raw).count() as u64;
-    let mut out = ChunkOut {
-        mapped: Mapped::new(header.kind()),
-        diagnostics: Vec::new(),
-        rows: 0,
-        lines,
-        embedded: 0,
-        bad_bytes: None,
-    };
-    let text = match decode_chunk(raw, encoding) {
-        Ok(t) => t,
-        Err(bad) => {
-            out.bad_bytes = Some(bad.offset);
-            return out;
+    let Scratch {
+        text: mut buf,
+        mut mapped,
+    } = scratch;
+    mapped.clear();
+    let mut diagnostics = Vec::new();
+    let (mut rows, mut embedded) = (0, 0u64);
+    let (lines, bad_bytes) = match decode_chunk_into(raw, encoding, &mut buf) {
+        Ok(text) => {
+            mapped.reserve(raw.len() / 96);
+            let lines = read_records(
+                text,
+                file,
+                mapper,
+                &mut mapped,
+                &mut diagnostics,
+                &mut rows,
+                &mut embedded,
+            );
+            (lines, None)
         }
+        Err(bad) => (
+            memchr::memchr_iter(b'\n', raw).count() as u64,
+            Some(bad.offset),
+        ),
     };
-    out.mapped = Mapped::with_capacity(header.kind(), raw.len() / 96);
+    debug_assert!(mapped.kind() == kind);
+    ChunkOut {
+        scratch: Scratch { text: buf, mapped },
+        diagnostics,
+        rows,
+        lines,
+        embedded,
+        bad_bytes,
+    }
+}
+
+/// Parses and maps the records of one decoded chunk; returns the chunk's LF count.
+fn read_records(
+    text: &str,
+    file: u32,
+    mapper: &Mapper<'_>,
+    mapped: &mut Mapped,
+    diagnostics: &mut Vec<Diagnostic>,
+    rows: &mut usize,
+    embedded_out: &mut u64,
+) -> u64 {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -250,22 +360,36 @@ fn read_chunk(
             record.position().map_or(0, |p| p.byte() as usize),
         );
         let row = (line - embedded) as u32;
-        let here = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
-        embedded += here;
+        let fields = record.as_slice();
+        if memchr::memchr(b'\n', fields).is_some() {
+            embedded += memchr::memchr_iter(b'\n', fields).count() as u64;
+        }
         let mut cells = recycle(std::mem::take(&mut spare));
-        // The chunk decoded to valid UTF-8 and csv splits only at ASCII bytes, so fields are UTF-8.
-        cells.extend(record.iter().map(|f| match std::str::from_utf8(f) {
-            Ok("") => Cell::Empty,
-            Ok(s) => Cell::Text(s),
-            Err(_) => Cell::Error("UTF-8"),
-        }));
-        if mapper.map_row(file, row, &cells, &mut out.mapped, &mut out.diagnostics) {
-            out.rows += 1;
+        // The chunk decoded to valid UTF-8 and csv splits only at ASCII bytes, so fields are UTF-8:
+        // one check for the record, then each field is a slice of it (at char boundaries, since
+        // fields end at ASCII bytes). The per-field check stays as the fallback.
+        match std::str::from_utf8(fields) {
+            Ok(all) => cells.extend((0..record.len()).map(|i| {
+                match record.range(i).and_then(|r| all.get(r)) {
+                    Some("") => Cell::Empty,
+                    Some(s) => Cell::Text(s),
+                    None => Cell::Error("UTF-8"),
+                }
+            })),
+            Err(_) => cells.extend(record.iter().map(|f| match std::str::from_utf8(f) {
+                Ok("") => Cell::Empty,
+                Ok(s) => Cell::Text(s),
+                Err(_) => Cell::Error("UTF-8"),
+            })),
+        }
+        if mapper.map_row(file, row, &cells, mapped, diagnostics) {
+            *rows += 1;
         }
         spare = recycle(cells);
     }
-    out.embedded = embedded;
-    out
+    *embedded_out = embedded;
+    // Decoding maps LF to LF one for one, so the text has the raw chunk's line count.
+    lines.total(text.as_bytes())
 }
 
 /// Finds the physical line a record starts on. csv reports a record's start at the line break
@@ -287,6 +411,12 @@ impl LineCounter {
         self.line += memchr::memchr_iter(b'\n', &data[self.pos..start]).count() as u64;
         self.pos = start;
         self.line + 1
+    }
+
+    /// The number of LF bytes in all of `data`, counting only those after the last offset seen.
+    fn total(&self, data: &[u8]) -> u64 {
+        let rest = data.get(self.pos..).unwrap_or_default();
+        self.line + memchr::memchr_iter(b'\n', rest).count() as u64
     }
 }
 

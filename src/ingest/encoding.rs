@@ -185,15 +185,41 @@ fn utf8_bad_bytes(bytes: &[u8], e: &std::str::Utf8Error) -> BadBytes {
     }
 }
 
+/// [`decode_chunk`] into a caller's buffer (cleared first), so that a reader decoding chunk
+/// after chunk reuses one allocation instead of faulting in fresh pages for every chunk. UTF-8 is
+/// still borrowed and leaves `buf` untouched.
+pub fn decode_chunk_into<'a>(
+    bytes: &'a [u8],
+    enc: Encoding,
+    buf: &'a mut String,
+) -> Result<&'a str, BadBytes> {
+    match enc {
+        Encoding::Utf8Bom | Encoding::Utf8 => std::str::from_utf8(bytes)
+            .map_err(|e| utf8_bad_bytes(bytes, &e))
+            .and_then(no_replacement),
+        Encoding::Cp932 => {
+            buf.clear();
+            decode_cp932_into(bytes, buf)?;
+            Ok(buf.as_str())
+        }
+    }
+}
+
 fn decode_cp932(bytes: &[u8]) -> Result<String, BadBytes> {
+    let mut out = String::new();
+    decode_cp932_into(bytes, &mut out)?;
+    Ok(out)
+}
+
+/// Appends the strict CP932 decoding of `bytes` to `out`, which must be empty.
+fn decode_cp932_into(bytes: &[u8], out: &mut String) -> Result<(), BadBytes> {
     let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
     // Exact for ASCII plus two-byte characters (2 bytes → 3); only half-width katakana (1 → 3)
     // can need more, and the OutputFull arm below grows the string for it.
-    let mut out = String::with_capacity(bytes.len() + bytes.len() / 2 + 4);
+    out.reserve(bytes.len() + bytes.len() / 2 + 4);
     let mut read = 0;
     loop {
-        let (result, n) =
-            decoder.decode_to_string_without_replacement(&bytes[read..], &mut out, true);
+        let (result, n) = decoder.decode_to_string_without_replacement(&bytes[read..], out, true);
         read += n;
         match result {
             DecoderResult::InputEmpty => break,
@@ -210,14 +236,14 @@ fn decode_cp932(bytes: &[u8]) -> Result<String, BadBytes> {
                 let end = read.saturating_sub(usize::from(after));
                 let start = end.saturating_sub(usize::from(len));
                 // A lone 0x80 before the malformed sequence is the first error.
-                return Err(find_lone_0x80(&out, &bytes[..start])
+                return Err(find_lone_0x80(out, &bytes[..start])
                     .unwrap_or_else(|| cp932_bad_bytes(bytes, start, end)));
             }
         }
     }
-    match find_lone_0x80(&out, bytes) {
+    match find_lone_0x80(out, bytes) {
         Some(bad) => Err(bad),
-        None => Ok(out),
+        None => Ok(()),
     }
 }
 

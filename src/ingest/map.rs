@@ -253,6 +253,46 @@ impl Mapped {
         }
     }
 
+    pub fn kind(&self) -> Kind {
+        match self {
+            Mapped::Registrar(_) => Kind::Registrar,
+            Mapped::Hr(_) => Kind::Hr,
+            Mapped::Renewals(_) => Kind::Renewals,
+            Mapped::Activations(_) => Kind::Activations,
+        }
+    }
+
+    /// Removes every row, keeping the allocation for reuse.
+    pub fn clear(&mut self) {
+        match self {
+            Mapped::Registrar(v) => v.clear(),
+            Mapped::Hr(v) => v.clear(),
+            Mapped::Renewals(v) => v.clear(),
+            Mapped::Activations(v) => v.clear(),
+        }
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        match self {
+            Mapped::Registrar(v) => v.reserve(n),
+            Mapped::Hr(v) => v.reserve(n),
+            Mapped::Renewals(v) => v.reserve(n),
+            Mapped::Activations(v) => v.reserve(n),
+        }
+    }
+
+    /// Moves the rows of `other` (of the same kind) after these rows, leaving `other` empty
+    /// with its allocation.
+    pub fn append_from(&mut self, other: &mut Mapped) {
+        match (self, other) {
+            (Mapped::Registrar(a), Mapped::Registrar(b)) => a.append(b),
+            (Mapped::Hr(a), Mapped::Hr(b)) => a.append(b),
+            (Mapped::Renewals(a), Mapped::Renewals(b)) => a.append(b),
+            (Mapped::Activations(a), Mapped::Activations(b)) => a.append(b),
+            _ => debug_assert!(false, "chunks of one file share a kind"),
+        }
+    }
+
     /// Appends `other` (of the same kind) after these rows.
     pub fn append(&mut self, other: Mapped) {
         match (self, other) {
@@ -432,10 +472,13 @@ impl<'p> Mapper<'p> {
     }
 }
 
-impl<'c> RowCtx<'_, 'c> {
+impl<'a, 'c> RowCtx<'a, 'c> {
     /// The cell feeding `field`, with its column; `None` when the profile or file lacks it.
-    fn cell(&self, field: Field) -> Option<(&Column, u32, &str, Cell<'c>)> {
-        let (col, pos, written) = self.mapper.slots[slot(field)].as_ref()?;
+    /// The column and header borrow from the mapper, not from `self`, so they outlive the
+    /// `&mut self` an error needs: the header is copied only into a diagnostic, never per cell.
+    fn cell(&self, field: Field) -> Option<(&'a Column, u32, &'a str, Cell<'c>)> {
+        let mapper: &'a Mapper<'a> = self.mapper;
+        let (col, pos, written) = mapper.slots[slot(field)].as_ref()?;
         let cell = self
             .cells
             .get(*pos as usize)
@@ -485,21 +528,17 @@ impl<'c> RowCtx<'_, 'c> {
                 _ => None,
             },
         );
-        let header = header.to_string();
-        let mut buf = itoa_buf();
         let raw: std::borrow::Cow<'_, str> = match cell {
             Cell::Empty => "".into(),
             Cell::Text(s) => fold_id(s),
+            // Only Excel numbers need a buffer; text cells, nearly all of them, borrow.
             Cell::Number(n) if n.fract() == 0.0 && (0.0..1e18).contains(&n) => {
-                buf.clear();
-                use std::fmt::Write as _;
-                let _ = write!(buf, "{}", n as u64);
-                buf.as_str().into()
+                (n as u64).to_string().into()
             }
             Cell::Number(n) => {
                 self.error(
                     pos,
-                    &header,
+                    header,
                     format!("番号として読めない数値です:「{n}」"),
                     format!("`{n}` is not a whole number"),
                 );
@@ -508,20 +547,20 @@ impl<'c> RowCtx<'_, 'c> {
             Cell::Date(d) => {
                 self.error(
                     pos,
-                    &header,
+                    header,
                     format!("番号の欄に日付「{d}」が入っています"),
                     format!("a date `{d}` where an identifier was expected"),
                 );
                 return None;
             }
             Cell::Error(e) => {
-                self.excel_error(pos, &header, e);
+                self.excel_error(pos, header, e);
                 return None;
             }
         };
         if raw.is_empty() {
             if required {
-                self.missing(pos, &header);
+                self.missing(pos, header);
             }
             return None;
         }
@@ -539,7 +578,7 @@ impl<'c> RowCtx<'_, 'c> {
             if digits && raw.len() > width {
                 self.error(
                     pos,
-                    &header,
+                    header,
                     format!("「{raw}」は{width}桁を超えています"),
                     format!("`{raw}` is longer than the declared {width} digits"),
                 );
@@ -549,7 +588,7 @@ impl<'c> RowCtx<'_, 'c> {
         if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             self.error(
                 pos,
-                &header,
+                header,
                 format!("番号に空白や改行が含まれています:「{raw}」"),
                 format!("identifier `{raw}` contains a space or line break"),
             );
@@ -563,19 +602,18 @@ impl<'c> RowCtx<'_, 'c> {
             return CompactString::default();
         };
         let required = col.required;
-        let header = header.to_string();
         let value = match cell {
             Cell::Empty => CompactString::default(),
             Cell::Text(s) => CompactString::new(trim_cell(s)),
             Cell::Number(n) => CompactString::new(format!("{n}")),
             Cell::Date(d) => CompactString::new(d.to_string()),
             Cell::Error(e) => {
-                self.excel_error(pos, &header, e);
+                self.excel_error(pos, header, e);
                 return CompactString::default();
             }
         };
         if value.is_empty() && required {
-            self.missing(pos, &header);
+            self.missing(pos, header);
         }
         value
     }
@@ -587,12 +625,10 @@ impl<'c> RowCtx<'_, 'c> {
             ColumnType::Date { styles } => styles,
             _ => &[],
         };
-        let styles = styles.to_vec();
-        let header = header.to_string();
         match cell {
             Cell::Empty => {
                 if required {
-                    self.missing(pos, &header);
+                    self.missing(pos, header);
                 }
                 None
             }
@@ -602,7 +638,7 @@ impl<'c> RowCtx<'_, 'c> {
                 None => {
                     self.error(
                         pos,
-                        &header,
+                        header,
                         format!("日付として読めない数値です:「{n}」"),
                         format!("number `{n}` is not a date"),
                     );
@@ -610,14 +646,14 @@ impl<'c> RowCtx<'_, 'c> {
                 }
             },
             Cell::Error(e) => {
-                self.excel_error(pos, &header, e);
+                self.excel_error(pos, header, e);
                 None
             }
             Cell::Text(s) => {
                 let s = trim_cell(s);
                 if s.is_empty() {
                     if required {
-                        self.missing(pos, &header);
+                        self.missing(pos, header);
                     }
                     return None;
                 }
@@ -625,7 +661,7 @@ impl<'c> RowCtx<'_, 'c> {
                     Ok(p) if !styles.contains(&p.style) => {
                         self.error(
                             pos,
-                            &header,
+                            header,
                             format!("「{s}」はこの列で使えない書き方の日付です"),
                             format!("`{s}` is written in a date style this column does not accept"),
                         );
@@ -637,7 +673,7 @@ impl<'c> RowCtx<'_, 'c> {
                                 Location::Cell {
                                     row: self.row,
                                     column: pos,
-                                    header,
+                                    header: header.to_string(),
                                 },
                                 w.message_ja(),
                                 w.message_en(),
@@ -646,7 +682,7 @@ impl<'c> RowCtx<'_, 'c> {
                         Some(p.date)
                     }
                     Err(e) => {
-                        self.error(pos, &header, e.message_ja(), e.message_en());
+                        self.error(pos, header, e.message_ja(), e.message_en());
                         None
                     }
                 }
@@ -664,7 +700,6 @@ impl<'c> RowCtx<'_, 'c> {
         else {
             return None;
         };
-        let header = header.to_string();
         let mut num = String::new();
         let text: &str = match cell {
             Cell::Empty => "",
@@ -676,12 +711,12 @@ impl<'c> RowCtx<'_, 'c> {
             }
             Cell::Date(_) => "?",
             Cell::Error(e) => {
-                self.excel_error(pos, &header, e);
+                self.excel_error(pos, header, e);
                 return None;
             }
         };
         if text.is_empty() {
-            self.missing(pos, &header);
+            self.missing(pos, header);
             return None;
         }
         if let Some(code) = exact.get(text).or_else(|| folded.get(&fold_key(text))) {
@@ -707,7 +742,7 @@ impl<'c> RowCtx<'_, 'c> {
         };
         self.error(
             pos,
-            &header,
+            header,
             format!(
                 "「{text}」は{header}として登録されていない値です。使える値: {}{ja_codes}",
                 expected.join("、")
@@ -719,10 +754,6 @@ impl<'c> RowCtx<'_, 'c> {
         );
         None
     }
-}
-
-fn itoa_buf() -> String {
-    String::with_capacity(24)
 }
 
 /// A number in a date column: `20260401` as written by hand, or an Excel date serial that lost
