@@ -42,6 +42,12 @@ struct RawPaths {
     store: Option<PathBuf>,
     /// Where registrar staff drop files; `inbox` when absent.
     inbox: Option<PathBuf>,
+    /// Where `run` moves processed inputs; `archive` when absent.
+    archive: Option<PathBuf>,
+    /// Where `run` sets aside rejected inputs with their error reports; `rejected` when absent.
+    rejected: Option<PathBuf>,
+    /// Where `run` writes each night's reports; `reports` when absent.
+    reports: Option<PathBuf>,
 }
 
 /// Checked settings.
@@ -54,6 +60,9 @@ pub struct Settings {
     pub store_path: PathBuf,
     /// The inbox `plan` and `run` read when no files are named.
     pub inbox: PathBuf,
+    pub archive: PathBuf,
+    pub rejected: PathBuf,
+    pub reports: PathBuf,
     pub policy: Policy,
 }
 
@@ -91,7 +100,13 @@ impl Settings {
                 .as_deref()
                 .unwrap_or(Path::new("regsync.sqlite")),
         );
-        let inbox = base.join(raw.paths.inbox.as_deref().unwrap_or(Path::new("inbox")));
+        let dir = |p: &Option<PathBuf>, default: &str| {
+            base.join(p.as_deref().unwrap_or(Path::new(default)))
+        };
+        let inbox = dir(&raw.paths.inbox, "inbox");
+        let archive = dir(&raw.paths.archive, "archive");
+        let rejected = dir(&raw.paths.rejected, "rejected");
+        let reports = dir(&raw.paths.reports, "reports");
         let config_path = path
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("(defaults)"));
@@ -104,6 +119,9 @@ impl Settings {
             profiles,
             store_path,
             inbox,
+            archive,
+            rejected,
+            reports,
             policy: raw.policy,
         })
     }

@@ -10,4 +10,5 @@ pub mod config;
 pub mod domain;
 pub mod ingest;
 pub mod report;
+pub mod run;
 pub mod store;

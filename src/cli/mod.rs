@@ -4,6 +4,7 @@
 mod accounts;
 pub mod check;
 pub mod plan;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ pub enum Command {
     Accounts(accounts::Args),
     /// Dry run: compute the plan and write plan.json, report.html and report.csv; change nothing
     Plan(plan::Args),
+    /// The nightly job: lock, read the inbox, plan, guard, apply, send mail, archive or reject inputs
+    Run(run::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -72,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&settings, args),
         Command::Accounts(args) => accounts::run(&settings, args),
         Command::Plan(args) => plan::run(&settings, args),
+        Command::Run(args) => run::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),
