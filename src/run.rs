@@ -59,6 +59,10 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
         Err(e) => return Err(e).with_context(|| format!("locking `{}`", lock_path.display())),
     };
 
+    // Test-only: hold the lock a while, so tests can start two runs together.
+    if std::env::var(crate::store::FAULT_ENV).is_ok_and(|v| v == "hold-lock") {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    }
     let mut store = Store::open(&settings.store_path)?;
     let run_id = store.begin_run(as_of, "run")?;
     let report_dir = settings.reports.join(format!("{as_of}-run{run_id}"));

@@ -5,4 +5,5 @@ mod accounts;
 mod check;
 mod ingest;
 mod plan;
+mod run;
 mod store;

@@ -1,0 +1,183 @@
+//! `regsync run`, the nightly job, through the real binary: the guard, the lock, re-runs and
+//! time zones.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = match Command::cargo_bin("regsync") {
+        Ok(c) => c,
+        Err(e) => unreachable!("binary: {e}"),
+    };
+    c.current_dir(dir).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+fn output(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    match cmd(dir, args, env).output() {
+        Ok(o) => o,
+        Err(e) => unreachable!("run: {e}"),
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A temp folder with the sample accounts imported and `files` in the inbox.
+fn night(files: &[&str], config: &str) -> tempfile::TempDir {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => unreachable!("tempdir: {e}"),
+    };
+    let _ = std::fs::write(dir.path().join("regsync.toml"), config);
+    let accounts = root().join("samples/accounts.csv");
+    let o = output(
+        dir.path(),
+        &["accounts", "import", &accounts.to_string_lossy()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    drop_files(dir.path(), files);
+    dir
+}
+
+fn drop_files(dir: &Path, files: &[&str]) {
+    let inbox = dir.join("inbox");
+    let _ = std::fs::create_dir_all(&inbox);
+    for f in files {
+        let src = root().join(f);
+        let name = src
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        let _ = std::fs::copy(&src, inbox.join(name));
+    }
+}
+
+const NIGHT_0402: [&str; 4] = [
+    "samples/registrar-2026-04-02.csv",
+    "samples/hr-2026-04-02.csv",
+    "samples/renewals-2026-04-02.csv",
+    "samples/activations-2026-04-02.csv",
+];
+
+/// Generous guard limits for the small sample world, where a March graduation is 10%.
+const LOOSE: &str = "[policy]\nguard_share = 0.5\n";
+
+fn export(dir: &Path) -> String {
+    String::from_utf8_lossy(&output(dir, &["accounts", "export", "--format", "json"], &[]).stdout)
+        .into_owned()
+}
+
+#[test]
+fn the_guard_trips_on_a_mass_departure_and_applies_nothing() {
+    // The default limit is 5% of active accounts: the sample March graduation departs ~10%.
+    let dir = night(&NIGHT_0402, "");
+    let before = export(dir.path());
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains("depart exceeds the share limit"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(export(dir.path()), before, "nothing applied");
+    assert!(
+        dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
+        "inputs stay in the inbox"
+    );
+}
+
+#[test]
+fn a_second_run_on_the_same_night_changes_nothing() {
+    let dir = night(&NIGHT_0402, LOOSE);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let after_first = export(dir.path());
+    // The same files dropped again are recognised and archived unread.
+    drop_files(dir.path(), &NIGHT_0402);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("4 already processed"), "{}", text(&o));
+    assert!(text(&o).contains("0 action(s)"), "{}", text(&o));
+    assert_eq!(export(dir.path()), after_first);
+}
+
+#[test]
+fn scheduled_stops_fire_on_a_night_without_files() {
+    let dir = night(&NIGHT_0402, LOOSE);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-16"], &[]);
+    assert!(text(&o).contains("stop 18"), "{}", text(&o));
+}
+
+#[test]
+fn a_rejected_file_is_set_aside_with_its_error_report() {
+    let dir = night(&["samples/broken/bad-date.csv"], LOOSE);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    let report = std::fs::read_to_string(dir.path().join("rejected/bad-date.csv.errors.txt"))
+        .unwrap_or_default();
+    assert!(report.contains("bad-date.csv:6:6(生年月日)"), "{report}");
+    assert!(!dir.path().join("inbox/bad-date.csv").exists());
+}
+
+#[test]
+fn two_runs_started_together_one_runs_and_the_other_leaves_at_once() {
+    let dir = night(&[], LOOSE);
+    let spawn = || {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("regsync"));
+        c.current_dir(dir.path())
+            .args(["run", "--as-of", "2026-04-02"])
+            .env("REGSYNC_FAULT", "hold-lock");
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        c.spawn()
+    };
+    let (Ok(a), Ok(b)) = (spawn(), spawn()) else {
+        unreachable!("spawn")
+    };
+    let started = std::time::Instant::now();
+    let (Ok(a), Ok(b)) = (a.wait_with_output(), b.wait_with_output()) else {
+        unreachable!("wait")
+    };
+    let mut codes = vec![a.status.code(), b.status.code()];
+    codes.sort();
+    assert_eq!(codes, vec![Some(0), Some(4)], "{}\n{}", text(&a), text(&b));
+    assert!(started.elapsed().as_secs() < 30);
+}
+
+#[test]
+fn the_server_time_zone_does_not_change_the_plan() {
+    let dir = night(&NIGHT_0402, LOOSE);
+    let plan_in = |tz: &str, out: &str| {
+        let mut args = vec!["plan", "--as-of", "2026-04-02", "--out", out];
+        let files: Vec<String> = NIGHT_0402
+            .iter()
+            .map(|f| root().join(f).to_string_lossy().into_owned())
+            .collect();
+        args.extend(files.iter().map(String::as_str));
+        let o = output(dir.path(), &args, &[("TZ", tz)]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        std::fs::read(dir.path().join(out).join("plan.json")).unwrap_or_default()
+    };
+    let utc = plan_in("UTC", "utc");
+    assert!(!utc.is_empty());
+    assert_eq!(utc, plan_in("America/Los_Angeles", "la"));
+    assert_eq!(utc, plan_in("Asia/Tokyo", "tokyo"));
+}
