@@ -2,8 +2,11 @@
 //! become `--help` and a `run` function. [`main`] dispatches and maps outcomes to exit codes.
 
 mod accounts;
+pub mod apply;
 pub mod check;
 pub mod plan;
+pub mod review;
+pub mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +50,12 @@ pub enum Command {
     Accounts(accounts::Args),
     /// Dry run: compute the plan and write plan.json, report.html and report.csv; change nothing
     Plan(plan::Args),
+    /// Apply a reviewed plan.json in one transaction; write letters/ and actions.jsonl
+    Apply(apply::Args),
+    /// One person's account: state, scheduled actions, notices, full history
+    Show(show::Args),
+    /// The queue of items that need a person: list, resolve
+    Review(review::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -72,6 +81,9 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&settings, args),
         Command::Accounts(args) => accounts::run(&settings, args),
         Command::Plan(args) => plan::run(&settings, args),
+        Command::Apply(args) => apply::run(&settings, args),
+        Command::Show(args) => show::run(&settings, args),
+        Command::Review(args) => review::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -2,7 +2,9 @@
 //! once.
 
 mod accounts;
+mod apply;
 mod check;
 mod ingest;
 mod plan;
+mod show;
 mod store;
