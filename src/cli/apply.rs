@@ -62,8 +62,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let rows = apply::letters(&plan)?;
     apply::check_outputs(&out, !rows.is_empty())?;
     let hashes = apply::letters::key_hashes(&rows)?;
-    let staged = apply::stage(&out, &plan, &rows)?;
     let run_id = store.begin_run(plan.as_of, "apply")?;
+    // From here until the commit, every way out discards the staged keys.
+    let staged = apply::stage(&out, &plan, &rows)?;
     let extra = ApplyExtra {
         key_hashes: &hashes,
         // The outbox is wired by the integrator (mail); nothing to enqueue here yet.
