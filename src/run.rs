@@ -143,7 +143,32 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
     }
 
     if !plan.actions.is_empty() || !plan.inputs.is_empty() {
-        store.apply(&plan, run_id)?;
+        match crate::apply::execute(&mut store, &plan, run_id, &report_dir, None)? {
+            crate::apply::Executed::Done {
+                published, letters, ..
+            } => {
+                if let Some(dir) = &published.letters_dir {
+                    let _ = write!(
+                        summary,
+                        " Letters: {letters} in {} (mode 0600).",
+                        dir.display()
+                    );
+                }
+            }
+            crate::apply::Executed::Stale { expected, found } => {
+                // Only another writer between our snapshot and our apply can cause this; the lock
+                // keeps other runs out, so an `apply` by hand is the one left.
+                anyhow::bail!(
+                    "the store changed while this run was planning (plan {expected}, store {found}); run again"
+                )
+            }
+            crate::apply::Executed::Unpublished { staging, error, .. } => {
+                anyhow::bail!(
+                    "applied, but the letters and actions.jsonl were not published ({error}); they are in `{}`",
+                    staging.display()
+                )
+            }
+        }
     }
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     for path in accepted.iter().chain(&repeated) {

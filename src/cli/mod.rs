@@ -2,9 +2,12 @@
 //! become `--help` and a `run` function. [`main`] dispatches and maps outcomes to exit codes.
 
 mod accounts;
+pub mod apply;
 pub mod check;
 pub mod plan;
+pub mod review;
 mod run;
+pub mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +53,12 @@ pub enum Command {
     Plan(plan::Args),
     /// The nightly job: lock, read the inbox, plan, guard, apply, send mail, archive or reject inputs
     Run(run::Args),
+    /// Apply a reviewed plan.json in one transaction; write letters/ and actions.jsonl
+    Apply(apply::Args),
+    /// One person's account: state, scheduled actions, notices, full history
+    Show(show::Args),
+    /// The queue of items that need a person: list, resolve
+    Review(review::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -76,6 +85,9 @@ pub fn main() -> ExitCode {
         Command::Accounts(args) => accounts::run(&settings, args),
         Command::Plan(args) => plan::run(&settings, args),
         Command::Run(args) => run::run(&settings, args),
+        Command::Apply(args) => apply::run(&settings, args),
+        Command::Show(args) => show::run(&settings, args),
+        Command::Review(args) => review::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

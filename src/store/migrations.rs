@@ -148,5 +148,13 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
 "#;
 
+/// Migration 2: the hash of a new account's one-time activation key (R4, R12). Only the salted
+/// hash is stored (`salt$sha256`, see `apply::hash_key`): the key itself is printed on the
+/// account letter and nowhere else (R13). NULL for accounts that never had a key from regsync
+/// (imported ones, counter deliveries).
+const V2: &str = r#"
+ALTER TABLE accounts ADD COLUMN activation_key_hash TEXT;
+"#;
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];

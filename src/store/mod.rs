@@ -12,7 +12,9 @@
 //! computed on). `apply` refuses a plan made on any other digest, so a reviewed plan is never
 //! applied to a store that changed since.
 
+pub mod lookup;
 pub mod migrations;
+pub mod review;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,14 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot get random bytes for the store id: {0}")]
     Random(String),
+    #[error(
+        "the plan creates no account `{ecs_id}` to store an activation key hash for\nhint: key hashes are only for the plan's `create` actions"
+    )]
+    KeyWithoutAccount { ecs_id: String },
+    #[error("there is no review item #{id}\nhint: `regsync review list` shows the open ones")]
+    ReviewNotFound { id: i64 },
+    #[error("review item #{id} was already resolved at {at}")]
+    ReviewResolved { id: i64, at: String },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
     #[error("store error: {0}")]
@@ -97,7 +107,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
@@ -137,6 +148,30 @@ pub struct ApplySummary {
     pub next_serial: u64,
     /// The store's digest after the apply.
     pub digest: String,
+}
+
+/// What [`Store::apply`] writes besides the plan, in the same transaction.
+#[derive(Default)]
+pub struct ApplyExtra<'a> {
+    /// `(ecs_id, salt$hash)` of the activation keys of the plan's letter creates (R4, R12);
+    /// only the hash is stored, the key goes on the letter.
+    pub key_hashes: &'a [(String, String)],
+    /// Called last, inside the transaction, before the commit: the caller enqueues the plan's
+    /// notices in the outbox here, so they are committed with the plan or not at all.
+    pub before_commit: Option<&'a BeforeCommit<'a>>,
+}
+
+/// The hook of [`ApplyExtra::before_commit`].
+pub type BeforeCommit<'a> = dyn Fn(&Transaction<'_>) -> Result<(), StoreError> + 'a;
+
+impl std::fmt::Debug for ApplyExtra<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hashes are not secret, but nothing about keys belongs in a log.
+        f.debug_struct("ApplyExtra")
+            .field("key_hashes", &self.key_hashes.len())
+            .field("before_commit", &self.before_commit.is_some())
+            .finish()
+    }
 }
 
 /// An input file to record as processed.
@@ -427,7 +462,16 @@ impl Store {
     /// ones) with a history row holding the account before and after; review items are
     /// queued; `next_serial` is raised to the plan's (and past every created ECS-ID); the
     /// plan's input files are recorded as processed; the revision is bumped.
-    pub fn apply(&mut self, plan: &Plan, run_id: i64) -> Result<ApplySummary, StoreError> {
+    ///
+    /// A review item identical to one still open (same reason and same action) is not queued
+    /// twice. `extra` adds the activation key hashes of created accounts and a hook that runs
+    /// inside the transaction just before the commit (the outbox).
+    pub fn apply(
+        &mut self,
+        plan: &Plan,
+        run_id: i64,
+        extra: &ApplyExtra<'_>,
+    ) -> Result<ApplySummary, StoreError> {
         self.writable()?;
         // Test-only: see FAULT_ENV.
         let fault = std::env::var_os(FAULT_ENV).is_some_and(|v| v == "apply-mid");
@@ -449,9 +493,11 @@ impl Store {
             let mut insert_sn = tx.prepare(INSERT_STUDENT_NO)?;
             let mut delete_sn = tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?;
             let mut history = tx.prepare(INSERT_HISTORY)?;
+            // The same item found again (a plan re-made on the same inputs) stays one item.
             let mut review = tx.prepare(
                 "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM review \
+                 WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
             )?;
             for (i, action) in plan.actions.iter().enumerate() {
                 if let Some(after) = &action.after {
@@ -479,7 +525,7 @@ impl Store {
                         Some(r) => enum_name(r)?,
                         None => "unspecified".to_string(),
                     };
-                    review.execute((
+                    summary.reviews += review.execute((
                         run_id,
                         reason,
                         action.ecs_id.as_ref().map(EcsId::as_str),
@@ -487,7 +533,6 @@ impl Store {
                         action.source.as_ref().map(|s| s.row),
                         serde_json::to_string(action)?,
                     ))?;
-                    summary.reviews += 1;
                 }
                 if fault && i + 1 == half {
                     std::process::abort();
@@ -509,6 +554,27 @@ impl Store {
                 rows: input.rows,
             };
             summary.files += record_file(&tx, f, Some(run_id), &at)?;
+        }
+        {
+            let created: std::collections::HashSet<&str> = plan
+                .actions
+                .iter()
+                .filter(|a| a.kind == ActionKind::Create)
+                .filter_map(|a| a.after.as_ref())
+                .map(|a| a.ecs_id.as_str())
+                .collect();
+            let mut set_hash =
+                tx.prepare("UPDATE accounts SET activation_key_hash = ?2 WHERE ecs_id = ?1")?;
+            for (ecs_id, hash) in extra.key_hashes {
+                if !created.contains(ecs_id.as_str()) || set_hash.execute((ecs_id, hash))? != 1 {
+                    return Err(StoreError::KeyWithoutAccount {
+                        ecs_id: ecs_id.clone(),
+                    });
+                }
+            }
+        }
+        if let Some(hook) = extra.before_commit {
+            hook(&tx)?;
         }
         bump_revision(&tx)?;
         summary.next_serial = next_serial_of(&tx)?;

@@ -77,3 +77,130 @@ fn uuid_is_version_4() -> Result<(), StoreError> {
     assert_ne!(u, new_uuid()?);
     Ok(())
 }
+
+#[test]
+fn a_version_1_store_is_refused_read_only_and_migrated_by_open() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let path = dir.path().join("v1.sqlite");
+    {
+        let conn = Connection::open(&path)?;
+        conn.execute_batch(migrations::MIGRATIONS[0])?;
+        conn.execute(
+            "INSERT INTO meta (id, store_uuid, revision) VALUES (1, 'x', 0)",
+            [],
+        )?;
+        conn.pragma_update(None, "user_version", 1)?;
+    }
+    match Store::open_read_only(&path) {
+        Err(StoreError::SchemaTooOld { found: 1, .. }) => {}
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "expected SchemaTooOld, got {other:?}"
+            )));
+        }
+    }
+    let store = Store::open(&path)?;
+    let version: i64 = store
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    assert_eq!(version, SCHEMA_VERSION);
+    assert!(!store.has_activation_key("a0000001")?);
+    drop(store);
+    assert!(Store::open_read_only(&path)?.is_some());
+    Ok(())
+}
+
+#[test]
+fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
+-> Result<(), StoreError> {
+    use crate::domain::plan::{Action, Person, Rule};
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let account = Account {
+        ecs_id: EcsId::new("a0000001"),
+        kumoi: "a0000001@example.jp".into(),
+        person_id: None,
+        student_nos: vec![StudentNo::new("01260001")],
+        name: "山田　太郎".into(),
+        name_kana: "ヤマダ　タロウ".into(),
+        birth_date: None,
+        faculty: "理学部".into(),
+        status: None,
+        role: Role::Student,
+        state: State::Pending,
+        activation_deadline: None,
+        activation_expired: false,
+        stop_on: None,
+        stop_reason: None,
+        departed_on: None,
+        reminder_on: None,
+        reminder_sent: false,
+        holder_until: None,
+        expiry_notice_for: None,
+    };
+    let plan = Plan {
+        format: Plan::FORMAT,
+        as_of: NaiveDate::from_ymd_opt(2026, 4, 2).unwrap_or_default(),
+        store_digest: empty_digest(),
+        next_serial: 2,
+        inputs: Vec::new(),
+        actions: vec![Action {
+            kind: ActionKind::Create,
+            rule: Rule::R1,
+            ecs_id: Some(account.ecs_id.clone()),
+            person: Person::default(),
+            source: None,
+            effective_on: None,
+            notice_on: None,
+            stop_on: None,
+            stop_reason: None,
+            delivery: None,
+            role: None,
+            changes: Vec::new(),
+            review: None,
+            reason_ja: String::new(),
+            reason_en: String::new(),
+            after: Some(account),
+        }],
+        warnings: Vec::new(),
+    };
+    let run = store.begin_run(plan.as_of, "apply")?;
+    let wrong = [("a0000009".to_string(), "s$h".to_string())];
+    let extra = ApplyExtra {
+        key_hashes: &wrong,
+        before_commit: None,
+    };
+    assert!(matches!(
+        store.apply(&plan, run, &extra),
+        Err(StoreError::KeyWithoutAccount { .. })
+    ));
+    assert!(store.snapshot()?.accounts.is_empty(), "nothing was applied");
+
+    let hashes = [("a0000001".to_string(), "s$h".to_string())];
+    let hook = |tx: &Transaction<'_>| -> Result<(), StoreError> {
+        // The account is visible inside the transaction.
+        let n: i64 = tx.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
+        assert_eq!(n, 1);
+        Err(StoreError::Corrupt("hook refuses".into()))
+    };
+    let extra = ApplyExtra {
+        key_hashes: &hashes,
+        before_commit: Some(&hook),
+    };
+    assert!(matches!(
+        store.apply(&plan, run, &extra),
+        Err(StoreError::Corrupt(_))
+    ));
+    assert!(
+        store.snapshot()?.accounts.is_empty(),
+        "a failing hook rolls back"
+    );
+
+    let extra = ApplyExtra {
+        key_hashes: &hashes,
+        before_commit: None,
+    };
+    store.apply(&plan, run, &extra)?;
+    assert!(store.has_activation_key("a0000001")?);
+    Ok(())
+}

@@ -2,8 +2,10 @@
 //! once.
 
 mod accounts;
+mod apply;
 mod check;
 mod ingest;
 mod plan;
 mod run;
+mod show;
 mod store;

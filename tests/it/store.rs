@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use regsync::domain::account::{Account, Role, State};
 use regsync::domain::model::{EcsId, Kind, StudentNo};
 use regsync::domain::plan::{Action, ActionKind, InputFile, Person, Plan, ReviewReason, Rule};
-use regsync::store::{Store, StoreError, empty_digest};
+use regsync::store::{ApplyExtra, Store, StoreError, empty_digest};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -121,7 +121,11 @@ fn snapshot_through_open_read_only_leaves_the_file_byte_identical() -> Result {
         assert_eq!(store.snapshot()?, written);
         assert!(
             store
-                .apply(&plan(written.digest.clone(), vec![], 0)?, 1)
+                .apply(
+                    &plan(written.digest.clone(), vec![], 0)?,
+                    1,
+                    &ApplyExtra::default()
+                )
                 .is_err()
         );
     }
@@ -160,7 +164,7 @@ fn apply_with_a_stale_digest_is_refused() -> Result {
         5,
     )?;
     let run = store.begin_run(date(2026, 4, 2)?, "apply")?;
-    match store.apply(&stale, run) {
+    match store.apply(&stale, run, &ApplyExtra::default()) {
         Err(StoreError::Stale { expected, found }) => {
             assert_eq!(expected, empty_digest());
             assert_eq!(found, before.digest);
@@ -191,7 +195,7 @@ fn apply_writes_the_after_accounts_and_bumps_the_digest() -> Result {
         0,
     )?;
     let run = store.begin_run(date(2026, 4, 2)?, "apply")?;
-    let summary = store.apply(&p, run)?;
+    let summary = store.apply(&p, run, &ApplyExtra::default())?;
     assert_eq!(
         (summary.accounts, summary.reviews, summary.files),
         (2, 1, 1)
@@ -210,7 +214,7 @@ fn apply_writes_the_after_accounts_and_bumps_the_digest() -> Result {
 
     // The same plan again is stale now: nothing happens twice.
     assert!(matches!(
-        store.apply(&p, run),
+        store.apply(&p, run, &ApplyExtra::default()),
         Err(StoreError::Stale { .. })
     ));
     Ok(())
@@ -232,7 +236,7 @@ fn apply_refuses_to_create_an_ecs_id_that_exists() -> Result {
     )?;
     let run = store.begin_run(date(2026, 4, 2)?, "apply")?;
     assert!(matches!(
-        store.apply(&p, run),
+        store.apply(&p, run, &ApplyExtra::default()),
         Err(StoreError::EcsIdTaken { .. })
     ));
     assert_eq!(store.snapshot()?, before);
@@ -245,9 +249,9 @@ fn next_serial_never_decreases_through_apply() -> Result {
     let mut store = seeded(&dir.path().join("s.sqlite"))?;
     let run = store.begin_run(date(2026, 4, 2)?, "apply")?;
     let digest = store.snapshot()?.digest;
-    store.apply(&plan(digest, vec![], 900)?, run)?;
+    store.apply(&plan(digest, vec![], 900)?, run, &ApplyExtra::default())?;
     let digest = store.snapshot()?.digest;
-    store.apply(&plan(digest, vec![], 10)?, run)?;
+    store.apply(&plan(digest, vec![], 10)?, run, &ApplyExtra::default())?;
     assert_eq!(store.snapshot()?.next_serial, 900);
     Ok(())
 }
@@ -279,7 +283,7 @@ fn crash_child() -> Result {
         12,
     )?;
     let run = store.begin_run(date(2026, 4, 2)?, "apply")?;
-    store.apply(&p, run)?;
+    store.apply(&p, run, &ApplyExtra::default())?;
     Err("the fault point did not abort the process".into())
 }
 

@@ -1,0 +1,187 @@
+//! The account-letter lists (アカウント通知書, R3): for the cohort admissions of a plan (its
+//! `create` actions with letter delivery), one CSV per faculty that the faculty prints and hands
+//! out. They hold the activation keys, so each file is created with mode 0600 in a 0700 folder,
+//! and they are the only place a key is ever written (R13).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::apply::keys::{ActivationKey, activation_key, hash_key};
+use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
+use crate::domain::account::Delivery;
+use crate::domain::plan::{ActionKind, Plan};
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The columns of a letter list.
+pub const HEADER: [&str; 8] = [
+    "所属",
+    "学籍番号",
+    "氏名",
+    "氏名カナ",
+    "ECS-ID",
+    "KUMOI",
+    "有効化キー",
+    "有効化期限",
+];
+
+/// One account letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRow {
+    pub faculty: String,
+    pub student_no: String,
+    pub name: String,
+    pub name_kana: String,
+    pub ecs_id: String,
+    pub kumoi: String,
+    pub key: ActivationKey,
+    pub activation_deadline: Option<NaiveDate>,
+}
+
+/// R3: the letters of `plan`, one per `create` with letter delivery, each with a fresh key,
+/// ordered by faculty, student number and ECS-ID.
+pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
+    let mut rows = Vec::new();
+    for action in &plan.actions {
+        if action.kind != ActionKind::Create || action.delivery != Some(Delivery::Letter) {
+            continue;
+        }
+        let Some(a) = &action.after else { continue };
+        rows.push(LetterRow {
+            faculty: a.faculty.to_string(),
+            student_no: a
+                .student_no()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            name: a.name.to_string(),
+            name_kana: a.name_kana.to_string(),
+            ecs_id: a.ecs_id.as_str().to_string(),
+            kumoi: a.kumoi.to_string(),
+            key: activation_key()?,
+            activation_deadline: a.activation_deadline,
+        });
+    }
+    rows.sort_by(|a, b| {
+        (&a.faculty, &a.student_no, &a.ecs_id).cmp(&(&b.faculty, &b.student_no, &b.ecs_id))
+    });
+    Ok(rows)
+}
+
+/// `(ecs_id, salt$hash)` for each letter, for the store.
+pub fn key_hashes(rows: &[LetterRow]) -> Result<Vec<(String, String)>, ApplyError> {
+    rows.iter()
+        .map(|r| Ok((r.ecs_id.clone(), hash_key(&r.key, &r.ecs_id)?)))
+        .collect()
+}
+
+/// Writes `rows` into the new folder `dir` (mode 0700; it must not exist), one CSV per faculty
+/// (UTF-8 with BOM, CRLF, files created with mode 0600), and returns the files in name order.
+pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, ApplyError> {
+    create_private_dir(dir)?;
+    let mut by_file: BTreeMap<String, Vec<&LetterRow>> = BTreeMap::new();
+    for r in rows {
+        by_file.entry(file_stem(&r.faculty)).or_default().push(r);
+    }
+    let mut paths = Vec::with_capacity(by_file.len());
+    for (stem, rows) in by_file {
+        let path = dir.join(format!("{stem}.csv"));
+        let mut file = create_private_file(&path)?;
+        file.write_all(BOM).map_err(io_err(&path))?;
+        let csv_err = |source| ApplyError::Csv {
+            path: path.clone(),
+            source,
+        };
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(file);
+        w.write_record(HEADER).map_err(csv_err)?;
+        for r in rows {
+            let deadline = r
+                .activation_deadline
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let cells = [
+                r.faculty.as_str(),
+                &r.student_no,
+                &r.name,
+                &r.name_kana,
+                &r.ecs_id,
+                &r.kumoi,
+                r.key.expose(),
+                &deadline,
+            ];
+            w.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
+                .map_err(csv_err)?;
+        }
+        let file = w.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
+        file.sync_all().map_err(io_err(&path))?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// A file name for a faculty: path separators, characters Windows forbids and control
+/// characters (a 所属 cell may hold a line break) become `_`; a leading dot too, so the file is
+/// never hidden nor `..`; long names are cut, as file names are limited to 255 bytes.
+pub fn file_stem(faculty: &str) -> String {
+    let mut s: String = faculty
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .take(60)
+        .collect();
+    if s.starts_with('.') {
+        s.replace_range(0..1, "_");
+    }
+    if s.trim().is_empty() {
+        return "所属なし".to_string();
+    }
+    s
+}
+
+/// A cell Excel would read as a formula gets a leading `'` (as in `report.csv`): names come
+/// from other people's files.
+fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    let formula =
+        cell.starts_with(['\t', '\r']) || cell.trim_start().starts_with(['=', '+', '-', '@']);
+    if formula {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stems_are_safe() {
+        for (faculty, want) in [
+            ("理学部", "理学部"),
+            ("工学研究科\n機械理工学専攻", "工学研究科_機械理工学専攻"),
+            ("../etc/passwd", "_._etc_passwd"),
+            ("a/b\\c:d", "a_b_c_d"),
+            ("", "所属なし"),
+            ("   ", "所属なし"),
+            (".hidden", "_hidden"),
+        ] {
+            assert_eq!(file_stem(faculty), want, "{faculty:?}");
+        }
+        assert_eq!(file_stem(&"学".repeat(300)).chars().count(), 60);
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(neutralise("=1+1"), "'=1+1");
+        assert_eq!(neutralise("-x"), "'-x");
+        assert_eq!(neutralise("山田"), "山田");
+    }
+}

@@ -1,0 +1,186 @@
+//! `regsync apply PLAN [--out DIR]`: applies a reviewed plan to the store, in one transaction,
+//! or refuses it (exit 4) when the store changed since the plan was made.
+//!
+//! Order, for crash safety (see [`crate::apply`]): the digest is checked, the activation keys
+//! are made and the letters and `actions.jsonl` are staged in a hidden folder; then the store
+//! commits the plan with the keys' hashes; then the staged files are renamed into place. A
+//! crash before the commit publishes nothing; a failure after it is reported loudly with the
+//! folder that holds the letters.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::apply::{self, Executed, Leftover, Published};
+use crate::cli::Exit;
+use crate::config::Settings;
+use crate::domain::plan::Plan;
+use crate::store::{ApplySummary, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The reviewed plan (`plan.json` written by `regsync plan`)
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+
+    /// Folder for `actions.jsonl` and `letters/` (default: the plan's folder)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
+    let bytes = fs_err::read(&args.plan)?;
+    let plan: Plan = serde_json::from_slice(&bytes)
+        .with_context(|| format!("`{}` is not a regsync plan", args.plan.display()))?;
+    if plan.format != Plan::FORMAT {
+        anyhow::bail!(
+            "`{}` has plan format {}, this regsync reads format {}\nhint: make a new plan with `regsync plan`",
+            args.plan.display(),
+            plan.format,
+            Plan::FORMAT
+        );
+    }
+    let out = match args.out {
+        Some(o) => o,
+        None => match args.plan.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+    };
+
+    let mut store = Store::open(&settings.store_path)?;
+    let found = store.digest()?;
+    let left = apply::leftovers(&out);
+    if found != plan.store_digest {
+        refuse(&plan.store_digest, &found)?;
+        warn_leftovers(&left, &found)?;
+        return Ok(Exit::Refused);
+    }
+    warn_leftovers(&left, &found)?;
+
+    let run_id = store.begin_run(plan.as_of, "apply")?;
+    // The outbox is wired by the integrator (mail); nothing to enqueue here yet.
+    let (summary, published, letters) = match apply::execute(&mut store, &plan, run_id, &out, None)?
+    {
+        Executed::Done {
+            summary,
+            published,
+            letters,
+        } => (summary, published, letters),
+        Executed::Stale { expected, found } => {
+            refuse(&expected, &found)?;
+            return Ok(Exit::Refused);
+        }
+        Executed::Unpublished { staging, error, .. } => {
+            let line = format!(
+                "applied, but the outputs were not published: {error}\n\
+                 The store HAS the plan. The letters (with the only copy of the activation keys) \
+                 and actions.jsonl are in `{}`: move them into `{}` by hand.\n\
+                 hint: if they are lost, the counter issues new keys (R4)",
+                staging.display(),
+                out.display()
+            );
+            store.finish_run(run_id, "applied; outputs not published")?;
+            eprintln!("error: {line}");
+            return Ok(Exit::Failed);
+        }
+    };
+    let text = render_summary(
+        &plan,
+        &args.plan,
+        &settings.store_path,
+        &summary,
+        &published,
+        letters,
+    );
+    store.finish_run(run_id, text.lines().next().unwrap_or_default())?;
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(Exit::Done)
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
+fn refuse(plan_digest: &str, store_digest: &str) -> anyhow::Result<()> {
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "error: the store changed since this plan was made (plan digest {}, store {}); make a new plan with `regsync plan`\n\
+         エラー: 計画の作成後にストアが変更されました。`regsync plan` で計画を作り直してください\n\
+         nothing was applied / 何も適用していません",
+        short(plan_digest),
+        short(store_digest)
+    )?;
+    Ok(())
+}
+
+fn warn_leftovers(left: &[Leftover], store_digest: &str) -> anyhow::Result<()> {
+    let mut err = std::io::stderr().lock();
+    for l in left {
+        let never = l.plan_digest.as_deref() == Some(store_digest);
+        let what = if never {
+            "its plan was never committed (the store is still at its digest): its keys are void; delete it"
+        } else {
+            "its plan may have been committed: if so, its `letters/` holds the only copy of those activation keys; move it into place, else delete it"
+        };
+        writeln!(
+            err,
+            "warning: `{}` was left by an interrupted apply; {what}",
+            l.dir.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn render_summary(
+    plan: &Plan,
+    plan_path: &Path,
+    store_path: &Path,
+    summary: &ApplySummary,
+    published: &Published,
+    letters: usize,
+) -> String {
+    let counts: Vec<String> = plan
+        .counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    let counts = if counts.is_empty() {
+        "no actions".to_string()
+    } else {
+        counts.join(", ")
+    };
+    let mut s = format!(
+        "applied `{}` (as of {}) to `{}`: {} action(s) — {counts}\n",
+        plan_path.display(),
+        plan.as_of,
+        store_path.display(),
+        plan.actions.len(),
+    );
+    s.push_str(&format!(
+        "適用しました: アカウント {} 件, 要確認 {} 件, 入力ファイル {} 件 / accounts written {}, review items queued {}, input files recorded {}\n",
+        summary.accounts, summary.reviews, summary.files, summary.accounts, summary.reviews, summary.files
+    ));
+    match &published.letters_dir {
+        Some(dir) => {
+            s.push_str(&format!(
+                "letters: `{}` — 通知書 {letters} 件, {} file(s), mode 0600; the activation keys are only there\n",
+                dir.display(),
+                published.letter_files.len()
+            ));
+            for f in &published.letter_files {
+                s.push_str(&format!("         {}\n", f.display()));
+            }
+        }
+        None => s.push_str("letters: none (no cohort admissions in this plan)\n"),
+    }
+    s.push_str(&format!(
+        "actions: `{}` ({} line(s))\n",
+        published.actions_jsonl.display(),
+        published.actions
+    ));
+    s
+}

@@ -1,0 +1,137 @@
+//! Reading one person's record for `regsync show`: which account an identifier names, its
+//! history and its notices. Read-only; key hashes are never read here.
+
+use rusqlite::OptionalExtension;
+use serde::Serialize;
+
+use super::{Store, StoreError};
+
+/// One history row: an action applied to an account, with the account before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub run_id: Option<i64>,
+    /// The run's command and `as_of`, when the run is known.
+    pub run_command: Option<String>,
+    pub run_as_of: Option<String>,
+    pub action: String,
+    pub rule: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+    pub at: String,
+}
+
+/// One outbox row of an account (the body is not read: `show` lists, it does not resend).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NoticeRow {
+    pub notice: String,
+    pub effective_on: String,
+    pub status: String,
+    pub attempts: i64,
+    pub sent_at: Option<String>,
+    pub last_error: Option<String>,
+    pub subject: String,
+}
+
+/// How an identifier given to `show` matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    EcsId,
+    StudentNo,
+    PersonId,
+}
+
+impl Store {
+    /// The ECS-IDs `id` names: the account with that ECS-ID, else the account that ever had
+    /// that student number, else the accounts with that 個人番号 (normally one).
+    pub fn find_accounts(&self, id: &str) -> Result<(Vec<String>, Option<MatchedBy>), StoreError> {
+        let by_ecs: Option<String> = self
+            .conn
+            .query_row("SELECT ecs_id FROM accounts WHERE ecs_id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(e) = by_ecs {
+            return Ok((vec![e], Some(MatchedBy::EcsId)));
+        }
+        let by_sn: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT ecs_id FROM student_nos WHERE student_no = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(e) = by_sn {
+            return Ok((vec![e], Some(MatchedBy::StudentNo)));
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ecs_id FROM accounts WHERE person_id = ?1 ORDER BY ecs_id")?;
+        let ids: Vec<String> = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let by = (!ids.is_empty()).then_some(MatchedBy::PersonId);
+        Ok((ids, by))
+    }
+
+    /// The account's history, oldest first.
+    pub fn history(&self, ecs_id: &str) -> Result<Vec<HistoryRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT h.id, h.run_id, r.command, r.as_of, h.action, h.rule, h.before_json, \
+             h.after_json, h.at FROM history h LEFT JOIN runs r ON r.id = h.run_id \
+             WHERE h.ecs_id = ?1 ORDER BY h.id",
+        )?;
+        let rows = stmt.query_map([ecs_id], |r| {
+            Ok(HistoryRow {
+                id: r.get(0)?,
+                run_id: r.get(1)?,
+                run_command: r.get(2)?,
+                run_as_of: r.get(3)?,
+                action: r.get(4)?,
+                rule: r.get(5)?,
+                before_json: r.get(6)?,
+                after_json: r.get(7)?,
+                at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The account's notices in the outbox, by effective date.
+    pub fn notices_for(&self, ecs_id: &str) -> Result<Vec<NoticeRow>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT notice, effective_on, status, attempts, sent_at, last_error, subject \
+             FROM outbox WHERE ecs_id = ?1 ORDER BY effective_on, id",
+        )?;
+        let rows = stmt.query_map([ecs_id], |r| {
+            Ok(NoticeRow {
+                notice: r.get(0)?,
+                effective_on: r.get(1)?,
+                status: r.get(2)?,
+                attempts: r.get(3)?,
+                sent_at: r.get(4)?,
+                last_error: r.get(5)?,
+                subject: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Store {
+    /// Whether regsync issued an activation key for the account (the hash itself never
+    /// leaves the store through here).
+    pub fn has_activation_key(&self, ecs_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT activation_key_hash IS NOT NULL FROM accounts WHERE ecs_id = ?1",
+                [ecs_id],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+}

@@ -1,0 +1,314 @@
+//! `regsync apply` end to end on the shipped samples: letters with mode 0600, keys nowhere
+//! else, a stale plan refused, re-planning after apply, and a crash mid-apply.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const NIGHT: [&str; 4] = [
+    "samples/registrar-2026-04-02.csv",
+    "samples/hr-2026-04-02.csv",
+    "samples/renewals-2026-04-02.csv",
+    "samples/activations-2026-04-02.csv",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One finished command: exit code (None when killed by a signal), stdout, stderr.
+pub(crate) struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Both streams, raw, for the key search.
+    pub bytes: Vec<u8>,
+}
+
+pub(crate) fn regsync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Ran> {
+    let mut cmd = Command::cargo_bin("regsync")?;
+    cmd.current_dir(dir)
+        .env("TZ", "America/Los_Angeles")
+        .env_remove("REGSYNC_FAULT")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output()?;
+    let mut bytes = o.stdout.clone();
+    bytes.extend_from_slice(&o.stderr);
+    Ok(Ran {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        bytes,
+    })
+}
+
+pub(crate) fn ok(r: Ran) -> Result<Ran> {
+    if r.code == Some(0) {
+        Ok(r)
+    } else {
+        Err(format!("exit {:?}\n{}\n{}", r.code, r.stdout, r.stderr).into())
+    }
+}
+
+/// A temp folder with the sample accounts imported and the 2026-04-02 night planned into `p/`;
+/// returns the folder and every command's output.
+pub(crate) fn planned() -> Result<(tempfile::TempDir, Vec<Ran>)> {
+    let dir = tempfile::tempdir()?;
+    let accounts = root().join("samples/accounts.csv");
+    let import = ok(regsync(
+        dir.path(),
+        &["accounts", "import", &accounts.to_string_lossy()],
+        &[],
+    )?)?;
+    let plan = ok(plan(dir.path(), "p")?)?;
+    Ok((dir, vec![import, plan]))
+}
+
+pub(crate) fn plan(dir: &Path, out: &str) -> Result<Ran> {
+    let mut args: Vec<String> = ["plan", "--as-of", "2026-04-02", "--out", out]
+        .map(String::from)
+        .to_vec();
+    args.extend(
+        NIGHT
+            .iter()
+            .map(|f| root().join(f).to_string_lossy().into_owned()),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    regsync(dir, &args, &[])
+}
+
+/// The activation keys in the letters (column 有効化キー).
+fn keys_in_letters(letters: &Path) -> Result<Vec<String>> {
+    let mut keys = Vec::new();
+    for entry in std::fs::read_dir(letters)? {
+        let text = std::fs::read_to_string(entry?.path())?;
+        let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let key_col = rdr
+            .headers()?
+            .iter()
+            .position(|h| h == "有効化キー")
+            .ok_or("no 有効化キー column")?;
+        for rec in rdr.records() {
+            keys.push(rec?.get(key_col).ok_or("short row")?.to_string());
+        }
+    }
+    Ok(keys)
+}
+
+/// Every file under `dir`, except those under `skip`.
+fn files_under(dir: &Path, skip: &Path, found: &mut Vec<PathBuf>) -> Result {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.starts_with(skip) {
+            continue;
+        }
+        if path.is_dir() {
+            files_under(&path, skip, found)?;
+        } else {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn apply_writes_private_letters_whose_keys_appear_nowhere_else() -> Result {
+    let (dir, mut outputs) = planned()?;
+    let d = dir.path();
+    let applied = ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
+    assert!(applied.stdout.contains("create 34"), "{}", applied.stdout);
+    assert!(applied.stdout.contains("p/letters"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("p/actions.jsonl"),
+        "{}",
+        applied.stdout
+    );
+    outputs.push(applied);
+
+    let letters = d.join("p/letters");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&letters)?.permissions().mode() & 0o777,
+            0o700
+        );
+        let mut n = 0;
+        for entry in std::fs::read_dir(&letters)? {
+            let path = entry?.path();
+            let mode = std::fs::metadata(&path)?.permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+            assert!(std::fs::read(&path)?.starts_with(b"\xEF\xBB\xBF"));
+            n += 1;
+        }
+        assert!(n > 1, "one file per faculty");
+    }
+    let keys = keys_in_letters(&letters)?;
+    // The 2026-04-01 cohort admissions (R3); the May admission and the JSPS fellow get their
+    // account at the counter, without a letter.
+    assert_eq!(keys.len(), 32);
+    for k in &keys {
+        assert_eq!(k.len(), 14, "{k}");
+    }
+    let lines = std::fs::read_to_string(d.join("p/actions.jsonl"))?;
+    assert_eq!(lines.lines().count(), 72);
+
+    // More commands whose output must not show a key either.
+    outputs.push(ok(regsync(d, &["show", "a0117214"], &[])?)?);
+    outputs.push(ok(regsync(
+        d,
+        &["accounts", "export", "--format", "json"],
+        &[],
+    )?)?);
+    outputs.push(ok(regsync(d, &["review", "list"], &[])?)?);
+    let created = lines
+        .lines()
+        .find(|l| l.contains(r#""delivery":"letter""#))
+        .and_then(|l| l.split(r#""ecs_id":""#).nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .ok_or("no letter create in actions.jsonl")?
+        .to_string();
+    let shown = ok(regsync(d, &["show", &created], &[])?)?;
+    assert!(shown.stdout.contains("発行済み issued"), "{}", shown.stdout);
+    assert!(!shown.stdout.contains('$'), "no hash: {}", shown.stdout);
+    outputs.push(shown);
+
+    let mut files = Vec::new();
+    files_under(d, &letters, &mut files)?;
+    assert!(files.iter().any(|f| f.ends_with("regsync.sqlite")));
+    let contents: Vec<(PathBuf, Vec<u8>)> = files
+        .into_iter()
+        .map(|f| std::fs::read(&f).map(|b| (f, b)))
+        .collect::<std::io::Result<_>>()?;
+    for key in &keys {
+        let bare = key.replace('-', "");
+        for (path, bytes) in &contents {
+            assert!(
+                !contains(bytes, key) && !contains(bytes, &bare),
+                "a key is in {}",
+                path.display()
+            );
+        }
+        for o in &outputs {
+            assert!(!contains(&o.bytes, key) && !contains(&o.bytes, &bare));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn a_plan_applies_once_and_replanning_finds_nothing_new() -> Result {
+    let (dir, _) = planned()?;
+    let d = dir.path();
+    ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
+    let store = d.join("regsync.sqlite");
+    let before = std::fs::read(&store)?;
+
+    let again = regsync(d, &["apply", "p/plan.json"], &[])?;
+    assert_eq!(again.code, Some(4), "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("the store changed since this plan was made"),
+        "{}",
+        again.stderr
+    );
+    assert!(again.stderr.contains("make a new plan with `regsync plan`"));
+    assert_eq!(
+        std::fs::read(&store)?,
+        before,
+        "a refused apply writes nothing"
+    );
+
+    ok(plan(d, "p2")?)?;
+    let p2: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("p2/plan.json"))?)?;
+    let actions = p2["actions"].as_array().ok_or("no actions")?;
+    let kinds: Vec<(&str, &str)> = actions
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap_or_default(),
+                a["rule"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    // Known defect outside apply (domain::rules, reported): a JSPS fellow's application (R11)
+    // names no ECS-ID, 個人番号 nor student number, so the same renewals file makes a second
+    // `create` for them. Everything else is in the store now: only review items remain.
+    let unexpected: Vec<_> = kinds
+        .iter()
+        .filter(|(k, r)| *k != "review" && !(*k == "create" && *r == "R11"))
+        .collect();
+    assert!(unexpected.is_empty(), "{unexpected:?}");
+    assert_eq!(kinds.iter().filter(|(k, _)| *k == "review").count(), 2);
+    Ok(())
+}
+
+#[test]
+fn a_second_apply_into_the_same_folder_never_overwrites_letters() -> Result {
+    let (dir, _) = planned()?;
+    let d = dir.path();
+    ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
+    // A fresh plan into the same folder as the first: its outputs would overwrite the first
+    // apply's, so it is refused before anything is written.
+    ok(plan(d, "p")?)?;
+    let keys_before = keys_in_letters(&d.join("p/letters"))?;
+    let r = regsync(d, &["apply", "p/plan.json"], &[])?;
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    assert!(r.stderr.contains("exists already"), "{}", r.stderr);
+    assert_eq!(keys_in_letters(&d.join("p/letters"))?, keys_before);
+    Ok(())
+}
+
+#[test]
+fn a_crash_mid_apply_leaves_the_store_unchanged_and_publishes_nothing() -> Result {
+    let (dir, _) = planned()?;
+    let d = dir.path();
+    let store = d.join("regsync.sqlite");
+    let digest = || -> Result<String> {
+        Ok(regsync::store::Store::open_read_only(&store)?
+            .ok_or("no store")?
+            .digest()?)
+    };
+    let digest_before = digest()?;
+    let export_before = ok(regsync(d, &["accounts", "export"], &[])?)?.stdout;
+
+    let crashed = regsync(
+        d,
+        &["apply", "p/plan.json"],
+        &[(regsync::store::FAULT_ENV, "apply-mid")],
+    )?;
+    assert_ne!(crashed.code, Some(0), "the fault point should abort");
+    #[cfg(unix)]
+    assert_eq!(crashed.code, None, "killed by SIGABRT: {}", crashed.stderr);
+    assert_eq!(digest()?, digest_before);
+    assert_eq!(
+        ok(regsync(d, &["accounts", "export"], &[])?)?.stdout,
+        export_before
+    );
+    assert!(!d.join("p/letters").exists(), "no letters published");
+    assert!(!d.join("p/actions.jsonl").exists());
+
+    let second = ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
+    assert!(
+        second.stderr.contains("was left by an interrupted apply")
+            && second.stderr.contains("never committed"),
+        "{}",
+        second.stderr
+    );
+    assert!(d.join("p/letters").is_dir());
+    assert!(d.join("p/actions.jsonl").is_file());
+    assert_ne!(digest()?, digest_before);
+    Ok(())
+}
