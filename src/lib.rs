@@ -9,5 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod mail;
 pub mod report;
 pub mod store;

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod check;
+pub mod mail;
 pub mod plan;
 
 use std::path::PathBuf;
@@ -47,6 +48,8 @@ pub enum Command {
     Accounts(accounts::Args),
     /// Dry run: compute the plan and write plan.json, report.html and report.csv; change nothing
     Plan(plan::Args),
+    /// Send the notices waiting in the outbox (exit 5 when some are still pending)
+    Mail(mail::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -72,6 +75,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(&settings, args),
         Command::Accounts(args) => accounts::run(&settings, args),
         Command::Plan(args) => plan::run(&settings, args),
+        Command::Mail(args) => mail::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -13,6 +13,7 @@
 //! applied to a store that changed since.
 
 pub mod migrations;
+pub mod outbox;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
