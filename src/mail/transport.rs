@@ -155,9 +155,10 @@ impl Sender<'_> {
                 transport_down: true,
             }),
             Sender::Smtp(smtp) => smtp.send(message).map(|_| ()).map_err(|e| SendError {
-                // A 4xx/5xx reply concerns this message (a full or unknown mailbox); anything
-                // else (refused connection, timeout, TLS) is the server being unreachable.
-                transport_down: !(e.is_permanent() || e.is_transient()),
+                // A 4xx/5xx reply concerns this message (a full or unknown mailbox), except
+                // 421 (service not available, closing the connection); anything else (refused
+                // connection, timeout, TLS) is the server being unreachable.
+                transport_down: e.status().is_none_or(|code| u16::from(code) == 421),
                 message: e.to_string(),
             }),
         }

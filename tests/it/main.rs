@@ -4,5 +4,7 @@
 mod accounts;
 mod check;
 mod ingest;
+mod mail;
 mod plan;
+mod smtp;
 mod store;
