@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::domain::policy::Policy;
 use crate::ingest::profile::{ProfileError, Profiles};
+use crate::mail::{MailError, MailSettings, Secret, Templates, Tls, Transport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -22,6 +23,8 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -31,6 +34,49 @@ struct RawConfig {
     paths: RawPaths,
     #[serde(default)]
     policy: Policy,
+    #[serde(default)]
+    mail: RawMail,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTransport {
+    #[default]
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+/// `[mail]`: how notices are sent. See [`check_mail`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMail {
+    /// `file` (default) or `smtp`.
+    #[serde(default)]
+    transport: RawTransport,
+    /// File transport: the folder for `.eml` files; `mail-out` when absent.
+    dir: Option<PathBuf>,
+    /// The sender, e.g. `情報環境支援センター <support@example.ac.jp>`.
+    from: Option<String>,
+    host: Option<String>,
+    /// 587 when absent (465 with `tls = "tls"`).
+    port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    tls: Option<RawTls>,
+    username: Option<String>,
+    /// Never allowed: read only to refuse it with a clear message.
+    password: Option<toml::Value>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    /// 30 when absent.
+    timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +110,8 @@ pub struct Settings {
     pub rejected: PathBuf,
     pub reports: PathBuf,
     pub policy: Policy,
+    /// `[mail]`: transport, sender and the checked notice templates.
+    pub mail: MailSettings,
 }
 
 impl Settings {
@@ -111,8 +159,16 @@ impl Settings {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("(defaults)"));
         raw.policy.check().map_err(|message| ConfigError::Invalid {
-            path: config_path,
+            path: config_path.clone(),
             message,
+        })?;
+        let mappings = raw.paths.mappings.as_deref().map(|d| base.join(d));
+        let mail = check_mail(raw.mail, &base, mappings.as_deref()).map_err(|e| match e {
+            MailConfigError::Invalid(message) => ConfigError::Invalid {
+                path: config_path,
+                message,
+            },
+            MailConfigError::Mail(e) => ConfigError::Mail(e),
         })?;
         Ok(Settings {
             base,
@@ -123,8 +179,128 @@ impl Settings {
             rejected,
             reports,
             policy: raw.policy,
+            mail,
         })
     }
+}
+
+enum MailConfigError {
+    Invalid(String),
+    Mail(MailError),
+}
+
+impl From<MailError> for MailConfigError {
+    fn from(e: MailError) -> Self {
+        MailConfigError::Mail(e)
+    }
+}
+
+/// `[mail]` → [`MailSettings`]. The SMTP password is never in the config: only where to read it
+/// (an environment variable or a file), and it is read when mail is sent, so commands that send
+/// nothing do not need it. Keys that the chosen transport does not use are refused, so a typo'd
+/// setup fails here rather than silently writing files instead of sending.
+fn check_mail(
+    raw: RawMail,
+    base: &Path,
+    mappings: Option<&Path>,
+) -> Result<MailSettings, MailConfigError> {
+    let invalid = |m: &str| MailConfigError::Invalid(m.to_string());
+    if raw.password.is_some() {
+        return Err(invalid(
+            "`mail.password` is not allowed: a password never goes in the config file\nhint: name an environment variable with `mail.password_env = \"REGSYNC_SMTP_PASSWORD\"` or a file with `mail.password_file = \"/etc/regsync/smtp.pass\"`",
+        ));
+    }
+    let from_text = raw.from.as_deref().unwrap_or(crate::mail::DEFAULT_FROM);
+    let from = from_text.parse().map_err(|e| {
+        MailConfigError::Invalid(format!(
+            "`mail.from` = `{from_text}` is not a mail address: {e}\nhint: write `名前 <user@example.ac.jp>` or `user@example.ac.jp`"
+        ))
+    })?;
+    let transport = match raw.transport {
+        RawTransport::File => {
+            let smtp_keys = [
+                ("host", raw.host.is_some()),
+                ("port", raw.port.is_some()),
+                ("tls", raw.tls.is_some()),
+                ("username", raw.username.is_some()),
+                ("password_env", raw.password_env.is_some()),
+                ("password_file", raw.password_file.is_some()),
+                ("timeout_secs", raw.timeout_secs.is_some()),
+            ];
+            if let Some((key, _)) = smtp_keys.iter().find(|(_, set)| *set) {
+                return Err(MailConfigError::Invalid(format!(
+                    "`mail.{key}` is set but `mail.transport` is `file`\nhint: add `transport = \"smtp\"` to send by SMTP"
+                )));
+            }
+            Transport::File {
+                dir: base.join(raw.dir.as_deref().unwrap_or(Path::new("mail-out"))),
+            }
+        }
+        RawTransport::Smtp => {
+            if raw.dir.is_some() {
+                return Err(invalid(
+                    "`mail.dir` is set but `mail.transport` is `smtp`\nhint: `dir` is for `transport = \"file\"`",
+                ));
+            }
+            let host = match raw.host {
+                Some(h) if !h.trim().is_empty() => h.trim().to_string(),
+                _ => {
+                    return Err(invalid(
+                        "`mail.transport` is `smtp` but `mail.host` is missing\nhint: add `host = \"smtp.example.ac.jp\"`",
+                    ));
+                }
+            };
+            let tls = match raw.tls.unwrap_or(RawTls::StartTls) {
+                RawTls::None => Tls::None,
+                RawTls::StartTls => Tls::StartTls,
+                RawTls::Tls => Tls::Tls,
+            };
+            let port = raw.port.unwrap_or(if tls == Tls::Tls { 465 } else { 587 });
+            let password = match (raw.password_env, raw.password_file) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "`mail.password_env` and `mail.password_file` are both set\nhint: keep one",
+                    ));
+                }
+                (Some(var), None) if var.trim().is_empty() => {
+                    return Err(invalid("`mail.password_env` is empty"));
+                }
+                (Some(var), None) => Some(Secret::Env(var)),
+                (None, Some(file)) => Some(Secret::File(base.join(file))),
+                (None, None) => None,
+            };
+            match (&raw.username, &password) {
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "`mail.username` is set but no password source\nhint: add `password_env = \"REGSYNC_SMTP_PASSWORD\"` or `password_file = \"/etc/regsync/smtp.pass\"`",
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(invalid(
+                        "a password source is set but `mail.username` is missing",
+                    ));
+                }
+                _ => {}
+            }
+            let timeout_secs = raw.timeout_secs.unwrap_or(30);
+            if timeout_secs == 0 {
+                return Err(invalid("`mail.timeout_secs` must be at least 1"));
+            }
+            Transport::Smtp {
+                host,
+                port,
+                tls,
+                username: raw.username,
+                password,
+                timeout: std::time::Duration::from_secs(timeout_secs),
+            }
+        }
+    };
+    Ok(MailSettings {
+        transport,
+        from,
+        templates: Templates::load(mappings)?,
+    })
 }
 
 /// Today's date in Japan, whatever the server's time zone: every date in regsync is a Japan date.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod mail;
 pub mod report;
 pub mod run;
 pub mod store;

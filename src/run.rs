@@ -134,6 +134,8 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
             report_dir.join("report.html").display(),
             report_dir.join("plan.json").display()
         );
+        // Earlier notices still waiting are sent all the same.
+        send_mail(settings, &mut store, &mut summary);
         store.finish_run(run_id, &summary)?;
         return Ok(Outcome {
             exit: Exit::Refused,
@@ -143,7 +145,12 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
     }
 
     if !plan.actions.is_empty() || !plan.inputs.is_empty() {
-        match crate::apply::execute(&mut store, &plan, run_id, &report_dir, None)? {
+        // Notices are queued in the apply transaction and sent after the commit, from the outbox.
+        let entries = crate::mail::outbox_entries_with(&settings.mail.templates, &plan)?;
+        let enqueue = |tx: &rusqlite::Transaction<'_>| {
+            crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
+        };
+        match crate::apply::execute(&mut store, &plan, run_id, &report_dir, Some(&enqueue))? {
             crate::apply::Executed::Done {
                 published, letters, ..
             } => {
@@ -174,18 +181,44 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
     for path in accepted.iter().chain(&repeated) {
         move_into(&archive, path)?;
     }
+    let pending = send_mail(settings, &mut store, &mut summary);
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
-    let exit = if rejected.is_empty() {
-        Exit::Done
-    } else {
+    let exit = if !rejected.is_empty() {
         Exit::Rejected
+    } else if pending {
+        Exit::MailPending
+    } else {
+        Exit::Done
     };
     Ok(Outcome {
         exit,
         summary,
         report_dir: Some(report_dir),
     })
+}
+
+/// Delivers what the outbox holds; returns whether notices are still waiting. A mail server that
+/// is down does not fail the run: the notices stay pending for the next one (exit 5).
+fn send_mail(settings: &Settings, store: &mut Store, summary: &mut String) -> bool {
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    match crate::mail::deliver(store, &settings.mail, now, false) {
+        Ok(r) => {
+            let _ = write!(
+                summary,
+                " Mail: sent {}, failed {}, pending {}.",
+                r.sent, r.failed, r.pending_left
+            );
+            r.pending_left > 0
+        }
+        Err(e) => {
+            let _ = write!(
+                summary,
+                " Mail not sent ({e}); the notices stay pending for the next run."
+            );
+            true
+        }
+    }
 }
 
 fn lock_path(store: &Path) -> PathBuf {

@@ -60,32 +60,36 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     warn_leftovers(&left, &found)?;
 
     let run_id = store.begin_run(plan.as_of, "apply")?;
-    // The outbox is wired by the integrator (mail); nothing to enqueue here yet.
-    let (summary, published, letters) = match apply::execute(&mut store, &plan, run_id, &out, None)?
-    {
-        Executed::Done {
-            summary,
-            published,
-            letters,
-        } => (summary, published, letters),
-        Executed::Stale { expected, found } => {
-            refuse(&expected, &found)?;
-            return Ok(Exit::Refused);
-        }
-        Executed::Unpublished { staging, error, .. } => {
-            let line = format!(
-                "applied, but the outputs were not published: {error}\n\
+    // Notices are queued in the same transaction; `regsync mail` (or the next run) sends them.
+    let entries = crate::mail::outbox_entries_with(&settings.mail.templates, &plan)?;
+    let enqueue = |tx: &rusqlite::Transaction<'_>| {
+        crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
+    };
+    let (summary, published, letters) =
+        match apply::execute(&mut store, &plan, run_id, &out, Some(&enqueue))? {
+            Executed::Done {
+                summary,
+                published,
+                letters,
+            } => (summary, published, letters),
+            Executed::Stale { expected, found } => {
+                refuse(&expected, &found)?;
+                return Ok(Exit::Refused);
+            }
+            Executed::Unpublished { staging, error, .. } => {
+                let line = format!(
+                    "applied, but the outputs were not published: {error}\n\
                  The store HAS the plan. The letters (with the only copy of the activation keys) \
                  and actions.jsonl are in `{}`: move them into `{}` by hand.\n\
                  hint: if they are lost, the counter issues new keys (R4)",
-                staging.display(),
-                out.display()
-            );
-            store.finish_run(run_id, "applied; outputs not published")?;
-            eprintln!("error: {line}");
-            return Ok(Exit::Failed);
-        }
-    };
+                    staging.display(),
+                    out.display()
+                );
+                store.finish_run(run_id, "applied; outputs not published")?;
+                eprintln!("error: {line}");
+                return Ok(Exit::Failed);
+            }
+        };
     let text = render_summary(
         &plan,
         &args.plan,

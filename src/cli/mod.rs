@@ -4,6 +4,7 @@
 mod accounts;
 pub mod apply;
 pub mod check;
+pub mod mail;
 pub mod plan;
 pub mod review;
 mod run;
@@ -59,6 +60,8 @@ pub enum Command {
     Show(show::Args),
     /// The queue of items that need a person: list, resolve
     Review(review::Args),
+    /// Send the notices waiting in the outbox (exit 5 when some are still pending)
+    Mail(mail::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -88,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Apply(args) => apply::run(&settings, args),
         Command::Show(args) => show::run(&settings, args),
         Command::Review(args) => review::run(&settings, args),
+        Command::Mail(args) => mail::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

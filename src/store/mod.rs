@@ -14,6 +14,7 @@
 
 pub mod lookup;
 pub mod migrations;
+pub mod outbox;
 pub mod review;
 
 use std::cmp::Ordering;

@@ -1,0 +1,263 @@
+//! The outbox: notices written by `apply` inside its transaction and sent after commit by
+//! `mail`. A notice is one row per (account, notice, effective date) — the table's UNIQUE key —
+//! so re-running a plan or a night enqueues nothing twice, and a notice goes out again only
+//! when its date changes.
+//!
+//! Delivery marks each row in its own small transaction: claimed before the send, sent or
+//! failed right after it. A crash mid-delivery therefore leaves at most the one message in
+//! flight to be sent again, and two `mail` processes never send the same row.
+//!
+//! Timestamps are RFC 3339 in Japan time with whole seconds (`2026-04-01T02:00:00+09:00`), the
+//! same shape as the rest of the store, so text order is time order.
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use super::{Store, StoreError, iso, parse_iso};
+
+/// A rendered notice to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxEntry {
+    pub ecs_id: String,
+    /// [`NoticeKind::as_str`](crate::domain::notice::NoticeKind::as_str).
+    pub notice: String,
+    /// The stop date the notice announces; part of the notice's identity.
+    pub effective_on: NaiveDate,
+    /// The KUMOI address.
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// An outbox row as delivery reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueNotice {
+    pub id: i64,
+    pub ecs_id: String,
+    pub notice: String,
+    pub effective_on: NaiveDate,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Sends tried so far.
+    pub attempts: u32,
+}
+
+/// How many outbox rows are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub pending: usize,
+    pub failed: usize,
+    pub sent: usize,
+}
+
+/// The error recorded for a row whose send was interrupted (the process stopped between the
+/// claim and the result). Replaced by the real outcome when the send finishes.
+pub const INTERRUPTED: &str = "interrupted while sending; it will be sent again";
+
+/// Enqueues `entries` inside the caller's transaction (`apply`'s), ignoring notices already in
+/// the outbox (same account, notice and effective date). An unsent notice of the same account
+/// and kind for another date is dropped: its date was corrected, and the old text would announce
+/// a wrong date. Returns the number of rows inserted.
+pub fn enqueue(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    entries: &[OutboxEntry],
+) -> Result<usize, StoreError> {
+    let mut drop_stale = tx.prepare_cached(
+        "DELETE FROM outbox WHERE ecs_id = ?1 AND notice = ?2 AND effective_on <> ?3 \
+         AND status IN ('pending', 'failed')",
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO outbox \
+         (ecs_id, notice, effective_on, to_addr, subject, body, created_run) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut inserted = 0;
+    for e in entries {
+        let effective_on = iso(e.effective_on);
+        drop_stale.execute((&e.ecs_id, &e.notice, &effective_on))?;
+        inserted += insert.execute((
+            &e.ecs_id,
+            &e.notice,
+            &effective_on,
+            &e.to,
+            &e.subject,
+            &e.body,
+            run_id,
+        ))?;
+    }
+    Ok(inserted)
+}
+
+/// `at` as the store writes timestamps.
+pub fn timestamp(at: &DateTime<Tz>) -> String {
+    at.with_timezone(&chrono_tz::Asia::Tokyo)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+impl Store {
+    /// [`enqueue`] in a transaction of its own (tests, and tools that add notices by hand).
+    pub fn enqueue_notices(
+        &mut self,
+        run_id: i64,
+        entries: &[OutboxEntry],
+    ) -> Result<usize, StoreError> {
+        self.writable()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = enqueue(&tx, run_id, entries)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Up to `limit` rows due for sending at `now`, with an id above `after_id`, in id order:
+    /// every pending row, and failed rows whose retry time has come (every failed row when
+    /// `retry_all`).
+    pub fn due_notices(
+        &self,
+        now: &DateTime<Tz>,
+        retry_all: bool,
+        after_id: i64,
+        limit: usize,
+    ) -> Result<Vec<DueNotice>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, ecs_id, notice, effective_on, to_addr, subject, body, attempts \
+             FROM outbox \
+             WHERE id > ?1 AND (status = 'pending' OR (status = 'failed' \
+                 AND (?2 OR next_attempt_at IS NULL OR next_attempt_at <= ?3))) \
+             ORDER BY id LIMIT ?4",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut rows = stmt.query((after_id, retry_all, timestamp(now), limit))?;
+        let mut due = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            let effective_on: String = r.get(3)?;
+            let attempts: i64 = r.get(7)?;
+            due.push(DueNotice {
+                id,
+                ecs_id: r.get(1)?,
+                notice: r.get(2)?,
+                effective_on: parse_iso(&effective_on).ok_or_else(|| {
+                    StoreError::Corrupt(format!("outbox.effective_on = `{effective_on}` (id {id})"))
+                })?,
+                to: r.get(4)?,
+                subject: r.get(5)?,
+                body: r.get(6)?,
+                attempts: u32::try_from(attempts).map_err(|_| {
+                    StoreError::Corrupt(format!("outbox.attempts = {attempts} (id {id})"))
+                })?,
+            });
+        }
+        Ok(due)
+    }
+
+    /// Claims `n` for one send attempt: counts the attempt and records it as interrupted, with
+    /// `retry_at` as its retry time, so that a crash during the send leaves a failed row that a
+    /// later run retries. Returns false (and changes nothing) when the row changed since it was
+    /// read — sent or claimed by another `mail` — so the caller must not send it.
+    pub fn claim_notice(
+        &mut self,
+        n: &DueNotice,
+        retry_at: &DateTime<Tz>,
+    ) -> Result<bool, StoreError> {
+        self.writable()?;
+        let changed = self.conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, \
+                 last_error = ?1, next_attempt_at = ?2 \
+             WHERE id = ?3 AND attempts = ?4 AND status <> 'sent'",
+            (
+                INTERRUPTED,
+                timestamp(retry_at),
+                n.id,
+                i64::from(n.attempts),
+            ),
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Marks row `id` sent at `at`.
+    pub fn mark_sent(&mut self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
+        self.writable()?;
+        self.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
+                 next_attempt_at = NULL WHERE id = ?2",
+            (timestamp(at), id),
+        )?;
+        Ok(())
+    }
+
+    /// Marks row `id` failed with `error` (which must not hold the message text), to be tried
+    /// again from `retry_at`. The attempt was counted by [`Store::claim_notice`].
+    pub fn mark_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: &DateTime<Tz>,
+    ) -> Result<(), StoreError> {
+        self.writable()?;
+        self.conn.execute(
+            "UPDATE outbox SET status = 'failed', last_error = ?1, next_attempt_at = ?2 \
+             WHERE id = ?3",
+            (error, timestamp(retry_at), id),
+        )?;
+        Ok(())
+    }
+
+    /// Notices not sent yet: pending ones and failed ones waiting for a retry.
+    pub fn pending_count(&self) -> Result<usize, StoreError> {
+        let c = self.outbox_counts()?;
+        Ok(c.pending + c.failed)
+    }
+
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
+        let mut rows = stmt.query([])?;
+        let mut counts = OutboxCounts::default();
+        while let Some(r) = rows.next()? {
+            let status: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            let n = usize::try_from(n).unwrap_or(0);
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "failed" => counts.failed = n,
+                "sent" => counts.sent = n,
+                other => {
+                    return Err(StoreError::Corrupt(format!("outbox.status = `{other}`")));
+                }
+            }
+        }
+        Ok(counts)
+    }
+
+    /// One outbox row's state, for tests and `show`: status, attempts, last error.
+    pub fn notice_status(
+        &self,
+        ecs_id: &str,
+        notice: &str,
+        effective_on: NaiveDate,
+    ) -> Result<Option<(String, u32, Option<String>)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT status, attempts, last_error FROM outbox \
+                 WHERE ecs_id = ?1 AND notice = ?2 AND effective_on = ?3",
+                (ecs_id, notice, iso(effective_on)),
+                |r| {
+                    let attempts: i64 = r.get(1)?;
+                    Ok((
+                        r.get(0)?,
+                        u32::try_from(attempts).unwrap_or(u32::MAX),
+                        r.get(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(StoreError::from)
+    }
+}
