@@ -479,9 +479,9 @@ impl<'a> Splitter<'a> {
                 let mut piece = pos;
                 let mut escaped = false;
                 let from = unescaped.len();
-                // Fields are short: a plain loop beats a search call, and counts quoted LFs.
+                // Quoted LFs are counted on the way.
                 let close = loop {
-                    match d[pos..].iter().position(|&b| b == b'"' || b == b'\n') {
+                    match memchr::memchr2(b'"', b'\n', &d[pos..]) {
                         None => break None,
                         Some(i) if d[pos + i] == b'\n' => {
                             breaks += 1;
