@@ -223,19 +223,29 @@ pub(crate) fn split_records(data: &[u8], target: usize) -> Vec<(usize, usize)> {
     out
 }
 
-/// A chunk's working memory, handed from wave to wave: the decode buffer and the row vector.
+/// A chunk's working memory, handed from wave to wave: the row vector and the per-record
+/// buffers of the field reader.
 struct Scratch {
-    text: String,
     mapped: Mapped,
+    fields: FieldBufs,
 }
 
 impl Scratch {
     fn new(kind: Kind) -> Self {
         Scratch {
-            text: String::new(),
             mapped: Mapped::new(kind),
+            fields: FieldBufs::default(),
         }
     }
+}
+
+/// The reusable buffers of [`read_chunk`]: the decoded chunk, the fields of the current record
+/// and the unescaped text of its fields with `""`.
+#[derive(Default)]
+struct FieldBufs {
+    text: String,
+    spans: Vec<Content>,
+    unescaped: Vec<u8>,
 }
 
 /// The result so far, with the physical line and quoted line breaks reached, as chunk results
@@ -300,19 +310,21 @@ fn read_chunk(
     kind: Kind,
 ) -> ChunkOut {
     let Scratch {
-        text: mut buf,
         mut mapped,
+        mut fields,
     } = scratch;
     mapped.clear();
     let mut diagnostics = Vec::new();
     let (mut rows, mut embedded) = (0, 0u64);
-    let (lines, bad_bytes) = match decode_chunk_into(raw, encoding, &mut buf) {
-        Ok(text) => {
+    let mut text = std::mem::take(&mut fields.text);
+    let (lines, bad_bytes) = match decode_chunk_into(raw, encoding, &mut text) {
+        Ok(decoded) => {
             mapped.reserve(raw.len() / 96);
             let lines = read_records(
-                text,
+                decoded,
                 file,
                 mapper,
+                &mut fields,
                 &mut mapped,
                 &mut diagnostics,
                 &mut rows,
@@ -325,9 +337,10 @@ fn read_chunk(
             Some(bad.offset),
         ),
     };
+    fields.text = text;
     debug_assert!(mapped.kind() == kind);
     ChunkOut {
-        scratch: Scratch { text: buf, mapped },
+        scratch: Scratch { mapped, fields },
         diagnostics,
         rows,
         lines,
@@ -337,51 +350,43 @@ fn read_chunk(
 }
 
 /// Parses and maps the records of one decoded chunk; returns the chunk's LF count.
+///
+/// The chunk is valid UTF-8 and [`Splitter`] cuts only at ASCII bytes, so every field is a
+/// `&str` slice of it, used in place; only fields with `""` are copied (unescaped).
+#[expect(clippy::too_many_arguments)]
 fn read_records(
     text: &str,
     file: u32,
     mapper: &Mapper<'_>,
+    bufs: &mut FieldBufs,
     mapped: &mut Mapped,
     diagnostics: &mut Vec<Diagnostic>,
     rows: &mut usize,
     embedded_out: &mut u64,
 ) -> u64 {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut record = ByteRecord::new();
+    let FieldBufs {
+        spans, unescaped, ..
+    } = bufs;
+    let mut reader = Splitter::new(text.as_bytes());
     let mut spare: Vec<Cell<'static>> = Vec::with_capacity(32);
     let mut embedded = 0u64;
-    let mut lines = LineCounter::default();
-    while let Ok(true) = rdr.read_byte_record(&mut record) {
-        let line = lines.line_of(
-            text.as_bytes(),
-            record.position().map_or(0, |p| p.byte() as usize),
-        );
-        let row = (line - embedded) as u32;
-        let fields = record.as_slice();
-        if memchr::memchr(b'\n', fields).is_some() {
-            embedded += memchr::memchr_iter(b'\n', fields).count() as u64;
-        }
+    while let Some(record) = reader.next_record(spans, unescaped) {
+        let row = (record.line - embedded) as u32;
+        embedded += record.breaks;
         let mut cells = recycle(std::mem::take(&mut spare));
-        // The chunk decoded to valid UTF-8 and csv splits only at ASCII bytes, so fields are UTF-8:
-        // one check for the record, then each field is a slice of it (at char boundaries, since
-        // fields end at ASCII bytes). The per-field check stays as the fallback.
-        match std::str::from_utf8(fields) {
-            Ok(all) => cells.extend((0..record.len()).map(|i| {
-                match record.range(i).and_then(|r| all.get(r)) {
-                    Some("") => Cell::Empty,
-                    Some(s) => Cell::Text(s),
-                    None => Cell::Error("UTF-8"),
-                }
-            })),
-            Err(_) => cells.extend(record.iter().map(|f| match std::str::from_utf8(f) {
-                Ok("") => Cell::Empty,
-                Ok(s) => Cell::Text(s),
-                Err(_) => Cell::Error("UTF-8"),
-            })),
-        }
+        let unescaped: &[u8] = unescaped;
+        cells.extend(spans.iter().map(|span| {
+            let field = match *span {
+                Content::Chunk(s, e) => text.get(s..e),
+                Content::Unescaped(s, e) => std::str::from_utf8(&unescaped[s..e]).ok(),
+            };
+            match field {
+                Some("") => Cell::Empty,
+                Some(s) => Cell::Text(s),
+                // Not reached: fields are cut at ASCII bytes of valid UTF-8.
+                None => Cell::Error("UTF-8"),
+            }
+        }));
         if mapper.map_row(file, row, &cells, mapped, diagnostics) {
             *rows += 1;
         }
@@ -389,7 +394,151 @@ fn read_records(
     }
     *embedded_out = embedded;
     // Decoding maps LF to LF one for one, so the text has the raw chunk's line count.
-    lines.total(text.as_bytes())
+    reader.lines()
+}
+
+/// The end of an unquoted stretch of a field starting at `from`: the next `,`, CR or LF.
+fn field_end(d: &[u8], from: usize) -> usize {
+    d[from..]
+        .iter()
+        .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
+        .map_or(d.len(), |i| from + i)
+}
+
+/// A field's content: a range of the input (unquoted fields, and quoted ones without `""` or
+/// text after the closing quote), or a range of the unescape buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Content {
+    Chunk(usize, usize),
+    Unescaped(usize, usize),
+}
+
+/// A record found by [`Splitter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordAt {
+    /// The 1-based physical line the record starts on.
+    pub line: u64,
+    /// LF bytes quoted inside the record's fields.
+    pub breaks: u64,
+}
+
+/// A zero-copy CSV record splitter over raw bytes, splitting exactly as the `csv` crate does with
+/// `has_headers(false)`, `flexible(true)` and its defaults: `,` between fields; `"` opens a quoted
+/// field only as its first byte; inside, `""` is a quote and line breaks are text; after the
+/// closing quote, text up to the next `,` or line break joins the field; CR, LF and CRLF end a
+/// record; blank lines are skipped. Only ASCII bytes are structural, so it works on CP932 (whose
+/// trail bytes are 0x40..=0xFC) as well as UTF-8.
+pub(crate) struct Splitter<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// LF bytes before `pos`.
+    lf: u64,
+}
+
+impl<'a> Splitter<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Splitter {
+            data,
+            pos: 0,
+            lf: 0,
+        }
+    }
+
+    /// LF bytes in the whole input once the last record has been read.
+    pub fn lines(&self) -> u64 {
+        self.lf + memchr::memchr_iter(b'\n', &self.data[self.pos..]).count() as u64
+    }
+
+    /// The next record's fields into `spans` (and `unescaped`, both cleared first).
+    pub fn next_record(
+        &mut self,
+        spans: &mut Vec<Content>,
+        unescaped: &mut Vec<u8>,
+    ) -> Option<RecordAt> {
+        spans.clear();
+        unescaped.clear();
+        let d = self.data;
+        let mut pos = self.pos;
+        while let Some(&b) = d.get(pos) {
+            match b {
+                b'\n' => self.lf += 1,
+                b'\r' => {}
+                _ => break,
+            }
+            pos += 1;
+        }
+        if pos >= d.len() {
+            self.pos = pos;
+            return None;
+        }
+        let line = self.lf + 1;
+        let mut breaks = 0u64;
+        loop {
+            let content = if d.get(pos) == Some(&b'"') {
+                pos += 1;
+                let mut piece = pos;
+                let mut escaped = false;
+                let from = unescaped.len();
+                // Quoted LFs are counted on the way.
+                let close = loop {
+                    match memchr::memchr2(b'"', b'\n', &d[pos..]) {
+                        None => break None,
+                        Some(i) if d[pos + i] == b'\n' => {
+                            breaks += 1;
+                            pos += i + 1;
+                        }
+                        Some(i) => {
+                            let q = pos + i;
+                            if d.get(q + 1) == Some(&b'"') {
+                                unescaped.extend_from_slice(&d[piece..=q]);
+                                pos = q + 2;
+                                piece = pos;
+                                escaped = true;
+                            } else {
+                                break Some(q);
+                            }
+                        }
+                    }
+                };
+                match close {
+                    None => {
+                        pos = d.len();
+                        if escaped {
+                            unescaped.extend_from_slice(&d[piece..]);
+                            Content::Unescaped(from, unescaped.len())
+                        } else {
+                            Content::Chunk(piece, pos)
+                        }
+                    }
+                    Some(q) => {
+                        let after = q + 1;
+                        pos = field_end(d, after);
+                        if !escaped && pos == after {
+                            Content::Chunk(piece, q)
+                        } else {
+                            unescaped.extend_from_slice(&d[piece..q]);
+                            unescaped.extend_from_slice(&d[after..pos]);
+                            Content::Unescaped(from, unescaped.len())
+                        }
+                    }
+                }
+            } else {
+                let end = field_end(d, pos);
+                let content = Content::Chunk(pos, end);
+                pos = end;
+                content
+            };
+            spans.push(content);
+            if d.get(pos) == Some(&b',') {
+                pos += 1;
+            } else {
+                break;
+            }
+        }
+        self.lf += breaks;
+        self.pos = pos;
+        Some(RecordAt { line, breaks })
+    }
 }
 
 /// Finds the physical line a record starts on. csv reports a record's start at the line break
@@ -411,12 +560,6 @@ impl LineCounter {
         self.line += memchr::memchr_iter(b'\n', &data[self.pos..start]).count() as u64;
         self.pos = start;
         self.line + 1
-    }
-
-    /// The number of LF bytes in all of `data`, counting only those after the last offset seen.
-    fn total(&self, data: &[u8]) -> u64 {
-        let rest = data.get(self.pos..).unwrap_or_default();
-        self.line + memchr::memchr_iter(b'\n', rest).count() as u64
     }
 }
 
@@ -478,7 +621,85 @@ mod tests {
         Ok(())
     }
 
+    /// The records of `data` as the `csv` crate reads them: (line of the record's first byte,
+    /// fields), with the line found as the readers here find it.
+    /// Records as (line, fields).
+    type Lines = Vec<(u64, Vec<Vec<u8>>)>;
+
+    fn csv_crate_records(data: &[u8]) -> Lines {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(data);
+        let mut lines = LineCounter::default();
+        let mut out = Vec::new();
+        let mut record = ByteRecord::new();
+        while let Ok(true) = rdr.read_byte_record(&mut record) {
+            let line = lines.line_of(data, record.position().map_or(0, |p| p.byte() as usize));
+            out.push((line, record.iter().map(<[u8]>::to_vec).collect()));
+        }
+        out
+    }
+
+    fn splitter_records(data: &[u8]) -> (Lines, u64) {
+        let mut sp = Splitter::new(data);
+        let (mut spans, mut unescaped) = (Vec::new(), Vec::new());
+        let mut out = Vec::new();
+        while let Some(r) = sp.next_record(&mut spans, &mut unescaped) {
+            let fields: Vec<Vec<u8>> = spans
+                .iter()
+                .map(|s| match *s {
+                    Content::Chunk(a, b) => data[a..b].to_vec(),
+                    Content::Unescaped(a, b) => unescaped[a..b].to_vec(),
+                })
+                .collect();
+            let breaks: u64 = fields
+                .iter()
+                .map(|f| memchr::memchr_iter(b'\n', f).count() as u64)
+                .sum();
+            assert_eq!(r.breaks, breaks);
+            out.push((r.line, fields));
+        }
+        (out, sp.lines())
+    }
+
+    #[test]
+    fn splitter_reads_excel_csv() {
+        let data = b"\"t\",,\r\n\r\n\"a\"\"b\",\"x\ny\",c\"d\r\n\"p\"q,\"\",\n\"open";
+        let (records, lines) = splitter_records(data);
+        assert_eq!(records, csv_crate_records(data));
+        let fields: Vec<Vec<&[u8]>> = records
+            .iter()
+            .map(|(_, f)| f.iter().map(Vec::as_slice).collect())
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                vec![&b"t"[..], b"", b""],
+                vec![&b"a\"b"[..], b"x\ny", b"c\"d"],
+                vec![&b"pq"[..], b"", b""],
+                vec![&b"open"[..]],
+            ]
+        );
+        assert_eq!(
+            records.iter().map(|r| r.0).collect::<Vec<_>>(),
+            [1, 3, 5, 6]
+        );
+        assert_eq!(lines, 5);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn splitter_agrees_with_the_csv_crate(
+            data in proptest::collection::vec(proptest::sample::select(vec![
+                b'a', b'1', b',', b'"', b'\r', b'\n', b' ', 0x81, 0x40, 0x82, 0xA0, 0x8A, 0x77, 0xE3, 0xFC, 0x80,
+            ]), 0..256)
+        ) {
+            let (records, lines) = splitter_records(&data);
+            proptest::prop_assert_eq!(&records, &csv_crate_records(&data));
+            proptest::prop_assert_eq!(lines, memchr::memchr_iter(b'\n', &data).count() as u64);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
             proptest::prop_assert_eq!(rows_or_located_error(&bytes), Ok(()));
