@@ -890,6 +890,37 @@ impl<'a> Work<'a> {
 
     /// R11: a JSPS fellow without an ECS-ID applies at the counter and becomes a holder.
     fn jsps_fellow(&mut self, row: &RenewalRow) {
+        // The application carries no identifier, so the kana name and birth date are all there
+        // is. A holder on record with the same name too is this application, already applied
+        // (the same file read twice); anyone else alike is a person to ask, never a second ID.
+        let candidates = self
+            .index
+            .name_birth_candidates(&row.name_kana, row.birth_date);
+        let same = |i: &usize| {
+            let a = self.current(*i);
+            a.role == Role::Holder && fold_key(&a.name) == fold_key(&row.name)
+        };
+        if candidates.iter().any(same) {
+            return;
+        }
+        if !candidates.is_empty() {
+            let ids = self.ids(&candidates);
+            let mut a = blank(
+                ActionKind::Review,
+                Rule::R11,
+                person_of_renewal(row),
+                Some(self.source(row.at)),
+                format!(
+                    "R11: 識別子のない申請です。氏名カナと生年月日が {ids} と同じです。同一人物なら同じECS-IDを使います"
+                ),
+                format!(
+                    "R11: the application has no identifier, and its kana name and birth date equal those of {ids}; if the same person, the same ECS-ID must be used"
+                ),
+            );
+            a.review = Some(ReviewReason::NameBirthCandidate);
+            self.actions.push((Target::None, a));
+            return;
+        }
         let until = row
             .valid_until
             .unwrap_or_else(|| fiscal_year_end(row.approved_on));

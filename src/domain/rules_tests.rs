@@ -624,6 +624,8 @@ fn r11_jsps_fellow_without_an_ecs_id_gets_a_holder_account_at_the_counter() {
             "aoki.ryou@st.kyoto-u.ac.jp"
         )
     );
+    // The same application read again creates nobody (R2: one person, one ECS-ID).
+    assert_settled(&snapshot(vec![]), &inp, "2026-04-02");
 }
 
 #[test]
