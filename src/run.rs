@@ -202,7 +202,8 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
 /// is down does not fail the run: the notices stay pending for the next one (exit 5).
 fn send_mail(settings: &Settings, store: &mut Store, summary: &mut String) -> bool {
     let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
-    match crate::mail::deliver(store, &settings.mail, now, false) {
+    // Once a night, every notice that failed before is tried again, whatever its backoff.
+    match crate::mail::deliver(store, &settings.mail, now, true) {
         Ok(r) => {
             let _ = write!(
                 summary,

@@ -6,6 +6,7 @@ mod apply;
 mod check;
 mod ingest;
 mod mail;
+mod nights;
 mod plan;
 mod run;
 mod show;
