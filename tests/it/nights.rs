@@ -78,8 +78,7 @@ fn planned_mails(dir: &Path, night: &str) -> Vec<Mail> {
     // The last run of that night is the one that applied (an earlier one may have crashed).
     let Some(folder) = folders
         .iter()
-        .filter(|p| p.to_string_lossy().contains(night))
-        .next_back()
+        .rfind(|p| p.to_string_lossy().contains(night))
     else {
         return out;
     };
