@@ -146,17 +146,7 @@ fn render_summary(
     published: &Published,
     letters: usize,
 ) -> String {
-    let counts: Vec<String> = plan
-        .counts()
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(k, n)| format!("{} {n}", k.as_str()))
-        .collect();
-    let counts = if counts.is_empty() {
-        "no actions".to_string()
-    } else {
-        counts.join(", ")
-    };
+    let counts = crate::cli::plan::counts_line(plan);
     let mut s = format!(
         "applied `{}` (as of {}) to `{}`: {} action(s) — {counts}\n",
         plan_path.display(),

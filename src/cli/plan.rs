@@ -113,23 +113,28 @@ pub fn inbox_files(inbox: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// One line per action kind that occurs, e.g. `depart 22` — the summary cron mails.
-pub fn summary(plan: &Plan) -> String {
+/// The counts of the action kinds that occur, e.g. `depart 22, stop 3`, or `no actions`.
+pub fn counts_line(plan: &Plan) -> String {
     let counts: Vec<String> = plan
         .counts()
         .into_iter()
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{} {n}", k.as_str()))
         .collect();
-    let counts = if counts.is_empty() {
+    if counts.is_empty() {
         "no actions".to_string()
     } else {
         counts.join(", ")
-    };
+    }
+}
+
+/// One line: the day, the inputs and the counts per action kind — the summary cron mails.
+pub fn summary(plan: &Plan) -> String {
     format!(
-        "plan for {} on {} input file(s): {} action(s) — {counts}",
+        "plan for {} on {} input file(s): {} action(s) — {}",
         plan.as_of,
         plan.inputs.len(),
-        plan.actions.len()
+        plan.actions.len(),
+        counts_line(plan)
     )
 }

@@ -575,28 +575,18 @@ impl<'a> Work<'a> {
             .collect();
         student_nos.push(row.student_no.clone());
         let deadline = add_days(self.as_of, self.policy.activation_days);
-        let account = Account {
-            ecs_id: EcsId::new(""),
-            kumoi: CompactString::default(),
-            person_id: row.person_id.clone(),
+        let mut account = new_account(
+            Role::Student,
+            deadline,
             student_nos,
-            name: row.name.clone(),
-            name_kana: row.name_kana.clone(),
-            birth_date: row.birth_date,
-            faculty: row.faculty.clone(),
-            status: Some(row.status),
-            role: Role::Student,
-            state: State::Pending,
-            activation_deadline: Some(deadline),
-            activation_expired: false,
-            stop_on: None,
-            stop_reason: None,
-            departed_on: None,
-            reminder_on: None,
-            reminder_sent: false,
-            holder_until: None,
-            expiry_notice_for: None,
-        };
+            row.faculty.clone(),
+            Some(row.status),
+        );
+        account.person_id = row.person_id.clone();
+        account.name = row.name.clone();
+        account.name_kana = row.name_kana.clone();
+        account.birth_date = row.birth_date;
+        account.holder_until = None;
         let (ja, en) = match delivery {
             Delivery::Letter => (
                 format!(
@@ -925,28 +915,18 @@ impl<'a> Work<'a> {
             .valid_until
             .unwrap_or_else(|| fiscal_year_end(row.approved_on));
         let deadline = add_days(self.as_of, self.policy.activation_days);
-        let account = Account {
-            ecs_id: EcsId::new(""),
-            kumoi: CompactString::default(),
-            person_id: row.person_id.clone(),
-            student_nos: Vec::new(),
-            name: row.name.clone(),
-            name_kana: row.name_kana.clone(),
-            birth_date: row.birth_date,
-            faculty: row.affiliation.clone(),
-            status: None,
-            role: Role::Holder,
-            state: State::Pending,
-            activation_deadline: Some(deadline),
-            activation_expired: false,
-            stop_on: None,
-            stop_reason: None,
-            departed_on: None,
-            reminder_on: None,
-            reminder_sent: false,
-            holder_until: Some(until),
-            expiry_notice_for: None,
-        };
+        let mut account = new_account(
+            Role::Holder,
+            deadline,
+            Vec::new(),
+            row.affiliation.clone(),
+            None,
+        );
+        account.person_id = row.person_id.clone();
+        account.name = row.name.clone();
+        account.name_kana = row.name_kana.clone();
+        account.birth_date = row.birth_date;
+        account.holder_until = Some(until);
         let mut a = blank(
             ActionKind::Create,
             Rule::R11,
@@ -1234,6 +1214,39 @@ fn may_be_due(acc: &Account, as_of: NaiveDate) -> bool {
         || acc.stop_on.is_some_and(|d| d <= as_of)
         || (!acc.reminder_sent && acc.reminder_on.is_some_and(|d| d <= as_of))
         || acc.role == Role::Holder
+}
+
+/// A new account, pending activation until `deadline` (R4), before its ECS-ID and KUMOI are
+/// allocated.
+fn new_account(
+    role: Role,
+    deadline: NaiveDate,
+    student_nos: Vec<StudentNo>,
+    faculty: CompactString,
+    status: Option<Status>,
+) -> Account {
+    Account {
+        ecs_id: EcsId::new(""),
+        kumoi: CompactString::default(),
+        person_id: None,
+        student_nos,
+        name: CompactString::default(),
+        name_kana: CompactString::default(),
+        birth_date: None,
+        faculty,
+        status,
+        role,
+        state: State::Pending,
+        activation_deadline: Some(deadline),
+        activation_expired: false,
+        stop_on: None,
+        stop_reason: None,
+        departed_on: None,
+        reminder_on: None,
+        reminder_sent: false,
+        holder_until: None,
+        expiry_notice_for: None,
+    }
 }
 
 fn blank(
