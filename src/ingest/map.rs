@@ -719,7 +719,11 @@ impl<'a, 'c> RowCtx<'a, 'c> {
             self.missing(pos, header);
             return None;
         }
-        if let Some(code) = exact.get(text).or_else(|| folded.get(&fold_key(text))) {
+        let exact = exact.iter().find(|(l, _)| l.as_bytes() == text.as_bytes());
+        if let Some(code) = exact
+            .map(|(_, c)| c)
+            .or_else(|| folded.get(&fold_key(text)))
+        {
             return Some(*code);
         }
         let expected = labels
