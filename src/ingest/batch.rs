@@ -181,3 +181,21 @@ fn hex(digest: &[u8]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_reader_hashes_each_byte_once() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut src = Hashing::new(std::io::Cursor::new(&data));
+        let mut buf = [0u8; 3000];
+        assert!(src.read_exact(&mut buf).is_ok());
+        // Read again from the start, past what was hashed, then stop early.
+        assert_eq!(src.seek(SeekFrom::Start(0)).ok(), Some(0));
+        let mut more = [0u8; 5000];
+        assert!(src.read_exact(&mut more).is_ok());
+        assert_eq!(src.finish().ok(), Some(sha256_hex(&data)));
+    }
+}
