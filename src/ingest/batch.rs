@@ -1,6 +1,7 @@
 //! A batch: the input files of one plan, read in parallel, each accepted whole or rejected
 //! whole, with its SHA-256 (so a file processed once is recognised when dropped again).
 
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -10,7 +11,7 @@ use crate::domain::model::{Kind, Records};
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
 use crate::ingest::profile::{Profiles, Snapshot};
-use crate::ingest::{Ingested, read_bytes};
+use crate::ingest::{Ingested, Sink, read_source, unreadable};
 
 /// One file of the batch after ingest.
 pub struct BatchFile {
@@ -89,21 +90,73 @@ impl Batch {
 }
 
 fn read_one(path: &Path, index: u32, profiles: &Profiles) -> BatchFile {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let sha256 = sha256_hex(&bytes);
-            let ingested = read_bytes(path, bytes, index, profiles);
-            BatchFile {
-                accepted: ingested.accepted(),
-                ingested,
-                sha256,
-            }
-        }
-        Err(_) => BatchFile {
-            ingested: crate::ingest::read_file(path, index, profiles),
+    let read = std::fs::File::open(path).and_then(|f| {
+        // The file is hashed as it is read, in the same pass.
+        let mut src = Hashing::new(f);
+        let ingested = read_source(path, &mut src, index, profiles, Sink::Keep)?;
+        Ok((ingested, src.finish()?))
+    });
+    match read {
+        Ok((ingested, sha256)) => BatchFile {
+            accepted: ingested.accepted(),
+            ingested,
+            sha256,
+        },
+        Err(e) => BatchFile {
+            ingested: unreadable(path, &e),
             sha256: String::new(),
             accepted: false,
         },
+    }
+}
+
+/// A reader that feeds every byte it reads to SHA-256, each once: after a seek back, bytes
+/// already hashed are not hashed again.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    /// The position of `inner`, and how far from the start the hash covers.
+    pos: u64,
+    hashed: u64,
+}
+
+impl<R: Read + Seek> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hasher: Sha256::new(),
+            pos: 0,
+            hashed: 0,
+        }
+    }
+
+    /// Hashes what has not been read yet and returns the whole file's digest in hex.
+    fn finish(mut self) -> std::io::Result<String> {
+        self.seek(SeekFrom::Start(self.hashed))?;
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        Ok(hex(&self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let end = self.pos + n as u64;
+        if end > self.hashed {
+            // `pos <= hashed` always: reads are contiguous, and seeks only go back.
+            let skip = self.hashed.saturating_sub(self.pos) as usize;
+            self.hasher.update(&buf[skip..n]);
+            self.hashed = end;
+        }
+        self.pos = end;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Hashing<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
     }
 }
 
@@ -117,11 +170,32 @@ pub fn display_name(path: &Path) -> String {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(digest: &[u8]) -> String {
     let mut s = String::with_capacity(64);
     for b in digest.iter() {
         use std::fmt::Write as _;
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing_reader_hashes_each_byte_once() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut src = Hashing::new(std::io::Cursor::new(&data));
+        let mut buf = [0u8; 3000];
+        assert!(src.read_exact(&mut buf).is_ok());
+        // Read again from the start, past what was hashed, then stop early.
+        assert_eq!(src.seek(SeekFrom::Start(0)).ok(), Some(0));
+        let mut more = [0u8; 5000];
+        assert!(src.read_exact(&mut more).is_ok());
+        assert_eq!(src.finish().ok(), Some(sha256_hex(&data)));
+    }
 }

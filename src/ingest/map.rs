@@ -37,9 +37,28 @@ impl Cell<'_> {
     fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => trim_cell(s).is_empty(),
+            Cell::Text(s) => trim(s).is_empty(),
             _ => false,
         }
+    }
+}
+
+/// [`trim_cell`], answering at once for the usual cell, which starts and ends with a byte
+/// that begins no padding character (ASCII white space, U+3000 `E3 80 80`, U+00A0 `C2 A0`) and
+/// ends none.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&f), Some(&l))
+            if !f.is_ascii_whitespace()
+                && f != 0xE3
+                && f != 0xC2
+                && !l.is_ascii_whitespace()
+                && l != 0x80
+                && l != 0xA0 =>
+        {
+            s
+        }
+        _ => trim_cell(s),
     }
 }
 
@@ -530,7 +549,12 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         );
         let raw: std::borrow::Cow<'_, str> = match cell {
             Cell::Empty => "".into(),
-            Cell::Text(s) => fold_id(s),
+            // `fold_id` trims and then folds full-width ASCII; a cell that is ASCII once trimmed
+            // has nothing to fold.
+            Cell::Text(s) => match trim(s) {
+                t if t.is_ascii() => t.into(),
+                t => fold_id(t),
+            },
             // Only Excel numbers need a buffer; text cells, nearly all of them, borrow.
             Cell::Number(n) if n.fract() == 0.0 && (0.0..1e18).contains(&n) => {
                 (n as u64).to_string().into()
@@ -585,7 +609,13 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 return None;
             }
         }
-        if raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        let spaced = if raw.is_ascii() {
+            // The ASCII control characters and white space are the bytes up to 0x20, and 0x7F.
+            raw.bytes().any(|b| b <= b' ' || b == 0x7F)
+        } else {
+            raw.chars().any(|c| c.is_control() || c.is_whitespace())
+        };
+        if spaced {
             self.error(
                 pos,
                 header,
@@ -604,7 +634,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         let required = col.required;
         let value = match cell {
             Cell::Empty => CompactString::default(),
-            Cell::Text(s) => CompactString::new(trim_cell(s)),
+            Cell::Text(s) => CompactString::new(trim(s)),
             Cell::Number(n) => CompactString::new(format!("{n}")),
             Cell::Date(d) => CompactString::new(d.to_string()),
             Cell::Error(e) => {
@@ -650,7 +680,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 None
             }
             Cell::Text(s) => {
-                let s = trim_cell(s);
+                let s = trim(s);
                 if s.is_empty() {
                     if required {
                         self.missing(pos, header);
@@ -703,7 +733,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         let mut num = String::new();
         let text: &str = match cell {
             Cell::Empty => "",
-            Cell::Text(s) => trim_cell(s),
+            Cell::Text(s) => trim(s),
             Cell::Number(n) => {
                 use std::fmt::Write as _;
                 let _ = write!(num, "{n}");
@@ -719,7 +749,11 @@ impl<'a, 'c> RowCtx<'a, 'c> {
             self.missing(pos, header);
             return None;
         }
-        if let Some(code) = exact.get(text).or_else(|| folded.get(&fold_key(text))) {
+        let exact = exact.iter().find(|(l, _)| l.as_bytes() == text.as_bytes());
+        if let Some(code) = exact
+            .map(|(_, c)| c)
+            .or_else(|| folded.get(&fold_key(text)))
+        {
             return Some(*code);
         }
         let expected = labels
@@ -840,6 +874,29 @@ mod tests {
                 "在籍者エクスポートの見出し行に必須の列「身分」がありません".to_string()
             ))
         );
+    }
+
+    #[test]
+    fn quick_trim_agrees_with_trim_cell() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{3000}a\u{3000}",
+            "\u{A0}a\u{A0}",
+            "山田",
+            "山田\u{3000}",
+            "\u{3000}",
+            "\t1\r",
+            "ー",
+            "\u{3042}\u{3000}x",
+            "x\u{3000}\u{3042}",
+            "\u{3080}",
+        ] {
+            assert_eq!(trim(s), trim_cell(s), "{s:?}");
+        }
     }
 
     #[test]

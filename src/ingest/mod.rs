@@ -13,6 +13,7 @@ pub mod excel;
 pub mod map;
 pub mod profile;
 
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -52,7 +53,8 @@ pub struct Ingested {
     pub sheet: Option<String>,
     pub kind: Option<Kind>,
     pub rows: usize,
-    /// The typed rows; `None` when the file is rejected.
+    /// The typed rows; `None` when the file is rejected (empty when read with
+    /// [`Sink::CountOnly`]).
     pub records: Option<Records>,
     /// Errors first (in file order), then warnings.
     pub diagnostics: Vec<Diagnostic>,
@@ -72,44 +74,103 @@ impl Ingested {
     }
 }
 
+/// What becomes of the rows a reader maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sink {
+    /// Kept: an accepted file's [`Ingested::records`] holds every row.
+    #[default]
+    Keep,
+    /// Mapped and checked like kept rows (same diagnostics, same row count), then dropped: an
+    /// accepted file's records are empty. For `check`, which never needs a file's records.
+    CountOnly,
+}
+
 /// Reads one file. `file` is its index in the batch, kept in every record's [`RowRef`].
 ///
 /// [`RowRef`]: crate::domain::model::RowRef
 pub fn read_file(path: &Path, file: u32, profiles: &Profiles) -> Ingested {
-    match std::fs::read(path) {
-        Ok(bytes) => read_bytes(path, bytes, file, profiles),
-        Err(e) => Ingested {
-            path: path.to_path_buf(),
-            format: None,
-            encoding: None,
-            sheet: None,
-            kind: None,
-            rows: 0,
-            records: None,
-            diagnostics: vec![Diagnostic::error(
-                Location::File,
-                format!("ファイルを読めません（{e}）"),
-                format!("cannot read the file: {e}"),
-            )],
-        },
+    read_file_with(path, file, profiles, Sink::Keep)
+}
+
+/// [`read_file`], with the rows going to `sink`. CSV files are streamed.
+pub fn read_file_with(path: &Path, file: u32, profiles: &Profiles, sink: Sink) -> Ingested {
+    let read =
+        std::fs::File::open(path).and_then(|mut f| read_source(path, &mut f, file, profiles, sink));
+    read.unwrap_or_else(|e| unreadable(path, &e))
+}
+
+/// Reads one file from `src`, positioned at its start; the path decides the format and names
+/// the file in messages. CSV is streamed; a workbook is read whole first.
+pub fn read_source<R: Read + Seek + Send>(
+    path: &Path,
+    src: &mut R,
+    file: u32,
+    profiles: &Profiles,
+    sink: Sink,
+) -> std::io::Result<Ingested> {
+    if format_of(path) == Some(Format::Csv) {
+        let outcome = csv::read_stream(src, file, profiles, sink, csv::Sizes::default())?;
+        Ok(ingested(path, Some(Format::Csv), outcome))
+    } else {
+        let mut bytes = Vec::new();
+        src.read_to_end(&mut bytes)?;
+        Ok(read_bytes_with(path, bytes, file, profiles, sink))
+    }
+}
+
+/// The result for a file that cannot be read.
+pub fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
+    Ingested {
+        path: path.to_path_buf(),
+        format: None,
+        encoding: None,
+        sheet: None,
+        kind: None,
+        rows: 0,
+        records: None,
+        diagnostics: vec![Diagnostic::error(
+            Location::File,
+            format!("ファイルを読めません（{e}）"),
+            format!("cannot read the file: {e}"),
+        )],
+    }
+}
+
+/// The format a file's extension names; `None` for extensions that are not read.
+fn format_of(path: &Path) -> Option<Format> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("xlsx" | "xlsm" | "xls" | "xlsb") => Some(Format::Excel),
+        Some("csv" | "txt" | "tsv") | None => Some(Format::Csv),
+        Some(_) => None,
     }
 }
 
 /// Reads one file's bytes; the path only decides the format and names the file in messages.
 pub fn read_bytes(path: &Path, bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Ingested {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let (format, outcome) = match ext.as_deref() {
-        Some("xlsx" | "xlsm" | "xls" | "xlsb") => {
-            (Some(Format::Excel), excel::read(bytes, file, profiles))
-        }
-        Some("csv" | "txt" | "tsv") | None => {
-            (Some(Format::Csv), csv::read(&bytes, file, profiles))
-        }
-        Some(other) => (
-            None,
+    read_bytes_with(path, bytes, file, profiles, Sink::Keep)
+}
+
+/// [`read_bytes`], with the rows going to `sink`.
+pub fn read_bytes_with(
+    path: &Path,
+    bytes: Vec<u8>,
+    file: u32,
+    profiles: &Profiles,
+    sink: Sink,
+) -> Ingested {
+    let format = format_of(path);
+    let outcome = match format {
+        Some(Format::Excel) => excel::read(bytes, file, profiles),
+        Some(Format::Csv) => csv::read(&bytes, file, profiles, sink),
+        None => {
+            let other = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
             Outcome {
                 diagnostics: vec![Diagnostic::error(
                     Location::File,
@@ -121,9 +182,13 @@ pub fn read_bytes(path: &Path, bytes: Vec<u8>, file: u32, profiles: &Profiles) -
                     ),
                 )],
                 ..Outcome::default()
-            },
-        ),
+            }
+        }
     };
+    ingested(path, format, outcome)
+}
+
+fn ingested(path: &Path, format: Option<Format>, outcome: Outcome) -> Ingested {
     let mut diagnostics = outcome.diagnostics;
     // Errors first, each group in file order, so the first line printed is the first problem.
     diagnostics.sort_by(|a, b| {

@@ -150,9 +150,11 @@ pub enum ColumnType {
     Date {
         styles: Vec<DateStyle>,
     },
-    /// A vocabulary: the cell's label or code, exact or folded, maps to a typed value.
+    /// A vocabulary: the cell's label or code, exact or folded, maps to a typed value. `exact`
+    /// is searched in order, comparing bytes: a handful of short labels, the common ones first
+    /// (as the profile lists them), is quicker to scan than to hash.
     Enum {
-        exact: HashMap<String, Code>,
+        exact: Vec<(Box<str>, Code)>,
         folded: HashMap<String, Code>,
         labels: Vec<String>,
     },
@@ -360,7 +362,7 @@ fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
                         c.header
                     )));
                 }
-                let mut exact = HashMap::new();
+                let mut exact: Vec<(Box<str>, Code)> = Vec::new();
                 let mut folded = HashMap::new();
                 let mut labels = Vec::new();
                 for (label, target) in c.values.0 {
@@ -368,7 +370,10 @@ fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
                         invalid(format!("column `{}`: `{label}` maps to `{target}`, which is not a value of this field", c.header))
                     })?;
                     folded.insert(fold_key(&label), code);
-                    exact.insert(label.clone(), code);
+                    match exact.iter_mut().find(|(l, _)| **l == *label) {
+                        Some(slot) => slot.1 = code,
+                        None => exact.push((label.as_str().into(), code)),
+                    }
                     labels.push(label);
                 }
                 ColumnType::Enum {
