@@ -27,7 +27,7 @@ use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
 
 /// Target size of one parallel chunk.
-pub const CHUNK: usize = 4 << 20;
+pub const CHUNK: usize = 2 << 20;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
