@@ -99,24 +99,14 @@ mod tests {
     use crate::domain::plan::{Action, Person, Rule};
 
     fn plan_with(kind: ActionKind, n: usize) -> Plan {
-        let a = Action {
+        let a = Action::new(
             kind,
-            rule: Rule::R5,
-            ecs_id: None,
-            person: Person::default(),
-            source: None,
-            effective_on: None,
-            notice_on: None,
-            stop_on: None,
-            stop_reason: None,
-            delivery: None,
-            role: None,
-            changes: Vec::new(),
-            review: None,
-            reason_ja: String::new(),
-            reason_en: String::new(),
-            after: None,
-        };
+            Rule::R5,
+            Person::default(),
+            None,
+            String::new(),
+            String::new(),
+        );
         Plan {
             format: Plan::FORMAT,
             as_of: chrono::NaiveDate::MIN,

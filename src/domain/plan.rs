@@ -178,6 +178,38 @@ pub struct Action {
     pub after: Option<Account>,
 }
 
+impl Action {
+    /// An action with its kind, rule, person, source and reason; every other field empty, for
+    /// the rules to fill in.
+    pub fn new(
+        kind: ActionKind,
+        rule: Rule,
+        person: Person,
+        source: Option<Source>,
+        reason_ja: String,
+        reason_en: String,
+    ) -> Action {
+        Action {
+            kind,
+            rule,
+            ecs_id: None,
+            person,
+            source,
+            effective_on: None,
+            notice_on: None,
+            stop_on: None,
+            stop_reason: None,
+            delivery: None,
+            role: None,
+            changes: Vec::new(),
+            review: None,
+            reason_ja,
+            reason_en,
+            after: None,
+        }
+    }
+}
+
 /// One input file the plan was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputFile {

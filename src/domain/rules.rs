@@ -307,7 +307,7 @@ impl<'a> Work<'a> {
         } else {
             Rule::R2
         };
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::Review,
             rule,
             person_of_row(row),
@@ -375,7 +375,7 @@ impl<'a> Work<'a> {
             after.state = State::Active;
             after.role = Role::Student;
             clear_stop(&mut after);
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::Reinstate,
                 Rule::R2,
                 person,
@@ -412,7 +412,7 @@ impl<'a> Work<'a> {
                     "R2: enrolled again before the stop; the scheduled stop is cancelled",
                 ),
             };
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::CancelStop,
                 rule,
                 person.clone(),
@@ -427,7 +427,7 @@ impl<'a> Work<'a> {
             a.changes = std::mem::take(&mut changes);
             actions.push(a);
         } else if carry_over {
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::CarryOver,
                 Rule::R6,
                 person,
@@ -443,7 +443,7 @@ impl<'a> Work<'a> {
             after.holder_until = None;
             after.expiry_notice_for = None;
             changes.push(change("role", role_str(before.role), "student"));
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::Update,
                 Rule::R1,
                 person,
@@ -454,7 +454,7 @@ impl<'a> Work<'a> {
             a.changes = changes;
             actions.push(a);
         } else if !changes.is_empty() {
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::Update,
                 Rule::R7,
                 person,
@@ -519,7 +519,7 @@ impl<'a> Work<'a> {
                 ),
             ),
         };
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::Depart,
             Rule::R5,
             person_of_row(row),
@@ -605,7 +605,7 @@ impl<'a> Work<'a> {
                 ),
             ),
         };
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::Create,
             Rule::R1,
             person_of_row(row),
@@ -649,7 +649,7 @@ impl<'a> Work<'a> {
             let person = person_of_account(&before);
             match self.policy.absent {
                 Absent::Review => {
-                    let mut a = blank(
+                    let mut a = Action::new(
                         ActionKind::Review,
                         Rule::R5,
                         person,
@@ -667,7 +667,7 @@ impl<'a> Work<'a> {
                     after.stop_on = Some(stop_on);
                     after.stop_reason = Some(StopReason::Departed);
                     after.departed_on = Some(self.as_of);
-                    let mut a = blank(
+                    let mut a = Action::new(
                         ActionKind::Depart,
                         Rule::R5,
                         person,
@@ -702,7 +702,7 @@ impl<'a> Work<'a> {
                 // Staff who never were students have no ECS-ID to stop.
                 Match::New => continue,
                 Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => {
-                    let mut a = blank(
+                    let mut a = Action::new(
                         ActionKind::Review,
                         Rule::R9,
                         person_of_staff(row),
@@ -741,7 +741,7 @@ impl<'a> Work<'a> {
             after.reminder_sent = reminder <= self.as_of;
             after.holder_until = None;
             self.supersede(i, &[ActionKind::Depart]);
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::StaffConvert,
                 Rule::R9,
                 person_of_account(&before),
@@ -782,7 +782,7 @@ impl<'a> Work<'a> {
                     continue;
                 }
                 Match::New | Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => {
-                    let mut a = blank(
+                    let mut a = Action::new(
                         ActionKind::Review,
                         rule_of_renewal(row.kind),
                         person_of_renewal(row),
@@ -855,7 +855,7 @@ impl<'a> Work<'a> {
                     ),
                 )
             };
-            let mut a = blank(
+            let mut a = Action::new(
                 kind,
                 rule,
                 person_of_account(&before),
@@ -895,7 +895,7 @@ impl<'a> Work<'a> {
         }
         if !candidates.is_empty() {
             let ids = self.ids(&candidates);
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::Review,
                 Rule::R11,
                 person_of_renewal(row),
@@ -927,7 +927,7 @@ impl<'a> Work<'a> {
         account.name_kana = row.name_kana.clone();
         account.birth_date = row.birth_date;
         account.holder_until = Some(until);
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::Create,
             Rule::R11,
             person_of_renewal(row),
@@ -953,7 +953,7 @@ impl<'a> Work<'a> {
     fn activations(&mut self) {
         for row in &self.inputs.activations {
             let Some(i) = self.index.by_ecs_id(&row.ecs_id) else {
-                let mut a = blank(
+                let mut a = Action::new(
                     ActionKind::Review,
                     Rule::R4,
                     Person::default(),
@@ -973,7 +973,7 @@ impl<'a> Work<'a> {
             let mut after = before.clone();
             after.state = State::Active;
             after.activation_expired = false;
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::Update,
                 Rule::R4,
                 person_of_account(&before),
@@ -1101,7 +1101,7 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     {
         cur.activation_expired = true;
         let deadline = cur.activation_deadline.unwrap_or(as_of);
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::ActivationExpired,
             Rule::R4,
             person.clone(),
@@ -1119,7 +1119,7 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
         && let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of)
     {
         cur.reminder_sent = true;
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::StaffReminder,
             Rule::R9,
             person.clone(),
@@ -1142,7 +1142,7 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
         let notice_on = months_before(stop_on, policy.holder_notice_months);
         if as_of >= notice_on && as_of < stop_on && cur.expiry_notice_for != Some(until) {
             cur.expiry_notice_for = Some(until);
-            let mut a = blank(
+            let mut a = Action::new(
                 ActionKind::ExpiryNotice,
                 Rule::R10,
                 person.clone(),
@@ -1189,7 +1189,7 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
                 "stop after the holder's year ended without renewal",
             ),
         };
-        let mut a = blank(
+        let mut a = Action::new(
             ActionKind::Stop,
             rule,
             person,
@@ -1246,34 +1246,6 @@ fn new_account(
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
-    }
-}
-
-fn blank(
-    kind: ActionKind,
-    rule: Rule,
-    person: Person,
-    source: Option<Source>,
-    reason_ja: String,
-    reason_en: String,
-) -> Action {
-    Action {
-        kind,
-        rule,
-        ecs_id: None,
-        person,
-        source,
-        effective_on: None,
-        notice_on: None,
-        stop_on: None,
-        stop_reason: None,
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja,
-        reason_en,
-        after: None,
     }
 }
 

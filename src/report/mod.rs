@@ -177,34 +177,21 @@ pub(crate) mod fixture {
 
     /// An action with only the fields every kind has.
     pub(crate) fn action(kind: ActionKind, rule: Rule, name: &str, faculty: &str) -> Action {
-        Action {
-            kind,
-            rule,
-            ecs_id: Some(EcsId::new("a0000001")),
-            person: Person {
-                name: CompactString::new(name),
-                name_kana: CompactString::new("テスト タロウ"),
-                student_no: Some(StudentNo::new("1029000001")),
-                person_id: None,
-                faculty: CompactString::new(faculty),
-                status: Some(Status::Undergraduate),
-            },
-            source: Some(Source {
-                file: "registrar_20260401.csv".into(),
-                row: 2,
-            }),
-            effective_on: None,
-            notice_on: None,
-            stop_on: None,
-            stop_reason: None,
-            delivery: None,
-            role: None,
-            changes: Vec::new(),
-            review: None,
-            reason_ja: String::new(),
-            reason_en: String::new(),
-            after: None,
-        }
+        let person = Person {
+            name: CompactString::new(name),
+            name_kana: CompactString::new("テスト タロウ"),
+            student_no: Some(StudentNo::new("1029000001")),
+            person_id: None,
+            faculty: CompactString::new(faculty),
+            status: Some(Status::Undergraduate),
+        };
+        let source = Some(Source {
+            file: "registrar_20260401.csv".into(),
+            row: 2,
+        });
+        let mut a = Action::new(kind, rule, person, source, String::new(), String::new());
+        a.ecs_id = Some(EcsId::new("a0000001"));
+        a
     }
 
     pub(crate) fn plan(actions: Vec<Action>) -> Plan {
