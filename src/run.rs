@@ -15,9 +15,7 @@ use chrono::NaiveDate;
 
 use crate::cli::Exit;
 use crate::config::Settings;
-use crate::domain::account::State;
 use crate::domain::guard;
-use crate::domain::rules;
 use crate::ingest::batch::{Batch, display_name};
 use crate::store::Store;
 
@@ -69,7 +67,13 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
 
     // The inbox: files already processed are archived unread; the rest are read.
     let files = crate::cli::plan::inbox_files(&settings.inbox)?;
-    let mut batch = Batch::read(&files, &settings.profiles);
+    let keys = crate::cli::plan::read_keys(settings, Some(&store))?;
+    let sifter = crate::domain::triage::Sifter::new(&keys);
+    let mut batch = Batch::read_with(
+        &files,
+        &settings.profiles,
+        crate::ingest::Sink::Sift(&sifter),
+    );
     let mut repeated = Vec::new();
     for f in &batch.files {
         if !f.sha256.is_empty() && store.processed(&f.sha256)?.is_some() {
@@ -92,9 +96,7 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
         .map(|f| f.ingested.path.clone())
         .collect();
 
-    let snapshot = store.snapshot()?;
-    let inputs = batch.inputs(&settings.profiles);
-    let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);
+    let plan = crate::cli::plan::plan_batch(settings, Some(&store), &keys, &mut batch, as_of)?;
     crate::report::write_all(&plan, &report_dir)?;
 
     let mut summary = String::new();
@@ -109,11 +111,7 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
     );
 
     // The mass-change guard: past a limit, nothing is applied and the inputs stay in the inbox.
-    let active = snapshot
-        .accounts
-        .iter()
-        .filter(|a| a.state != State::Stopped)
-        .count();
+    let active = keys.not_stopped();
     let tripped = guard::check(&plan, active, &settings.policy);
     if !tripped.is_empty() {
         let mut text = String::new();

@@ -2,6 +2,10 @@
 //! computes the plan on the store as it is, and writes `plan.json`, `report.html` and
 //! `report.csv`. It changes nothing: the store is opened read-only, or not at all when it does
 //! not exist yet.
+//!
+//! Planning reads the store in two steps around the files (see `domain::triage`): the compact
+//! keys of every account first, so ingest can drop the rows that change nothing; then, in
+//! full, only the accounts the rules can act on. `run` plans the same way.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,9 +16,12 @@ use chrono::NaiveDate;
 use crate::cli::Exit;
 use crate::config::{Settings, today_in_japan};
 use crate::domain::account::Snapshot;
+use crate::domain::model::EcsId;
 use crate::domain::plan::Plan;
 use crate::domain::rules;
-use crate::ingest::batch::Batch;
+use crate::domain::triage::{self, Keys, Sifter};
+use crate::ingest::Sink;
+use crate::ingest::batch::{Batch, BatchFile};
 use crate::store::{Store, empty_digest};
 
 #[derive(Debug, clap::Args)]
@@ -66,26 +73,78 @@ pub fn compute(
     files: &[PathBuf],
     as_of: NaiveDate,
 ) -> anyhow::Result<(Plan, Batch)> {
-    let profiles = &settings.profiles;
-    // The store read and the file decode are independent: overlap them.
-    let (snapshot, mut batch) = rayon::join(
-        || -> anyhow::Result<Snapshot> {
-            match Store::open_read_only(&settings.store_path)? {
-                Some(store) => Ok(store.snapshot()?),
-                None => Ok(Snapshot {
-                    accounts: Vec::new(),
-                    next_serial: 0,
-                    digest: empty_digest(),
-                }),
-            }
-        },
-        || Batch::read(files, profiles),
-    );
-    let snapshot = snapshot
-        .with_context(|| format!("reading the store `{}`", settings.store_path.display()))?;
-    let inputs = batch.inputs(profiles);
-    let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);
+    let store = Store::open_read_only(&settings.store_path)
+        .with_context(|| format!("opening the store `{}`", settings.store_path.display()))?;
+    let keys = read_keys(settings, store.as_ref())?;
+    let sifter = Sifter::new(&keys);
+    let mut batch = Batch::read_with(files, &settings.profiles, Sink::Sift(&sifter));
+    let plan = plan_batch(settings, store.as_ref(), &keys, &mut batch, as_of)?;
     Ok((plan, batch))
+}
+
+/// The compact keys of every account on record (none without a store).
+pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<Keys> {
+    match store {
+        Some(store) => store
+            .keys()
+            .with_context(|| format!("reading the store `{}`", settings.store_path.display())),
+        None => Ok(Keys::with_capacity(0, 0, empty_digest())),
+    }
+}
+
+/// Plans the accepted files of `batch`, read with a [`Sifter`] over `keys`: selects the
+/// accounts the rules can act on, loads them, and runs the rules (see `domain::triage`). Takes
+/// the batch's records.
+pub fn plan_batch(
+    settings: &Settings,
+    store: Option<&Store>,
+    keys: &Keys,
+    batch: &mut Batch,
+    as_of: NaiveDate,
+) -> anyhow::Result<Plan> {
+    let profiles = &settings.profiles;
+    let mut inputs = batch.inputs(profiles);
+    let mut selection = triage::select(keys, &inputs, &batch.quiet(), as_of);
+    if !selection.mixed.is_empty() {
+        // A quiet row's account is named by another row too: the rules need both rows, so the
+        // accepted files are read again with the rows of those accounts kept.
+        let accepted: Vec<&BatchFile> = batch.files.iter().filter(|f| f.accepted).collect();
+        let paths: Vec<PathBuf> = accepted.iter().map(|f| f.ingested.path.clone()).collect();
+        let sifter = Sifter::except(keys, selection.mixed.iter().copied());
+        let mut again = Batch::read_with(&paths, profiles, Sink::Sift(&sifter));
+        let same = again.files.len() == accepted.len()
+            && again
+                .files
+                .iter()
+                .zip(&accepted)
+                .all(|(a, b)| a.accepted && a.sha256 == b.sha256);
+        anyhow::ensure!(
+            same,
+            "an input file changed while it was being read; run again"
+        );
+        inputs = again.inputs(profiles);
+        selection = triage::select(keys, &inputs, &again.quiet(), as_of);
+        anyhow::ensure!(
+            selection.mixed.is_empty(),
+            "triage found rows to keep after keeping them (a bug); run again with an empty store cache"
+        );
+    }
+    let snapshot = match store {
+        Some(store) => store
+            .load(keys, &selection.load)
+            .with_context(|| format!("reading the store `{}`", settings.store_path.display()))?,
+        None => Snapshot {
+            accounts: Vec::new(),
+            next_serial: keys.next_serial,
+            digest: keys.digest.clone(),
+        },
+    };
+    inputs.quiet_seen = selection
+        .quiet_seen
+        .iter()
+        .map(|&s| EcsId::new(keys.ecs_id(s)))
+        .collect();
+    Ok(rules::plan(&snapshot, &inputs, as_of, &settings.policy))
 }
 
 /// The files in the inbox, by name; hidden files and folders are skipped.

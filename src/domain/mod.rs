@@ -12,3 +12,4 @@ pub mod policy;
 pub mod rules;
 pub mod schedule;
 pub mod text;
+pub mod triage;

@@ -44,6 +44,9 @@ pub struct Inputs {
     pub renewals: Vec<RenewalRow>,
     pub activations: Vec<ActivationRow>,
     pub warnings: Vec<String>,
+    /// Accounts in the snapshot that a registrar row matched but triage dropped as quiet (see
+    /// [`crate::domain::triage`]): seen, so not absent from a full snapshot.
+    pub quiet_seen: HashSet<EcsId>,
 }
 
 /// Computes the plan. Pure: the same arguments give the same plan, whatever the thread count.
@@ -642,6 +645,7 @@ impl<'a> Work<'a> {
                     && a.state != State::Stopped
                     && !a.stop_pending()
                     && !self.seen.contains(i)
+                    && !self.inputs.quiet_seen.contains(&a.ecs_id)
             })
             .collect();
         for i in missing {

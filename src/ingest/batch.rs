@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::model::{Kind, Records};
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
+use crate::domain::triage::Slot;
 use crate::ingest::profile::{Profiles, Snapshot};
 use crate::ingest::{Ingested, Sink, read_source, unreadable};
 
@@ -28,12 +29,26 @@ pub struct Batch {
 impl Batch {
     /// Reads `paths` in parallel; files keep their order.
     pub fn read(paths: &[PathBuf], profiles: &Profiles) -> Batch {
+        Batch::read_with(paths, profiles, Sink::Keep)
+    }
+
+    /// [`Batch::read`], with the rows going to `sink`.
+    pub fn read_with(paths: &[PathBuf], profiles: &Profiles, sink: Sink<'_>) -> Batch {
         let files = paths
             .par_iter()
             .enumerate()
-            .map(|(i, p)| read_one(p, i as u32, profiles))
+            .map(|(i, p)| read_one(p, i as u32, profiles, sink))
             .collect();
         Batch { files }
+    }
+
+    /// The slots of the quiet registrar rows of the accepted files ([`Sink::Sift`]).
+    pub fn quiet(&self) -> Vec<Slot> {
+        self.files
+            .iter()
+            .filter(|f| f.accepted)
+            .flat_map(|f| f.ingested.quiet.iter().copied())
+            .collect()
     }
 
     pub fn rejected(&self) -> impl Iterator<Item = &BatchFile> {
@@ -89,11 +104,11 @@ impl Batch {
     }
 }
 
-fn read_one(path: &Path, index: u32, profiles: &Profiles) -> BatchFile {
+fn read_one(path: &Path, index: u32, profiles: &Profiles, sink: Sink<'_>) -> BatchFile {
     let read = std::fs::File::open(path).and_then(|f| {
         // The file is hashed as it is read, in the same pass.
         let mut src = Hashing::new(f);
-        let ingested = read_source(path, &mut src, index, profiles, Sink::Keep)?;
+        let ingested = read_source(path, &mut src, index, profiles, sink)?;
         Ok((ingested, src.finish()?))
     });
     match read {

@@ -20,6 +20,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 
 use crate::domain::model::Kind;
+use crate::domain::triage::Slot;
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{Encoding, body, decode_chunk, decode_chunk_into, locate, sniff};
 use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};
@@ -49,11 +50,17 @@ impl Default for Sizes {
 }
 
 /// Reads a whole file's bytes.
-pub fn read(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink) -> Outcome {
+pub fn read(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink<'_>) -> Outcome {
     read_sized(bytes, file, profiles, sink, CHUNK)
 }
 
-fn read_sized(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink, chunk: usize) -> Outcome {
+fn read_sized(
+    bytes: &[u8],
+    file: u32,
+    profiles: &Profiles,
+    sink: Sink<'_>,
+    chunk: usize,
+) -> Outcome {
     let encoding = sniff(bytes);
     let bom = bytes.len() - body(bytes, encoding).len();
     let body = &bytes[bom..];
@@ -77,7 +84,7 @@ fn read_sized(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink, chunk: u
     let mapper = Mapper::new(&start.header);
     let kind = start.header.kind();
     let mut stitch = Stitch::new(&start, bytes, bom, sink);
-    if sink == Sink::Keep {
+    if matches!(sink, Sink::Keep) {
         // Every record ends at a LF (or the end), so this bounds the rows and the result never
         // grows by reallocation mid-file.
         stitch.mapped = Mapped::with_capacity(kind, memchr::memchr_iter(b'\n', data).count() + 1);
@@ -120,7 +127,7 @@ pub fn read_stream<R: Read + Seek + Send>(
     src: &mut R,
     file: u32,
     profiles: &Profiles,
-    sink: Sink,
+    sink: Sink<'_>,
     sizes: Sizes,
 ) -> std::io::Result<Outcome> {
     let (chunk, step) = (sizes.chunk.max(1), sizes.step.max(1));
@@ -545,27 +552,30 @@ struct FieldBufs {
     text: String,
     spans: Vec<Content>,
     unescaped: Vec<u8>,
+    /// Slots of the quiet rows ([`Sink::Sift`]).
+    quiet: Vec<Slot>,
 }
 
 /// The result so far, with the physical line and quoted line breaks reached, as chunk results
 /// are added in file order.
-struct Stitch {
+struct Stitch<'a> {
     line: u64,
     embedded: u64,
     /// File offset of the next chunk, and of the start of the line it starts in.
     offset: usize,
     line_start: usize,
-    sink: Sink,
+    sink: Sink<'a>,
     mapped: Mapped,
+    quiet: Vec<Slot>,
     rows: usize,
     diagnostics: Vec<Diagnostic>,
     /// A chunk of a file read as UTF-8 is not UTF-8.
     not_utf8: bool,
 }
 
-impl Stitch {
+impl<'a> Stitch<'a> {
     /// `bytes` is the file or a prefix of it up to at least the data start.
-    fn new(start: &Start<'_>, bytes: &[u8], bom: usize, sink: Sink) -> Self {
+    fn new(start: &Start<'_>, bytes: &[u8], bom: usize, sink: Sink<'a>) -> Self {
         let offset = bom + start.data_start;
         Stitch {
             line: start.next_line,
@@ -574,6 +584,7 @@ impl Stitch {
             line_start: memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1),
             sink,
             mapped: Mapped::new(start.header.kind()),
+            quiet: Vec::new(),
             rows: 0,
             diagnostics: Vec::new(),
             not_utf8: false,
@@ -597,12 +608,12 @@ impl Stitch {
                 self.diagnostics.push(bad_bytes(line, byte, &bad.seq));
                 self.not_utf8 |= r.not_utf8;
             } else {
-                match self.sink {
-                    Sink::Keep => {
-                        r.scratch.mapped.shift_rows(delta);
-                        self.mapped.append_from(&mut r.scratch.mapped);
-                    }
-                    Sink::CountOnly => r.scratch.mapped.clear(),
+                if self.sink.keeps() {
+                    r.scratch.mapped.shift_rows(delta);
+                    self.mapped.append_from(&mut r.scratch.mapped);
+                    self.quiet.append(&mut r.scratch.fields.quiet);
+                } else {
+                    r.scratch.mapped.clear();
                 }
                 for mut d in r.diagnostics {
                     shift_location(&mut d.location, delta);
@@ -625,6 +636,7 @@ impl Stitch {
         out.rows += self.rows;
         out.diagnostics.extend(self.diagnostics);
         out.mapped = Some(self.mapped);
+        out.quiet = self.quiet;
         out
     }
 }
@@ -661,20 +673,21 @@ fn read_chunk(
     scratch: Scratch,
     file: u32,
     mapper: &Mapper<'_>,
-    sink: Sink,
+    sink: Sink<'_>,
 ) -> ChunkOut {
     let Scratch {
         mut mapped,
         mut fields,
     } = scratch;
     mapped.clear();
+    fields.quiet.clear();
     let mut diagnostics = Vec::new();
     let (mut rows, mut embedded) = (0, 0u64);
     let mut text = std::mem::take(&mut fields.text);
     let mut not_utf8 = false;
     let (lines, bad) = match decode_chunk_into(raw, encoding, &mut text) {
         Ok(decoded) => {
-            if sink == Sink::Keep {
+            if sink.keeps() {
                 mapped.reserve(raw.len() / 96);
             }
             let lines = read_records(
@@ -722,7 +735,7 @@ fn read_chunk(
 #[expect(clippy::too_many_arguments)]
 fn read_records(
     text: &str,
-    sink: Sink,
+    sink: Sink<'_>,
     file: u32,
     mapper: &Mapper<'_>,
     bufs: &mut FieldBufs,
@@ -732,7 +745,10 @@ fn read_records(
     embedded_out: &mut u64,
 ) -> u64 {
     let FieldBufs {
-        spans, unescaped, ..
+        spans,
+        unescaped,
+        quiet,
+        ..
     } = bufs;
     let mut reader = Splitter::new(text.as_bytes());
     let mut spare: Vec<Cell<'static>> = Vec::with_capacity(32);
@@ -754,10 +770,19 @@ fn read_records(
                 None => Cell::Error("UTF-8"),
             }
         }));
+        let before = mapped.len();
         if mapper.map_row(file, row, &cells, mapped, diagnostics) {
             *rows += 1;
         }
-        if sink == Sink::CountOnly {
+        if let Sink::Sift(sift) = sink
+            && let Mapped::Registrar(kept) = mapped
+            && kept.len() > before
+            && let Some(slot) = kept.last().and_then(|r| sift.quiet(r))
+        {
+            kept.pop();
+            quiet.push(slot);
+        }
+        if matches!(sink, Sink::CountOnly) {
             // The row was mapped and checked; dropping it here keeps the row vector at one
             // row, in cache, instead of a chunk's worth of fresh pages.
             mapped.clear();

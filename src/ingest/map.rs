@@ -281,6 +281,19 @@ impl Mapped {
         }
     }
 
+    pub fn len(&self) -> usize {
+        match self {
+            Mapped::Registrar(v) => v.len(),
+            Mapped::Hr(v) => v.len(),
+            Mapped::Renewals(v) => v.len(),
+            Mapped::Activations(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Removes every row, keeping the allocation for reuse.
     pub fn clear(&mut self) {
         match self {

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::domain::model::{Kind, Records};
+use crate::domain::triage::{Sift, Slot};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::Encoding;
 use crate::ingest::map::Mapped;
@@ -34,6 +35,8 @@ pub struct Outcome {
     /// Non-blank data rows read (with or without errors).
     pub rows: usize,
     pub mapped: Option<Mapped>,
+    /// The slots of the registrar rows a [`Sink::Sift`] found quiet, in file order.
+    pub quiet: Vec<Slot>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -56,6 +59,8 @@ pub struct Ingested {
     /// The typed rows; `None` when the file is rejected (empty when read with
     /// [`Sink::CountOnly`]).
     pub records: Option<Records>,
+    /// The slots of the registrar rows a [`Sink::Sift`] found quiet (empty when rejected).
+    pub quiet: Vec<Slot>,
     /// Errors first (in file order), then warnings.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -75,14 +80,35 @@ impl Ingested {
 }
 
 /// What becomes of the rows a reader maps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sink {
+#[derive(Clone, Copy, Default)]
+pub enum Sink<'a> {
     /// Kept: an accepted file's [`Ingested::records`] holds every row.
     #[default]
     Keep,
     /// Mapped and checked like kept rows (same diagnostics, same row count), then dropped: an
     /// accepted file's records are empty. For `check`, which never needs a file's records.
     CountOnly,
+    /// Kept, except registrar rows of CSV files that the sift finds quiet: those are dropped
+    /// once mapped and checked, and only their account's slot is kept, in
+    /// [`Ingested::quiet`] (see `domain::triage`). Workbooks are read as with `Keep`.
+    Sift(&'a dyn Sift),
+}
+
+impl std::fmt::Debug for Sink<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sink::Keep => "Keep",
+            Sink::CountOnly => "CountOnly",
+            Sink::Sift(_) => "Sift",
+        })
+    }
+}
+
+impl Sink<'_> {
+    /// Whether mapped rows stay (all, or all but the quiet ones).
+    pub fn keeps(&self) -> bool {
+        !matches!(self, Sink::CountOnly)
+    }
 }
 
 /// Reads one file. `file` is its index in the batch, kept in every record's [`RowRef`].
@@ -93,7 +119,7 @@ pub fn read_file(path: &Path, file: u32, profiles: &Profiles) -> Ingested {
 }
 
 /// [`read_file`], with the rows going to `sink`. CSV files are streamed.
-pub fn read_file_with(path: &Path, file: u32, profiles: &Profiles, sink: Sink) -> Ingested {
+pub fn read_file_with(path: &Path, file: u32, profiles: &Profiles, sink: Sink<'_>) -> Ingested {
     let read =
         std::fs::File::open(path).and_then(|mut f| read_source(path, &mut f, file, profiles, sink));
     read.unwrap_or_else(|e| unreadable(path, &e))
@@ -106,7 +132,7 @@ pub fn read_source<R: Read + Seek + Send>(
     src: &mut R,
     file: u32,
     profiles: &Profiles,
-    sink: Sink,
+    sink: Sink<'_>,
 ) -> std::io::Result<Ingested> {
     if format_of(path) == Some(Format::Csv) {
         let outcome = csv::read_stream(src, file, profiles, sink, csv::Sizes::default())?;
@@ -128,6 +154,7 @@ pub fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
         kind: None,
         rows: 0,
         records: None,
+        quiet: Vec::new(),
         diagnostics: vec![Diagnostic::error(
             Location::File,
             format!("ファイルを読めません（{e}）"),
@@ -160,7 +187,7 @@ pub fn read_bytes_with(
     bytes: Vec<u8>,
     file: u32,
     profiles: &Profiles,
-    sink: Sink,
+    sink: Sink<'_>,
 ) -> Ingested {
     let format = format_of(path);
     let outcome = match format {
@@ -201,6 +228,11 @@ fn ingested(path: &Path, format: Option<Format>, outcome: Outcome) -> Ingested {
         (false, Some(m)) => Some(m.into_records()),
         _ => None,
     };
+    let quiet = if records.is_some() {
+        outcome.quiet
+    } else {
+        Vec::new()
+    };
     Ingested {
         path: path.to_path_buf(),
         format,
@@ -209,6 +241,7 @@ fn ingested(path: &Path, format: Option<Format>, outcome: Outcome) -> Ingested {
         kind: outcome.kind,
         rows: outcome.rows,
         records,
+        quiet,
         diagnostics,
     }
 }

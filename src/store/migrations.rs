@@ -156,5 +156,15 @@ const V2: &str = r#"
 ALTER TABLE accounts ADD COLUMN activation_key_hash TEXT;
 "#;
 
+/// Migration 3: what a nightly plan's triage reads of every account instead of the account
+/// itself (see `domain::triage`): the fingerprint of the fields a registrar row carries
+/// (16 bytes, NULL while 身分 is unknown) and the hashed (birth date, folded kana) key (0 for
+/// none). Both are derived: the store computes them whenever it writes an account, and
+/// `migrate` fills them for the accounts already there.
+const V3: &str = r#"
+ALTER TABLE accounts ADD COLUMN registrar_fp BLOB;
+ALTER TABLE accounts ADD COLUMN kana_birth INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];

@@ -12,6 +12,7 @@
 //! computed on). `apply` refuses a plan made on any other digest, so a reviewed plan is never
 //! applied to a store that changed since.
 
+pub mod keys;
 pub mod lookup;
 pub mod migrations;
 pub mod outbox;
@@ -306,53 +307,12 @@ impl Store {
     /// Every account (ordered by ECS-ID) with its student numbers, the next serial and the
     /// digest, read in one read transaction.
     ///
-    /// Two statements are walked side by side, accounts by `ecs_id` and student numbers by
-    /// `(ecs_id, seq)`, both in the primary key's order, so a million accounts load in one
-    /// pass without a query per account.
+    /// For the nightly plan, [`Store::keys`] and [`Store::load`] read far less.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let digest = digest_of(&tx)?;
         let next_serial = next_serial_of(&tx)?;
-        let count: i64 = tx.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
-        let mut accounts = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        {
-            let mut acc_stmt = tx.prepare(&format!(
-                "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY ecs_id"
-            ))?;
-            let mut sn_stmt =
-                tx.prepare("SELECT ecs_id, student_no FROM student_nos ORDER BY ecs_id, seq")?;
-            let mut sn_rows = sn_stmt.query([])?;
-            let mut peeked: Option<(CompactString, StudentNo)> = None;
-            let mut rows = acc_stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let mut account = account_from_row(row)?;
-                loop {
-                    if peeked.is_none() {
-                        match sn_rows.next()? {
-                            Some(r) => {
-                                peeked = Some((
-                                    CompactString::new(text(r, 0)?),
-                                    StudentNo::new(text(r, 1)?),
-                                ));
-                            }
-                            None => break,
-                        }
-                    }
-                    let Some((owner, _)) = &peeked else { break };
-                    match owner.as_str().cmp(account.ecs_id.as_str()) {
-                        // A student number of no account: the foreign key forbids it.
-                        Ordering::Less => peeked = None,
-                        Ordering::Equal => {
-                            if let Some((_, no)) = peeked.take() {
-                                account.student_nos.push(no);
-                            }
-                        }
-                        Ordering::Greater => break,
-                    }
-                }
-                accounts.push(account);
-            }
-        }
+        let accounts = keys::read_accounts(&tx, (None, None), |_| true)?;
         tx.finish()?;
         Ok(Snapshot {
             accounts,
@@ -623,6 +583,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
                 [new_uuid()?],
             )?;
         }
+        if version == 3 {
+            keys::fill_derived(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
@@ -704,14 +667,21 @@ const INSERT_STUDENT_NO: &str =
 const INSERT_HISTORY: &str = "INSERT INTO history \
     (run_id, ecs_id, action, rule, before_json, after_json, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
+/// The columns an account is written with: its own, then the derived ones (migration 3).
+const WRITE_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
+    status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
+    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for, registrar_fp, \
+    kana_birth";
+
 fn insert_sql(upsert: bool) -> String {
     let mut sql = format!(
-        "INSERT INTO accounts ({ACCOUNT_COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        "INSERT INTO accounts ({WRITE_COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
+          ?20, ?21)"
     );
     if upsert {
         sql.push_str(" ON CONFLICT (ecs_id) DO UPDATE SET ");
-        let sets: Vec<String> = ACCOUNT_COLUMNS
+        let sets: Vec<String> = WRITE_COLUMNS
             .split(", ")
             .skip(1)
             .map(|c| format!("{c} = excluded.{c}"))
@@ -734,6 +704,7 @@ fn write_account(
         ecs_id: ecs_id.to_string(),
         source,
     };
+    let (fp, kana_birth) = keys::derived(a);
     insert
         .execute(rusqlite::params![
             ecs_id,
@@ -755,6 +726,8 @@ fn write_account(
             a.reminder_sent,
             a.holder_until.map(iso),
             a.expiry_notice_for.map(iso),
+            fp.as_ref().map(|b| &b[..]),
+            kana_birth,
         ])
         .map_err(err)?;
     if let Some(delete) = delete_sn {
