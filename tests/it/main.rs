@@ -12,3 +12,4 @@ mod run;
 mod show;
 mod smtp;
 mod store;
+mod triage;

@@ -1,0 +1,485 @@
+//! Triage (`domain::triage`) must never change a plan: the plan computed from the compact keys,
+//! the sifted rows and the selected accounts equals the plan the rules compute on the full
+//! snapshot with every row. Checked on generated worlds with every kind of row and account
+//! state mixed in, and over the four nights of the shipped demo.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use regsync::config::Settings;
+use regsync::domain::account::{Account, Role, State, StopReason};
+use regsync::domain::model::{EcsId, PersonId, Status, StudentNo};
+use regsync::domain::plan::Plan;
+use regsync::domain::rules;
+use regsync::domain::triage::{self, Sifter};
+use regsync::ingest::Sink;
+use regsync::ingest::batch::Batch;
+use regsync::store::Store;
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
+}
+
+/// The plan on the full snapshot with every row kept: the reference.
+fn full_plan(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Result<Plan> {
+    let snapshot = match Store::open_read_only(&settings.store_path)? {
+        Some(store) => store.snapshot()?,
+        None => return Err("no store".into()),
+    };
+    let mut batch = Batch::read(files, &settings.profiles);
+    let inputs = batch.inputs(&settings.profiles);
+    Ok(rules::plan(&snapshot, &inputs, as_of, &settings.policy))
+}
+
+#[track_caller]
+fn assert_same(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Result<Plan> {
+    let full = full_plan(settings, files, as_of)?;
+    let (triaged, _) = regsync::cli::plan::compute(settings, files, as_of)?;
+    let (a, b) = (
+        serde_json::to_string_pretty(&full)?,
+        serde_json::to_string_pretty(&triaged)?,
+    );
+    if a != b {
+        let first = a
+            .lines()
+            .zip(b.lines())
+            .position(|(x, y)| x != y)
+            .unwrap_or(0);
+        let context: Vec<String> = a
+            .lines()
+            .zip(b.lines())
+            .skip(first.saturating_sub(20))
+            .take(30)
+            .map(|(x, y)| format!("{x}\n   | {y}"))
+            .collect();
+        return Err(format!(
+            "triaged plan differs from the full plan at line {first}:\n{}",
+            context.join("\n")
+        )
+        .into());
+    }
+    Ok(full)
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+const FAMILY: &[(&str, &str)] = &[
+    ("山田", "ヤマダ"),
+    ("鈴木", "スズキ"),
+    ("髙橋", "タカハシ"),
+    ("田中", "タナカ"),
+    ("渡邊", "ワタナベ"),
+];
+const GIVEN: &[(&str, &str)] = &[
+    ("太郎", "タロウ"),
+    ("花子", "ハナコ"),
+    ("翔", "ショウ"),
+    ("美咲", "ミサキ"),
+];
+const FACULTIES: &[&str] = &["文学部", "理学部", "工学研究科", "法学部"];
+const STATUSES: &[(Status, &str)] = &[
+    (Status::Undergraduate, "学部生"),
+    (Status::Graduate, "大学院生"),
+    (Status::ResearchStudent, "研究生"),
+];
+
+/// A world of `n` people: accounts in every state, and a registrar export whose rows say every
+/// kind of thing about them (unchanged, spelled differently, changed, renumbered, departed,
+/// absent, duplicated, contradicting, new, alike in kana and birth date to someone on record).
+fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut accounts = Vec::new();
+    let mut csv = String::from(
+        "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n",
+    );
+    for i in 0..n {
+        let (fam, fam_kana) = FAMILY[rng.below(FAMILY.len() as u64) as usize];
+        let (giv, giv_kana) = GIVEN[rng.below(GIVEN.len() as u64) as usize];
+        let name = format!("{fam}\u{3000}{giv}");
+        let kana = format!("{fam_kana}\u{3000}{giv_kana}");
+        // Few birth dates, so kana + birth date twins occur.
+        let birth = format!("2004-04-{:02}", 1 + rng.below(3));
+        let faculty = rng.pick(FACULTIES);
+        let (status, status_ja) = STATUSES[rng.below(STATUSES.len() as u64) as usize];
+        let ecs = format!("a0{:06}", 100_000 + i);
+        let person = format!("{:010}", 1_000_000 + i);
+        let number = format!("{:08}", 20_000_000 + i);
+        let mut a = Account {
+            ecs_id: EcsId::new(&ecs),
+            kumoi: format!("p{i}@st.example.ac.jp").into(),
+            person_id: Some(PersonId::new(&person)),
+            student_nos: vec![StudentNo::new(&number)],
+            name: name.as_str().into(),
+            name_kana: kana.as_str().into(),
+            birth_date: Some(date(&birth)),
+            faculty: faculty.into(),
+            status: Some(status),
+            role: Role::Student,
+            state: State::Active,
+            activation_deadline: None,
+            activation_expired: false,
+            stop_on: None,
+            stop_reason: None,
+            departed_on: None,
+            reminder_on: None,
+            reminder_sent: false,
+            holder_until: None,
+            expiry_notice_for: None,
+        };
+        match rng.below(40) {
+            0 | 1 => {
+                a.state = State::Stopped;
+                a.stop_on = Some(date("2026-02-01"));
+                a.stop_reason = Some(StopReason::Departed);
+            }
+            2 | 3 => {
+                a.stop_on = Some(date("2026-05-01"));
+                a.stop_reason = Some(StopReason::Departed);
+                a.departed_on = Some(date("2026-03-31"));
+            }
+            4 => {
+                a.role = Role::Holder;
+                a.holder_until = Some(date("2026-04-30"));
+            }
+            5 | 6 => {
+                a.state = State::Pending;
+                a.activation_deadline = Some(date(if i % 2 == 0 {
+                    "2026-04-01"
+                } else {
+                    "2026-05-01"
+                }));
+            }
+            7 => {
+                a.role = Role::ConvertingStaff;
+                a.stop_on = Some(date("2026-06-30"));
+                a.stop_reason = Some(StopReason::StaffConversion);
+                a.reminder_on = Some(date("2026-03-31"));
+            }
+            8 | 9 => a.status = None,
+            10 => a.person_id = None,
+            11 => a.birth_date = None,
+            12 => a.stop_on = Some(date("2026-04-02")),
+            _ => {}
+        }
+        let mut row = |number: &str,
+                       person: &str,
+                       ecs: &str,
+                       name: &str,
+                       kana: &str,
+                       faculty: &str,
+                       status_ja: &str,
+                       enrollment: &str,
+                       changed: &str| {
+            let _ = writeln!(
+                csv,
+                "{number},{person},{ecs},{name},{kana},{birth},{faculty},{status_ja},{enrollment},2022-04-01,{changed}"
+            );
+        };
+        let has_account = rng.below(25) != 0;
+        match rng.below(30) {
+            // Absent from the export.
+            0 => {}
+            // Written differently, the same: ASCII space, no space, half-width kana.
+            1 => row(
+                &number,
+                &person,
+                "",
+                &format!("{fam} {giv}"),
+                &format!("{fam_kana}{giv_kana}"),
+                faculty,
+                status_ja,
+                "在学",
+                "",
+            ),
+            2 => row(
+                &number,
+                &person,
+                &ecs,
+                &name,
+                "ﾀﾅｶ ﾀﾛｳ",
+                faculty,
+                status_ja,
+                "在学",
+                "",
+            ),
+            // Changed.
+            3 => row(
+                &number,
+                &person,
+                "",
+                &name,
+                &kana,
+                "医学部",
+                status_ja,
+                "在学",
+                "",
+            ),
+            4 => row(
+                &number,
+                &person,
+                "",
+                &name,
+                &kana,
+                faculty,
+                "研究生",
+                "在学",
+                "",
+            ),
+            5 => row(
+                &number,
+                &person,
+                "",
+                &format!("{fam}\u{3000}次郎"),
+                &kana,
+                faculty,
+                status_ja,
+                "在学",
+                "",
+            ),
+            // Renumbered: the old number finished, a new one enrolled.
+            6 => {
+                row(
+                    &number,
+                    &person,
+                    "",
+                    &name,
+                    &kana,
+                    faculty,
+                    status_ja,
+                    "修了",
+                    "2026-03-31",
+                );
+                row(
+                    &format!("9{}", &number[1..]),
+                    &person,
+                    "",
+                    &name,
+                    &kana,
+                    "工学研究科",
+                    "研究生",
+                    "在学",
+                    "",
+                );
+            }
+            // Departed.
+            7 => row(
+                &number,
+                &person,
+                "",
+                &name,
+                &kana,
+                faculty,
+                status_ja,
+                "卒業",
+                "2026-03-31",
+            ),
+            // The same row twice; two rows that disagree; one unchanged and one departed.
+            8 => {
+                row(
+                    &number, &person, "", &name, &kana, faculty, status_ja, "在学", "",
+                );
+                row(
+                    &number, &person, "", &name, &kana, faculty, status_ja, "在学", "",
+                );
+            }
+            9 => {
+                row(
+                    &number, &person, "", &name, &kana, faculty, status_ja, "在学", "",
+                );
+                row(
+                    &number,
+                    &person,
+                    "",
+                    &name,
+                    &kana,
+                    "医学部",
+                    status_ja,
+                    "在学",
+                    "",
+                );
+            }
+            10 => {
+                row(
+                    &number, &person, "", &name, &kana, faculty, status_ja, "在学", "",
+                );
+                row(
+                    &format!("8{}", &number[1..]),
+                    &person,
+                    "",
+                    &name,
+                    &kana,
+                    faculty,
+                    status_ja,
+                    "卒業",
+                    "2026-03-31",
+                );
+            }
+            // Another person's ECS-ID; another person's 個人番号; no 個人番号.
+            11 => row(
+                &number, &person, "a0100000", &name, &kana, faculty, status_ja, "在学", "",
+            ),
+            12 => row(
+                &number,
+                &format!("{:010}", 1_000_000 + (i + 1) % n),
+                "",
+                &name,
+                &kana,
+                faculty,
+                status_ja,
+                "在学",
+                "",
+            ),
+            13 => row(
+                &number, "", "", &name, &kana, faculty, status_ja, "在学", "",
+            ),
+            _ => row(
+                &number, &person, "", &name, &kana, faculty, status_ja, "在学", "",
+            ),
+        }
+        if has_account {
+            accounts.push(a);
+        } else {
+            // A new person on every third such row is the kana + birth date twin of someone.
+            let _ = writeln!(
+                csv,
+                "{:08},{:010},,{name},{kana},{birth},{faculty},{status_ja},在学,2026-04-01,",
+                30_000_000 + i,
+                5_000_000 + i
+            );
+        }
+    }
+    (accounts, csv)
+}
+
+fn settings_in(dir: &Path, extra: &str) -> Result<Settings> {
+    let config = dir.join("regsync.toml");
+    std::fs::write(
+        &config,
+        format!("[paths]\nstore = \"regsync.sqlite\"\n{extra}"),
+    )?;
+    Ok(Settings::load(Some(&config))?)
+}
+
+#[test]
+fn triage_gives_the_full_plan_on_generated_worlds() -> Result {
+    for seed in 1..=6 {
+        let dir = tempfile::tempdir()?;
+        let settings = settings_in(dir.path(), "")?;
+        let (accounts, csv) = world(seed, 600);
+        let mut store = Store::open(&settings.store_path)?;
+        store.import(&accounts, None, None)?;
+        drop(store);
+        let file = dir.path().join("registrar.csv");
+        std::fs::write(&file, csv)?;
+        // The world has quiet rows, quiet rows of accounts the rules read anyway, and mixed ones.
+        let store = Store::open_read_only(&settings.store_path)?.ok_or("no store")?;
+        let keys = store.keys()?;
+        let sifter = Sifter::new(&keys);
+        let mut batch = Batch::read_with(
+            std::slice::from_ref(&file),
+            &settings.profiles,
+            Sink::Sift(&sifter),
+        );
+        if let Some(f) = batch.rejected().next() {
+            let first: Vec<String> = f
+                .ingested
+                .diagnostics
+                .iter()
+                .take(3)
+                .map(|d| format!("{d:?}"))
+                .collect();
+            return Err(format!("seed {seed}: the export is rejected: {first:?}").into());
+        }
+        let quiet = batch.quiet();
+        let inputs = batch.inputs(&settings.profiles);
+        let selection = triage::select(&keys, &inputs, &quiet, date("2026-04-02"));
+        let counts = (
+            quiet.len(),
+            selection.quiet_seen.len(),
+            selection.mixed.len(),
+        );
+        eprintln!(
+            "seed {seed}: {} rows kept, (quiet, quiet seen, mixed) = {counts:?}",
+            inputs.registrar.len()
+        );
+        assert!(
+            quiet.len() > 200 && counts.1 > 0 && counts.2 > 0,
+            "seed {seed}: {counts:?}"
+        );
+        for as_of in ["2026-04-02", "2026-05-01", "2026-07-01"] {
+            let plan = assert_same(&settings, std::slice::from_ref(&file), date(as_of))?;
+            assert!(!plan.actions.is_empty(), "seed {seed}: a plan with actions");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn triage_gives_the_full_plan_over_the_demo_nights() -> Result {
+    let dir = tempfile::tempdir()?;
+    let settings = settings_in(
+        dir.path(),
+        "[policy]\nguard_share = 0.25\n[mail]\ntransport = \"file\"\ndir = \"mail-out\"\n",
+    )?;
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let bin = assert_cmd::cargo::cargo_bin("regsync");
+    let regsync = |args: &[&str]| -> Result {
+        let out = std::process::Command::new(&bin)
+            .current_dir(dir.path())
+            .args(args)
+            .output()?;
+        if out.status.code().is_some_and(|c| c == 0 || c == 5) {
+            Ok(())
+        } else {
+            Err(format!("regsync {args:?}: {}", String::from_utf8_lossy(&out.stderr)).into())
+        }
+    };
+    regsync(&[
+        "accounts",
+        "import",
+        &samples.join("accounts.csv").to_string_lossy(),
+    ])?;
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox)?;
+    let nights: &[(&str, &[&str])] = &[
+        (
+            "2026-04-02",
+            &[
+                "registrar-2026-04-02.csv",
+                "hr-2026-04-02.csv",
+                "renewals-2026-04-02.csv",
+                "activations-2026-04-02.csv",
+            ],
+        ),
+        ("2026-04-17", &["registrar-2026-04-17.csv"]),
+        ("2026-05-31", &[]),
+        ("2026-06-30", &[]),
+    ];
+    for (night, files) in nights {
+        for f in *files {
+            std::fs::copy(samples.join(f), inbox.join(f))?;
+        }
+        let files = regsync::cli::plan::inbox_files(&inbox)?;
+        assert_same(&settings, &files, date(night))?;
+        regsync(&["run", "--as-of", night])?;
+    }
+    Ok(())
+}
