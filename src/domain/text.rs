@@ -9,6 +9,10 @@
 //!   signs and letter case. Variant kanji (髙/高, 﨑/崎, 塚/塚) are never folded: they may make a
 //!   review candidate, never an automatic match.
 //! - [`fold_kana_key`] for kana readings: [`fold_key`], then hiragana → katakana.
+//!
+//! The two name folds run on every registrar row, so each has an `_into` form that writes into a
+//! reused buffer, and a fast path that skips NFKC for the characters Japanese names are made of
+//! (see `fold_fast`); the rest takes the exact NFKC fold.
 
 use std::borrow::Cow;
 
@@ -59,41 +63,55 @@ fn full_width_ascii_to_ascii(c: char) -> char {
 /// only the runs between them are normalized.
 ///
 /// Idempotent: `fold_key(&fold_key(s)) == fold_key(s)`.
+///
+/// Allocates the key it returns; to fold many cells, reuse one buffer with [`fold_key_into`].
 pub fn fold_key(s: &str) -> String {
-    if s.is_ascii() {
-        return fold_ascii(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut again = fold_once(s, &mut out);
-    // Removing a space can bring a base letter next to a combining mark that NFKC split off
-    // (`か゛` → `か \u{3099}` → `か\u{3099}`), and that pair only composes on a second pass. The
-    // second pass removes nothing (NFKC output holds no compatibility characters), so this ends;
-    // the bound is a backstop, not a limit we expect to reach.
-    for _ in 0..3 {
-        if !again {
-            break;
-        }
-        let mut next = String::with_capacity(out.len());
-        again = fold_once(&out, &mut next);
-        out = next;
-    }
+    let mut out = String::new();
+    fold_key_into(s, &mut out);
     out
+}
+
+/// [`fold_key`] written into `out`, which is cleared first and whose capacity is reused.
+///
+/// Every registrar row's name is folded in the nightly plan, so the usual cell (kanji, kana,
+/// spaces, ASCII, half-width katakana) takes a single pass with no NFKC and, once `out` has grown
+/// to the longest name, no allocation. Anything else goes through the full NFKC fold; the two give
+/// the same bytes for every input (tested against the old implementation).
+pub fn fold_key_into(s: &str, out: &mut String) {
+    if !fold_fast::<false>(s, out) {
+        fold_exact(s, out);
+    }
 }
 
 /// [`fold_key`], then hiragana → katakana, so やまだ, ヤマダ and ﾔﾏﾀﾞ give one key. Small kana
 /// stay small (ァ ≠ ア): they are different readings.
+///
+/// Allocates the key it returns; to fold many cells, reuse one buffer with
+/// [`fold_kana_key_into`].
 pub fn fold_kana_key(s: &str) -> String {
-    let key = fold_key(s);
-    if key.is_ascii() {
-        return key;
+    let mut out = String::new();
+    fold_kana_key_into(s, &mut out);
+    out
+}
+
+/// [`fold_kana_key`] written into `out`, which is cleared first and whose capacity is reused.
+/// Same fast path as [`fold_key_into`], with hiragana turned into katakana in the same pass.
+pub fn fold_kana_key_into(s: &str, out: &mut String) {
+    if fold_fast::<true>(s, out) {
+        return;
     }
-    let kata: String = key.chars().map(hiragana_to_katakana).collect();
+    fold_exact(s, out);
+    if out.is_ascii() {
+        return;
+    }
+    let kata: String = out.chars().map(hiragana_to_katakana).collect();
     // A voiced mark that had nothing to compose with on a hiragana may have one on the katakana
     // (わ゙ has no precomposed form, ヷ does), so fold once more when one is left over.
     if kata.contains(['\u{3099}', '\u{309A}']) {
-        fold_key(&kata)
+        fold_exact(&kata, out);
     } else {
-        kata
+        out.clear();
+        out.push_str(&kata);
     }
 }
 
@@ -107,15 +125,137 @@ fn hiragana_to_katakana(c: char) -> char {
     }
 }
 
-/// The ASCII fast path: NFKC is the identity on ASCII, so only the space and case folds apply.
-fn fold_ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    out.extend(
-        s.chars()
-            .filter(|c| !is_space_like(*c))
-            .map(|c| c.to_ascii_lowercase()),
-    );
-    out
+/// The folds without running NFKC, for text made only of characters whose NFKC result is known
+/// whatever their neighbours are. Returns `false` at the first other character; `out` then holds
+/// a partial key, which the caller overwrites with the exact fold.
+///
+/// Why this is exact: every character accepted here either is removed (a space-like character,
+/// whose NFKC is itself or U+0020, removed either way), or NFKC-maps to one fixed character
+/// (itself, or for full-width ASCII, half-width katakana and a few dashes the obvious one) that
+/// is a starter with NFKC_Quick_Check=Yes. Such a character never composes with what precedes it,
+/// and none of them composes with a following starter, so NFKC works character by character and
+/// removing a space brings nothing together that could compose; the second pass of
+/// [`fold_exact`] would change nothing. The one exception is handled on the spot: a half-width
+/// voiced mark ﾞ/ﾟ right after a half-width kana it composes with (ｶﾞ → ガ); a mark anywhere else
+/// (after a full-width kana, after a space, alone, doubled) falls back. Combining characters such
+/// as U+3099, compatibility ideographs (kept as written by the exact fold) and everything
+/// unlisted fall back too.
+///
+/// `KANA` turns hiragana into katakana as [`fold_kana_key`] does; the output then holds no
+/// hiragana and no combining mark, so the kana refold never applies.
+fn fold_fast<const KANA: bool>(s: &str, out: &mut String) -> bool {
+    out.clear();
+    // The fold never lengthens text (half-width kana stay 3 bytes, ｶﾞ goes from 6 to 3, full-width
+    // ASCII from 3 to 1), so this is the only reservation.
+    out.reserve(s.len());
+    if s.is_ascii() {
+        // Romaji names and codes: byte by byte, with no UTF-8 decoding.
+        for b in s.bytes() {
+            match b {
+                b' ' | b'\t'..=b'\r' => {}
+                _ => out.push(char::from(b.to_ascii_lowercase())),
+            }
+        }
+        return true;
+    }
+    // `s[copied..i]` is a pending run of characters that fold to themselves, copied in one go.
+    let mut copied = 0;
+    let mut chars = s.char_indices();
+    while let Some((i, c)) = chars.next() {
+        let mut end = i + c.len_utf8();
+        let folded = match c {
+            // Unified ideographs (Extension A, the main block, Extension B), 々, full-width
+            // katakana ァ..ヺ with ・ and ー: NFKC leaves them alone and they have no case.
+            '\u{4E00}'..='\u{9FFF}'
+            | '\u{3400}'..='\u{4DBF}'
+            | '\u{20000}'..='\u{2A6DF}'
+            | '\u{3005}'
+            | '\u{30A1}'..='\u{30FC}' => continue,
+            '\u{3041}'..='\u{3096}' => {
+                if KANA {
+                    Some(hiragana_to_katakana(c))
+                } else {
+                    continue;
+                }
+            }
+            'A'..='Z' => Some(c.to_ascii_lowercase()),
+            // The ASCII White_Space characters, and the rest of the removed space-like set that
+            // Excel and web copy-paste put in names (U+3000 and U+00A0 NFKC to U+0020).
+            ' ' | '\t'..='\r' | '\u{3000}' | '\u{A0}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}' => {
+                None
+            }
+            '\0'..='\x7F' => continue,
+            // U+2011 NFKCs to U+2010, U+FE58 to U+2014 and U+FE63 to U+002D: all end as `-`.
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' => Some('-'),
+            '\u{301C}' => Some('~'),
+            // Full-width ASCII NFKCs to ASCII (－ to `-` and ～ to `~` among them).
+            '\u{FF01}'..='\u{FF5E}' => Some(full_width_ascii_to_ascii(c).to_ascii_lowercase()),
+            '\u{FF61}'..='\u{FF9D}' => {
+                let Some(&base) = usize::try_from(u32::from(c) - 0xFF61)
+                    .ok()
+                    .and_then(|k| HALF_WIDTH_KANA.get(k))
+                else {
+                    return false;
+                };
+                match chars.as_str().chars().next() {
+                    Some(m @ ('\u{FF9E}' | '\u{FF9F}')) => {
+                        // NFKC makes ﾞ/ﾟ the combining U+3099/U+309A and composes them with the
+                        // full-width base when Unicode has the precomposed kana.
+                        let mark = if m == '\u{FF9E}' {
+                            '\u{3099}'
+                        } else {
+                            '\u{309A}'
+                        };
+                        let Some(voiced) = unicode_normalization::char::compose(base, mark) else {
+                            return false;
+                        };
+                        chars.next();
+                        end += m.len_utf8();
+                        Some(voiced)
+                    }
+                    _ => Some(base),
+                }
+            }
+            _ => return false,
+        };
+        if copied < i {
+            out.push_str(&s[copied..i]);
+        }
+        if let Some(f) = folded {
+            out.push(f);
+        }
+        copied = end;
+    }
+    out.push_str(&s[copied..]);
+    true
+}
+
+/// NFKC of the half-width katakana block U+FF61..=U+FF9D (｡ to ﾝ), one full-width character
+/// each. The half-width voiced marks U+FF9E/U+FF9F are not here: they combine.
+const HALF_WIDTH_KANA: [char; 61] = [
+    '。', '「', '」', '、', '・', 'ヲ', 'ァ', 'ィ', 'ゥ', 'ェ', 'ォ', 'ャ', 'ュ', 'ョ', 'ッ', 'ー',
+    'ア', 'イ', 'ウ', 'エ', 'オ', 'カ', 'キ', 'ク', 'ケ', 'コ', 'サ', 'シ', 'ス', 'セ', 'ソ', 'タ',
+    'チ', 'ツ', 'テ', 'ト', 'ナ', 'ニ', 'ヌ', 'ネ', 'ノ', 'ハ', 'ヒ', 'フ', 'ヘ', 'ホ', 'マ', 'ミ',
+    'ム', 'メ', 'モ', 'ヤ', 'ユ', 'ヨ', 'ラ', 'リ', 'ル', 'レ', 'ロ', 'ワ', 'ン',
+];
+
+/// The exact [`fold_key`] into `out` (cleared first): NFKC with the folds, repeated while a pass
+/// removed a character or changed a case.
+fn fold_exact(s: &str, out: &mut String) {
+    out.clear();
+    let mut again = fold_once(s, out);
+    // Removing a space can bring a base letter next to a combining mark that NFKC split off
+    // (`か゛` → `か \u{3099}` → `か\u{3099}`), and that pair only composes on a second pass. The
+    // second pass removes nothing (NFKC output holds no compatibility characters), so this ends;
+    // the bound is a backstop, not a limit we expect to reach.
+    for _ in 0..3 {
+        if !again {
+            break;
+        }
+        let previous = out.clone();
+        out.clear();
+        again = fold_once(&previous, out);
+    }
 }
 
 /// One pass of the folds into `out`. Returns whether it removed a character or changed a
@@ -189,8 +329,12 @@ pub fn fold_kana_key_spaced(s: &str) -> String {
 }
 
 #[cfg(test)]
+mod reference;
+
+#[cfg(test)]
 #[expect(clippy::unwrap_used)]
 mod tests {
+    use super::reference::{reference_fold_kana_key, reference_fold_key};
     use super::*;
     use proptest::prelude::*;
 
@@ -329,7 +473,9 @@ mod tests {
         for s in ["", "Abc Def", "a\tb\nc\x0bd\x0ce\rf", "A-B~C", "\x00\x7f"] {
             let mut general = String::new();
             fold_once(s, &mut general);
-            assert_eq!(fold_ascii(s), general, "{s:?}");
+            let mut fast = String::new();
+            assert!(fold_fast::<false>(s, &mut fast), "{s:?}");
+            assert_eq!(fast, general, "{s:?}");
         }
     }
 
@@ -474,5 +620,256 @@ mod tests {
         assert!(!fold_key(s).contains('\u{FFFD}'));
         assert_eq!(fold_key(s).chars().count(), 4);
         assert_eq!(fold_key(s).chars().last().unwrap(), '\u{FA10}');
+    }
+
+    #[track_caller]
+    fn check_against_reference(s: &str) {
+        assert_eq!(fold_key(s), reference_fold_key(s), "fold_key({s:?})");
+        assert_eq!(
+            fold_kana_key(s),
+            reference_fold_kana_key(s),
+            "fold_kana_key({s:?})"
+        );
+    }
+
+    #[test]
+    fn half_width_kana_table_is_nfkc() {
+        for (k, &full) in HALF_WIDTH_KANA.iter().enumerate() {
+            let half = char::from_u32(0xFF61 + u32::try_from(k).unwrap()).unwrap();
+            assert_eq!(
+                half.to_string().nfkc().collect::<String>(),
+                full.to_string()
+            );
+        }
+        assert_eq!(HALF_WIDTH_KANA.last(), Some(&'ン'));
+    }
+
+    #[test]
+    fn fast_path_takes_the_usual_names() {
+        let mut out = String::new();
+        for s in [
+            "山田\u{3000}太郎",
+            "佐々木 花子",
+            "\u{20BB7}野",
+            "やまだ たろう",
+            "ヤマダ\u{3000}タロウ",
+            "ﾔﾏﾀﾞ ﾀﾛｳ",
+            "ｶﾞｷﾞｸﾞﾊﾟﾋﾟｳﾞﾜﾞｦﾞ",
+            "ジョン・スミス",
+            "Yamada Taro",
+            "ＹＡＭＡＤＡ　１２３",
+            "1〜2－3",
+        ] {
+            assert!(fold_fast::<false>(s, &mut out), "fold_key {s:?}");
+            assert!(fold_fast::<true>(s, &mut out), "fold_kana_key {s:?}");
+            check_against_reference(s);
+        }
+    }
+
+    #[test]
+    fn fast_path_leaves_unsettled_text_to_nfkc() {
+        let mut out = String::new();
+        for s in [
+            "か\u{3099}",
+            "カ\u{309A}",
+            "ｶ\u{3099}",
+            "かﾞ",
+            "ｶ ﾞ",
+            "ｶﾞﾞ",
+            "ｱﾞ",
+            "ｰﾞ",
+            "ﾞ",
+            "か゛",
+            "山\u{FA11}",
+            "大\u{FA10}",
+            "E\u{301}",
+            "①",
+            "ゞ",
+        ] {
+            assert!(!fold_fast::<false>(s, &mut out), "fold_key {s:?}");
+            assert!(!fold_fast::<true>(s, &mut out), "fold_kana_key {s:?}");
+            check_against_reference(s);
+        }
+    }
+
+    #[test]
+    fn fast_path_exact_on_every_char_it_takes() {
+        let mut out = String::new();
+        let mut taken = 0_u32;
+        for c in char::MIN..=char::MAX {
+            let s = c.to_string();
+            if fold_fast::<false>(&s, &mut out) {
+                taken += 1;
+                assert_eq!(out, reference_fold_key(&s), "fold_key({s:?})");
+                assert!(fold_fast::<true>(&s, &mut out), "{s:?}");
+                assert_eq!(out, reference_fold_kana_key(&s), "fold_kana_key({s:?})");
+            } else {
+                assert!(!fold_fast::<true>(&s, &mut out), "{s:?}");
+            }
+        }
+        // The CJK blocks alone are 69 728 characters; the rest is kana, ASCII and the like.
+        assert!(taken > 70_000, "{taken}");
+    }
+
+    /// Composition is between neighbours, so every pair of the small characters the fast path
+    /// takes (plus a few kanji and the characters that must send it to NFKC) is checked.
+    #[test]
+    fn fast_path_exact_on_every_pair_of_small_chars() {
+        let mut out = String::new();
+        let mut alphabet: Vec<char> = ('\0'..='\u{FFFF}')
+            .filter(|&c| !matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}'))
+            .filter(|&c| fold_fast::<false>(&c.to_string(), &mut out))
+            .collect();
+        alphabet.extend([
+            '山',
+            '\u{3400}',
+            '\u{9FFF}',
+            '\u{20BB7}',
+            'ﾞ',
+            'ﾟ',
+            '\u{3099}',
+            '\u{309A}',
+            '゛',
+            '゜',
+            'ゝ',
+            'ゞ',
+            'ヽ',
+            'ヾ',
+            '\u{FA10}',
+            '\u{FA11}',
+            '\u{301}',
+            'ヰ',
+            'ゐ',
+        ]);
+        assert!(alphabet.len() > 450, "{}", alphabet.len());
+        let mut s = String::new();
+        for &a in &alphabet {
+            for &b in &alphabet {
+                s.clear();
+                s.push(a);
+                s.push(b);
+                fold_key_into(&s, &mut out);
+                assert_eq!(out, reference_fold_key(&s), "fold_key({s:?})");
+                fold_kana_key_into(&s, &mut out);
+                assert_eq!(out, reference_fold_kana_key(&s), "fold_kana_key({s:?})");
+            }
+        }
+    }
+
+    #[test]
+    fn into_reuses_the_buffer() {
+        let mut out = String::with_capacity(64);
+        out.push_str("left over from the last row");
+        let before = out.as_ptr();
+        fold_key_into("ﾔﾏﾀﾞ\u{3000}太郎", &mut out);
+        assert_eq!(out, "ヤマダ太郎");
+        fold_kana_key_into("やまだ たろう", &mut out);
+        assert_eq!(out, "ヤマダタロウ");
+        assert_eq!(out.as_ptr(), before, "no new allocation on the fast path");
+    }
+
+    /// Text the way Japanese registrar cells come, with everything that makes NFKC do real work
+    /// next to it: combining and spacing voiced marks, half-width kana, compatibility ideographs,
+    /// full-width ASCII, dashes and spaces.
+    fn japanese_string() -> impl Strategy<Value = String> {
+        let special = prop::sample::select(vec![
+            ' ',
+            '\u{3000}',
+            '\u{A0}',
+            '\t',
+            '\u{200B}',
+            '\u{FEFF}',
+            '\u{2003}',
+            'ﾞ',
+            'ﾟ',
+            'ｰ',
+            '\u{3099}',
+            '\u{309A}',
+            '゛',
+            '゜',
+            'ゝ',
+            'ゞ',
+            'ヽ',
+            'ヾ',
+            '々',
+            '・',
+            'ー',
+            'ゐ',
+            'ヰ',
+            'わ',
+            'ワ',
+            'ｳ',
+            'ﾜ',
+            'ｦ',
+            'ﾊ',
+            '\u{FA10}',
+            '\u{FA11}',
+            '\u{2F8A6}',
+            '\u{20BB7}',
+            '髙',
+            '〜',
+            '～',
+            '~',
+            '‐',
+            '‑',
+            '−',
+            '－',
+            '―',
+            '﹘',
+            '﹣',
+            '-',
+            'Ａ',
+            'ｚ',
+            '１',
+            'A',
+            'z',
+            '\u{301}',
+            '①',
+            '㍻',
+            'İ',
+            'ß',
+        ]);
+        let c = prop_oneof![
+            4 => special,
+            3 => proptest::char::range('\u{4E00}', '\u{9FFF}'),
+            3 => proptest::char::range('\u{3041}', '\u{309F}'),
+            3 => proptest::char::range('\u{30A0}', '\u{30FF}'),
+            3 => proptest::char::range('\u{FF61}', '\u{FF9F}'),
+            2 => proptest::char::range('\u{FF01}', '\u{FF5E}'),
+            2 => proptest::char::range(' ', '~'),
+            1 => proptest::char::range('\u{F900}', '\u{FAFF}'),
+            1 => any::<char>(),
+        ];
+        prop::collection::vec(c, 0..16).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn fold_key_equals_reference(s in japanese_string()) {
+            prop_assert_eq!(fold_key(&s), reference_fold_key(&s));
+        }
+
+        #[test]
+        fn fold_kana_key_equals_reference(s in japanese_string()) {
+            prop_assert_eq!(fold_kana_key(&s), reference_fold_kana_key(&s));
+        }
+
+        #[test]
+        fn into_with_a_dirty_buffer_equals_allocating(
+            s in japanese_string(),
+            dirt in japanese_string(),
+        ) {
+            let mut buf = dirt.clone();
+            fold_key_into(&s, &mut buf);
+            prop_assert_eq!(&buf, &fold_key(&s));
+            let mut buf = dirt;
+            buf.push_str("ﾔﾏﾀﾞ");
+            fold_kana_key_into(&s, &mut buf);
+            prop_assert_eq!(&buf, &fold_kana_key(&s));
+            fold_key_into(&s, &mut buf);
+            prop_assert_eq!(&buf, &fold_key(&s));
+        }
     }
 }
