@@ -65,6 +65,13 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // Diagnostics for operators, off unless asked for: `REGSYNC_LOG=info` shows the phases of a
+    // plan with their times (no personal data, no secrets).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("REGSYNC_LOG"))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

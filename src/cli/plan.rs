@@ -47,7 +47,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     };
     let as_of = args.as_of.unwrap_or_else(today_in_japan);
     let (plan, batch) = compute(settings, &files, as_of)?;
+    let clock = std::time::Instant::now();
     let paths = crate::report::write_all(&plan, &args.out)?;
+    tracing::info!(ms = clock.elapsed().as_millis(), "reports written");
 
     let mut out = std::io::stdout().lock();
     let rejected: Vec<_> = batch.rejected().collect();
@@ -75,9 +77,13 @@ pub fn compute(
 ) -> anyhow::Result<(Plan, Batch)> {
     let store = Store::open_read_only(&settings.store_path)
         .with_context(|| format!("opening the store `{}`", settings.store_path.display()))?;
+    let clock = std::time::Instant::now();
     let keys = read_keys(settings, store.as_ref())?;
+    tracing::info!(accounts = keys.len(), ms = clock.elapsed().as_millis(), "keys read");
     let sifter = Sifter::new(&keys);
+    let clock = std::time::Instant::now();
     let mut batch = Batch::read_with(files, &settings.profiles, Sink::Sift(&sifter));
+    tracing::info!(ms = clock.elapsed().as_millis(), "files read");
     let plan = plan_batch(settings, store.as_ref(), &keys, &mut batch, as_of)?;
     Ok((plan, batch))
 }
@@ -103,8 +109,18 @@ pub fn plan_batch(
     as_of: NaiveDate,
 ) -> anyhow::Result<Plan> {
     let profiles = &settings.profiles;
+    let clock = std::time::Instant::now();
     let mut inputs = batch.inputs(profiles);
-    let mut selection = triage::select(keys, &inputs, &batch.quiet(), as_of);
+    let quiet = batch.quiet();
+    let mut selection = triage::select(keys, &inputs, &quiet, as_of);
+    tracing::info!(
+        kept = inputs.registrar.len(),
+        quiet = quiet.len(),
+        load = selection.load.len(),
+        mixed = selection.mixed.len(),
+        ms = clock.elapsed().as_millis(),
+        "rows triaged"
+    );
     if !selection.mixed.is_empty() {
         // A quiet row's account is named by another row too: the rules need both rows, so the
         // accepted files are read again with the rows of those accounts kept.
@@ -129,6 +145,7 @@ pub fn plan_batch(
             "triage found rows to keep after keeping them (a bug); run again with an empty store cache"
         );
     }
+    let clock = std::time::Instant::now();
     let snapshot = match store {
         Some(store) => store
             .load(keys, &selection.load)
@@ -144,7 +161,15 @@ pub fn plan_batch(
         .iter()
         .map(|&s| EcsId::new(keys.ecs_id(s)))
         .collect();
-    Ok(rules::plan(&snapshot, &inputs, as_of, &settings.policy))
+    tracing::info!(ms = clock.elapsed().as_millis(), "accounts loaded");
+    let clock = std::time::Instant::now();
+    let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);
+    tracing::info!(
+        actions = plan.actions.len(),
+        ms = clock.elapsed().as_millis(),
+        "rules applied"
+    );
+    Ok(plan)
 }
 
 /// The files in the inbox, by name; hidden files and folders are skipped.

@@ -37,7 +37,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_128};
 use crate::domain::account::{Account, Role, State};
 use crate::domain::model::{RegistrarRow, Status};
 use crate::domain::rules::Inputs;
-use crate::domain::text::{fold_kana_key, fold_key};
+use crate::domain::text::{fold_kana_key_into, fold_key_into};
 
 /// An account's position in [`Keys`]: its rank by ECS-ID.
 pub type Slot = u32;
@@ -592,13 +592,4 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         }
     }
     out
-}
-
-// Stand-ins until the text module folds into a buffer.
-fn fold_key_into(s: &str, out: &mut String) {
-    *out = fold_key(s);
-}
-
-fn fold_kana_key_into(s: &str, out: &mut String) {
-    *out = fold_kana_key(s);
 }
