@@ -79,7 +79,11 @@ pub fn compute(
         .with_context(|| format!("opening the store `{}`", settings.store_path.display()))?;
     let clock = std::time::Instant::now();
     let keys = read_keys(settings, store.as_ref())?;
-    tracing::info!(accounts = keys.len(), ms = clock.elapsed().as_millis(), "keys read");
+    tracing::info!(
+        accounts = keys.len(),
+        ms = clock.elapsed().as_millis(),
+        "keys read"
+    );
     let sifter = Sifter::new(&keys);
     let clock = std::time::Instant::now();
     let mut batch = Batch::read_with(files, &settings.profiles, Sink::Sift(&sifter));
@@ -94,7 +98,7 @@ pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<K
         Some(store) => store
             .keys()
             .with_context(|| format!("reading the store `{}`", settings.store_path.display())),
-        None => Ok(Keys::with_capacity(0, 0, empty_digest())),
+        None => Ok(Keys::from_parts(Vec::new(), 0, empty_digest())),
     }
 }
 

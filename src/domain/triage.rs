@@ -28,11 +28,11 @@
 //! computes them with [`registrar_fp`] and [`kana_birth_key`] whenever it writes one). They are
 //! part of the schema: changing either function needs a migration that recomputes them.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use compact_str::CompactString;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::domain::account::{Account, Role, State};
 use crate::domain::model::{RegistrarRow, Status};
@@ -42,26 +42,87 @@ use crate::domain::text::{fold_kana_key_into, fold_key_into};
 /// An account's position in [`Keys`]: its rank by ECS-ID.
 pub type Slot = u32;
 
-/// An identifier as a hash key: ASCII of up to 16 bytes packed exactly (the common case, so no
-/// two identifiers can share a key), anything else as its xxh3-128 hash with the top bit set,
-/// which packed ASCII never has.
+/// An identifier as a 64-bit hash key. Exact for the identifiers registries use: digits only
+/// (up to 17, with their count, so `0123` and `123` differ) or other ASCII up to 8 characters
+/// (7 bits each). Anything else is its xxh3 hash, marked by the two top bits; [`IdMap`] notices
+/// when two accounts' identifiers share a key, so a hash never joins two people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdKey(u128);
+pub struct IdKey(u64);
 
 impl IdKey {
+    const ASCII: u64 = 1 << 63;
+    const HASHED: u64 = 3 << 62;
+
     pub fn of(s: &str) -> IdKey {
         let b = s.as_bytes();
-        if b.len() <= 16 && b.is_ascii() {
-            let mut buf = [0u8; 16];
-            buf[..b.len()].copy_from_slice(b);
-            IdKey(u128::from_le_bytes(buf))
-        } else {
-            IdKey(xxh3_128(b) | 1 << 127)
+        if !b.is_empty() && b.len() <= 17 && b.iter().all(u8::is_ascii_digit) {
+            let n = b.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            return IdKey(n | (b.len() as u64) << 57);
+        }
+        if b.len() <= 8 && b.iter().all(|&c| c != 0 && c.is_ascii()) {
+            let n = b.iter().fold(0u64, |n, &c| n << 7 | u64::from(c));
+            return IdKey(n | IdKey::ASCII);
+        }
+        IdKey(xxh3_64(b) | IdKey::HASHED)
+    }
+}
+
+/// Identifier keys to slots. A key held by several accounts (the same identifier twice, or,
+/// rarely, two hashes alike) maps to all of them, so triage keeps the rows that name it and
+/// loads every one of those accounts; the rules then match on the identifiers themselves.
+#[derive(Debug, Default)]
+pub struct IdMap {
+    one: FxHashMap<IdKey, Slot>,
+    many: FxHashMap<IdKey, Vec<Slot>>,
+}
+
+/// What an [`IdMap`] holds for a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found<'a> {
+    None,
+    One(Slot),
+    Many(&'a [Slot]),
+}
+
+impl IdMap {
+    fn build(entries: &[(IdKey, Slot)]) -> IdMap {
+        let mut one: FxHashMap<IdKey, Slot> =
+            FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
+        let mut many: FxHashMap<IdKey, Vec<Slot>> = FxHashMap::default();
+        for &(k, s) in entries {
+            if let Some(prev) = one.insert(k, s)
+                && prev != s
+            {
+                let slots = many.entry(k).or_insert_with(|| vec![prev]);
+                if !slots.contains(&s) {
+                    slots.push(s);
+                }
+            }
+        }
+        many.shrink_to_fit();
+        IdMap { one, many }
+    }
+
+    pub fn get(&self, id: &str) -> Found<'_> {
+        let k = IdKey::of(id);
+        if let Some(v) = self.many.get(&k) {
+            return Found::Many(v);
+        }
+        self.one.get(&k).map_or(Found::None, |&s| Found::One(s))
+    }
+
+    /// Every slot the key names, into `out`.
+    fn extend_into(&self, id: &str, out: &mut Vec<Slot>) {
+        match self.get(id) {
+            Found::None => {}
+            Found::One(s) => out.push(s),
+            Found::Many(v) => out.extend_from_slice(v),
         }
     }
 }
 
-/// What triage needs of one account besides its identifiers.
+/// What triage needs of one account besides its identifiers. The store keeps it with each
+/// account, as [`Facts::to_bytes`], computed by [`Facts::of`] whenever it writes the account.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Facts {
     /// [`registrar_fp`] of the account; `None` when its 身分 is not known yet (the next row
@@ -83,84 +144,89 @@ impl Facts {
     /// Not stopped: what the mass-change guard counts.
     pub const NOT_STOPPED: u8 = 8;
 
-    /// The facts of `a`, given its stored fingerprint and kana key.
-    pub fn of(a: &Account, fp: Option<u128>, kana_birth: u64) -> Facts {
-        Standing {
-            role: a.role,
-            state: a.state,
-            has_person_id: a.person_id.is_some(),
-            has_birth_date: a.birth_date.is_some(),
-            activation_deadline: a.activation_deadline,
-            activation_expired: a.activation_expired,
-            stop_on: a.stop_on,
-            reminder_on: a.reminder_on,
-            reminder_sent: a.reminder_sent,
-        }
-        .facts(fp, kana_birth)
-    }
+    /// The layout version of [`Facts::to_bytes`].
+    const VERSION: u8 = 1;
 
-    pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
-    }
-}
-
-/// The columns of an account that [`Facts`] derive from (what the store scans).
-#[derive(Debug, Clone, Copy)]
-pub struct Standing {
-    pub role: Role,
-    pub state: State,
-    pub has_person_id: bool,
-    pub has_birth_date: bool,
-    pub activation_deadline: Option<NaiveDate>,
-    pub activation_expired: bool,
-    pub stop_on: Option<NaiveDate>,
-    pub reminder_on: Option<NaiveDate>,
-    pub reminder_sent: bool,
-}
-
-impl Standing {
-    pub fn facts(&self, fp: Option<u128>, kana_birth: u64) -> Facts {
-        let stopped = self.state == State::Stopped;
+    pub fn of(a: &Account, scratch: &mut Scratch) -> Facts {
+        let stopped = a.state == State::Stopped;
         let mut flags = 0;
-        if self.role == Role::Student && !stopped && self.stop_on.is_none() {
+        if a.role == Role::Student && !stopped && a.stop_on.is_none() {
             flags |= Facts::PLAIN_STUDENT;
         }
-        if self.has_person_id {
+        if a.person_id.is_some() {
             flags |= Facts::HAS_PERSON_ID;
         }
-        if self.has_birth_date {
+        if a.birth_date.is_some() {
             flags |= Facts::HAS_BIRTH_DATE;
         }
         if !stopped {
             flags |= Facts::NOT_STOPPED;
         }
         Facts {
-            fp,
-            kana_birth,
-            due_from: self.due_from(),
+            fp: account_fp(a, scratch),
+            kana_birth: kana_birth_key(&a.name_kana, a.birth_date, scratch),
+            due_from: due_from(a),
             flags,
         }
     }
 
-    /// The earliest `as_of` on which `rules::may_be_due` holds (and `due_actions` can act:
-    /// never for a stopped account); a holder may always be due.
-    fn due_from(&self) -> Option<NaiveDate> {
-        if self.state == State::Stopped {
+    pub fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// 32 bytes: fingerprint (16, LE), kana key (8), due date (4, days from CE, `i32::MIN` for
+    /// none), flags, whether there is a fingerprint, the layout version, one zero.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        b[..16].copy_from_slice(&self.fp.unwrap_or(0).to_le_bytes());
+        b[16..24].copy_from_slice(&self.kana_birth.to_le_bytes());
+        let due = self.due_from.map_or(i32::MIN, |d| d.num_days_from_ce());
+        b[24..28].copy_from_slice(&due.to_le_bytes());
+        b[28] = self.flags;
+        b[29] = u8::from(self.fp.is_some());
+        b[30] = Facts::VERSION;
+        b
+    }
+
+    /// `None` for bytes not made by [`Facts::to_bytes`] of this version.
+    pub fn from_bytes(b: &[u8]) -> Option<Facts> {
+        let b: &[u8; 32] = b.try_into().ok()?;
+        if b[30] != Facts::VERSION || b[29] > 1 {
             return None;
         }
-        if self.role == Role::Holder {
-            return Some(NaiveDate::MIN);
-        }
-        let activation = self
-            .activation_deadline
-            .filter(|_| self.state == State::Pending && !self.activation_expired)
-            .and_then(|d| d.succ_opt());
-        let reminder = self.reminder_on.filter(|_| !self.reminder_sent);
-        [activation, self.stop_on, reminder]
-            .into_iter()
-            .flatten()
-            .min()
+        let fp = u128::from_le_bytes(b[..16].try_into().ok()?);
+        let due = i32::from_le_bytes(b[24..28].try_into().ok()?);
+        Some(Facts {
+            fp: (b[29] == 1).then_some(fp),
+            kana_birth: u64::from_le_bytes(b[16..24].try_into().ok()?),
+            due_from: if due == i32::MIN {
+                None
+            } else {
+                Some(NaiveDate::from_num_days_from_ce_opt(due)?)
+            },
+            flags: b[28],
+        })
     }
+}
+
+/// The earliest `as_of` on which `rules::may_be_due` holds for `a` (and `due_actions` can act:
+/// never for a stopped account); a holder may always be due.
+fn due_from(a: &Account) -> Option<NaiveDate> {
+    if a.state == State::Stopped {
+        return None;
+    }
+    if a.role == Role::Holder {
+        return Some(NaiveDate::MIN);
+    }
+    let activation = a
+        .activation_deadline
+        .filter(|_| a.state == State::Pending && !a.activation_expired)
+        .and_then(|d| d.succ_opt());
+    let reminder = a.reminder_on.filter(|_| !a.reminder_sent);
+    [activation, a.stop_on, reminder]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 fn status_code(s: Status) -> u8 {
@@ -240,91 +306,111 @@ pub fn kana_birth_key(name_kana: &str, birth: Option<NaiveDate>, scratch: &mut S
 /// Every account on record, compactly: what [`Sifter`] and [`select`] read.
 #[derive(Debug, Default)]
 pub struct Keys {
-    /// ECS-IDs by slot, ascending.
+    /// ECS-IDs by slot, ascending, and their keys.
     ecs_ids: Vec<CompactString>,
+    ecs_keys: Vec<IdKey>,
     facts: Vec<Facts>,
-    by_person: FxHashMap<IdKey, Slot>,
-    by_student_no: FxHashMap<IdKey, Slot>,
+    by_person: IdMap,
+    by_student_no: IdMap,
+    by_ecs_id: IdMap,
     /// (kana + birth key, slot), sorted; built on first use.
     by_kana_birth: std::sync::OnceLock<Vec<(u64, Slot)>>,
     pub next_serial: u64,
     pub digest: String,
 }
 
-/// One account's row for [`Keys::build`].
-pub struct KeyRow<'a> {
-    pub ecs_id: &'a str,
-    pub person_id: Option<&'a str>,
-    pub facts: Facts,
+/// The accounts of one range of ECS-IDs, as the store reads them; slots count from the range's
+/// first account.
+#[derive(Debug, Default)]
+pub struct KeysPart {
+    pub ecs_ids: Vec<CompactString>,
+    pub facts: Vec<Facts>,
+    pub person_ids: Vec<(IdKey, Slot)>,
+    pub student_nos: Vec<(IdKey, Slot)>,
+}
+
+impl KeysPart {
+    /// Adds the next account of the range (in ECS-ID order).
+    pub fn push(&mut self, ecs_id: &str, person_id: Option<&str>, facts: Facts) {
+        let slot = self.ecs_ids.len() as Slot;
+        if let Some(p) = person_id {
+            self.person_ids.push((IdKey::of(p), slot));
+        }
+        self.ecs_ids.push(CompactString::new(ecs_id));
+        self.facts.push(facts);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ecs_ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ecs_ids.is_empty()
+    }
+
+    pub fn ecs_id(&self, slot: Slot) -> &str {
+        &self.ecs_ids[slot as usize]
+    }
 }
 
 impl Keys {
-    /// `accounts` in ECS-ID order; `student_nos` as (slot, student number), any order.
-    pub fn build<'a>(
-        accounts: impl IntoIterator<Item = KeyRow<'a>>,
-        student_nos: impl IntoIterator<Item = (Slot, &'a str)>,
-        next_serial: u64,
-        digest: String,
-    ) -> Keys {
-        let mut keys = Keys {
-            next_serial,
-            digest,
-            ..Keys::default()
-        };
-        for (slot, row) in accounts.into_iter().enumerate() {
-            keys.push_account(slot as Slot, row);
+    /// Joins the parts (in ECS-ID order) and indexes them.
+    pub fn from_parts(parts: Vec<KeysPart>, next_serial: u64, digest: String) -> Keys {
+        let n: usize = parts.iter().map(KeysPart::len).sum();
+        let mut ecs_ids = Vec::with_capacity(n);
+        let mut facts = Vec::with_capacity(n);
+        let mut person_ids = Vec::with_capacity(n);
+        let mut student_nos = Vec::with_capacity(n + n / 4);
+        for part in parts {
+            let base = ecs_ids.len() as Slot;
+            person_ids.extend(part.person_ids.into_iter().map(|(k, s)| (k, s + base)));
+            student_nos.extend(part.student_nos.into_iter().map(|(k, s)| (k, s + base)));
+            ecs_ids.extend(part.ecs_ids);
+            facts.extend(part.facts);
         }
-        for (slot, no) in student_nos {
-            keys.by_student_no.insert(IdKey::of(no), slot);
-        }
-        keys
-    }
-
-    /// An empty table for `n` accounts; fill with [`Keys::push_account`] and
-    /// [`Keys::push_student_no`].
-    pub fn with_capacity(n: usize, next_serial: u64, digest: String) -> Keys {
+        debug_assert!(ecs_ids.windows(2).all(|w| w[0] < w[1]));
+        let ((by_person, by_student_no), by_ecs_id) = rayon::join(
+            || rayon::join(|| IdMap::build(&person_ids), || IdMap::build(&student_nos)),
+            || {
+                let keys: Vec<IdKey> = ecs_ids.par_iter().map(|e| IdKey::of(e)).collect();
+                let slots: Vec<(IdKey, Slot)> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &k)| (k, i as Slot))
+                    .collect();
+                (IdMap::build(&slots), keys)
+            },
+        );
+        let (by_ecs_id, ecs_keys) = by_ecs_id;
         Keys {
-            ecs_ids: Vec::with_capacity(n),
-            facts: Vec::with_capacity(n),
-            by_person: FxHashMap::with_capacity_and_hasher(n, Default::default()),
-            by_student_no: FxHashMap::with_capacity_and_hasher(n + n / 8, Default::default()),
+            ecs_ids,
+            ecs_keys,
+            facts,
+            by_person,
+            by_student_no,
+            by_ecs_id,
             by_kana_birth: std::sync::OnceLock::new(),
             next_serial,
             digest,
         }
     }
 
-    /// Adds the next account (in ECS-ID order) at `slot`, which must equal [`Keys::len`].
-    pub fn push_account(&mut self, slot: Slot, row: KeyRow<'_>) {
-        debug_assert_eq!(slot as usize, self.ecs_ids.len());
-        debug_assert!(self.ecs_ids.last().is_none_or(|l| l.as_str() < row.ecs_id));
-        if let Some(p) = row.person_id {
-            self.by_person.insert(IdKey::of(p), slot);
+    /// The keys of `accounts` (in ECS-ID order): for tests, and for a store read whole.
+    pub fn of_accounts(accounts: &[Account], next_serial: u64, digest: String) -> Keys {
+        let mut part = KeysPart::default();
+        let mut scratch = Scratch::default();
+        for a in accounts {
+            let slot = part.len() as Slot;
+            part.push(
+                a.ecs_id.as_str(),
+                a.person_id.as_ref().map(|p| p.as_str()),
+                Facts::of(a, &mut scratch),
+            );
+            for no in &a.student_nos {
+                part.student_nos.push((IdKey::of(no.as_str()), slot));
+            }
         }
-        self.ecs_ids.push(CompactString::new(row.ecs_id));
-        self.facts.push(row.facts);
-    }
-
-    pub fn push_student_no(&mut self, slot: Slot, student_no: &str) {
-        self.by_student_no.insert(IdKey::of(student_no), slot);
-    }
-
-    /// Appends `other`, whose accounts all sort after these (the store reads ranges in
-    /// parallel and joins them in order).
-    pub fn append(&mut self, other: Keys) {
-        let base = self.ecs_ids.len() as Slot;
-        debug_assert!(self.ecs_ids.last().is_none_or(|l| {
-            other
-                .ecs_ids
-                .first()
-                .is_none_or(|f| l.as_str() < f.as_str())
-        }));
-        self.ecs_ids.extend(other.ecs_ids);
-        self.facts.extend(other.facts);
-        self.by_person
-            .extend(other.by_person.into_iter().map(|(k, s)| (k, s + base)));
-        self.by_student_no
-            .extend(other.by_student_no.into_iter().map(|(k, s)| (k, s + base)));
+        Keys::from_parts(vec![part], next_serial, digest)
     }
 
     pub fn len(&self) -> usize {
@@ -343,19 +429,16 @@ impl Keys {
         &self.facts[slot as usize]
     }
 
-    pub fn by_person(&self, person_id: &str) -> Option<Slot> {
-        self.by_person.get(&IdKey::of(person_id)).copied()
+    pub fn by_person(&self, person_id: &str) -> Found<'_> {
+        self.by_person.get(person_id)
     }
 
-    pub fn by_student_no(&self, student_no: &str) -> Option<Slot> {
-        self.by_student_no.get(&IdKey::of(student_no)).copied()
+    pub fn by_student_no(&self, student_no: &str) -> Found<'_> {
+        self.by_student_no.get(student_no)
     }
 
-    pub fn by_ecs_id(&self, ecs_id: &str) -> Option<Slot> {
-        self.ecs_ids
-            .binary_search_by(|e| e.as_str().cmp(ecs_id))
-            .ok()
-            .map(|i| i as Slot)
+    pub fn by_ecs_id(&self, ecs_id: &str) -> Found<'_> {
+        self.by_ecs_id.get(ecs_id)
     }
 
     /// Accounts not stopped: what the mass-change guard measures against.
@@ -438,18 +521,25 @@ impl Sift for Sifter<'_> {
             return None;
         }
         let keys = self.keys;
-        let p = row
-            .person_id
-            .as_ref()
-            .and_then(|p| keys.by_person(p.as_str()));
-        let s = keys.by_student_no(row.student_no.as_str());
+        let p = match &row.person_id {
+            Some(p) => keys.by_person(p.as_str()),
+            None => Found::None,
+        };
+        // With the 個人番号 on record, the student number need not be looked up: the
+        // fingerprints below are equal only if it is the account's current number, which no
+        // other account holds (student numbers are unique, and their keys exact or told apart).
+        let s = match p {
+            Found::One(_) if keys.by_student_no.many.is_empty() => Found::None,
+            _ => keys.by_student_no(row.student_no.as_str()),
+        };
         let slot = match (p, s) {
-            (Some(p), Some(s)) if p != s => return None,
-            (Some(i), _) | (None, Some(i)) => i,
-            (None, None) => return None,
+            (Found::Many(_), _) | (_, Found::Many(_)) => return None,
+            (Found::One(p), Found::One(s)) if p != s => return None,
+            (Found::One(i), _) | (Found::None, Found::One(i)) => i,
+            (Found::None, Found::None) => return None,
         };
         if let Some(e) = &row.ecs_id
-            && keys.ecs_id(slot) != e.as_str()
+            && keys.ecs_keys[slot as usize] != IdKey::of(e.as_str())
         {
             return None;
         }
@@ -512,9 +602,15 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
                   kana: &str,
                   birth: Option<NaiveDate>,
                   scratch: &mut Scratch| {
-        found.extend(person_id.and_then(|p| keys.by_person(p)));
-        found.extend(student_no.and_then(|s| keys.by_student_no(s)));
-        found.extend(ecs_id.and_then(|e| keys.by_ecs_id(e)));
+        if let Some(p) = person_id {
+            keys.by_person.extend_into(p, found);
+        }
+        if let Some(s) = student_no {
+            keys.by_student_no.extend_into(s, found);
+        }
+        if let Some(e) = ecs_id {
+            keys.by_ecs_id.extend_into(e, found);
+        }
         found.sort_unstable();
         found.dedup();
         let identified = found.len();
@@ -566,7 +662,7 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         mark(&mut found, &mut load);
     }
     for r in &inputs.activations {
-        found.extend(keys.by_ecs_id(r.ecs_id.as_str()));
+        keys.by_ecs_id.extend_into(r.ecs_id.as_str(), &mut found);
         mark(&mut found, &mut load);
     }
     let full = inputs.full_snapshot;
@@ -592,4 +688,80 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         }
     }
     out
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_keys_are_exact_for_registry_identifiers() {
+        let ids = [
+            "0",
+            "00",
+            "000",
+            "123",
+            "0123",
+            "00123",
+            "12345678",
+            "012345678901234567",
+            "a0",
+            "a0123456",
+            "a0123457",
+            "A0123456",
+            "24A1234",
+            "24A12345",
+            "x",
+            "",
+        ];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(IdKey::of(a), IdKey::of(b), "{a} vs {b}");
+            }
+        }
+        // Long or non-ASCII identifiers are hashed, and marked so.
+        assert_eq!(IdKey::of("学籍1").0 & IdKey::HASHED, IdKey::HASHED);
+        assert_eq!(
+            IdKey::of("123456789012345678").0 & IdKey::HASHED,
+            IdKey::HASHED
+        );
+        assert_ne!(IdKey::of("a0123456").0 & IdKey::HASHED, IdKey::HASHED);
+    }
+
+    #[test]
+    fn an_identifier_held_twice_maps_to_both_accounts() {
+        let map = IdMap::build(&[
+            (IdKey::of("1"), 0),
+            (IdKey::of("2"), 1),
+            (IdKey::of("1"), 2),
+        ]);
+        assert_eq!(map.get("1"), Found::Many(&[0, 2]));
+        assert_eq!(map.get("2"), Found::One(1));
+        assert_eq!(map.get("3"), Found::None);
+    }
+
+    #[test]
+    fn facts_round_trip_through_bytes() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        for f in [
+            Facts::default(),
+            Facts {
+                fp: Some(u128::MAX - 7),
+                kana_birth: 42,
+                due_from: Some(d("2026-06-30")),
+                flags: Facts::PLAIN_STUDENT | Facts::NOT_STOPPED,
+            },
+            Facts {
+                fp: Some(0),
+                kana_birth: 0,
+                due_from: Some(NaiveDate::MIN),
+                flags: 0,
+            },
+        ] {
+            assert_eq!(Facts::from_bytes(&f.to_bytes()), Some(f));
+        }
+        assert_eq!(Facts::from_bytes(&[0u8; 32]), None);
+        assert_eq!(Facts::from_bytes(&[0u8; 31]), None);
+    }
 }

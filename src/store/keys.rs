@@ -13,12 +13,12 @@ use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
 use super::{
-    ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, parse_iso,
-    role_from, state_from, text,
+    ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, load_account, next_serial_of,
+    opt_text, text,
 };
 use crate::domain::account::{Account, Snapshot};
 use crate::domain::model::StudentNo;
-use crate::domain::triage::{KeyRow, Keys, Scratch, Slot, Standing, account_fp, kana_birth_key};
+use crate::domain::triage::{Facts, IdKey, Keys, KeysPart, Scratch, Slot};
 
 /// Below this many accounts one range is read: connections cost more than they save.
 const MIN_PER_RANGE: usize = 20_000;
@@ -27,23 +27,18 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-/// The derived columns of `a` (migration 3): its registrar fingerprint and kana + birth key.
-pub(crate) fn derived(a: &Account) -> (Option<[u8; 16]>, i64) {
-    SCRATCH.with_borrow_mut(|scratch| {
-        let fp = account_fp(a, scratch).map(u128::to_le_bytes);
-        let kb = kana_birth_key(&a.name_kana, a.birth_date, scratch);
-        (fp, kb as i64)
-    })
+/// The derived column of `a` (migration 3): its triage facts.
+pub(crate) fn derived(a: &Account) -> [u8; 32] {
+    SCRATCH.with_borrow_mut(|scratch| Facts::of(a, scratch).to_bytes())
 }
 
-/// Computes the derived columns of every account (migration 3, on a store written before it).
+/// Computes the derived column of every account (migration 3, on a store written before it).
 pub(crate) fn fill_derived(tx: &Transaction<'_>) -> Result<(), StoreError> {
     let accounts = read_accounts(tx, (None, None), |_| true)?;
     let derived: Vec<_> = accounts.par_iter().map(derived).collect();
-    let mut update =
-        tx.prepare("UPDATE accounts SET registrar_fp = ?1, kana_birth = ?2 WHERE ecs_id = ?3")?;
-    for (a, (fp, kb)) in accounts.iter().zip(derived) {
-        update.execute((fp.as_ref().map(|b| &b[..]), kb, a.ecs_id.as_str()))?;
+    let mut update = tx.prepare("UPDATE accounts SET triage = ?1 WHERE ecs_id = ?2")?;
+    for (a, facts) in accounts.iter().zip(derived) {
+        update.execute((&facts[..], a.ecs_id.as_str()))?;
     }
     Ok(())
 }
@@ -76,55 +71,42 @@ impl super::Store {
             .map(|w| (w[0].clone(), w[1].clone()))
             .collect();
         let path = self.path.clone();
-        let parts: Vec<(Keys, String)> = ranges
+        let parts: Vec<(KeysPart, String, u64)> = ranges
             .into_par_iter()
             .map(|range| read_keys(&path, &range))
             .collect::<Result<_, _>>()?;
-        let mut parts = parts.into_iter();
-        let Some((mut keys, digest)) = parts.next() else {
-            return Ok(Keys::default());
-        };
-        for (part, d) in parts {
-            if d != digest {
-                return Err(changed(&digest, &d));
-            }
-            keys.append(part);
+        let digest = parts.first().map(|p| p.1.clone()).unwrap_or_default();
+        let next_serial = parts.first().map_or(0, |p| p.2);
+        if let Some(other) = parts.iter().find(|p| p.1 != digest) {
+            return Err(changed(&digest, &other.1));
         }
-        Ok(keys)
+        let parts = parts.into_iter().map(|p| p.0).collect();
+        Ok(Keys::from_parts(parts, next_serial, digest))
     }
 
     /// The accounts at `slots` (ascending) of `keys`, in full, as a snapshot with the keys'
-    /// serial and digest; refused when the store is no longer at the keys' digest.
+    /// serial and digest; refused when the store is no longer at the keys' digest. Each thread
+    /// looks up its share of the slots by primary key.
     pub fn load(&self, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreError> {
-        let n = keys.len();
-        let parts = (slots.len() / (MIN_PER_RANGE / 4)).clamp(1, rayon::current_num_threads());
-        // Split the selection evenly; each part reads the ECS-ID range its slots span.
+        let parts = (slots.len() / 2_000).clamp(1, rayon::current_num_threads());
         let chunks: Vec<&[Slot]> = slots.chunks(slots.len().div_ceil(parts).max(1)).collect();
         let path = self.path.clone();
         let loaded: Vec<Vec<Account>> = chunks
             .into_par_iter()
             .map(|chunk| -> Result<Vec<Account>, StoreError> {
-                let (Some(&first), Some(&last)) = (chunk.first(), chunk.last()) else {
-                    return Ok(Vec::new());
-                };
                 let conn = open(&path)?;
                 let tx = conn.unchecked_transaction()?;
                 let digest = digest_of(&tx)?;
                 if digest != keys.digest {
                     return Err(changed(&keys.digest, &digest));
                 }
-                let lo = keys.ecs_id(first).to_string();
-                let hi = ((last as usize) + 1 < n).then(|| keys.ecs_id(last + 1).to_string());
-                let mut want = chunk.iter().peekable();
-                let mut at = first;
-                let accounts = read_accounts(&tx, (Some(lo), hi), |_| {
-                    let pick = want.peek().is_some_and(|&&s| s == at);
-                    if pick {
-                        want.next();
-                    }
-                    at += 1;
-                    pick
-                })?;
+                let mut accounts = Vec::with_capacity(chunk.len());
+                for &slot in chunk {
+                    let ecs_id = keys.ecs_id(slot);
+                    let account = load_account(&tx, ecs_id)?
+                        .ok_or_else(|| changed(&keys.digest, "an account less"))?;
+                    accounts.push(account);
+                }
                 tx.finish()?;
                 Ok(accounts)
             })
@@ -177,63 +159,29 @@ fn range_sql(range: &Range) -> (String, Vec<String>) {
     }
 }
 
-fn read_keys(path: &Path, range: &Range) -> Result<(Keys, String), StoreError> {
+fn read_keys(path: &Path, range: &Range) -> Result<(KeysPart, String, u64), StoreError> {
     let conn = open(path)?;
     let tx = conn.unchecked_transaction()?;
     let digest = digest_of(&tx)?;
     let next_serial = next_serial_of(&tx)?;
     let (filter, params) = range_sql(range);
-    let mut keys = Keys::with_capacity(0, next_serial, digest.clone());
+    let mut part = KeysPart::default();
     {
         let mut stmt = tx.prepare(&format!(
-            "SELECT ecs_id, person_id, registrar_fp, kana_birth, role, state, \
-             activation_deadline, activation_expired, stop_on, reminder_on, reminder_sent, \
-             birth_date IS NOT NULL FROM accounts{filter} ORDER BY ecs_id"
+            "SELECT ecs_id, person_id, triage FROM accounts INDEXED BY accounts_triage\
+             {filter} ORDER BY ecs_id"
         ))?;
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
-        let mut slot: Slot = 0;
         while let Some(r) = rows.next()? {
             let ecs_id = text(r, 0)?;
-            let bad = |column: &str, value: &str| {
-                StoreError::Corrupt(format!("accounts.{column} = `{value}` for `{ecs_id}`"))
-            };
-            let date = |i: usize| -> Result<Option<chrono::NaiveDate>, StoreError> {
-                match opt_text(r, i)? {
-                    Some(s) => parse_iso(s).map(Some).ok_or_else(|| bad("date", s)),
-                    None => Ok(None),
-                }
-            };
-            let fp = match r.get_ref(2)? {
-                rusqlite::types::ValueRef::Blob(b) => {
-                    let b: [u8; 16] = b.try_into().map_err(|_| bad("registrar_fp", "?"))?;
-                    Some(u128::from_le_bytes(b))
-                }
+            let facts = match r.get_ref(2)? {
+                rusqlite::types::ValueRef::Blob(b) => Facts::from_bytes(b),
                 _ => None,
-            };
-            let role = text(r, 4)?;
-            let state = text(r, 5)?;
-            let person_id = opt_text(r, 1)?;
-            let standing = Standing {
-                role: role_from(role).ok_or_else(|| bad("role", role))?,
-                state: state_from(state).ok_or_else(|| bad("state", state))?,
-                has_person_id: person_id.is_some(),
-                has_birth_date: r.get::<_, bool>(11)?,
-                activation_deadline: date(6)?,
-                activation_expired: r.get::<_, bool>(7)?,
-                stop_on: date(8)?,
-                reminder_on: date(9)?,
-                reminder_sent: r.get::<_, bool>(10)?,
-            };
-            let kana_birth = r.get::<_, i64>(3)? as u64;
-            keys.push_account(
-                slot,
-                KeyRow {
-                    ecs_id,
-                    person_id,
-                    facts: standing.facts(fp, kana_birth),
-                },
-            );
-            slot += 1;
+            }
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("accounts.triage of `{ecs_id}` is not readable"))
+            })?;
+            part.push(ecs_id, opt_text(r, 1)?, facts);
         }
     }
     {
@@ -245,16 +193,16 @@ fn read_keys(path: &Path, range: &Range) -> Result<(Keys, String), StoreError> {
         while let Some(r) = rows.next()? {
             let owner = text(r, 0)?;
             // Both statements walk the ECS-ID order; the foreign key makes every owner an account.
-            while (slot as usize) < keys.len() && keys.ecs_id(slot) < owner {
+            while (slot as usize) < part.len() && part.ecs_id(slot) < owner {
                 slot += 1;
             }
-            if (slot as usize) < keys.len() && keys.ecs_id(slot) == owner {
-                keys.push_student_no(slot, text(r, 1)?);
+            if (slot as usize) < part.len() && part.ecs_id(slot) == owner {
+                part.student_nos.push((IdKey::of(text(r, 1)?), slot));
             }
         }
     }
     tx.finish()?;
-    Ok((keys, digest))
+    Ok((part, digest, next_serial))
 }
 
 /// The accounts of `range` in ECS-ID order for which `pick` (called once per account, in

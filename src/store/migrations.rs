@@ -157,13 +157,14 @@ ALTER TABLE accounts ADD COLUMN activation_key_hash TEXT;
 "#;
 
 /// Migration 3: what a nightly plan's triage reads of every account instead of the account
-/// itself (see `domain::triage`): the fingerprint of the fields a registrar row carries
-/// (16 bytes, NULL while 身分 is unknown) and the hashed (birth date, folded kana) key (0 for
-/// none). Both are derived: the store computes them whenever it writes an account, and
-/// `migrate` fills them for the accounts already there.
+/// itself (see `domain::triage`): its `Facts` in 32 bytes (the fingerprint of the fields a
+/// registrar row carries, the kana + birth date key, the first day something may fall due, a
+/// few flags). Derived: the store computes it whenever it writes an account, and `migrate` fills
+/// it for the accounts already there. The covering index lets the nightly scan read it with the
+/// identifiers and nothing else.
 const V3: &str = r#"
-ALTER TABLE accounts ADD COLUMN registrar_fp BLOB;
-ALTER TABLE accounts ADD COLUMN kana_birth INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN triage BLOB;
+CREATE INDEX accounts_triage ON accounts (ecs_id, person_id, triage);
 "#;
 
 /// Every migration, in order; the schema version is its length.

@@ -670,14 +670,13 @@ const INSERT_HISTORY: &str = "INSERT INTO history \
 /// The columns an account is written with: its own, then the derived ones (migration 3).
 const WRITE_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
     status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
-    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for, registrar_fp, \
-    kana_birth";
+    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for, triage";
 
 fn insert_sql(upsert: bool) -> String {
     let mut sql = format!(
         "INSERT INTO accounts ({WRITE_COLUMNS}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21)"
+          ?20)"
     );
     if upsert {
         sql.push_str(" ON CONFLICT (ecs_id) DO UPDATE SET ");
@@ -704,7 +703,7 @@ fn write_account(
         ecs_id: ecs_id.to_string(),
         source,
     };
-    let (fp, kana_birth) = keys::derived(a);
+    let triage = keys::derived(a);
     insert
         .execute(rusqlite::params![
             ecs_id,
@@ -726,8 +725,7 @@ fn write_account(
             a.reminder_sent,
             a.holder_until.map(iso),
             a.expiry_notice_for.map(iso),
-            fp.as_ref().map(|b| &b[..]),
-            kana_birth,
+            &triage[..],
         ])
         .map_err(err)?;
     if let Some(delete) = delete_sn {
