@@ -376,12 +376,38 @@ mod tests {
     }
 
     #[test]
-    fn large_plan_streams_every_row() {
-        let a = fixture::action(ActionKind::Create, Rule::R1, "山田 太郎", "工学部");
-        let plan = fixture::plan(vec![a; 100_000]);
+    fn large_plan_has_every_action_as_one_row_in_order() {
+        // More actions than one parallel window, every row told apart by its source row; some
+        // cells need quoting.
+        let n = 100_000;
+        let actions = (0..n)
+            .map(|i| {
+                let mut a = fixture::action(ActionKind::Depart, Rule::R5, "山田 太郎", "工学部");
+                if let Some(s) = a.source.as_mut() {
+                    s.row = i as u32;
+                }
+                if i % 7 == 0 {
+                    a.reason_ja = format!("卒業, \"{i}\"");
+                }
+                a
+            })
+            .collect();
+        let plan = fixture::plan(actions);
         let bytes = report_csv(&plan);
         let lines = bytes.iter().filter(|&&b| b == b'\n').count();
-        assert_eq!(lines, 100_001);
-        assert_eq!(rows(&plan).len(), 100_000);
+        assert_eq!(lines, plan.actions.len() + 1);
+
+        let body = bytes.strip_prefix(BOM).unwrap();
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(body);
+        let records: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), plan.actions.len() + 1);
+        assert_eq!(&records[0][0], HEADER[0]);
+        for (i, r) in records[1..].iter().enumerate() {
+            assert_eq!(r.len(), HEADER.len());
+            assert_eq!(r[9], i.to_string(), "row {i} in plan order");
+        }
+        assert_eq!(&records[8][17], "卒業, \"7\"");
     }
 }
