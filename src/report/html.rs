@@ -2,22 +2,30 @@
 //! administrator reads in a browser before anything changes. Japanese first, English labels
 //! beside it.
 //!
-//! The page leads with the summary (counts per action kind, then per faculty × kind), then the
-//! review items, then one section per action kind, then the warnings. Every piece of data goes
-//! through [`escape_into`]; markup is only ever written from literals here. A plan can hold
-//! 100,000+ actions, so each section is a `<details>` that starts closed when it is long and
-//! shows at most [`MAX_ROWS`] rows, pointing to `report.csv` for the rest; the page is built in
-//! one pre-sized `String` in a single pass over the actions.
+//! The page leads with the summary — counts per action kind, per rule and per faculty × kind —
+//! then the input files and the warnings, then one section per action kind, review items first
+//! since they need a person. Every piece of data goes through [`escape_into`]; markup is only
+//! ever written from literals here.
+//!
+//! A national plan holds 100,000 actions, which no browser lays out comfortably as one table,
+//! so a kind's section is a `<details>` that starts closed when it is long, and its rows are
+//! paged: pages of [`PAGE_ROWS`], each its own `<details>` with only the first open, so a
+//! browser lays out one page of rows until the reader opens another. A section shows at most
+//! [`MAX_ROWS`] rows; the rest are in `report.csv`, which has every action. A small nightly plan
+//! (one page per kind) reads as one open table per kind. The page is built in one pre-sized
+//! `String` in a single pass over the actions.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::domain::plan::{Action, ActionKind, Plan};
-use crate::report::{delivery_label, review_label, stop_reason_label};
+use crate::domain::plan::{Action, ActionKind, Plan, Rule};
+use crate::report::{delivery_label, push_date, review_label, stop_reason_label};
 
-/// Rows shown per section; the rest are in `report.csv`.
-pub(crate) const MAX_ROWS: usize = 2_000;
-/// Sections longer than this start closed.
+/// Rows per page of a section.
+pub(crate) const PAGE_ROWS: usize = 500;
+/// Rows shown per section (ten pages); the rest are in `report.csv`.
+pub(crate) const MAX_ROWS: usize = 10 * PAGE_ROWS;
+/// Sections longer than this start closed (the review section is always open).
 const OPEN_MAX: usize = 200;
 /// Characters of a digest shown (the full value is in the tooltip and in plan.json).
 const SHORT_DIGEST: usize = 12;
@@ -29,6 +37,11 @@ struct Section<'a> {
     kind: ActionKind,
     total: usize,
     shown: Vec<&'a Action>,
+}
+
+/// Writes `report.html` into `w`.
+pub(crate) fn write_html<W: std::io::Write>(plan: &Plan, w: &mut W) -> std::io::Result<()> {
+    w.write_all(report_html(plan).as_bytes())
 }
 
 /// `report.html` as a string.
@@ -58,12 +71,14 @@ pub fn report_html(plan: &Plan) -> String {
     header(&mut out, plan);
     out.push_str("<div class=\"overview\">\n");
     summary(&mut out, plan, &sections);
+    rule_table(&mut out, plan);
     faculty_table(&mut out, plan);
     out.push_str("</div>\n");
+    inputs(&mut out, plan);
+    warnings(&mut out, plan);
     for s in sections.iter().filter(|s| s.total > 0) {
         section(&mut out, s);
     }
-    warnings(&mut out, plan);
     out.push_str(
         "<footer>regsync — このページは plan.json から生成されています。\
          全行は report.csv を参照してください。 / \
@@ -113,9 +128,13 @@ fn header(out: &mut String, plan: &Plan) {
     push_count(out, plan.actions.len());
     out.push_str(" 件</dd></div>\n<div><dt>形式 <span class=\"en\">format</span></dt><dd>");
     let _ = write!(out, "{}", plan.format);
-    out.push_str("</dd></div>\n</dl>\n");
+    out.push_str("</dd></div>\n</dl>\n</header>\n");
+}
 
-    out.push_str("<h2>入力ファイル <span class=\"en\">input files</span></h2>\n");
+fn inputs(out: &mut String, plan: &Plan) {
+    out.push_str(
+        "<section id=\"inputs\">\n<h2>入力ファイル <span class=\"en\">input files</span></h2>\n",
+    );
     if plan.inputs.is_empty() {
         out.push_str("<p class=\"none\">なし <span class=\"en\">none</span></p>\n");
     } else {
@@ -141,7 +160,7 @@ fn header(out: &mut String, plan: &Plan) {
         }
         out.push_str("</tbody>\n</table>\n");
     }
-    out.push_str("</header>\n");
+    out.push_str("</section>\n");
 }
 
 fn summary(out: &mut String, plan: &Plan, sections: &[Section<'_>]) {
@@ -175,12 +194,51 @@ fn summary(out: &mut String, plan: &Plan, sections: &[Section<'_>]) {
     );
     push_count(out, plan.actions.len());
     out.push_str("</th></tr></tfoot>\n</table>\n");
+    let review = sections
+        .iter()
+        .find(|s| s.kind == ActionKind::Review)
+        .map_or(0, |s| s.total);
+    if review > 0 {
+        out.push_str("<p class=\"review-note\"><a href=\"#review\">要確認 ");
+        push_count(out, review);
+        out.push_str(
+            " 件：適用の前に担当者の確認が必要です <span class=\"en\">need a person before apply</span></a></p>\n",
+        );
+    }
     if !plan.warnings.is_empty() {
         out.push_str("<p class=\"warn-note\"><a href=\"#warnings\">警告 ");
         push_count(out, plan.warnings.len());
         out.push_str(" 件 <span class=\"en\">warnings</span></a></p>\n");
     }
     out.push_str("</section>\n");
+}
+
+/// Number of actions per rule, in rule order; rules with no action are left out.
+pub(crate) fn rule_counts(plan: &Plan) -> BTreeMap<Rule, usize> {
+    let mut counts = BTreeMap::new();
+    for a in &plan.actions {
+        *counts.entry(a.rule).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn rule_table(out: &mut String, plan: &Plan) {
+    let counts = rule_counts(plan);
+    if counts.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section id=\"rules\">\n<h2>規則別の件数 <span class=\"en\">counts per rule</span></h2>\n\
+         <table class=\"counts rules\">\n<thead><tr>\
+         <th>規則<span class=\"en\">rule</span></th>\
+         <th class=\"num\">件数<span class=\"en\">count</span></th></tr></thead>\n<tbody>\n",
+    );
+    for (rule, n) in &counts {
+        let _ = write!(out, "<tr><td>{rule:?}</td><td class=\"num\">");
+        push_count(out, *n);
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
 fn faculty_table(out: &mut String, plan: &Plan) {
@@ -236,12 +294,56 @@ fn section(out: &mut String, s: &Section<'_>) {
         out,
         "<section id=\"{kind}\" class=\"kind{}\">\n<details{}>\n<summary><h2>",
         if review { " review" } else { "" },
-        if s.total <= OPEN_MAX { " open" } else { "" },
+        if review || s.total <= OPEN_MAX {
+            " open"
+        } else {
+            ""
+        },
     );
     out.push_str(s.kind.label_ja());
     let _ = write!(out, " <code>{kind}</code> <span class=\"n\">");
     push_count(out, s.total);
     out.push_str(" 件</span></h2></summary>\n");
+    if s.shown.len() <= PAGE_ROWS {
+        table(out, &s.shown);
+    } else {
+        // Pages of PAGE_ROWS rows, the first open: a closed page's rows are not laid out.
+        for (i, page) in s.shown.chunks(PAGE_ROWS).enumerate() {
+            let first = i * PAGE_ROWS + 1;
+            let last = i * PAGE_ROWS + page.len();
+            let _ = write!(
+                out,
+                "<details class=\"page\" id=\"{kind}-p{}\"{}>\n<summary>",
+                i + 1,
+                if i == 0 { " open" } else { "" },
+            );
+            push_count(out, first);
+            out.push('–');
+            push_count(out, last);
+            out.push_str(" 件目 <span class=\"en\">rows ");
+            push_count(out, first);
+            out.push('–');
+            push_count(out, last);
+            out.push_str(" of ");
+            push_count(out, s.total);
+            out.push_str("</span></summary>\n");
+            table(out, page);
+            out.push_str("</details>\n");
+        }
+    }
+    let more = s.total - s.shown.len();
+    if more > 0 {
+        out.push_str("<p class=\"more\">ほか ");
+        push_count(out, more);
+        out.push_str(" 件は report.csv にあります。 <span class=\"en\">");
+        push_count(out, more);
+        out.push_str(" more in report.csv.</span></p>\n");
+    }
+    out.push_str("</details>\n</section>\n");
+}
+
+/// One table of action rows.
+fn table(out: &mut String, rows: &[&Action]) {
     out.push_str(
         "<div class=\"scroll\"><table class=\"actions\">\n<thead><tr>\
          <th>ECS-ID</th>\
@@ -256,19 +358,10 @@ fn section(out: &mut String, s: &Section<'_>) {
          <th>理由<span class=\"en\">reason</span></th>\
          </tr></thead>\n<tbody>\n",
     );
-    for a in &s.shown {
+    for a in rows {
         row(out, a);
     }
     out.push_str("</tbody>\n</table></div>\n");
-    let more = s.total - s.shown.len();
-    if more > 0 {
-        out.push_str("<p class=\"more\">ほか ");
-        push_count(out, more);
-        out.push_str(" 件は report.csv にあります。 <span class=\"en\">");
-        push_count(out, more);
-        out.push_str(" more in report.csv.</span></p>\n");
-    }
-    out.push_str("</details>\n</section>\n");
 }
 
 fn row(out: &mut String, a: &Action) {
@@ -309,8 +402,10 @@ fn row(out: &mut String, a: &Action) {
         if let Some(d) = date {
             let _ = write!(
                 out,
-                "<span class=\"date\"><span class=\"dl\" title=\"{en}\">{ja}</span> {d}</span>"
+                "<span class=\"date\"><span class=\"dl\" title=\"{en}\">{ja}</span> "
             );
+            push_date(out, d);
+            out.push_str("</span>");
             any = true;
         }
     }
@@ -510,6 +605,10 @@ section.review table.actions thead th { background: var(--review-bg); }
 p.more { margin: 6px 0; padding: 6px 10px; background: var(--band); border-left: 3px solid var(--accent); }
 p.none { color: var(--muted); }
 p.warn-note a { color: #a40e26; font-weight: 600; }
+p.review-note a { color: var(--review); font-weight: 600; }
+details.page { margin: 2px 0; }
+details.page > summary { padding: 3px 0; color: var(--accent); font-variant-numeric: tabular-nums; }
+details.page[open] > summary { font-weight: 600; }
 section.warnings ul { margin: 6px 0; padding: 8px 12px 8px 28px; background: var(--warn-bg); border-radius: 6px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
 @media print { details { display: block; } thead th { position: static; } }
@@ -584,13 +683,33 @@ mod tests {
     }
 
     #[test]
-    fn review_section_comes_before_other_kinds() {
+    fn summary_first_then_inputs_warnings_review_and_the_other_kinds() {
         let html = report_html(&fixture::small());
-        let review = html.find("<section id=\"review\"").unwrap();
-        let create = html.find("<section id=\"create\"").unwrap();
-        let summary = html.find("<section id=\"summary\"").unwrap();
-        let warnings = html.find("<section id=\"warnings\"").unwrap();
-        assert!(summary < review && review < create && create < warnings);
+        let at = |id: &str| html.find(&format!("<section id=\"{id}\"")).unwrap();
+        let order = [
+            "summary", "rules", "faculty", "inputs", "warnings", "review", "create", "update",
+            "depart", "stop",
+        ];
+        for pair in order.windows(2) {
+            assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+        }
+        assert!(html.contains("<a href=\"#review\">要確認 1 件："));
+    }
+
+    #[test]
+    fn counts_per_rule() {
+        let plan = fixture::small();
+        let counts: Vec<(Rule, usize)> = rule_counts(&plan).into_iter().collect();
+        assert_eq!(
+            counts,
+            [
+                (Rule::R3, 1),
+                (Rule::R5, 1),
+                (Rule::R6, 1),
+                (Rule::R7, 1),
+                (Rule::R9, 1)
+            ]
+        );
     }
 
     #[test]
@@ -616,6 +735,86 @@ mod tests {
         insta::assert_snapshot!(html);
     }
 
+    /// The action rows of the page (`<tr>`s of the action tables).
+    fn action_rows(html: &str) -> usize {
+        html.matches("<tr><td class=\"id\">").count()
+    }
+
+    #[test]
+    fn small_sections_are_one_open_table() {
+        let html = report_html(&fixture::small());
+        assert!(!html.contains("class=\"page\""));
+        assert_eq!(
+            html.matches("<details open>").count(),
+            6,
+            "five kinds and the warnings"
+        );
+        assert_eq!(action_rows(&html), 5);
+    }
+
+    #[test]
+    fn long_sections_are_paged_with_every_row() {
+        // 2,000 actions: 1,300 creates (three pages), 500 departures (one page), 200 reviews.
+        let mut actions = Vec::new();
+        for (kind, rule, n) in [
+            (ActionKind::Review, Rule::R6, 200),
+            (ActionKind::Create, Rule::R1, 1_300),
+            (ActionKind::Depart, Rule::R5, 500),
+        ] {
+            for i in 0..n {
+                let mut a = fixture::action(kind, rule, &format!("山田 {i:04}"), "工学部");
+                a.ecs_id = Some(crate::domain::model::EcsId::new(&format!(
+                    "{}{i:05}",
+                    &kind.as_str()[..1]
+                )));
+                actions.push(a);
+            }
+        }
+        let plan = fixture::plan(actions);
+        let html = report_html(&plan);
+
+        // Summary and counts before any section of rows.
+        let first_rows = html.find("<table class=\"actions\">").unwrap();
+        assert!(html.find("<section id=\"summary\"").unwrap() < first_rows);
+        assert!(html.find("<section id=\"faculty\"").unwrap() < first_rows);
+        assert!(html.contains("<td class=\"num\">1,300</td>"));
+
+        // Every row is on the page, each once, in plan order.
+        assert_eq!(action_rows(&html), 2_000);
+        let mut last = 0;
+        for a in &plan.actions {
+            let id = a.ecs_id.as_ref().unwrap().as_str();
+            let cell = format!("<tr><td class=\"id\">{id}</td>");
+            assert_eq!(html.matches(&cell).count(), 1, "{id}");
+            let at = html.find(&cell).unwrap();
+            assert!(at > last, "{id} out of order");
+            last = at;
+        }
+
+        // Creates: a closed section of three pages, only the first open.
+        let create = &html[html.find("<section id=\"create\"").unwrap()..];
+        let create = &create[..create.find("</section>").unwrap()];
+        assert!(create.starts_with("<section id=\"create\" class=\"kind\">\n<details>\n"));
+        assert_eq!(create.matches("<details class=\"page\"").count(), 3);
+        assert!(create.contains(
+            "<details class=\"page\" id=\"create-p1\" open>\n<summary>1–500 件目 \
+             <span class=\"en\">rows 1–500 of 1,300</span></summary>"
+        ));
+        assert!(
+            create.contains("<details class=\"page\" id=\"create-p2\">\n<summary>501–1,000 件目")
+        );
+        assert!(
+            create.contains("<details class=\"page\" id=\"create-p3\">\n<summary>1,001–1,300 件目")
+        );
+        assert_eq!(action_rows(create), 1_300);
+        assert!(!create.contains("report.csv にあります"));
+
+        // Departures fit one page: one table, no pager. Reviews stay open.
+        let depart = &html[html.find("<section id=\"depart\"").unwrap()..];
+        assert!(!depart[..depart.find("</section>").unwrap()].contains("class=\"page\""));
+        assert!(html.contains("<section id=\"review\" class=\"kind review\">\n<details open>\n"));
+    }
+
     #[test]
     fn large_plan_caps_rows_and_closes_sections() {
         let create = fixture::action(ActionKind::Create, Rule::R1, "山田 太郎", "工学部");
@@ -626,11 +825,17 @@ mod tests {
         let start = std::time::Instant::now();
         let html = report_html(&plan);
         let elapsed = start.elapsed();
-        assert!(html.contains("ほか 97,850 件は report.csv にあります。"));
-        assert!(html.contains("97,850 more in report.csv."));
+        assert!(html.contains("ほか 94,850 件は report.csv にあります。"));
+        assert!(html.contains("94,850 more in report.csv."));
+        assert_eq!(action_rows(&html), MAX_ROWS + 150);
         assert_eq!(
-            html.matches("<tr><td class=\"id\">").count(),
-            MAX_ROWS + 150
+            html.matches("<details class=\"page\"").count(),
+            MAX_ROWS / PAGE_ROWS
+        );
+        assert_eq!(
+            html.matches("<details class=\"page\" id=\"create-p1\" open>")
+                .count(),
+            1
         );
         assert!(html.contains("<section id=\"create\" class=\"kind\">\n<details>\n"));
         assert!(html.contains("<section id=\"review\" class=\"kind review\">\n<details open>\n"));
