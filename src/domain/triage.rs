@@ -35,7 +35,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::domain::account::{Account, Role, State};
-use crate::domain::model::{RegistrarRow, Status};
+use crate::domain::model::{RegistrarRow, Status, StudentNo};
 use crate::domain::rules::Inputs;
 use crate::domain::text::{fold_kana_key_into, fold_key_into};
 
@@ -172,6 +172,35 @@ impl Facts {
 
     pub fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
+    }
+
+    /// The stored form (the store's `accounts.triage`): [`Facts::to_bytes`], then the account's
+    /// student numbers, oldest first, each followed by a zero byte, so a scan of the accounts
+    /// alone yields every identifier (and `Store::load` the history).
+    pub fn encode(&self, student_nos: &[StudentNo]) -> Vec<u8> {
+        let mut b = Vec::with_capacity(
+            32 + student_nos
+                .iter()
+                .map(|s| s.as_str().len() + 1)
+                .sum::<usize>(),
+        );
+        b.extend_from_slice(&self.to_bytes());
+        for no in student_nos {
+            b.extend_from_slice(no.as_str().as_bytes());
+            b.push(0);
+        }
+        b
+    }
+
+    /// The facts and the student numbers of [`Facts::encode`]; `None` for other bytes.
+    pub fn decode(b: &[u8]) -> Option<(Facts, impl Iterator<Item = &str>)> {
+        let facts = Facts::from_bytes(b.get(..32)?)?;
+        let rest = std::str::from_utf8(&b[32..]).ok()?;
+        if !rest.is_empty() && !rest.ends_with('\0') {
+            return None;
+        }
+        let nos = rest.split_terminator('\0');
+        Some((facts, nos))
     }
 
     /// 32 bytes: fingerprint (16, LE), kana key (8), due date (4, days from CE, `i32::MIN` for
@@ -762,6 +791,14 @@ mod tests {
             assert_eq!(Facts::from_bytes(&f.to_bytes()), Some(f));
         }
         assert_eq!(Facts::from_bytes(&[0u8; 32]), None);
+        let f = Facts::default();
+        let nos = [StudentNo::new("0812"), StudentNo::new("5812")];
+        let bytes = f.encode(&nos);
+        let (back, got) = Facts::decode(&bytes).unwrap();
+        assert_eq!(back, f);
+        assert_eq!(got.collect::<Vec<_>>(), ["0812", "5812"]);
+        assert_eq!(Facts::decode(&f.encode(&[])).unwrap().1.count(), 0);
+        assert!(Facts::decode(&bytes[..bytes.len() - 1]).is_none());
         assert_eq!(Facts::from_bytes(&[0u8; 31]), None);
     }
 }

@@ -13,8 +13,7 @@ use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
 use super::{
-    ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, load_account, next_serial_of,
-    opt_text, text,
+    ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, text,
 };
 use crate::domain::account::{Account, Snapshot};
 use crate::domain::model::StudentNo;
@@ -28,8 +27,8 @@ thread_local! {
 }
 
 /// The derived column of `a` (migration 3): its triage facts.
-pub(crate) fn derived(a: &Account) -> [u8; 32] {
-    SCRATCH.with_borrow_mut(|scratch| Facts::of(a, scratch).to_bytes())
+pub(crate) fn derived(a: &Account) -> Vec<u8> {
+    SCRATCH.with_borrow_mut(|scratch| Facts::of(a, scratch).encode(&a.student_nos))
 }
 
 /// Computes the derived column of every account (migration 3, on a store written before it).
@@ -101,12 +100,21 @@ impl super::Store {
                     return Err(changed(&keys.digest, &digest));
                 }
                 let mut accounts = Vec::with_capacity(chunk.len());
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT {ACCOUNT_COLUMNS}, triage FROM accounts WHERE ecs_id = ?1"
+                ))?;
                 for &slot in chunk {
                     let ecs_id = keys.ecs_id(slot);
-                    let account = load_account(&tx, ecs_id)?
+                    let mut rows = stmt.query([ecs_id])?;
+                    let row = rows
+                        .next()?
                         .ok_or_else(|| changed(&keys.digest, "an account less"))?;
+                    let mut account = account_from_row(row)?;
+                    let (_, nos) = triage_of(row, 19, ecs_id)?;
+                    account.student_nos.extend(nos.map(StudentNo::new));
                     accounts.push(account);
                 }
+                drop(stmt);
                 tx.finish()?;
                 Ok(accounts)
             })
@@ -159,6 +167,19 @@ fn range_sql(range: &Range) -> (String, Vec<String>) {
     }
 }
 
+/// The decoded `triage` column `i` of `r`.
+fn triage_of<'r>(
+    r: &'r rusqlite::Row<'_>,
+    i: usize,
+    ecs_id: &str,
+) -> Result<(Facts, impl Iterator<Item = &'r str>), StoreError> {
+    match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Blob(b) => Facts::decode(b),
+        _ => None,
+    }
+    .ok_or_else(|| StoreError::Corrupt(format!("accounts.triage of `{ecs_id}` is not readable")))
+}
+
 fn read_keys(path: &Path, range: &Range) -> Result<(KeysPart, String, u64), StoreError> {
     let conn = open(path)?;
     let tx = conn.unchecked_transaction()?;
@@ -174,31 +195,10 @@ fn read_keys(path: &Path, range: &Range) -> Result<(KeysPart, String, u64), Stor
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
         while let Some(r) = rows.next()? {
             let ecs_id = text(r, 0)?;
-            let facts = match r.get_ref(2)? {
-                rusqlite::types::ValueRef::Blob(b) => Facts::from_bytes(b),
-                _ => None,
-            }
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("accounts.triage of `{ecs_id}` is not readable"))
-            })?;
+            let (facts, nos) = triage_of(r, 2, ecs_id)?;
+            let slot = part.len() as Slot;
+            part.student_nos.extend(nos.map(|no| (IdKey::of(no), slot)));
             part.push(ecs_id, opt_text(r, 1)?, facts);
-        }
-    }
-    {
-        let mut stmt = tx.prepare(&format!(
-            "SELECT ecs_id, student_no FROM student_nos{filter} ORDER BY ecs_id, seq"
-        ))?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
-        let mut slot: Slot = 0;
-        while let Some(r) = rows.next()? {
-            let owner = text(r, 0)?;
-            // Both statements walk the ECS-ID order; the foreign key makes every owner an account.
-            while (slot as usize) < part.len() && part.ecs_id(slot) < owner {
-                slot += 1;
-            }
-            if (slot as usize) < part.len() && part.ecs_id(slot) == owner {
-                part.student_nos.push((IdKey::of(text(r, 1)?), slot));
-            }
         }
     }
     tx.finish()?;
