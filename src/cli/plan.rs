@@ -15,7 +15,9 @@ use chrono::NaiveDate;
 
 use crate::cli::Exit;
 use crate::config::{Settings, today_in_japan};
-use crate::domain::account::Snapshot;
+use std::collections::BTreeSet;
+
+use crate::domain::account::{Reserved, Snapshot};
 use crate::domain::model::EcsId;
 use crate::domain::plan::Plan;
 use crate::domain::rules;
@@ -151,13 +153,18 @@ pub fn plan_batch(
     }
     let clock = std::time::Instant::now();
     let snapshot = match store {
-        Some(store) => store
-            .load(keys, &selection.load)
-            .with_context(|| format!("reading the store `{}`", settings.store_path.display()))?,
+        Some(store) => {
+            let mut snapshot = store.load(keys, &selection.load).with_context(|| {
+                format!("reading the store `{}`", settings.store_path.display())
+            })?;
+            snapshot.reserved = reserved(settings, store, keys, &inputs)?;
+            snapshot
+        }
         None => Snapshot {
             accounts: Vec::new(),
             next_serial: keys.next_serial,
             digest: keys.digest.clone(),
+            reserved: Default::default(),
         },
     };
     inputs.quiet_seen = selection
@@ -174,6 +181,47 @@ pub fn plan_batch(
         "rules applied"
     );
     Ok(plan)
+}
+
+/// What the accounts left out of a partial snapshot hold that this plan could allocate: the
+/// KUMOI local parts starting with the romanized kana of every row that may create an account
+/// (registrar rows no identifier finds, and the counter's applications), and ECS-IDs past the
+/// counter.
+fn reserved(
+    settings: &Settings,
+    store: &Store,
+    keys: &Keys,
+    inputs: &rules::Inputs,
+) -> anyhow::Result<Reserved> {
+    use rayon::prelude::*;
+    let unknown = |r: &&crate::domain::model::RegistrarRow| {
+        r.person_id
+            .as_ref()
+            .is_none_or(|p| keys.by_person(p.as_str()) == triage::Found::None)
+            && keys.by_student_no(r.student_no.as_str()) == triage::Found::None
+    };
+    let bases: BTreeSet<String> = inputs
+        .registrar
+        .par_iter()
+        .filter(unknown)
+        .map(|r| rules::romanize(&r.name_kana))
+        .chain(
+            inputs
+                .renewals
+                .par_iter()
+                .map(|r| rules::romanize(&r.name_kana)),
+        )
+        .collect();
+    let policy = &settings.policy;
+    let first = format!(
+        "{}{:0width$}",
+        policy.id_prefix,
+        keys.next_serial,
+        width = policy.id_digits as usize
+    );
+    store
+        .reserved(&keys.digest, &first, &bases)
+        .with_context(|| format!("reading the store `{}`", settings.store_path.display()))
 }
 
 /// The files in the inbox, by name; hidden files and folders are skipped.

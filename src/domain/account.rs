@@ -103,4 +103,18 @@ pub struct Snapshot {
     pub next_serial: u64,
     /// Digest of the store state this snapshot was read from (a plan is refused on any other).
     pub digest: String,
+    /// When `accounts` is not every account (a nightly plan reads only those triage selects,
+    /// see `domain::triage`): the identifiers the others hold that this plan's allocation could
+    /// otherwise pick.
+    #[serde(default)]
+    pub reserved: Reserved,
+}
+
+/// ECS-IDs and KUMOI local parts on record outside a partial snapshot's accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reserved {
+    /// ECS-IDs at or past the next serial (none while the counter is past every serial).
+    pub ecs_ids: std::collections::BTreeSet<EcsId>,
+    /// Local parts of the KUMOI addresses that start like the ones this plan may allocate.
+    pub kumoi_local_parts: std::collections::BTreeSet<CompactString>,
 }

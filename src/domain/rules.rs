@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 use compact_str::CompactString;
 use rayon::prelude::*;
 
-use crate::domain::account::{Account, Delivery, Role, Snapshot, State, StopReason};
+use crate::domain::account::{Account, Delivery, Reserved, Role, Snapshot, State, StopReason};
 use crate::domain::matching::{Index, Match};
 use crate::domain::model::{
     ActivationRow, EcsId, Enrollment, RegistrarRow, RenewalKind, RenewalRow, RowRef, StaffRow,
@@ -53,6 +53,7 @@ pub struct Inputs {
 pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Policy) -> Plan {
     let mut work = Work {
         index: Index::new(&snapshot.accounts),
+        reserved: &snapshot.reserved,
         inputs,
         as_of,
         policy,
@@ -104,6 +105,8 @@ enum Target {
 
 struct Work<'a> {
     index: Index<'a>,
+    /// Identifiers of accounts outside the snapshot, for allocation.
+    reserved: &'a Reserved,
     inputs: &'a Inputs,
     as_of: NaiveDate,
     policy: &'a Policy,
@@ -1027,6 +1030,7 @@ impl<'a> Work<'a> {
             .accounts
             .iter()
             .map(|a| local_part(&a.kumoi))
+            .chain(self.reserved.kumoi_local_parts.iter().cloned())
             .collect();
         for k in order {
             let ecs_id = loop {
@@ -1038,7 +1042,7 @@ impl<'a> Work<'a> {
                 );
                 serial += 1;
                 let id = EcsId::new(&id);
-                if self.index.by_ecs_id(&id).is_none() {
+                if self.index.by_ecs_id(&id).is_none() && !self.reserved.ecs_ids.contains(&id) {
                     break id;
                 }
             };

@@ -82,6 +82,7 @@ fn snapshot(accounts: Vec<Account>) -> Snapshot {
         accounts,
         next_serial: 100,
         digest: "test".into(),
+        reserved: Default::default(),
     }
 }
 
@@ -132,6 +133,7 @@ fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
         accounts,
         next_serial: plan.next_serial,
         digest: "after".into(),
+        reserved: Default::default(),
     }
 }
 

@@ -238,6 +238,42 @@ impl Facts {
     }
 }
 
+/// [`Facts`] as [`Keys`] holds them: 32 bytes a slot.
+#[derive(Debug, Clone, Copy, Default)]
+struct Packed {
+    fp: u128,
+    kana_birth: u64,
+    /// Days from CE, `i32::MAX` for never.
+    due: i32,
+    /// [`Facts::flags`], and [`Packed::HAS_FP`].
+    flags: u8,
+}
+
+impl Packed {
+    const HAS_FP: u8 = 0x80;
+
+    fn new(f: &Facts) -> Packed {
+        Packed {
+            fp: f.fp.unwrap_or(0),
+            kana_birth: f.kana_birth,
+            due: f.due_from.map_or(i32::MAX, |d| d.num_days_from_ce()),
+            flags: f.flags | if f.fp.is_some() { Packed::HAS_FP } else { 0 },
+        }
+    }
+
+    fn fp(&self) -> Option<u128> {
+        (self.flags & Packed::HAS_FP != 0).then_some(self.fp)
+    }
+
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    fn due_by(&self, as_of: NaiveDate) -> bool {
+        self.due <= as_of.num_days_from_ce()
+    }
+}
+
 /// The earliest `as_of` on which `rules::may_be_due` holds for `a` (and `due_actions` can act:
 /// never for a stopped account); a holder may always be due.
 fn due_from(a: &Account) -> Option<NaiveDate> {
@@ -335,13 +371,12 @@ pub fn kana_birth_key(name_kana: &str, birth: Option<NaiveDate>, scratch: &mut S
 /// Every account on record, compactly: what [`Sifter`] and [`select`] read.
 #[derive(Debug, Default)]
 pub struct Keys {
-    /// ECS-IDs by slot, ascending, and their keys.
+    /// ECS-IDs by slot, ascending (so found by binary search), and their keys.
     ecs_ids: Vec<CompactString>,
     ecs_keys: Vec<IdKey>,
-    facts: Vec<Facts>,
+    facts: Vec<Packed>,
     by_person: IdMap,
     by_student_no: IdMap,
-    by_ecs_id: IdMap,
     /// (kana + birth key, slot), sorted; built on first use.
     by_kana_birth: std::sync::OnceLock<Vec<(u64, Slot)>>,
     pub next_serial: u64,
@@ -353,7 +388,7 @@ pub struct Keys {
 #[derive(Debug, Default)]
 pub struct KeysPart {
     pub ecs_ids: Vec<CompactString>,
-    pub facts: Vec<Facts>,
+    facts: Vec<Packed>,
     pub person_ids: Vec<(IdKey, Slot)>,
     pub student_nos: Vec<(IdKey, Slot)>,
 }
@@ -366,7 +401,7 @@ impl KeysPart {
             self.person_ids.push((IdKey::of(p), slot));
         }
         self.ecs_ids.push(CompactString::new(ecs_id));
-        self.facts.push(facts);
+        self.facts.push(Packed::new(&facts));
     }
 
     pub fn len(&self) -> usize {
@@ -385,39 +420,36 @@ impl KeysPart {
 impl Keys {
     /// Joins the parts (in ECS-ID order) and indexes them.
     pub fn from_parts(parts: Vec<KeysPart>, next_serial: u64, digest: String) -> Keys {
-        let n: usize = parts.iter().map(KeysPart::len).sum();
-        let mut ecs_ids = Vec::with_capacity(n);
-        let mut facts = Vec::with_capacity(n);
-        let mut person_ids = Vec::with_capacity(n);
-        let mut student_nos = Vec::with_capacity(n + n / 4);
-        for part in parts {
-            let base = ecs_ids.len() as Slot;
-            person_ids.extend(part.person_ids.into_iter().map(|(k, s)| (k, s + base)));
-            student_nos.extend(part.student_nos.into_iter().map(|(k, s)| (k, s + base)));
-            ecs_ids.extend(part.ecs_ids);
-            facts.extend(part.facts);
+        // The first part's vectors grow to hold the others (no copy of the first).
+        let mut parts = parts.into_iter();
+        let mut all = parts.next().unwrap_or_default();
+        for mut part in parts {
+            let base = all.ecs_ids.len() as Slot;
+            all.person_ids
+                .extend(part.person_ids.iter().map(|&(k, s)| (k, s + base)));
+            all.student_nos
+                .extend(part.student_nos.iter().map(|&(k, s)| (k, s + base)));
+            all.ecs_ids.append(&mut part.ecs_ids);
+            all.facts.append(&mut part.facts);
         }
+        let KeysPart {
+            ecs_ids,
+            facts,
+            person_ids,
+            student_nos,
+        } = all;
         debug_assert!(ecs_ids.windows(2).all(|w| w[0] < w[1]));
-        let ((by_person, by_student_no), by_ecs_id) = rayon::join(
+        let ((by_person, by_student_no), ecs_keys) = rayon::join(
             || rayon::join(|| IdMap::build(&person_ids), || IdMap::build(&student_nos)),
-            || {
-                let keys: Vec<IdKey> = ecs_ids.par_iter().map(|e| IdKey::of(e)).collect();
-                let slots: Vec<(IdKey, Slot)> = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &k)| (k, i as Slot))
-                    .collect();
-                (IdMap::build(&slots), keys)
-            },
+            || ecs_ids.par_iter().map(|e| IdKey::of(e)).collect(),
         );
-        let (by_ecs_id, ecs_keys) = by_ecs_id;
+        drop((person_ids, student_nos));
         Keys {
             ecs_ids,
             ecs_keys,
             facts,
             by_person,
             by_student_no,
-            by_ecs_id,
             by_kana_birth: std::sync::OnceLock::new(),
             next_serial,
             digest,
@@ -454,8 +486,16 @@ impl Keys {
         &self.ecs_ids[slot as usize]
     }
 
-    pub fn facts(&self, slot: Slot) -> &Facts {
-        &self.facts[slot as usize]
+    pub fn facts(&self, slot: Slot) -> Facts {
+        let p = &self.facts[slot as usize];
+        Facts {
+            fp: p.fp(),
+            kana_birth: p.kana_birth,
+            due_from: (p.due != i32::MAX)
+                .then(|| NaiveDate::from_num_days_from_ce_opt(p.due))
+                .flatten(),
+            flags: p.flags & !Packed::HAS_FP,
+        }
     }
 
     pub fn by_person(&self, person_id: &str) -> Found<'_> {
@@ -466,8 +506,11 @@ impl Keys {
         self.by_student_no.get(student_no)
     }
 
-    pub fn by_ecs_id(&self, ecs_id: &str) -> Found<'_> {
-        self.by_ecs_id.get(ecs_id)
+    pub fn by_ecs_id(&self, ecs_id: &str) -> Option<Slot> {
+        self.ecs_ids
+            .binary_search_by(|e| e.as_str().cmp(ecs_id))
+            .ok()
+            .map(|i| i as Slot)
     }
 
     /// Accounts not stopped: what the mass-change guard measures against.
@@ -572,8 +615,8 @@ impl Sift for Sifter<'_> {
         {
             return None;
         }
-        let f = keys.facts(slot);
-        let fp = f.fp?;
+        let f = &keys.facts[slot as usize];
+        let fp = f.fp()?;
         if !f.has(Facts::PLAIN_STUDENT)
             || (row.person_id.is_some() && !f.has(Facts::HAS_PERSON_ID))
             || (row.birth_date.is_some() && !f.has(Facts::HAS_BIRTH_DATE))
@@ -638,7 +681,7 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
             keys.by_student_no.extend_into(s, found);
         }
         if let Some(e) = ecs_id {
-            keys.by_ecs_id.extend_into(e, found);
+            found.extend(keys.by_ecs_id(e));
         }
         found.sort_unstable();
         found.dedup();
@@ -691,7 +734,7 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         mark(&mut found, &mut load);
     }
     for r in &inputs.activations {
-        keys.by_ecs_id.extend_into(r.ecs_id.as_str(), &mut found);
+        found.extend(keys.by_ecs_id(r.ecs_id.as_str()));
         mark(&mut found, &mut load);
     }
     let full = inputs.full_snapshot;
@@ -700,7 +743,7 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         .filter_map(|i| {
             let f = &keys.facts[i];
             let seen = hits[i] > 0 || quiet_hits[i] > 0;
-            let due = f.due_from.is_some_and(|d| d <= as_of);
+            let due = f.due_by(as_of);
             let absent = full && !seen && f.has(Facts::PLAIN_STUDENT);
             let mixed = quiet_hits[i] > 0 && u16::from(quiet_hits[i]) + u16::from(hits[i]) > 1;
             (load[i] || due || absent || mixed).then_some((i as Slot, mixed, quiet_hits[i] > 0))

@@ -15,7 +15,10 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use super::{
     ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, text,
 };
-use crate::domain::account::{Account, Snapshot};
+use compact_str::CompactString;
+
+use crate::domain::account::{Account, Reserved, Snapshot};
+use crate::domain::model::EcsId;
 use crate::domain::model::StudentNo;
 use crate::domain::triage::{Facts, IdKey, Keys, KeysPart, Scratch, Slot};
 
@@ -123,7 +126,49 @@ impl super::Store {
             accounts: loaded.into_iter().flatten().collect(),
             next_serial: keys.next_serial,
             digest: keys.digest.clone(),
+            reserved: Default::default(),
         })
+    }
+}
+
+impl super::Store {
+    /// The identifiers on record that a plan over a partial snapshot could otherwise allocate
+    /// again: the ECS-IDs from `first_new_id` on (in ECS-ID order), and the local parts of the
+    /// KUMOI addresses starting with any of `bases` (which holds every `base` and `base.N`).
+    /// Read in the transaction of `digest`, or refused.
+    pub fn reserved(
+        &self,
+        digest: &str,
+        first_new_id: &str,
+        bases: &std::collections::BTreeSet<String>,
+    ) -> Result<Reserved, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let found = digest_of(&tx)?;
+        if found != digest {
+            return Err(changed(digest, &found));
+        }
+        let mut reserved = Reserved::default();
+        {
+            let mut stmt = tx.prepare("SELECT ecs_id FROM accounts WHERE ecs_id >= ?1")?;
+            let mut rows = stmt.query([first_new_id])?;
+            while let Some(r) = rows.next()? {
+                reserved.ecs_ids.insert(EcsId::new(text(r, 0)?));
+            }
+            // Local parts are ASCII (romanized); the range is every address starting with base.
+            let mut stmt =
+                tx.prepare("SELECT kumoi FROM accounts WHERE kumoi >= ?1 AND kumoi < ?2")?;
+            for base in bases {
+                let end = format!("{base}\u{10FFFF}");
+                let mut rows = stmt.query((base.as_str(), end.as_str()))?;
+                while let Some(r) = rows.next()? {
+                    let kumoi = text(r, 0)?;
+                    let local = kumoi.split('@').next().unwrap_or("");
+                    reserved.kumoi_local_parts.insert(CompactString::new(local));
+                }
+            }
+        }
+        tx.finish()?;
+        Ok(reserved)
     }
 }
 

@@ -318,6 +318,7 @@ impl Store {
             accounts,
             next_serial,
             digest,
+            reserved: Default::default(),
         })
     }
 

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use regsync::config::Settings;
 use regsync::domain::account::{Account, Role, State, StopReason};
 use regsync::domain::model::{EcsId, PersonId, Status, StudentNo};
-use regsync::domain::plan::Plan;
+use regsync::domain::plan::{ActionKind, Plan};
 use regsync::domain::rules;
 use regsync::domain::triage::{self, Sifter};
 use regsync::ingest::Sink;
@@ -64,6 +64,13 @@ fn assert_same(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Resu
     Ok(full)
 }
 
+fn creates(p: &Plan) -> usize {
+    p.actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .count()
+}
+
 struct Rng(u64);
 
 impl Rng {
@@ -107,6 +114,7 @@ const STATUSES: &[(Status, &str)] = &[
 fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut accounts = Vec::new();
+    let mut kumoi_used = std::collections::HashMap::<String, u32>::new();
     let mut csv = String::from(
         "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n",
     );
@@ -115,8 +123,12 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
         let (giv, giv_kana) = GIVEN[rng.below(GIVEN.len() as u64) as usize];
         let name = format!("{fam}\u{3000}{giv}");
         let kana = format!("{fam_kana}\u{3000}{giv_kana}");
-        // Few birth dates, so kana + birth date twins occur.
-        let birth = format!("2004-04-{:02}", 1 + rng.below(3));
+        // Birth dates spread out, except on April 1, where kana + birth date twins occur.
+        let birth = if i % 7 == 0 {
+            "2004-04-01".to_string()
+        } else {
+            format!("2004-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))
+        };
         let faculty = rng.pick(FACULTIES);
         let (status, status_ja) = STATUSES[rng.below(STATUSES.len() as u64) as usize];
         let ecs = format!("a0{:06}", 100_000 + i);
@@ -124,7 +136,18 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
         let number = format!("{:08}", 20_000_000 + i);
         let mut a = Account {
             ecs_id: EcsId::new(&ecs),
-            kumoi: format!("p{i}@st.example.ac.jp").into(),
+            // KUMOI as allocation gives them (`yamada.tarou`, `yamada.tarou.2`, ...), which a
+            // new person of the same kana name must not get again.
+            kumoi: {
+                let base = rules::romanize(&kana);
+                let n = kumoi_used.entry(base.clone()).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    format!("{base}@st.example.ac.jp").into()
+                } else {
+                    format!("{base}.{n}@st.example.ac.jp").into()
+                }
+            },
             person_id: Some(PersonId::new(&person)),
             student_nos: vec![StudentNo::new(&number)],
             name: name.as_str().into(),
@@ -358,6 +381,11 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
             accounts.push(a);
         } else {
             // A new person on every third such row is the kana + birth date twin of someone.
+            let birth = if i % 3 == 0 {
+                "2004-04-01".to_string()
+            } else {
+                format!("2003-05-{:02}", 1 + i % 28)
+            };
             let _ = writeln!(
                 csv,
                 "{:08},{:010},,{name},{kana},{birth},{faculty},{status_ja},在学,2026-04-01,",
@@ -426,7 +454,10 @@ fn triage_gives_the_full_plan_on_generated_worlds() -> Result {
         );
         for as_of in ["2026-04-02", "2026-05-01", "2026-07-01"] {
             let plan = assert_same(&settings, std::slice::from_ref(&file), date(as_of))?;
-            assert!(!plan.actions.is_empty(), "seed {seed}: a plan with actions");
+            assert!(
+                creates(&plan) > 5,
+                "seed {seed}: a plan that creates accounts"
+            );
         }
     }
     Ok(())
