@@ -148,16 +148,22 @@ pub fn plan_batch(
         selection = triage::select(keys, &inputs, &again.quiet(), as_of);
         anyhow::ensure!(
             selection.mixed.is_empty(),
-            "triage found rows to keep after keeping them (a bug); run again with an empty store cache"
+            "triage found rows to keep after keeping them; this is a bug in regsync, please report it"
         );
     }
     let clock = std::time::Instant::now();
     let snapshot = match store {
         Some(store) => {
-            let mut snapshot = store.load(keys, &selection.load).with_context(|| {
+            // Both read on their own connections, side by side.
+            let path = store.path();
+            let (snapshot, reserved) = rayon::join(
+                || crate::store::keys::load(path, keys, &selection.load),
+                || reserved(settings, path, keys, &inputs),
+            );
+            let mut snapshot = snapshot.with_context(|| {
                 format!("reading the store `{}`", settings.store_path.display())
             })?;
-            snapshot.reserved = reserved(settings, store, keys, &inputs)?;
+            snapshot.reserved = reserved?;
             snapshot
         }
         None => Snapshot {
@@ -189,7 +195,7 @@ pub fn plan_batch(
 /// counter.
 fn reserved(
     settings: &Settings,
-    store: &Store,
+    store: &Path,
     keys: &Keys,
     inputs: &rules::Inputs,
 ) -> anyhow::Result<Reserved> {
@@ -219,8 +225,7 @@ fn reserved(
         keys.next_serial,
         width = policy.id_digits as usize
     );
-    store
-        .reserved(&keys.digest, &first, &bases)
+    crate::store::keys::reserved(store, &keys.digest, &first, &bases)
         .with_context(|| format!("reading the store `{}`", settings.store_path.display()))
 }
 

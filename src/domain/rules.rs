@@ -70,7 +70,8 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
     work.scheduled();
     let next_serial = work.allocate(snapshot.next_serial);
     let mut actions = work.finish();
-    actions.sort_by(|a, b| {
+    // Stable, so the order does not depend on the number of threads.
+    actions.par_sort_by(|a, b| {
         a.kind
             .cmp(&b.kind)
             .then_with(|| source_key(a).cmp(&source_key(b)))

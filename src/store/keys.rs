@@ -90,13 +90,19 @@ impl super::Store {
     /// serial and digest; refused when the store is no longer at the keys' digest. Each thread
     /// looks up its share of the slots by primary key.
     pub fn load(&self, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreError> {
+        load(&self.path, keys, slots)
+    }
+}
+
+/// [`super::Store::load`] of the store at `path` (on its own connections).
+pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreError> {
+    {
         let parts = (slots.len() / 2_000).clamp(1, rayon::current_num_threads());
         let chunks: Vec<&[Slot]> = slots.chunks(slots.len().div_ceil(parts).max(1)).collect();
-        let path = self.path.clone();
         let loaded: Vec<Vec<Account>> = chunks
             .into_par_iter()
             .map(|chunk| -> Result<Vec<Account>, StoreError> {
-                let conn = open(&path)?;
+                let conn = open(path)?;
                 let tx = conn.unchecked_transaction()?;
                 let digest = digest_of(&tx)?;
                 if digest != keys.digest {
@@ -142,7 +148,20 @@ impl super::Store {
         first_new_id: &str,
         bases: &std::collections::BTreeSet<String>,
     ) -> Result<Reserved, StoreError> {
-        let tx = self.conn.unchecked_transaction()?;
+        reserved(&self.path, digest, first_new_id, bases)
+    }
+}
+
+/// [`super::Store::reserved`] of the store at `path` (on its own connection).
+pub fn reserved(
+    path: &Path,
+    digest: &str,
+    first_new_id: &str,
+    bases: &std::collections::BTreeSet<String>,
+) -> Result<Reserved, StoreError> {
+    {
+        let conn = open(path)?;
+        let tx = conn.unchecked_transaction()?;
         let found = digest_of(&tx)?;
         if found != digest {
             return Err(changed(digest, &found));
