@@ -278,17 +278,35 @@ pub fn execute(
     out: &Path,
     before_commit: Option<&crate::store::BeforeCommit<'_>>,
 ) -> anyhow::Result<Executed> {
+    let clock = std::time::Instant::now();
     let rows = letters(plan)?;
     check_outputs(out, !rows.is_empty())?;
     let hashes = letters::key_hashes(&rows)?;
+    tracing::info!(
+        keys = hashes.len(),
+        ms = clock.elapsed().as_millis(),
+        "activation keys made"
+    );
     // From here until the commit, every way out discards the staged keys.
+    let clock = std::time::Instant::now();
     let staged = stage(out, plan, &rows)?;
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        "letters and actions.jsonl staged"
+    );
+    let clock = std::time::Instant::now();
     let extra = crate::store::ApplyExtra {
         key_hashes: &hashes,
         before_commit,
     };
     let summary = match store.apply(plan, run_id, &extra) {
-        Ok(s) => s,
+        Ok(s) => {
+            tracing::info!(
+                ms = clock.elapsed().as_millis(),
+                "store transaction committed"
+            );
+            s
+        }
         Err(crate::store::StoreError::Stale { expected, found }) => {
             staged.discard();
             return Ok(Executed::Stale { expected, found });

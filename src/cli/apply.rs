@@ -30,9 +30,16 @@ pub struct Args {
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
+    let clock = std::time::Instant::now();
     let bytes = fs_err::read(&args.plan)?;
     let plan: Plan = serde_json::from_slice(&bytes)
         .with_context(|| format!("`{}` is not a regsync plan", args.plan.display()))?;
+    drop(bytes);
+    tracing::info!(
+        actions = plan.actions.len(),
+        ms = clock.elapsed().as_millis(),
+        "plan read"
+    );
     if plan.format != Plan::FORMAT {
         anyhow::bail!(
             "`{}` has plan format {}, this regsync reads format {}\nhint: make a new plan with `regsync plan`",
@@ -61,7 +68,13 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
 
     let run_id = store.begin_run(plan.as_of, "apply")?;
     // Notices are queued in the same transaction; `regsync mail` (or the next run) sends them.
+    let clock = std::time::Instant::now();
     let entries = crate::mail::outbox_entries_with(&settings.mail.templates, &plan)?;
+    tracing::info!(
+        notices = entries.len(),
+        ms = clock.elapsed().as_millis(),
+        "notices rendered"
+    );
     let enqueue = |tx: &rusqlite::Transaction<'_>| {
         crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
     };
