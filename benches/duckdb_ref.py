@@ -41,54 +41,63 @@ def transcode(src: str, dst: str, skip: int) -> None:
 
 
 def classify(con: duckdb.DuckDBPyConnection, registrar: str, accounts: str) -> list[tuple[str, int]]:
+    # Only the columns the classification reads are kept (DuckDB still parses every field).
+    acc_cols = {
+        row[0]
+        for row in con.execute(
+            "DESCRIBE SELECT * FROM read_csv(?, header = true, all_varchar = true)", [accounts]
+        ).fetchall()
+    }
+    acc_status = '"身分"' if "身分" in acc_cols else "NULL"
     con.execute(
-        "CREATE TEMP TABLE acc AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+        f"""CREATE TEMP TABLE acc AS
+        SELECT "ECS-ID", "個人番号", "学籍番号", "氏名", "所属", {acc_status} AS "身分"
+        FROM read_csv(?, header = true, all_varchar = true)""",
         [accounts],
     )
     con.execute(
-        "CREATE TEMP TABLE reg AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+        """CREATE TEMP TABLE reg AS
+        SELECT "学籍番号", "個人番号", "氏名", "所属", "身分", "在籍状態"
+        FROM read_csv(?, header = true, all_varchar = true)""",
         [registrar],
     )
-    acc_cols = {row[0] for row in con.execute("DESCRIBE acc").fetchall()}
-    acc_status = 'a."身分"' if "身分" in acc_cols else "NULL"
-    enrolled = "('" + "', '".join(STUDENT) + "')"
-    return con.execute(
-        f"""
+    # Each row's account: by 個人番号, else by any of the account's student numbers.
+    con.execute(
+        """CREATE TEMP TABLE m AS
         WITH acc_no AS (
             SELECT "ECS-ID" AS ecs, unnest(string_split("学籍番号", ';')) AS no FROM acc
-        ),
-        matched AS (
-            SELECT r.*, coalesce(p."ECS-ID", n.ecs) AS ecs
-            FROM reg r
-            LEFT JOIN acc p ON p."個人番号" = r."個人番号"
-            LEFT JOIN acc_no n ON n.no = r."学籍番号"
-        ),
-        joined AS (
-            SELECT m.*,
-                   a."学籍番号" AS acc_nos, a."所属" AS acc_faculty, {acc_status} AS acc_status,
-                   a."氏名" AS acc_name,
-                   bool_or(m."在籍状態" IN {enrolled}) OVER (PARTITION BY m.ecs) AS person_enrolled
-            FROM matched m
-            LEFT JOIN acc a ON a."ECS-ID" = m.ecs
-        ),
-        classes AS (
+        )
+        SELECT r.*, coalesce(p."ECS-ID", n.ecs) AS ecs
+        FROM reg r
+        LEFT JOIN acc p ON p."個人番号" = r."個人番号"
+        LEFT JOIN acc_no n ON n.no = r."学籍番号"
+        """
+    )
+    enrolled = "\"在籍状態\" IN ('" + "', '".join(STUDENT) + "')"
+    return con.execute(
+        f"""
+        SELECT class, count(*) FROM (
             SELECT CASE
-                WHEN ecs IS NULL THEN 'new'
-                WHEN "在籍状態" NOT IN {enrolled} AND person_enrolled THEN 'superseded'
-                WHEN "在籍状態" NOT IN {enrolled} THEN 'departed'
-                WHEN list_last(string_split(acc_nos, ';')) <> "学籍番号" THEN 'renumbered'
-                WHEN acc_faculty IS DISTINCT FROM "所属"
-                  OR (acc_status IS NOT NULL AND acc_status <> "身分")
-                  OR replace(replace(acc_name, ' ', ''), '　', '')
-                     <> replace(replace("氏名", ' ', ''), '　', '') THEN 'changed'
+                WHEN m.ecs IS NULL THEN 'new'
+                WHEN NOT enrolled AND person_enrolled THEN 'superseded'
+                WHEN NOT enrolled THEN 'departed'
+                WHEN list_last(string_split(a."学籍番号", ';')) <> m."学籍番号" THEN 'renumbered'
+                WHEN a."所属" IS DISTINCT FROM m."所属"
+                  OR a."身分" <> m."身分"
+                  OR replace(replace(a."氏名", ' ', ''), '　', '')
+                     <> replace(replace(m."氏名", ' ', ''), '　', '') THEN 'changed'
                 ELSE 'unchanged'
             END AS class
-            FROM joined
+            FROM (
+                SELECT *, {enrolled} AS enrolled,
+                       bool_or({enrolled}) OVER (PARTITION BY ecs) AS person_enrolled
+                FROM m
+            ) m
+            LEFT JOIN acc a ON a."ECS-ID" = m.ecs
         )
-        SELECT class, count(*) FROM classes GROUP BY class
+        GROUP BY class
         UNION ALL
-        SELECT 'absent', count(*) FROM acc a
-        WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.ecs = a."ECS-ID")
+        SELECT 'absent', (SELECT count(*) FROM acc) - (SELECT count(DISTINCT ecs) FROM m)
         ORDER BY 1
         """
     ).fetchall()
