@@ -530,9 +530,10 @@ fn main() -> Res<()> {
         buf: Vec::new(),
     };
     reg.line(&format!("令和8年度 在籍者一覧{}", ",".repeat(13)))?;
-    reg.title(&["2026/04/02", "2026/04/03"].map(|day| {
-        format!("出力日: {day},,,,,,教務部 教務企画課{}", ",".repeat(7))
-    }))?;
+    reg.title(
+        &["2026/04/02", "2026/04/03"]
+            .map(|day| format!("出力日: {day},,,,,,教務部 教務企画課{}", ",".repeat(7))),
+    )?;
     reg.line(&",".repeat(13))?;
     reg.line(&format!("{REGISTRAR_HEADER}{PAD}"))?;
 
@@ -707,7 +708,11 @@ fn main() -> Res<()> {
         "{}: {n_accounts} accounts{}; {}{}: {n_rows} rows \
          ({} continuing, {} new, {} departed, {} renumbered, {} absent; {people} people)",
         accounts_path.display(),
-        if args.status { " with 身分" } else { " without 身分" },
+        if args.status {
+            " with 身分"
+        } else {
+            " without 身分"
+        },
         registrar_path.display(),
         if args.next_night {
             format!(" (and {})", next_path.display())
