@@ -113,13 +113,15 @@ time_cmd() {
     rm -f "$log.tmp"
 }
 
-# copy_store SRC DST: an SQLite store with its write-ahead log, if any (no process has it open).
+# copy_store SRC DST: an SQLite store with its write-ahead log, if any (no process has it open),
+# written out to disk so the timed step after it does not pay for the copy's writeback.
 copy_store() {
     rm -f "$2" "$2-wal" "$2-shm"
     cp "$1" "$2"
     if [[ -s $1-wal ]]; then
         cp "$1-wal" "$2-wal"
     fi
+    sync "$2"*
 }
 
 if [[ ! -f $DIR/regsync.sqlite ]]; then
