@@ -229,7 +229,12 @@ echo "plan:    $plan_line"
 echo "night 2: $run_line"
 echo "duckdb:  $duckdb_counts"
 echo "plan.json identical at 1 and 2 threads in every repetition ($(du -m "$WORK/plan-2/plan.json" | cut -f1) MiB)"
-[[ $night2_actions == 0 ]] || echo "NOTE: the no-change night had $night2_actions action(s), not 0"
+night2_reviews=$(grep -o ' — review [0-9]*' <<<"$run_line" | grep -o '[0-9]*' || true)
+if [[ $night2_actions != 0 && $night2_actions == "${night2_reviews:-x}" ]]; then
+    echo "night 2: $night2_actions action(s), all review items (night 1's open R2 candidates, raised again; no account changes)"
+elif [[ $night2_actions != 0 ]]; then
+    echo "NOTE: the no-change night had $night2_actions action(s), not 0: see its report"
+fi
 awk -v compare="$COMPARE" -v rows="$rows" '
     FNR == 1 { file++ }
     file == 1 && NF == 3 { wall[$1] = $2; rss[$1] = $3 }
