@@ -1,8 +1,20 @@
-//! Writes a large generated world for the `plan` benchmark (`benches/plan.sh`): the account
-//! directory before regsync (`accounts.csv`, for `regsync accounts import`) and one night's full
-//! registrar export against it (`registrar.csv`, CP932, CRLF, title rows above the header).
+//! Writes a large generated world for the benchmarks (`benches/plan.sh`, `benches/scale.sh`):
+//! the account directory as it stands before tonight (`accounts.csv`, for
+//! `regsync accounts import`) and one night's full registrar export against it (`registrar.csv`,
+//! CP932, CRLF, title rows above the header).
 //!
-//! Run: `cargo run --release --example gen_world -- --rows 1000000 --out bench-data/world-1m [--seed 1]`
+//! Run: `cargo run --release --example gen_world -- --rows 1000000 --out bench-data/world-1m
+//! [--seed 1] [--id-digits 6] [--no-status] [--next-night]`
+//!
+//! - The accounts carry 身分 (the import's optional 14th column), as a store does after earlier
+//!   nights: tonight's plan then only acts on what changed. `--no-status` writes the 13-column
+//!   directory of a first import instead, whose 身分 the first plan fills in quietly.
+//! - ECS-IDs are `a0` + `--id-digits` digits (default 6, which caps the world at about
+//!   1.04 M rows; 3 M rows need 7, with `[policy] id_digits = 7` in the config).
+//! - `--next-night` also writes `registrar-next.csv`: the same export again on the next day
+//!   (the same rows, its 出力日 title row one day later, so its SHA-256 differs and `regsync run`
+//!   reads it rather than archiving it as already processed). Against the store after tonight's
+//!   plan is applied it is a night with no changes.
 //!
 //! People, not rows, are drawn; each person is one of
 //! - 90 % continuing students: an account and one unchanged 在学 row;
@@ -352,14 +364,41 @@ fn reg_date(out: &mut String, d: NaiveDate, style: u64) {
 // Output
 
 /// A CP932 writer: encodes each line into a reused buffer and refuses unmappable characters.
+/// Every line goes to each of `outs` (tonight's export and, with `--next-night`, tomorrow's);
+/// [`Cp932::title`] writes a different line to each.
 struct Cp932<W: Write> {
-    out: W,
+    outs: Vec<W>,
     encoder: encoding_rs::Encoder,
     buf: Vec<u8>,
 }
 
 impl<W: Write> Cp932<W> {
     fn line(&mut self, line: &str) -> Res<()> {
+        self.encode(line)?;
+        for out in &mut self.outs {
+            out.write_all(&self.buf)?;
+        }
+        Ok(())
+    }
+
+    /// `lines[i]` into `outs[i]`.
+    fn title(&mut self, lines: &[String]) -> Res<()> {
+        for (i, line) in lines.iter().enumerate().take(self.outs.len()) {
+            self.encode(line)?;
+            self.outs[i].write_all(&self.buf)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Res<()> {
+        for out in &mut self.outs {
+            out.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Encodes `line` + CRLF into `buf`.
+    fn encode(&mut self, line: &str) -> Res<()> {
         let need = self
             .encoder
             .max_buffer_length_from_utf8_without_replacement(line.len())
@@ -377,8 +416,8 @@ impl<W: Write> Cp932<W> {
             EncoderResult::OutputFull => return Err("CP932 buffer too small".into()),
         }
         debug_assert_eq!(read, line.len());
-        self.out.write_all(&self.buf[..written])?;
-        self.out.write_all(b"\r\n")?;
+        self.buf.truncate(written);
+        self.buf.extend_from_slice(b"\r\n");
         Ok(())
     }
 }
@@ -387,12 +426,21 @@ struct Args {
     rows: u64,
     out: PathBuf,
     seed: u64,
+    id_digits: u32,
+    status: bool,
+    next_night: bool,
 }
+
+const USAGE: &str =
+    "usage: --rows N --out DIR [--seed S] [--id-digits D] [--no-status] [--next-night]";
 
 fn args() -> Res<Args> {
     let mut rows = None;
     let mut out = None;
     let mut seed = 1;
+    let mut id_digits = 6;
+    let mut status = true;
+    let mut next_night = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("`{a}` needs a value"));
@@ -400,18 +448,22 @@ fn args() -> Res<Args> {
             "--rows" => rows = Some(value()?.replace('_', "").parse()?),
             "--out" => out = Some(PathBuf::from(value()?)),
             "--seed" => seed = value()?.parse()?,
-            _ => {
-                return Err(format!(
-                    "unknown argument `{a}`; usage: --rows N --out DIR [--seed S]"
-                )
-                .into());
-            }
+            "--id-digits" => id_digits = value()?.parse()?,
+            "--no-status" => status = false,
+            "--next-night" => next_night = true,
+            _ => return Err(format!("unknown argument `{a}`; {USAGE}").into()),
         }
     }
+    if !(3..=12).contains(&id_digits) {
+        return Err("--id-digits must be between 3 and 12 (as `[policy] id_digits`)".into());
+    }
     Ok(Args {
-        rows: rows.ok_or("--rows N is required")?,
-        out: out.ok_or("--out DIR is required")?,
+        rows: rows.ok_or_else(|| format!("--rows N is required; {USAGE}"))?,
+        out: out.ok_or_else(|| format!("--out DIR is required; {USAGE}"))?,
         seed,
+        id_digits,
+        status,
+        next_night,
     })
 }
 
@@ -439,30 +491,49 @@ fn main() -> Res<()> {
     }
     let last = first_serial as u64 + with_account;
     let admissions = people - with_account;
-    if last + admissions >= 1_000_000 {
+    let digits = args.id_digits as usize;
+    let serial_end = 10u64.pow(args.id_digits);
+    if last + admissions >= serial_end {
         return Err(format!(
-            "{people} people need ECS-ID serials up to {}; `a0` + 6 digits ends at 999999",
-            last + admissions
+            "{people} people need ECS-ID serials up to {}; `a0` + {digits} digits ends at {}; \
+             use --id-digits {} (and `[policy] id_digits` in the config)",
+            last + admissions,
+            serial_end - 1,
+            args.id_digits + 1
         )
         .into());
     }
 
     let accounts_path = args.out.join("accounts.csv");
     let registrar_path = args.out.join("registrar.csv");
+    let next_path = args.out.join("registrar-next.csv");
     let mut acc = BufWriter::with_capacity(1 << 20, File::create(&accounts_path)?);
     acc.write_all("\u{feff}".as_bytes())?;
     acc.write_all(ACCOUNTS_HEADER.as_bytes())?;
+    if args.status {
+        acc.write_all(",身分".as_bytes())?;
+    }
     acc.write_all(b"\r\n")?;
+    let mut outs = vec![BufWriter::with_capacity(
+        1 << 20,
+        File::create(&registrar_path)?,
+    )];
+    if args.next_night {
+        outs.push(BufWriter::with_capacity(1 << 20, File::create(&next_path)?));
+    } else if next_path.exists() {
+        // A stale one would not match this world.
+        std::fs::remove_file(&next_path)?;
+    }
     let mut reg = Cp932 {
-        out: BufWriter::with_capacity(1 << 20, File::create(&registrar_path)?),
+        outs,
         encoder: SHIFT_JIS.new_encoder(),
         buf: Vec::new(),
     };
     reg.line(&format!("令和8年度 在籍者一覧{}", ",".repeat(13)))?;
-    reg.line(&format!(
-        "出力日: 2026/04/02,,,,,,教務部 教務企画課{}",
-        ",".repeat(7)
-    ))?;
+    reg.title(
+        &["2026/04/02", "2026/04/03"]
+            .map(|day| format!("出力日: {day},,,,,,教務部 教務企画課{}", ",".repeat(7))),
+    )?;
     reg.line(&",".repeat(13))?;
     reg.line(&format!("{REGISTRAR_HEADER}{PAD}"))?;
 
@@ -494,7 +565,7 @@ fn main() -> Res<()> {
         } else {
             let serial = serials[next_account];
             next_account += 1;
-            format!("a0{serial:06}")
+            format!("a0{serial:0digits$}")
         };
 
         if p.kind != Kind::New {
@@ -516,9 +587,15 @@ fn main() -> Res<()> {
             line.clear();
             let _ = write!(
                 line,
-                "{ecs_id},{person_id},{history},{name},{kana},{},{affiliation},学生,有効,{kumoi},,,\r\n",
+                "{ecs_id},{person_id},{history},{name},{kana},{},{affiliation},学生,有効,{kumoi},,,",
                 p.birth
             );
+            if args.status {
+                // As the last export gave it: the renumbered were still undergraduates.
+                line.push(',');
+                line.push_str(p.status());
+            }
+            line.push_str("\r\n");
             acc.write_all(line.as_bytes())?;
             n_accounts += 1;
         }
@@ -626,12 +703,22 @@ fn main() -> Res<()> {
         reg.line(l)?;
     }
     acc.flush()?;
-    reg.out.flush()?;
+    reg.flush()?;
     println!(
-        "{}: {n_accounts} accounts; {}: {n_rows} rows \
+        "{}: {n_accounts} accounts{}; {}{}: {n_rows} rows \
          ({} continuing, {} new, {} departed, {} renumbered, {} absent; {people} people)",
         accounts_path.display(),
+        if args.status {
+            " with 身分"
+        } else {
+            " without 身分"
+        },
         registrar_path.display(),
+        if args.next_night {
+            format!(" (and {})", next_path.display())
+        } else {
+            String::new()
+        },
         counts[Kind::Continuing as usize],
         counts[Kind::New as usize],
         counts[Kind::Departed as usize],

@@ -148,7 +148,14 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
         let enqueue = |tx: &rusqlite::Transaction<'_>| {
             crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
         };
-        match crate::apply::execute(&mut store, &plan, run_id, &report_dir, Some(&enqueue))? {
+        match crate::apply::execute(
+            &mut store,
+            &plan,
+            run_id,
+            &report_dir,
+            Some(&enqueue),
+            &(&settings.policy).into(),
+        )? {
             crate::apply::Executed::Done {
                 published, letters, ..
             } => {

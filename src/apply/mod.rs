@@ -277,6 +277,7 @@ pub fn execute(
     run_id: i64,
     out: &Path,
     before_commit: Option<&crate::store::BeforeCommit<'_>>,
+    ids: &crate::store::IdFormat,
 ) -> anyhow::Result<Executed> {
     let clock = std::time::Instant::now();
     let rows = letters(plan)?;
@@ -298,6 +299,7 @@ pub fn execute(
     let extra = crate::store::ApplyExtra {
         key_hashes: &hashes,
         before_commit,
+        ids: ids.clone(),
     };
     let summary = match store.apply(plan, run_id, &extra) {
         Ok(s) => {

@@ -2,7 +2,9 @@
 //! account directory that exists before regsync, and a dump of the store.
 //!
 //! The directory file is CSV (UTF-8 with or without BOM, or CP932) with the header
-//! [`HEADER`]. It is validated like any input: every problem is located as
+//! [`HEADER`], optionally followed by a 14th column [`STATUS_HEADER`] (身分, for a directory
+//! that already knows it, e.g. a store rebuilt after earlier nights). ECS-IDs must have the
+//! policy's shape (`[policy] id_prefix`, `id_digits`). It is validated like any input: every problem is located as
 //! `FILE:ROW:COLUMN(header)`, all of them are reported, and a file with any error imports
 //! nothing. The export writes the same format (UTF-8 with BOM, CRLF), so an export imports
 //! into a fresh store unchanged, or JSON (fields described in `docs/accounts-json.md`).
@@ -23,7 +25,7 @@ use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
 use crate::domain::text::{fold_id, trim_cell};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{body, decode_chunk, locate, sniff};
-use crate::store::{self, FileRecord, Store};
+use crate::store::{self, FileRecord, IdFormat, Store};
 
 /// The directory's header, column by column.
 pub const HEADER: [&str; 13] = [
@@ -42,6 +44,10 @@ pub const HEADER: [&str; 13] = [
     "利用期限",
 ];
 
+/// The optional column after [`HEADER`]: 身分, by its label (学部生, 大学院生, 研究生, ...);
+/// an empty cell leaves it unknown, as a directory without the column does.
+pub const STATUS_HEADER: &str = "身分";
+
 /// How many diagnostics are printed before the rest are only counted (as `check` does).
 const SHOWN: usize = 50;
 
@@ -58,6 +64,7 @@ const C_KUMOI: usize = 9;
 const C_ACTIVATION_DEADLINE: usize = 10;
 const C_STOP_ON: usize = 11;
 const C_HOLDER_UNTIL: usize = 12;
+const C_STATUS: usize = 13;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -77,7 +84,8 @@ pub enum AccountsCommand {
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The account directory: CSV, UTF-8 (with or without BOM) or CP932, header
-    /// `ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限`
+    /// `ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限`,
+    /// optionally followed by `身分`
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 }
@@ -129,7 +137,8 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
     } else {
         Snapshot::default()
     };
-    let (accounts, diagnostics) = parse(&bytes, &existing);
+    let ids = IdFormat::from(&settings.policy);
+    let (accounts, diagnostics) = parse(&bytes, &existing, &ids);
     if diagnostics.iter().any(Diagnostic::is_error) {
         print_rejected(&shown, &diagnostics)?;
         return Ok(Exit::Rejected);
@@ -146,6 +155,7 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
     let n = store.import(
         &accounts,
+        &ids,
         Some(FileRecord {
             sha256: &sha256,
             name: &name,
@@ -221,8 +231,8 @@ fn today_tokyo() -> NaiveDate {
 
 /// Reads an account directory: the accounts, or (with any error) the diagnostics that reject
 /// it. `existing` is what the store holds; an ECS-ID, KUMOI, student number or 個人番号
-/// already there is an error.
-pub fn parse(bytes: &[u8], existing: &Snapshot) -> (Vec<Account>, Vec<Diagnostic>) {
+/// already there is an error. ECS-IDs must have the shape `ids`.
+pub fn parse(bytes: &[u8], existing: &Snapshot, ids: &IdFormat) -> (Vec<Account>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let encoding = sniff(bytes);
     let text_body = body(bytes, encoding);
@@ -245,7 +255,8 @@ pub fn parse(bytes: &[u8], existing: &Snapshot) -> (Vec<Account>, Vec<Diagnostic
         .from_reader(text.as_bytes());
     let mut seen = Seen::new(existing);
     let mut accounts = Vec::new();
-    let mut header_ok = None;
+    // None before the header; then whether it is good and has the 身分 column.
+    let mut header_ok: Option<Option<bool>> = None;
     let mut record = csv::StringRecord::new();
     let mut row: u32 = 0;
     loop {
@@ -270,12 +281,16 @@ pub fn parse(bytes: &[u8], existing: &Snapshot) -> (Vec<Account>, Vec<Diagnostic
             None => {
                 let ok = check_header(&record, row, &mut diags);
                 header_ok = Some(ok);
-                if !ok {
+                if ok.is_none() {
                     break;
                 }
             }
-            Some(_) => {
-                if let Some(a) = parse_row(&record, row, &mut seen, &mut diags) {
+            Some(has_status) => {
+                let shape = Shape {
+                    ids,
+                    has_status: has_status == Some(true),
+                };
+                if let Some(a) = parse_row(&record, row, &shape, &mut seen, &mut diags) {
                     accounts.push(a);
                 }
             }
@@ -302,7 +317,9 @@ pub fn parse(bytes: &[u8], existing: &Snapshot) -> (Vec<Account>, Vec<Diagnostic
     (accounts, diags)
 }
 
-fn check_header(record: &csv::StringRecord, row: u32, diags: &mut Vec<Diagnostic>) -> bool {
+/// None when the header is wrong (the diagnostics say why); else whether it has the optional
+/// 身分 column.
+fn check_header(record: &csv::StringRecord, row: u32, diags: &mut Vec<Diagnostic>) -> Option<bool> {
     let before = diags.len();
     // Excel pads rows with empty trailing columns.
     let found: Vec<&str> = record.iter().map(trim_cell).collect();
@@ -324,7 +341,9 @@ fn check_header(record: &csv::StringRecord, row: u32, diags: &mut Vec<Diagnostic
             ));
         }
     }
-    for (i, got) in found.iter().enumerate().take(len).skip(HEADER.len()) {
+    let has_status = found.get(C_STATUS) == Some(&STATUS_HEADER);
+    let columns = HEADER.len() + usize::from(has_status);
+    for (i, got) in found.iter().enumerate().take(len).skip(columns) {
         diags.push(Diagnostic::error(
             Location::Cell {
                 row,
@@ -332,16 +351,28 @@ fn check_header(record: &csv::StringRecord, row: u32, diags: &mut Vec<Diagnostic
                 header: (*got).to_string(),
             },
             format!(
-                "余分な列「{got}」があります。列は「{}」の13列です",
+                "余分な列「{got}」があります。列は「{}」の13列（と任意の「{STATUS_HEADER}」）です",
                 HEADER.join(",")
             ),
             format!(
-                "unexpected column `{got}`; the columns are `{}`",
+                "unexpected column `{got}`; the columns are `{}` (and an optional `{STATUS_HEADER}`)",
                 HEADER.join(",")
             ),
         ));
     }
-    diags.len() == before
+    (diags.len() == before).then_some(has_status)
+}
+
+/// What the header said about the rows, and the ECS-IDs' shape.
+struct Shape<'a> {
+    ids: &'a IdFormat,
+    has_status: bool,
+}
+
+impl Shape<'_> {
+    fn columns(&self) -> usize {
+        HEADER.len() + usize::from(self.has_status)
+    }
 }
 
 /// The values already taken, with where they were taken (a row of this file, or the store).
@@ -386,7 +417,11 @@ fn cell_at(row: u32, column: usize) -> Location {
     Location::Cell {
         row,
         column: column as u32,
-        header: HEADER[column].to_string(),
+        header: HEADER
+            .get(column)
+            .copied()
+            .unwrap_or(STATUS_HEADER)
+            .to_string(),
     }
 }
 
@@ -398,6 +433,7 @@ fn error_at(diags: &mut Vec<Diagnostic>, row: u32, column: usize, ja: String, en
 fn parse_row(
     record: &csv::StringRecord,
     row: u32,
+    shape: &Shape<'_>,
     seen: &mut Seen<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Account> {
@@ -406,7 +442,7 @@ fn parse_row(
     let extra = record
         .iter()
         .enumerate()
-        .skip(HEADER.len())
+        .skip(shape.columns())
         .find(|(_, f)| !trim_cell(f).is_empty());
     if let Some((i, f)) = extra {
         let f = trim_cell(f);
@@ -421,7 +457,8 @@ fn parse_row(
         ));
     }
 
-    // ECS-ID: `a0` + 6 digits, once in the file and not in the store (R2).
+    // ECS-ID: the policy's shape (`a0` + 6 digits), once in the file and not in the store (R2).
+    let ids = shape.ids;
     let ecs_id = fold_id(cell(C_ECS_ID)).into_owned();
     if ecs_id.is_empty() {
         error_at(
@@ -431,20 +468,22 @@ fn parse_row(
             "ECS-ID が空です".into(),
             "the ECS-ID is empty".into(),
         );
-    } else if store::ecs_id_serial(&ecs_id).is_none() {
+    } else if ids.serial(&ecs_id).is_none() {
         error_at(
             diags,
             row,
             C_ECS_ID,
             format!(
-                "ECS-ID「{ecs_id}」の形が違います。「{}」と数字{}桁です（例: a0106210）",
-                store::ECS_ID_PREFIX,
-                store::ECS_ID_DIGITS
+                "ECS-ID「{ecs_id}」の形が違います。「{}」と数字{}桁です（例: {}）",
+                ids.prefix,
+                ids.digits,
+                ids.example()
             ),
             format!(
-                "`{ecs_id}` is not an ECS-ID; expected `{}` and {} digits (e.g. `a0106210`)",
-                store::ECS_ID_PREFIX,
-                store::ECS_ID_DIGITS
+                "`{ecs_id}` is not an ECS-ID; expected `{}` and {} digits (e.g. `{}`)",
+                ids.prefix,
+                ids.digits,
+                ids.example()
             ),
         );
     }
@@ -460,7 +499,7 @@ fn parse_row(
         );
         // The rest of the row is that account's own data: saying so once is enough.
         return None;
-    } else if store::ecs_id_serial(&ecs_id).is_some()
+    } else if ids.serial(&ecs_id).is_some()
         && let Some(first) = seen.ecs_ids.insert(ecs_id.as_str().into(), row)
     {
         error_at(
@@ -609,6 +648,29 @@ fn parse_row(
         );
     }
 
+    let status = if shape.has_status {
+        let s = cell(C_STATUS);
+        let status = status_from_label(s);
+        if !s.is_empty() && status.is_none() {
+            error_at(
+                diags,
+                row,
+                C_STATUS,
+                format!(
+                    "身分「{s}」は使えません。「{}」のどれかか空欄です",
+                    STATUS_LABELS.join("」「")
+                ),
+                format!(
+                    "身分 `{s}` is not one of `{}` (or empty)",
+                    STATUS_LABELS.join("`, `")
+                ),
+            );
+        }
+        status
+    } else {
+        None
+    };
+
     let kumoi = cell(C_KUMOI);
     if !valid_mail(kumoi) {
         error_at(
@@ -649,8 +711,8 @@ fn parse_row(
         name_kana: name_kana.into(),
         birth_date,
         faculty: faculty.into(),
-        // The directory has no 身分; the next registrar export fills it in.
-        status: None,
+        // Without the 身分 column (a first import), the next registrar export fills it in.
+        status,
         role,
         state,
         activation_deadline,
@@ -664,6 +726,31 @@ fn parse_row(
         holder_until,
         expiry_notice_for: None,
     })
+}
+
+/// The 身分 labels the optional column takes (the registrar profile's labels).
+const STATUS_LABELS: [&str; 7] = [
+    "学部生",
+    "大学院生",
+    "研究生",
+    "科目等履修生",
+    "聴講生",
+    "特別聴講学生",
+    "特別研究学生",
+];
+
+fn status_from_label(s: &str) -> Option<Status> {
+    [
+        Status::Undergraduate,
+        Status::Graduate,
+        Status::ResearchStudent,
+        Status::CreditAuditor,
+        Status::Auditor,
+        Status::SpecialAuditor,
+        Status::SpecialResearchStudent,
+    ]
+    .into_iter()
+    .find(|st| st.label_ja() == s)
 }
 
 fn valid_mail(s: &str) -> bool {

@@ -78,31 +78,37 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let enqueue = |tx: &rusqlite::Transaction<'_>| {
         crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
     };
-    let (summary, published, letters) =
-        match apply::execute(&mut store, &plan, run_id, &out, Some(&enqueue))? {
-            Executed::Done {
-                summary,
-                published,
-                letters,
-            } => (summary, published, letters),
-            Executed::Stale { expected, found } => {
-                refuse(&expected, &found)?;
-                return Ok(Exit::Refused);
-            }
-            Executed::Unpublished { staging, error, .. } => {
-                let line = format!(
-                    "applied, but the outputs were not published: {error}\n\
+    let (summary, published, letters) = match apply::execute(
+        &mut store,
+        &plan,
+        run_id,
+        &out,
+        Some(&enqueue),
+        &(&settings.policy).into(),
+    )? {
+        Executed::Done {
+            summary,
+            published,
+            letters,
+        } => (summary, published, letters),
+        Executed::Stale { expected, found } => {
+            refuse(&expected, &found)?;
+            return Ok(Exit::Refused);
+        }
+        Executed::Unpublished { staging, error, .. } => {
+            let line = format!(
+                "applied, but the outputs were not published: {error}\n\
                  The store HAS the plan. The letters (with the only copy of the activation keys) \
                  and actions.jsonl are in `{}`: move them into `{}` by hand.\n\
                  hint: if they are lost, the counter issues new keys (R4)",
-                    staging.display(),
-                    out.display()
-                );
-                store.finish_run(run_id, "applied; outputs not published")?;
-                eprintln!("error: {line}");
-                return Ok(Exit::Failed);
-            }
-        };
+                staging.display(),
+                out.display()
+            );
+            store.finish_run(run_id, "applied; outputs not published")?;
+            eprintln!("error: {line}");
+            return Ok(Exit::Failed);
+        }
+    };
     let text = render_summary(
         &plan,
         &args.plan,

@@ -31,11 +31,13 @@ use sha2::{Digest, Sha256};
 use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
 use crate::domain::plan::{ActionKind, Plan};
+use crate::domain::policy::Policy;
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
 
-/// ECS-IDs are this prefix followed by [`ECS_ID_DIGITS`] digits, the serial (`a0106210`).
+/// The default shape of ECS-IDs: this prefix followed by [`ECS_ID_DIGITS`] digits, the serial
+/// (`a0106210`); the policy's `id_prefix` and `id_digits` (see [`IdFormat`]) may say otherwise.
 pub const ECS_ID_PREFIX: &str = "a0";
 pub const ECS_ID_DIGITS: usize = 6;
 
@@ -120,22 +122,58 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// The serial of an ECS-ID of the standard shape (`a0` + 6 digits), or None for any other.
-pub fn ecs_id_serial(ecs_id: &str) -> Option<u64> {
-    let digits = ecs_id.strip_prefix(ECS_ID_PREFIX)?;
-    if digits.len() != ECS_ID_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+/// The shape of the ECS-IDs a store allocates: a prefix and a fixed number of digits, the serial
+/// (`a0` + 6 digits: `a0106210`). It comes from the policy (`[policy] id_prefix`, `id_digits`);
+/// the default is [`ECS_ID_PREFIX`] + [`ECS_ID_DIGITS`]. The store reads serials with it (to
+/// keep `next_serial` past every ECS-ID it holds) and `accounts import` checks ECS-IDs with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdFormat {
+    pub prefix: String,
+    pub digits: usize,
 }
 
-/// The serial after the highest one among `ids` (0 when none has the standard shape).
-pub fn serial_after<'a>(ids: impl IntoIterator<Item = &'a str>) -> u64 {
-    ids.into_iter()
-        .filter_map(ecs_id_serial)
-        .map(|s| s + 1)
-        .max()
-        .unwrap_or(0)
+impl Default for IdFormat {
+    fn default() -> Self {
+        IdFormat {
+            prefix: ECS_ID_PREFIX.to_string(),
+            digits: ECS_ID_DIGITS,
+        }
+    }
+}
+
+impl From<&Policy> for IdFormat {
+    fn from(policy: &Policy) -> Self {
+        IdFormat {
+            prefix: policy.id_prefix.clone(),
+            digits: policy.id_digits as usize,
+        }
+    }
+}
+
+impl IdFormat {
+    /// The serial of an ECS-ID of this shape, or None for any other.
+    pub fn serial(&self, ecs_id: &str) -> Option<u64> {
+        let digits = ecs_id.strip_prefix(self.prefix.as_str())?;
+        if digits.len() != self.digits || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// The serial after the highest one among `ids` (0 when none has this shape).
+    pub fn serial_after<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> u64 {
+        ids.into_iter()
+            .filter_map(|id| self.serial(id))
+            .map(|s| s + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// An ECS-ID of this shape for messages: `a0106210` with the default shape.
+    pub fn example(&self) -> String {
+        let serial = 106_210 % 10u64.saturating_pow(self.digits as u32);
+        format!("{}{serial:0width$}", self.prefix, width = self.digits)
+    }
 }
 
 /// What `apply` wrote.
@@ -161,6 +199,8 @@ pub struct ApplyExtra<'a> {
     /// Called last, inside the transaction, before the commit: the caller enqueues the plan's
     /// notices in the outbox here, so they are committed with the plan or not at all.
     pub before_commit: Option<&'a BeforeCommit<'a>>,
+    /// The shape of the plan's new ECS-IDs (the policy's), to keep `next_serial` past them.
+    pub ids: IdFormat,
 }
 
 /// The hook of [`ApplyExtra::before_commit`].
@@ -172,6 +212,7 @@ impl std::fmt::Debug for ApplyExtra<'_> {
         f.debug_struct("ApplyExtra")
             .field("key_hashes", &self.key_hashes.len())
             .field("before_commit", &self.before_commit.is_some())
+            .field("ids", &self.ids)
             .finish()
     }
 }
@@ -377,11 +418,12 @@ impl Store {
 
     /// Adds accounts that are not in the store yet (the one-time `accounts import`), in one
     /// transaction, with a history row each; `next_serial` becomes at least one past the
-    /// highest serial among them. An ECS-ID, KUMOI or student number already in the store
-    /// fails the whole import.
+    /// highest serial among them (ECS-IDs of the shape `ids`). An ECS-ID, KUMOI or student
+    /// number already in the store fails the whole import.
     pub fn import(
         &mut self,
         accounts: &[Account],
+        ids: &IdFormat,
         file: Option<FileRecord<'_>>,
         run_id: Option<i64>,
     ) -> Result<usize, StoreError> {
@@ -413,7 +455,7 @@ impl Store {
                 ))?;
             }
         }
-        let next = serial_after(accounts.iter().map(|a| a.ecs_id.as_str()));
+        let next = ids.serial_after(accounts.iter().map(|a| a.ecs_id.as_str()));
         raise_next_serial(&tx, next)?;
         if let Some(f) = file {
             record_file(&tx, f, run_id, &at)?;
@@ -513,7 +555,7 @@ impl Store {
             .filter(|a| a.kind == ActionKind::Create)
             .filter_map(|a| a.after.as_ref())
             .map(|a| a.ecs_id.as_str());
-        raise_next_serial(&tx, plan.next_serial.max(serial_after(created)))?;
+        raise_next_serial(&tx, plan.next_serial.max(extra.ids.serial_after(created)))?;
         for input in &plan.inputs {
             let f = FileRecord {
                 sha256: &input.sha256,

@@ -198,3 +198,117 @@ fn import_into_a_store_adds_only_new_accounts() -> Result {
     assert_eq!(snapshot.next_serial, 200_002);
     Ok(())
 }
+
+/// `[policy] id_digits = 7`: the store reads 7-digit serials on import (6-digit ones are
+/// refused), keeps `next_serial` past them, and the plan allocates the next 7-digit ECS-ID.
+#[test]
+fn a_seven_digit_store_imports_and_allocates() -> Result {
+    let env = Env::new()?;
+    std::fs::write(
+        &env.config,
+        "[paths]\nstore = \"store.sqlite\"\n\n[policy]\nid_digits = 7\n",
+    )?;
+    let six = env.write(
+        "six.csv",
+        format!(
+            "{HEADER}\r\na0100001,0001200001,01220011,山田　太郎,ヤマダ　タロウ,2004-04-01,理学部,学生,有効,yamada.taro@st.kyoto-u.ac.jp,,,\r\n"
+        )
+        .as_bytes(),
+    )?;
+    let out = env.import(&six)?;
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("expected `a0` and 7 digits (e.g. `a00106210`)"),
+        "{stdout}"
+    );
+
+    let seven = env.write(
+        "seven.csv",
+        format!(
+            "{HEADER}\r\n\
+             a01500000,0001200001,01220011,山田　太郎,ヤマダ　タロウ,2004-04-01,理学部,学生,有効,yamada.taro@st.kyoto-u.ac.jp,,,\r\n\
+             a00001234,0001200002,01220012,山田　花子,ヤマダ　ハナコ,2004-05-01,理学部,学生,有効,yamada.hanako@st.kyoto-u.ac.jp,,,\r\n"
+        )
+        .as_bytes(),
+    )?;
+    let out = env.import(&seven)?;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let snapshot = regsync::store::Store::open(&env.store())?.snapshot()?;
+    assert_eq!(snapshot.accounts.len(), 2);
+    assert_eq!(snapshot.next_serial, 1_500_001);
+
+    // One continuing student and one new admission: the admission gets a01500001.
+    let registrar = env.write(
+        "registrar.csv",
+        "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\r\n\
+         01220011,0001200001,a01500000,山田　太郎,ヤマダ　タロウ,2004-04-01,理学部,学部生,在学,2022-04-01,\r\n\
+         01220012,0001200002,a00001234,山田　花子,ヤマダ　ハナコ,2004-05-01,理学部,学部生,在学,2022-04-01,\r\n\
+         01260099,0001200099,,京大　一郎,キョウダイ　イチロウ,2007-06-01,理学部,学部生,在学,2026-04-01,\r\n"
+            .as_bytes(),
+    )?;
+    let out = env
+        .cmd()?
+        .args(["plan", "--as-of", "2026-04-02", "--out", "plan"])
+        .arg(&registrar)
+        .output()?;
+    assert!(out.status.success(), "{out:?}");
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.dir.path().join("plan/plan.json"))?)?;
+    let created: Vec<&str> = plan["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["kind"] == "create")
+        .filter_map(|a| a["ecs_id"].as_str())
+        .collect();
+    assert_eq!(created, ["a01500001"], "{plan}");
+    assert_eq!(plan["next_serial"], 1_500_002);
+    Ok(())
+}
+
+/// The optional 身分 column: read by label, empty means unknown, anything else is an error.
+#[test]
+fn the_optional_status_column_is_imported() -> Result {
+    let env = Env::new()?;
+    let bad = env.write(
+        "bad.csv",
+        format!(
+            "{HEADER},身分\r\na0100001,0001200001,01220011,山田　太郎,ヤマダ　タロウ,2004-04-01,理学部,学生,有効,yamada.taro@st.kyoto-u.ac.jp,,,,院生\r\n"
+        )
+        .as_bytes(),
+    )?;
+    let out = env.import(&bad)?;
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("bad.csv:2:14(身分)"), "{stdout}");
+
+    let good = env.write(
+        "good.csv",
+        format!(
+            "{HEADER},身分\r\n\
+             a0100001,0001200001,01220011,山田　太郎,ヤマダ　タロウ,2004-04-01,理学部,学生,有効,yamada.taro@st.kyoto-u.ac.jp,,,,学部生\r\n\
+             a0100002,0001200002,58220012,山田　花子,ヤマダ　ハナコ,1999-05-01,理学研究科,学生,有効,yamada.hanako@st.kyoto-u.ac.jp,,,,大学院生\r\n\
+             a0100003,0001200003,01220013,山田　次郎,ヤマダ　ジロウ,2004-06-01,理学部,学生,有効,yamada.jiro@st.kyoto-u.ac.jp,,,,\r\n"
+        )
+        .as_bytes(),
+    )?;
+    let out = env.import(&good)?;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json: serde_json::Value = serde_json::from_slice(&env.export("json")?)?;
+    let status: Vec<&serde_json::Value> = json
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(
+        status,
+        [
+            &serde_json::json!("undergraduate"),
+            &serde_json::json!("graduate"),
+            &serde_json::Value::Null
+        ]
+    );
+    Ok(())
+}

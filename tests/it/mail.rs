@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use regsync::domain::account::{Account, Role, State, StopReason};
 use regsync::domain::model::{EcsId, StudentNo};
 use regsync::domain::plan::{Action, ActionKind, Person, Plan, Rule};
-use regsync::store::Store;
 use regsync::store::outbox::OutboxEntry;
+use regsync::store::{IdFormat, Store};
 use tempfile::TempDir;
 
 use crate::smtp::{Mode, SmtpServer, dead_port};
@@ -90,7 +90,7 @@ impl Env {
             account("a0000003", "山﨑　三郎", "1029000003", Role::Holder),
         ];
         let mut store = Store::open(&dir.path().join("store.sqlite"))?;
-        store.import(&accounts, None, None)?;
+        store.import(&accounts, &IdFormat::default(), None, None)?;
         let mut plan = Plan {
             format: Plan::FORMAT,
             as_of: date(2026, 3, 24)?,

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use regsync::domain::account::{Account, Role, State};
 use regsync::domain::model::{EcsId, Kind, StudentNo};
 use regsync::domain::plan::{Action, ActionKind, InputFile, Person, Plan, ReviewReason, Rule};
-use regsync::store::{ApplyExtra, Store, StoreError, empty_digest};
+use regsync::store::{ApplyExtra, IdFormat, Store, StoreError, empty_digest};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -83,6 +83,7 @@ fn seeded(path: &std::path::Path) -> Result<Store> {
             account("a0000001", &["01220011", "55261012"])?,
             account("a0000003", &["01220012"])?,
         ],
+        &IdFormat::default(),
         None,
         None,
     )?;

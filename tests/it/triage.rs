@@ -15,7 +15,7 @@ use regsync::domain::rules;
 use regsync::domain::triage::{self, Sifter};
 use regsync::ingest::Sink;
 use regsync::ingest::batch::Batch;
-use regsync::store::Store;
+use regsync::store::{IdFormat, Store};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -413,7 +413,7 @@ fn triage_gives_the_full_plan_on_generated_worlds() -> Result {
         let settings = settings_in(dir.path(), "")?;
         let (accounts, csv) = world(seed, 600);
         let mut store = Store::open(&settings.store_path)?;
-        store.import(&accounts, None, None)?;
+        store.import(&accounts, &IdFormat::from(&settings.policy), None, None)?;
         drop(store);
         let file = dir.path().join("registrar.csv");
         std::fs::write(&file, csv)?;
