@@ -96,7 +96,9 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
         .map(|f| f.ingested.path.clone())
         .collect();
 
-    let plan = crate::cli::plan::plan_batch(settings, Some(&store), &keys, &mut batch, as_of)?;
+    // The mass-change guard measures against the accounts not stopped.
+    let active = keys.not_stopped();
+    let plan = crate::cli::plan::plan_batch(settings, Some(&store), keys, &mut batch, as_of)?;
     crate::report::write_all(&plan, &report_dir)?;
 
     let mut summary = String::new();
@@ -111,7 +113,6 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
     );
 
     // The mass-change guard: past a limit, nothing is applied and the inputs stay in the inbox.
-    let active = keys.not_stopped();
     let tripped = guard::check(&plan, active, &settings.policy);
     if !tripped.is_empty() {
         let mut text = String::new();

@@ -90,7 +90,7 @@ pub fn compute(
     let clock = std::time::Instant::now();
     let mut batch = Batch::read_with(files, &settings.profiles, Sink::Sift(&sifter));
     tracing::info!(ms = clock.elapsed().as_millis(), "files read");
-    let plan = plan_batch(settings, store.as_ref(), &keys, &mut batch, as_of)?;
+    let plan = plan_batch(settings, store.as_ref(), keys, &mut batch, as_of)?;
     Ok((plan, batch))
 }
 
@@ -110,10 +110,12 @@ pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<K
 pub fn plan_batch(
     settings: &Settings,
     store: Option<&Store>,
-    keys: &Keys,
+    keys: Keys,
     batch: &mut Batch,
     as_of: NaiveDate,
 ) -> anyhow::Result<Plan> {
+    let owned_keys = keys;
+    let keys = &owned_keys;
     let profiles = &settings.profiles;
     let clock = std::time::Instant::now();
     let mut inputs = batch.inputs(profiles);
@@ -178,6 +180,8 @@ pub fn plan_batch(
         .iter()
         .map(|&s| EcsId::new(keys.ecs_id(s)))
         .collect();
+    // The rules need only what was selected: the keys (a large share of the peak memory) go.
+    drop(owned_keys);
     tracing::info!(ms = clock.elapsed().as_millis(), "accounts loaded");
     let clock = std::time::Instant::now();
     let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);

@@ -236,19 +236,16 @@ impl<'a> Work<'a> {
             let at = rows[idx[0]].at;
             match decision {
                 Decision::Nothing => {}
-                Decision::Act(actions, after) => {
+                Decision::Act(actions, mut after) => {
                     let target = account.map_or(Target::None, Target::Account);
                     let n = actions.len();
                     for (k, a) in actions.into_iter().enumerate() {
-                        self.push(
-                            target,
-                            a,
-                            if k + 1 == n {
-                                after.as_deref().cloned()
-                            } else {
-                                None
-                            },
-                        );
+                        let last = if k + 1 == n {
+                            after.take().map(|b| *b)
+                        } else {
+                            None
+                        };
+                        self.push(target, a, last);
                     }
                 }
                 Decision::Create(created) => {
@@ -1026,6 +1023,12 @@ impl<'a> Work<'a> {
         }
         let mut order: Vec<usize> = (0..self.created.len()).collect();
         order.sort_by_key(|&k| self.created[k].0);
+        // Romanizing is the costly part and depends on nothing else: done in parallel first.
+        let bases: Vec<String> = self
+            .created
+            .par_iter()
+            .map(|(_, a)| romanize(&a.name_kana))
+            .collect();
         let mut taken: HashSet<CompactString> = self
             .index
             .accounts
@@ -1047,8 +1050,8 @@ impl<'a> Work<'a> {
                     break id;
                 }
             };
-            let base = romanize(&self.created[k].1.name_kana);
-            let mut local = CompactString::new(&base);
+            let base = &bases[k];
+            let mut local = CompactString::new(base);
             let mut n = 2;
             while taken.contains(&local) {
                 local = CompactString::new(format!("{base}.{n}"));

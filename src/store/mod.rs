@@ -509,7 +509,11 @@ impl Store {
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM review \
                  WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
             )?;
-            for (i, action) in plan.actions.iter().enumerate() {
+            // In ECS-ID order (stable: one account's actions keep the plan's order), so the
+            // B-trees keyed by ECS-ID are written front to back instead of at random pages.
+            let mut ordered: Vec<&crate::domain::plan::Action> = plan.actions.iter().collect();
+            ordered.sort_by(|a, b| a.ecs_id.cmp(&b.ecs_id));
+            for (i, action) in ordered.into_iter().enumerate() {
                 if let Some(after) = &action.after {
                     let before = load_account(&tx, after.ecs_id.as_str())?;
                     if action.kind == ActionKind::Create && before.is_some() {
