@@ -723,27 +723,37 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
             *h = h.saturating_add(1);
         }
     }
+    // HR's and the counter's rows: few, each naming its accounts the same way.
+    let others = inputs
+        .staff
+        .iter()
+        .map(|r| {
+            (
+                &r.person_id,
+                &r.student_no,
+                &r.ecs_id,
+                &r.name_kana,
+                r.birth_date,
+            )
+        })
+        .chain(inputs.renewals.iter().map(|r| {
+            (
+                &r.person_id,
+                &r.student_no,
+                &r.ecs_id,
+                &r.name_kana,
+                r.birth_date,
+            )
+        }));
     let mut scratch = Scratch::default();
-    for r in &inputs.staff {
+    for (person_id, student_no, ecs_id, kana, birth) in others {
         lookup(
             &mut found,
-            r.person_id.as_ref().map(|p| p.as_str()),
-            r.student_no.as_ref().map(|s| s.as_str()),
-            r.ecs_id.as_ref().map(|e| e.as_str()),
-            &r.name_kana,
-            r.birth_date,
-            &mut scratch,
-        );
-        mark(&mut found, &mut load);
-    }
-    for r in &inputs.renewals {
-        lookup(
-            &mut found,
-            r.person_id.as_ref().map(|p| p.as_str()),
-            r.student_no.as_ref().map(|s| s.as_str()),
-            r.ecs_id.as_ref().map(|e| e.as_str()),
-            &r.name_kana,
-            r.birth_date,
+            person_id.as_ref().map(|p| p.as_str()),
+            student_no.as_ref().map(|s| s.as_str()),
+            ecs_id.as_ref().map(|e| e.as_str()),
+            kana,
+            birth,
             &mut scratch,
         );
         mark(&mut found, &mut load);
