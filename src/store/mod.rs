@@ -500,6 +500,7 @@ impl Store {
         let half = (plan.actions.len() / 2).max(1);
         {
             let mut upsert = tx.prepare(&insert_sql(true))?;
+            let mut update = tx.prepare(UPDATE_ACCOUNT)?;
             let mut insert_sn = tx.prepare(INSERT_STUDENT_NO)?;
             let mut delete_sn = tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?;
             let mut history = tx.prepare(INSERT_HISTORY)?;
@@ -521,7 +522,20 @@ impl Store {
                             ecs_id: after.ecs_id.to_string(),
                         });
                     }
-                    write_account(&mut upsert, &mut insert_sn, Some(&mut delete_sn), after)?;
+                    match &before {
+                        // Same KUMOI and 個人番号: only the other columns are set, so SQLite leaves
+                        // those two indexes alone, and the student numbers are rewritten only when
+                        // they changed.
+                        Some(b) if b.kumoi == after.kumoi && b.person_id == after.person_id => {
+                            update_account(&mut update, after)?;
+                            if b.student_nos != after.student_nos {
+                                write_student_nos(&mut insert_sn, Some(&mut delete_sn), after)?;
+                            }
+                        }
+                        _ => {
+                            write_account(&mut upsert, &mut insert_sn, Some(&mut delete_sn), after)?
+                        }
+                    }
                     let before_json = before.as_ref().map(serde_json::to_string).transpose()?;
                     history.execute((
                         run_id,
@@ -743,6 +757,73 @@ fn insert_sql(upsert: bool) -> String {
     sql
 }
 
+/// Every column of an account but its keys (ECS-ID, KUMOI, 個人番号), for an account whose keys
+/// did not change.
+const UPDATE_ACCOUNT: &str = "UPDATE accounts SET name = ?2, name_kana = ?3, birth_date = ?4, \
+    faculty = ?5, status = ?6, role = ?7, state = ?8, activation_deadline = ?9, \
+    activation_expired = ?10, stop_on = ?11, stop_reason = ?12, departed_on = ?13, \
+    reminder_on = ?14, reminder_sent = ?15, holder_until = ?16, expiry_notice_for = ?17, \
+    triage = ?18 WHERE ecs_id = ?1";
+
+fn update_account(update: &mut rusqlite::Statement<'_>, a: &Account) -> Result<(), StoreError> {
+    let ecs_id = a.ecs_id.as_str();
+    let triage = keys::derived(a);
+    let changed = update
+        .execute(rusqlite::params![
+            ecs_id,
+            a.name.as_str(),
+            a.name_kana.as_str(),
+            a.birth_date.map(iso),
+            a.faculty.as_str(),
+            a.status.map(status_str),
+            role_str(a.role),
+            state_str(a.state),
+            a.activation_deadline.map(iso),
+            a.activation_expired,
+            a.stop_on.map(iso),
+            a.stop_reason.map(stop_reason_str),
+            a.departed_on.map(iso),
+            a.reminder_on.map(iso),
+            a.reminder_sent,
+            a.holder_until.map(iso),
+            a.expiry_notice_for.map(iso),
+            &triage[..],
+        ])
+        .map_err(|source| StoreError::Account {
+            ecs_id: ecs_id.to_string(),
+            source,
+        })?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "account `{ecs_id}` vanished during apply"
+        )))
+    }
+}
+
+/// Replaces the stored student numbers of `a` (all of them, when `delete_sn` is given).
+fn write_student_nos(
+    insert_sn: &mut rusqlite::Statement<'_>,
+    delete_sn: Option<&mut rusqlite::Statement<'_>>,
+    a: &Account,
+) -> Result<(), StoreError> {
+    let ecs_id = a.ecs_id.as_str();
+    let err = |source| StoreError::Account {
+        ecs_id: ecs_id.to_string(),
+        source,
+    };
+    if let Some(delete) = delete_sn {
+        delete.execute([ecs_id]).map_err(err)?;
+    }
+    for (seq, no) in a.student_nos.iter().enumerate() {
+        insert_sn
+            .execute((ecs_id, seq as i64, no.as_str()))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Writes one account row and its student numbers (replacing the stored ones when
 /// `delete_sn` is given).
 fn write_account(
@@ -781,15 +862,7 @@ fn write_account(
             &triage[..],
         ])
         .map_err(err)?;
-    if let Some(delete) = delete_sn {
-        delete.execute([ecs_id]).map_err(err)?;
-    }
-    for (seq, no) in a.student_nos.iter().enumerate() {
-        insert_sn
-            .execute((ecs_id, seq as i64, no.as_str()))
-            .map_err(err)?;
-    }
-    Ok(())
+    write_student_nos(insert_sn, delete_sn, a)
 }
 
 fn load_account(conn: &Connection, ecs_id: &str) -> Result<Option<Account>, StoreError> {
