@@ -160,7 +160,7 @@ pub fn plan_batch(
             let path = store.path();
             let (snapshot, reserved) = rayon::join(
                 || crate::store::keys::load(path, keys, &selection.load),
-                || reserved(settings, path, keys, &inputs),
+                || reserved(settings, path, keys, &inputs, &selection.unidentified),
             );
             let mut snapshot = snapshot.with_context(|| {
                 format!("reading the store `{}`", settings.store_path.display())
@@ -202,19 +202,12 @@ fn reserved(
     store: &Path,
     keys: &Keys,
     inputs: &rules::Inputs,
+    unidentified: &[u32],
 ) -> anyhow::Result<Reserved> {
     use rayon::prelude::*;
-    let unknown = |r: &&crate::domain::model::RegistrarRow| {
-        r.person_id
-            .as_ref()
-            .is_none_or(|p| keys.by_person(p.as_str()) == triage::Found::None)
-            && keys.by_student_no(r.student_no.as_str()) == triage::Found::None
-    };
-    let bases: BTreeSet<String> = inputs
-        .registrar
+    let bases: BTreeSet<String> = unidentified
         .par_iter()
-        .filter(unknown)
-        .map(|r| rules::romanize(&r.name_kana))
+        .map(|&i| rules::romanize(&inputs.registrar[i as usize].name_kana))
         .chain(
             inputs
                 .renewals

@@ -176,7 +176,7 @@ impl Facts {
 
     /// The stored form (the store's `accounts.triage`): [`Facts::to_bytes`], then the account's
     /// student numbers, oldest first, each followed by a zero byte, so a scan of the accounts
-    /// alone yields every identifier (and `Store::load` the history).
+    /// alone yields every identifier (and `store::keys::load` the history).
     pub fn encode(&self, student_nos: &[StudentNo]) -> Vec<u8> {
         let mut b = Vec::with_capacity(
             32 + student_nos
@@ -456,24 +456,6 @@ impl Keys {
         }
     }
 
-    /// The keys of `accounts` (in ECS-ID order): for tests, and for a store read whole.
-    pub fn of_accounts(accounts: &[Account], next_serial: u64, digest: String) -> Keys {
-        let mut part = KeysPart::default();
-        let mut scratch = Scratch::default();
-        for a in accounts {
-            let slot = part.len() as Slot;
-            part.push(
-                a.ecs_id.as_str(),
-                a.person_id.as_ref().map(|p| p.as_str()),
-                Facts::of(a, &mut scratch),
-            );
-            for no in &a.student_nos {
-                part.student_nos.push((IdKey::of(no.as_str()), slot));
-            }
-        }
-        Keys::from_parts(vec![part], next_serial, digest)
-    }
-
     pub fn len(&self) -> usize {
         self.ecs_ids.len()
     }
@@ -484,18 +466,6 @@ impl Keys {
 
     pub fn ecs_id(&self, slot: Slot) -> &str {
         &self.ecs_ids[slot as usize]
-    }
-
-    pub fn facts(&self, slot: Slot) -> Facts {
-        let p = &self.facts[slot as usize];
-        Facts {
-            fp: p.fp(),
-            kana_birth: p.kana_birth,
-            due_from: (p.due != i32::MAX)
-                .then(|| NaiveDate::from_num_days_from_ce_opt(p.due))
-                .flatten(),
-            flags: p.flags & !Packed::HAS_FP,
-        }
     }
 
     pub fn by_person(&self, person_id: &str) -> Found<'_> {
@@ -557,6 +527,11 @@ pub struct Sifter<'k> {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's fold buffers (for callers folding row after row).
+pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with_borrow_mut(f)
 }
 
 impl<'k> Sifter<'k> {
@@ -624,7 +599,7 @@ impl Sift for Sifter<'_> {
         {
             return None;
         }
-        let row_fp = SCRATCH.with_borrow_mut(|scratch| {
+        let row_fp = with_scratch(|scratch| {
             registrar_fp(
                 row.student_no.as_str(),
                 &row.faculty,
@@ -647,6 +622,9 @@ pub struct Selection {
     pub quiet_seen: Vec<Slot>,
     /// Slots a quiet row and another row both hit: read again with these kept.
     pub mixed: Vec<Slot>,
+    /// The kept registrar rows (positions in `Inputs::registrar`) that no identifier finds: the
+    /// only ones that may create an account.
+    pub unidentified: Vec<u32>,
 }
 
 /// Names the accounts the rules can act on, given the kept rows (`inputs`) and the slots of
@@ -693,14 +671,19 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         identified
     };
     // The registrar rows in parallel: each names its slots (identified ones counted as hits).
-    let named: Vec<Vec<(Slot, bool)>> = inputs
+    const CHUNK: usize = 4096;
+    // Per chunk: (slot, found by an identifier) pairs, and the rows found by none.
+    type Named = (Vec<(Slot, bool)>, Vec<u32>);
+    let named: Vec<Named> = inputs
         .registrar
-        .par_chunks(4096)
-        .map(|rows| {
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, rows)| {
             let mut out = Vec::with_capacity(rows.len() * 2);
+            let mut unidentified = Vec::new();
             let mut found = Vec::with_capacity(4);
             let mut scratch = Scratch::default();
-            for r in rows {
+            for (k, r) in rows.iter().enumerate() {
                 let identified = lookup(
                     &mut found,
                     r.person_id.as_ref().map(|p| p.as_str()),
@@ -710,18 +693,25 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
                     r.birth_date,
                     &mut scratch,
                 );
-                out.extend(found.iter().enumerate().map(|(k, &s)| (s, k < identified)));
+                if identified == 0 {
+                    unidentified.push((c * CHUNK + k) as u32);
+                }
+                out.extend(found.iter().enumerate().map(|(j, &s)| (s, j < identified)));
                 found.clear();
             }
-            out
+            (out, unidentified)
         })
         .collect();
-    for (s, identified) in named.into_iter().flatten() {
-        load[s as usize] = true;
-        if identified {
-            let h = &mut hits[s as usize];
-            *h = h.saturating_add(1);
+    let mut unidentified = Vec::new();
+    for (slots, rows) in named {
+        for (s, identified) in slots {
+            load[s as usize] = true;
+            if identified {
+                let h = &mut hits[s as usize];
+                *h = h.saturating_add(1);
+            }
         }
+        unidentified.extend(rows);
     }
     // HR's and the counter's rows: few, each naming its accounts the same way.
     let others = inputs
@@ -774,7 +764,10 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
             (load[i] || due || absent || mixed).then_some((i as Slot, mixed, quiet_hits[i] > 0))
         })
         .collect();
-    let mut out = Selection::default();
+    let mut out = Selection {
+        unidentified,
+        ..Selection::default()
+    };
     for (s, mixed, quiet) in slots {
         if mixed {
             out.mixed.push(s);

@@ -20,23 +20,19 @@ use compact_str::CompactString;
 use crate::domain::account::{Account, Reserved, Snapshot};
 use crate::domain::model::EcsId;
 use crate::domain::model::StudentNo;
-use crate::domain::triage::{Facts, IdKey, Keys, KeysPart, Scratch, Slot};
+use crate::domain::triage::{Facts, IdKey, Keys, KeysPart, Slot, with_scratch};
 
 /// Below this many accounts one range is read: connections cost more than they save.
 const MIN_PER_RANGE: usize = 20_000;
 
-thread_local! {
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
-}
-
 /// The derived column of `a` (migration 3): its triage facts.
 pub(crate) fn derived(a: &Account) -> Vec<u8> {
-    SCRATCH.with_borrow_mut(|scratch| Facts::of(a, scratch).encode(&a.student_nos))
+    with_scratch(|scratch| Facts::of(a, scratch).encode(&a.student_nos))
 }
 
 /// Computes the derived column of every account (migration 3, on a store written before it).
 pub(crate) fn fill_derived(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    let accounts = read_accounts(tx, (None, None), |_| true)?;
+    let accounts = read_accounts(tx)?;
     let derived: Vec<_> = accounts.par_iter().map(derived).collect();
     let mut update = tx.prepare("UPDATE accounts SET triage = ?1 WHERE ecs_id = ?2")?;
     for (a, facts) in accounts.iter().zip(derived) {
@@ -85,16 +81,11 @@ impl super::Store {
         let parts = parts.into_iter().map(|p| p.0).collect();
         Ok(Keys::from_parts(parts, next_serial, digest))
     }
-
-    /// The accounts at `slots` (ascending) of `keys`, in full, as a snapshot with the keys'
-    /// serial and digest; refused when the store is no longer at the keys' digest. Each thread
-    /// looks up its share of the slots by primary key.
-    pub fn load(&self, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreError> {
-        load(&self.path, keys, slots)
-    }
 }
 
-/// [`super::Store::load`] of the store at `path` (on its own connections).
+/// The accounts at `slots` (ascending) of `keys` in the store at `path`, in full, as a snapshot
+/// with the keys' serial and digest; refused when the store is no longer at the keys' digest.
+/// Each thread looks up its share of the slots by primary key, on its own connection.
 pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreError> {
     {
         let parts = (slots.len() / 2_000).clamp(1, rayon::current_num_threads());
@@ -137,22 +128,11 @@ pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreE
     }
 }
 
-impl super::Store {
-    /// The identifiers on record that a plan over a partial snapshot could otherwise allocate
-    /// again: the ECS-IDs from `first_new_id` on (in ECS-ID order), and the local parts of the
-    /// KUMOI addresses starting with any of `bases` (which holds every `base` and `base.N`).
-    /// Read in the transaction of `digest`, or refused.
-    pub fn reserved(
-        &self,
-        digest: &str,
-        first_new_id: &str,
-        bases: &std::collections::BTreeSet<String>,
-    ) -> Result<Reserved, StoreError> {
-        reserved(&self.path, digest, first_new_id, bases)
-    }
-}
-
-/// [`super::Store::reserved`] of the store at `path` (on its own connection).
+/// The identifiers on record that a plan over a partial snapshot could otherwise allocate
+/// again: the ECS-IDs from `first_new_id` on (in ECS-ID order), and the local parts of the
+/// KUMOI addresses starting with any of `bases` (which holds every `base` and `base.N`).
+/// Read from the store at `path` (on its own connection) in a transaction at `digest`, or
+/// refused.
 pub fn reserved(
     path: &Path,
     digest: &str,
@@ -269,33 +249,20 @@ fn read_keys(path: &Path, range: &Range) -> Result<(KeysPart, String, u64), Stor
     Ok((part, digest, next_serial))
 }
 
-/// The accounts of `range` in ECS-ID order for which `pick` (called once per account, in
-/// order) says yes, with their student numbers. Two statements are walked side by side,
-/// accounts by `ecs_id` and student numbers by `(ecs_id, seq)`, so a million accounts load in
-/// one pass without a query per account; an account not picked is stepped over undecoded.
-pub(crate) fn read_accounts(
-    conn: &Connection,
-    range: (Option<String>, Option<String>),
-    mut pick: impl FnMut(usize) -> bool,
-) -> Result<Vec<Account>, StoreError> {
-    let (filter, params) = range_sql(&range);
+/// Every account in ECS-ID order, with its student numbers. Two statements are walked side by
+/// side, accounts by `ecs_id` and student numbers by `(ecs_id, seq)`, so a million accounts load
+/// in one pass without a query per account.
+pub(crate) fn read_accounts(conn: &Connection) -> Result<Vec<Account>, StoreError> {
     let mut acc_stmt = conn.prepare(&format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM accounts{filter} ORDER BY ecs_id"
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY ecs_id"
     ))?;
-    let mut sn_stmt = conn.prepare(&format!(
-        "SELECT ecs_id, student_no FROM student_nos{filter} ORDER BY ecs_id, seq"
-    ))?;
+    let mut sn_stmt =
+        conn.prepare("SELECT ecs_id, student_no FROM student_nos ORDER BY ecs_id, seq")?;
     let mut accounts = Vec::new();
-    let mut sn_rows = sn_stmt.query(rusqlite::params_from_iter(&params))?;
+    let mut sn_rows = sn_stmt.query([])?;
     let mut peeked: Option<(String, StudentNo)> = None;
-    let mut rows = acc_stmt.query(rusqlite::params_from_iter(&params))?;
-    let mut i = 0;
+    let mut rows = acc_stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let picked = pick(i);
-        i += 1;
-        if !picked {
-            continue;
-        }
         let mut account = account_from_row(row)?;
         let ecs_id = account.ecs_id.as_str();
         loop {
@@ -313,7 +280,7 @@ pub(crate) fn read_accounts(
             let Some(r) = sn_rows.next()? else { break };
             let owner = text(r, 0)?;
             match owner.cmp(ecs_id) {
-                // Numbers of accounts not picked (or, never, of no account).
+                // A number of no account: the foreign key forbids it.
                 Ordering::Less => {}
                 Ordering::Equal => account.student_nos.push(StudentNo::new(text(r, 1)?)),
                 Ordering::Greater => {

@@ -354,12 +354,12 @@ impl Store {
     /// Every account (ordered by ECS-ID) with its student numbers, the next serial and the
     /// digest, read in one read transaction.
     ///
-    /// For the nightly plan, [`Store::keys`] and [`Store::load`] read far less.
+    /// For the nightly plan, [`Store::keys`] and [`keys::load`] read far less.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let digest = digest_of(&tx)?;
         let next_serial = next_serial_of(&tx)?;
-        let accounts = keys::read_accounts(&tx, (None, None), |_| true)?;
+        let accounts = keys::read_accounts(&tx)?;
         tx.finish()?;
         Ok(Snapshot {
             accounts,
@@ -734,20 +734,17 @@ const INSERT_STUDENT_NO: &str =
 const INSERT_HISTORY: &str = "INSERT INTO history \
     (run_id, ecs_id, action, rule, before_json, after_json, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-/// The columns an account is written with: its own, then the derived ones (migration 3).
-const WRITE_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
-    status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
-    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for, triage";
-
+/// The insert of an account's columns, then the derived `triage` (migration 3).
 fn insert_sql(upsert: bool) -> String {
+    let columns = format!("{ACCOUNT_COLUMNS}, triage");
     let mut sql = format!(
-        "INSERT INTO accounts ({WRITE_COLUMNS}) VALUES \
+        "INSERT INTO accounts ({columns}) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
           ?20)"
     );
     if upsert {
         sql.push_str(" ON CONFLICT (ecs_id) DO UPDATE SET ");
-        let sets: Vec<String> = WRITE_COLUMNS
+        let sets: Vec<String> = columns
             .split(", ")
             .skip(1)
             .map(|c| format!("{c} = excluded.{c}"))
@@ -758,42 +755,49 @@ fn insert_sql(upsert: bool) -> String {
 }
 
 /// Every column of an account but its keys (ECS-ID, KUMOI, 個人番号), for an account whose keys
-/// did not change.
-const UPDATE_ACCOUNT: &str = "UPDATE accounts SET name = ?2, name_kana = ?3, birth_date = ?4, \
-    faculty = ?5, status = ?6, role = ?7, state = ?8, activation_deadline = ?9, \
-    activation_expired = ?10, stop_on = ?11, stop_reason = ?12, departed_on = ?13, \
-    reminder_on = ?14, reminder_sent = ?15, holder_until = ?16, expiry_notice_for = ?17, \
-    triage = ?18 WHERE ecs_id = ?1";
+/// did not change. Parameters are numbered as in [`insert_sql`] (`?2` KUMOI and `?3` 個人番号
+/// are bound and unused), so [`execute_account`] binds both.
+const UPDATE_ACCOUNT: &str = "UPDATE accounts SET name = ?4, name_kana = ?5, birth_date = ?6, \
+    faculty = ?7, status = ?8, role = ?9, state = ?10, activation_deadline = ?11, \
+    activation_expired = ?12, stop_on = ?13, stop_reason = ?14, departed_on = ?15, \
+    reminder_on = ?16, reminder_sent = ?17, holder_until = ?18, expiry_notice_for = ?19, \
+    triage = ?20 WHERE ecs_id = ?1";
+
+/// Runs `stmt` (the insert or [`UPDATE_ACCOUNT`]) with the columns of `a`, in `insert_sql`'s
+/// order; returns the rows changed.
+fn execute_account(stmt: &mut rusqlite::Statement<'_>, a: &Account) -> Result<usize, StoreError> {
+    let triage = keys::derived(a);
+    stmt.execute(rusqlite::params![
+        a.ecs_id.as_str(),
+        a.kumoi.as_str(),
+        a.person_id.as_ref().map(PersonId::as_str),
+        a.name.as_str(),
+        a.name_kana.as_str(),
+        a.birth_date.map(iso),
+        a.faculty.as_str(),
+        a.status.map(status_str),
+        role_str(a.role),
+        state_str(a.state),
+        a.activation_deadline.map(iso),
+        a.activation_expired,
+        a.stop_on.map(iso),
+        a.stop_reason.map(stop_reason_str),
+        a.departed_on.map(iso),
+        a.reminder_on.map(iso),
+        a.reminder_sent,
+        a.holder_until.map(iso),
+        a.expiry_notice_for.map(iso),
+        &triage[..],
+    ])
+    .map_err(|source| StoreError::Account {
+        ecs_id: a.ecs_id.to_string(),
+        source,
+    })
+}
 
 fn update_account(update: &mut rusqlite::Statement<'_>, a: &Account) -> Result<(), StoreError> {
     let ecs_id = a.ecs_id.as_str();
-    let triage = keys::derived(a);
-    let changed = update
-        .execute(rusqlite::params![
-            ecs_id,
-            a.name.as_str(),
-            a.name_kana.as_str(),
-            a.birth_date.map(iso),
-            a.faculty.as_str(),
-            a.status.map(status_str),
-            role_str(a.role),
-            state_str(a.state),
-            a.activation_deadline.map(iso),
-            a.activation_expired,
-            a.stop_on.map(iso),
-            a.stop_reason.map(stop_reason_str),
-            a.departed_on.map(iso),
-            a.reminder_on.map(iso),
-            a.reminder_sent,
-            a.holder_until.map(iso),
-            a.expiry_notice_for.map(iso),
-            &triage[..],
-        ])
-        .map_err(|source| StoreError::Account {
-            ecs_id: ecs_id.to_string(),
-            source,
-        })?;
-    if changed == 1 {
+    if execute_account(update, a)? == 1 {
         Ok(())
     } else {
         Err(StoreError::Corrupt(format!(
@@ -832,36 +836,7 @@ fn write_account(
     delete_sn: Option<&mut rusqlite::Statement<'_>>,
     a: &Account,
 ) -> Result<(), StoreError> {
-    let ecs_id = a.ecs_id.as_str();
-    let err = |source| StoreError::Account {
-        ecs_id: ecs_id.to_string(),
-        source,
-    };
-    let triage = keys::derived(a);
-    insert
-        .execute(rusqlite::params![
-            ecs_id,
-            a.kumoi.as_str(),
-            a.person_id.as_ref().map(PersonId::as_str),
-            a.name.as_str(),
-            a.name_kana.as_str(),
-            a.birth_date.map(iso),
-            a.faculty.as_str(),
-            a.status.map(status_str),
-            role_str(a.role),
-            state_str(a.state),
-            a.activation_deadline.map(iso),
-            a.activation_expired,
-            a.stop_on.map(iso),
-            a.stop_reason.map(stop_reason_str),
-            a.departed_on.map(iso),
-            a.reminder_on.map(iso),
-            a.reminder_sent,
-            a.holder_until.map(iso),
-            a.expiry_notice_for.map(iso),
-            &triage[..],
-        ])
-        .map_err(err)?;
+    execute_account(insert, a)?;
     write_student_nos(insert_sn, delete_sn, a)
 }
 
