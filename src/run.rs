@@ -145,16 +145,12 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
 
     if !plan.actions.is_empty() || !plan.inputs.is_empty() {
         // Notices are queued in the apply transaction and sent after the commit, from the outbox.
-        let entries = crate::mail::outbox_entries_with(&settings.mail.templates, &plan)?;
-        let enqueue = |tx: &rusqlite::Transaction<'_>| {
-            crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
-        };
         match crate::apply::execute(
             &mut store,
             &plan,
             run_id,
             &report_dir,
-            Some(&enqueue),
+            &settings.mail.templates,
             &(&settings.policy).into(),
         )? {
             crate::apply::Executed::Done {

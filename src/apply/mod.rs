@@ -26,6 +26,7 @@ pub use keys::{ActivationKey, activation_key, hash_key, verify_key};
 pub use letters::{LetterRow, letters, write_letters};
 
 use crate::domain::plan::Plan;
+use crate::store::outbox::OutboxEntry;
 
 /// The name of the published letters folder inside the output folder.
 pub const LETTERS_DIR: &str = "letters";
@@ -268,15 +269,17 @@ pub enum Executed {
 }
 
 /// Applies `plan` to `store` as one transaction and publishes its outputs into `out`: the
-/// activation keys are made and the letters and `actions.jsonl` staged first, the store commits
-/// the plan with the keys' hashes (and whatever `before_commit` adds in the same transaction,
-/// such as the outbox), then the staged files are renamed into place. Used by `apply` and `run`.
+/// activation keys are made first; then, while the store writes the plan (with the keys'
+/// hashes), a thread of its own renders the plan's notices with `templates` and stages the
+/// letters and `actions.jsonl`; the transaction enqueues the notices in the outbox and commits
+/// only once both are done; then the staged files are renamed into place. Used by `apply` and
+/// `run`.
 pub fn execute(
     store: &mut crate::store::Store,
     plan: &Plan,
     run_id: i64,
     out: &Path,
-    before_commit: Option<&crate::store::BeforeCommit<'_>>,
+    templates: &crate::mail::Templates,
     ids: &crate::store::IdFormat,
 ) -> anyhow::Result<Executed> {
     let clock = std::time::Instant::now();
@@ -288,47 +291,104 @@ pub fn execute(
         ms = clock.elapsed().as_millis(),
         "activation keys made"
     );
-    // From here until the commit, every way out discards the staged keys.
-    let clock = std::time::Instant::now();
-    let staged = stage(out, plan, &rows)?;
-    tracing::info!(
-        ms = clock.elapsed().as_millis(),
-        "letters and actions.jsonl staged"
-    );
-    let clock = std::time::Instant::now();
-    let extra = crate::store::ApplyExtra {
-        key_hashes: &hashes,
-        before_commit,
-        ids: ids.clone(),
-    };
-    let summary = match store.apply(plan, run_id, &extra) {
-        Ok(s) => {
-            tracing::info!(
-                ms = clock.elapsed().as_millis(),
-                "store transaction committed"
-            );
-            s
-        }
-        Err(crate::store::StoreError::Stale { expected, found }) => {
-            staged.discard();
-            return Ok(Executed::Stale { expected, found });
-        }
-        Err(e) => {
-            staged.discard();
-            return Err(e.into());
-        }
-    };
-    let staging = staged.dir().to_path_buf();
-    Ok(match staged.publish() {
-        Ok(published) => Executed::Done {
-            summary,
-            published,
-            letters: rows.len(),
-        },
-        Err(error) => Executed::Unpublished {
-            staging,
-            error,
-            summary,
-        },
+    std::thread::scope(|scope| {
+        let side = std::thread::Builder::new()
+            .name("apply-notices".into())
+            .spawn_scoped(scope, || -> anyhow::Result<_> {
+                let clock = std::time::Instant::now();
+                let entries = crate::mail::outbox_entries_with(templates, plan)?;
+                tracing::info!(
+                    notices = entries.len(),
+                    ms = clock.elapsed().as_millis(),
+                    "notices rendered"
+                );
+                let clock = std::time::Instant::now();
+                // From here until the commit, every way out discards the staged keys.
+                let staged = stage(out, plan, &rows)?;
+                tracing::info!(
+                    ms = clock.elapsed().as_millis(),
+                    "letters and actions.jsonl staged"
+                );
+                Ok((entries, staged))
+            })?;
+        // The hook below runs on this thread, inside the transaction: plain cells do.
+        let side = std::cell::Cell::new(Some(side));
+        // What the side thread left: its staged outputs, or the error that stopped it.
+        let staged: std::cell::Cell<Option<Staged>> = std::cell::Cell::new(None);
+        let failed: std::cell::Cell<Option<anyhow::Error>> = std::cell::Cell::new(None);
+        let join = || -> Option<anyhow::Result<(Vec<OutboxEntry>, Staged)>> {
+            let handle = side.take()?;
+            Some(
+                handle
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            )
+        };
+        let enqueue = |tx: &rusqlite::Transaction<'_>| -> Result<(), crate::store::StoreError> {
+            match join() {
+                Some(Ok((entries, done))) => {
+                    staged.set(Some(done));
+                    crate::store::outbox::enqueue(tx, run_id, &entries)?;
+                    Ok(())
+                }
+                Some(Err(e)) => {
+                    failed.set(Some(e));
+                    Err(crate::store::StoreError::Cancelled)
+                }
+                None => Err(crate::store::StoreError::Cancelled),
+            }
+        };
+        let clock = std::time::Instant::now();
+        let extra = crate::store::ApplyExtra {
+            key_hashes: &hashes,
+            before_commit: Some(&enqueue),
+            ids: ids.clone(),
+        };
+        let applied = store.apply(plan, run_id, &extra);
+        // The side thread's outputs, when the transaction did not take them.
+        let discard = || {
+            if let Some(Ok((_, done))) = join() {
+                done.discard();
+            }
+            if let Some(done) = staged.take() {
+                done.discard();
+            }
+        };
+        let summary = match applied {
+            Ok(s) => {
+                tracing::info!(
+                    ms = clock.elapsed().as_millis(),
+                    "store transaction committed"
+                );
+                s
+            }
+            Err(crate::store::StoreError::Stale { expected, found }) => {
+                discard();
+                return Ok(Executed::Stale { expected, found });
+            }
+            Err(e) => {
+                discard();
+                return Err(match failed.take() {
+                    Some(side_error) => side_error,
+                    None => e.into(),
+                });
+            }
+        };
+        let staged = staged.take().ok_or_else(|| {
+            anyhow::anyhow!("the store committed a plan whose outputs were not staged")
+        })?;
+        let staging = staged.dir().to_path_buf();
+        Ok(match staged.publish() {
+            Ok(published) => Executed::Done {
+                summary,
+                published,
+                letters: rows.len(),
+            },
+            Err(error) => Executed::Unpublished {
+                staging,
+                error,
+                summary,
+            },
+        })
     })
 }

@@ -68,22 +68,12 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
 
     let run_id = store.begin_run(plan.as_of, "apply")?;
     // Notices are queued in the same transaction; `regsync mail` (or the next run) sends them.
-    let clock = std::time::Instant::now();
-    let entries = crate::mail::outbox_entries_with(&settings.mail.templates, &plan)?;
-    tracing::info!(
-        notices = entries.len(),
-        ms = clock.elapsed().as_millis(),
-        "notices rendered"
-    );
-    let enqueue = |tx: &rusqlite::Transaction<'_>| {
-        crate::store::outbox::enqueue(tx, run_id, &entries).map(|_| ())
-    };
     let (summary, published, letters) = match apply::execute(
         &mut store,
         &plan,
         run_id,
         &out,
-        Some(&enqueue),
+        &settings.mail.templates,
         &(&settings.policy).into(),
     )? {
         Executed::Done {

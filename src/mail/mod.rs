@@ -114,8 +114,9 @@ pub fn outbox_entries_with(
     templates: &Templates,
     plan: &Plan,
 ) -> Result<Vec<OutboxEntry>, MailError> {
+    use rayon::prelude::*;
     notices(plan)
-        .iter()
+        .par_iter()
         .map(|n| {
             let r = render_with(templates, n, plan)?;
             Ok(OutboxEntry {

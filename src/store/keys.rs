@@ -171,13 +171,13 @@ pub fn reserved(
     }
 }
 
-fn changed(expected: &str, found: &str) -> StoreError {
+pub(super) fn changed(expected: &str, found: &str) -> StoreError {
     StoreError::Corrupt(format!(
         "the store changed while it was being read (state `{expected}`, then `{found}`); run again"
     ))
 }
 
-fn open(path: &Path) -> Result<Connection, StoreError> {
+pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     let open_err = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
@@ -189,6 +189,7 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     .map_err(open_err)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(open_err)?;
+    super::stable_plans(&conn).map_err(open_err)?;
     Ok(conn)
 }
 
@@ -212,7 +213,7 @@ fn range_sql(range: &Range) -> (String, Vec<String>) {
 }
 
 /// The decoded `triage` column `i` of `r`.
-fn triage_of<'r>(
+pub(super) fn triage_of<'r>(
     r: &'r rusqlite::Row<'_>,
     i: usize,
     ecs_id: &str,

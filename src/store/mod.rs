@@ -12,6 +12,7 @@
 //! computed on). `apply` refuses a plan made on any other digest, so a reviewed plan is never
 //! applied to a store that changed since.
 
+mod apply;
 pub mod keys;
 pub mod lookup;
 pub mod migrations;
@@ -30,7 +31,6 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
-use crate::domain::plan::{ActionKind, Plan};
 use crate::domain::policy::Policy;
 
 /// The schema version this code reads and writes.
@@ -96,6 +96,8 @@ pub enum StoreError {
     ReviewResolved { id: i64, at: String },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    #[error("the transaction was called off before its commit")]
+    Cancelled,
     #[error("store error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -268,6 +270,13 @@ impl Store {
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
+        // 16 KiB pages (SQLite's default is 4 KiB): a night's apply writes every page it
+        // changes to the write-ahead log and then back into the file, a page per system call;
+        // with 16 KiB pages a million-account apply makes a quarter of those calls and an
+        // outbox row (a whole notice, ~2 KB) no longer takes a page of its own. Only a new
+        // file takes it (it must come before WAL mode); an existing store keeps its pages.
+        conn.pragma_update(None, "page_size", 16_384)
+            .map_err(open_err)?;
         // WAL: readers (a `plan` while `run` applies) never block the writer, nor it them.
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -287,6 +296,7 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
+        stable_plans(&conn).map_err(open_err)?;
         migrate(&mut conn, path)?;
         Ok(Store {
             conn,
@@ -315,6 +325,7 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "query_only", true)
             .map_err(open_err)?;
+        stable_plans(&conn).map_err(open_err)?;
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(open_err)?;
@@ -443,7 +454,8 @@ impl Store {
                         ecs_id: a.ecs_id.to_string(),
                     });
                 }
-                write_account(&mut insert, &mut insert_sn, None, a)?;
+                execute_account(&mut insert, a, &keys::derived(a), None)?;
+                write_student_nos(&mut insert_sn, None, a)?;
                 history.execute((
                     run_id,
                     a.ecs_id.as_str(),
@@ -465,152 +477,6 @@ impl Store {
         Ok(accounts.len())
     }
 
-    /// Applies a plan in one transaction, or refuses it ([`StoreError::Stale`]) when the store
-    /// is no longer at the state the plan was made on.
-    ///
-    /// Each action's `after` account is written as is (its student numbers replace the stored
-    /// ones) with a history row holding the account before and after; review items are
-    /// queued; `next_serial` is raised to the plan's (and past every created ECS-ID); the
-    /// plan's input files are recorded as processed; the revision is bumped.
-    ///
-    /// A review item identical to one still open (same reason and same action) is not queued
-    /// twice. `extra` adds the activation key hashes of created accounts and a hook that runs
-    /// inside the transaction just before the commit (the outbox).
-    pub fn apply(
-        &mut self,
-        plan: &Plan,
-        run_id: i64,
-        extra: &ApplyExtra<'_>,
-    ) -> Result<ApplySummary, StoreError> {
-        self.writable()?;
-        // Test-only: see FAULT_ENV.
-        let fault = std::env::var_os(FAULT_ENV).is_some_and(|v| v == "apply-mid");
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found = digest_of(&tx)?;
-        if found != plan.store_digest {
-            return Err(StoreError::Stale {
-                expected: plan.store_digest.clone(),
-                found,
-            });
-        }
-        let at = now();
-        let mut summary = ApplySummary::default();
-        let half = (plan.actions.len() / 2).max(1);
-        {
-            let mut upsert = tx.prepare(&insert_sql(true))?;
-            let mut update = tx.prepare(UPDATE_ACCOUNT)?;
-            let mut insert_sn = tx.prepare(INSERT_STUDENT_NO)?;
-            let mut delete_sn = tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?;
-            let mut history = tx.prepare(INSERT_HISTORY)?;
-            // The same item found again (a plan re-made on the same inputs) stays one item.
-            let mut review = tx.prepare(
-                "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM review \
-                 WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
-            )?;
-            // In ECS-ID order (stable: one account's actions keep the plan's order), so the
-            // B-trees keyed by ECS-ID are written front to back instead of at random pages.
-            let mut ordered: Vec<&crate::domain::plan::Action> = plan.actions.iter().collect();
-            ordered.sort_by(|a, b| a.ecs_id.cmp(&b.ecs_id));
-            for (i, action) in ordered.into_iter().enumerate() {
-                if let Some(after) = &action.after {
-                    let before = load_account(&tx, after.ecs_id.as_str())?;
-                    if action.kind == ActionKind::Create && before.is_some() {
-                        return Err(StoreError::EcsIdTaken {
-                            ecs_id: after.ecs_id.to_string(),
-                        });
-                    }
-                    match &before {
-                        // Same KUMOI and 個人番号: only the other columns are set, so SQLite leaves
-                        // those two indexes alone, and the student numbers are rewritten only when
-                        // they changed.
-                        Some(b) if b.kumoi == after.kumoi && b.person_id == after.person_id => {
-                            update_account(&mut update, after)?;
-                            if b.student_nos != after.student_nos {
-                                write_student_nos(&mut insert_sn, Some(&mut delete_sn), after)?;
-                            }
-                        }
-                        _ => {
-                            write_account(&mut upsert, &mut insert_sn, Some(&mut delete_sn), after)?
-                        }
-                    }
-                    let before_json = before.as_ref().map(serde_json::to_string).transpose()?;
-                    history.execute((
-                        run_id,
-                        after.ecs_id.as_str(),
-                        action.kind.as_str(),
-                        format!("{:?}", action.rule),
-                        before_json,
-                        serde_json::to_string(after)?,
-                        &at,
-                    ))?;
-                    summary.accounts += 1;
-                }
-                if action.kind == ActionKind::Review {
-                    let reason = match &action.review {
-                        Some(r) => enum_name(r)?,
-                        None => "unspecified".to_string(),
-                    };
-                    summary.reviews += review.execute((
-                        run_id,
-                        reason,
-                        action.ecs_id.as_ref().map(EcsId::as_str),
-                        action.source.as_ref().map(|s| s.file.as_str()),
-                        action.source.as_ref().map(|s| s.row),
-                        serde_json::to_string(action)?,
-                    ))?;
-                }
-                if fault && i + 1 == half {
-                    std::process::abort();
-                }
-            }
-        }
-        let created = plan
-            .actions
-            .iter()
-            .filter(|a| a.kind == ActionKind::Create)
-            .filter_map(|a| a.after.as_ref())
-            .map(|a| a.ecs_id.as_str());
-        raise_next_serial(&tx, plan.next_serial.max(extra.ids.serial_after(created)))?;
-        for input in &plan.inputs {
-            let f = FileRecord {
-                sha256: &input.sha256,
-                name: &input.name,
-                kind: input.kind.as_str(),
-                rows: input.rows,
-            };
-            summary.files += record_file(&tx, f, Some(run_id), &at)?;
-        }
-        {
-            let created: std::collections::HashSet<&str> = plan
-                .actions
-                .iter()
-                .filter(|a| a.kind == ActionKind::Create)
-                .filter_map(|a| a.after.as_ref())
-                .map(|a| a.ecs_id.as_str())
-                .collect();
-            let mut set_hash =
-                tx.prepare("UPDATE accounts SET activation_key_hash = ?2 WHERE ecs_id = ?1")?;
-            for (ecs_id, hash) in extra.key_hashes {
-                if !created.contains(ecs_id.as_str()) || set_hash.execute((ecs_id, hash))? != 1 {
-                    return Err(StoreError::KeyWithoutAccount {
-                        ecs_id: ecs_id.clone(),
-                    });
-                }
-            }
-        }
-        if let Some(hook) = extra.before_commit {
-            hook(&tx)?;
-        }
-        bump_revision(&tx)?;
-        summary.next_serial = next_serial_of(&tx)?;
-        summary.digest = digest_of(&tx)?;
-        tx.commit()?;
-        Ok(summary)
-    }
-
     fn writable(&self) -> Result<(), StoreError> {
         if self.read_only {
             Err(StoreError::ReadOnly {
@@ -620,6 +486,18 @@ impl Store {
             Ok(())
         }
     }
+}
+
+/// Turns on SQLite's query planner stability guarantee: a statement keeps the plan it was
+/// prepared with, whatever values are bound. Without it, a bound value SQLite looks at while
+/// planning marks the statement to be prepared again whenever that value changes, which the
+/// per-account statements of `apply` and `load` paid on every execution.
+fn stable_plans(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map(|_| ())
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction.
@@ -734,13 +612,14 @@ const INSERT_STUDENT_NO: &str =
 const INSERT_HISTORY: &str = "INSERT INTO history \
     (run_id, ecs_id, action, rule, before_json, after_json, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-/// The insert of an account's columns, then the derived `triage` (migration 3).
+/// The insert of an account's columns, then the derived `triage` (migration 3) and the hash of
+/// its activation key (migration 2). The upsert leaves a stored key hash as it is.
 fn insert_sql(upsert: bool) -> String {
     let columns = format!("{ACCOUNT_COLUMNS}, triage");
     let mut sql = format!(
-        "INSERT INTO accounts ({columns}) VALUES \
+        "INSERT INTO accounts ({columns}, activation_key_hash) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20)"
+          ?20, ?21)"
     );
     if upsert {
         sql.push_str(" ON CONFLICT (ecs_id) DO UPDATE SET ");
@@ -755,18 +634,24 @@ fn insert_sql(upsert: bool) -> String {
 }
 
 /// Every column of an account but its keys (ECS-ID, KUMOI, 個人番号), for an account whose keys
-/// did not change. Parameters are numbered as in [`insert_sql`] (`?2` KUMOI and `?3` 個人番号
-/// are bound and unused), so [`execute_account`] binds both.
+/// did not change; a stored key hash is kept unless one is given. Parameters are numbered as in
+/// [`insert_sql`] (`?2` KUMOI and `?3` 個人番号 are bound and unused), so [`execute_account`]
+/// binds both.
 const UPDATE_ACCOUNT: &str = "UPDATE accounts SET name = ?4, name_kana = ?5, birth_date = ?6, \
     faculty = ?7, status = ?8, role = ?9, state = ?10, activation_deadline = ?11, \
     activation_expired = ?12, stop_on = ?13, stop_reason = ?14, departed_on = ?15, \
     reminder_on = ?16, reminder_sent = ?17, holder_until = ?18, expiry_notice_for = ?19, \
-    triage = ?20 WHERE ecs_id = ?1";
+    triage = ?20, activation_key_hash = coalesce(?21, activation_key_hash) WHERE ecs_id = ?1";
 
 /// Runs `stmt` (the insert or [`UPDATE_ACCOUNT`]) with the columns of `a`, in `insert_sql`'s
-/// order; returns the rows changed.
-fn execute_account(stmt: &mut rusqlite::Statement<'_>, a: &Account) -> Result<usize, StoreError> {
-    let triage = keys::derived(a);
+/// order, its derived `triage` column and the hash of its activation key; returns the rows
+/// changed.
+fn execute_account(
+    stmt: &mut rusqlite::Statement<'_>,
+    a: &Account,
+    triage: &[u8],
+    key_hash: Option<&str>,
+) -> Result<usize, StoreError> {
     stmt.execute(rusqlite::params![
         a.ecs_id.as_str(),
         a.kumoi.as_str(),
@@ -787,23 +672,13 @@ fn execute_account(stmt: &mut rusqlite::Statement<'_>, a: &Account) -> Result<us
         a.reminder_sent,
         a.holder_until.map(iso),
         a.expiry_notice_for.map(iso),
-        &triage[..],
+        triage,
+        key_hash,
     ])
     .map_err(|source| StoreError::Account {
         ecs_id: a.ecs_id.to_string(),
         source,
     })
-}
-
-fn update_account(update: &mut rusqlite::Statement<'_>, a: &Account) -> Result<(), StoreError> {
-    let ecs_id = a.ecs_id.as_str();
-    if execute_account(update, a)? == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::Corrupt(format!(
-            "account `{ecs_id}` vanished during apply"
-        )))
-    }
 }
 
 /// Replaces the stored student numbers of `a` (all of them, when `delete_sn` is given).
@@ -826,18 +701,6 @@ fn write_student_nos(
             .map_err(err)?;
     }
     Ok(())
-}
-
-/// Writes one account row and its student numbers (replacing the stored ones when
-/// `delete_sn` is given).
-fn write_account(
-    insert: &mut rusqlite::Statement<'_>,
-    insert_sn: &mut rusqlite::Statement<'_>,
-    delete_sn: Option<&mut rusqlite::Statement<'_>>,
-    a: &Account,
-) -> Result<(), StoreError> {
-    execute_account(insert, a)?;
-    write_student_nos(insert_sn, delete_sn, a)
 }
 
 fn load_account(conn: &Connection, ecs_id: &str) -> Result<Option<Account>, StoreError> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::plan::{ActionKind, Plan};
 
 #[test]
 fn ecs_id_serial_reads_only_the_standard_shape() {
@@ -140,13 +141,9 @@ fn a_version_1_store_is_refused_read_only_and_migrated_by_open() -> Result<(), S
     Ok(())
 }
 
-#[test]
-fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
--> Result<(), StoreError> {
-    use crate::domain::plan::{Action, Person, Rule};
-    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
-    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
-    let account = Account {
+/// A new account (pending, no 個人番号) for the apply tests.
+fn new_account() -> Account {
+    Account {
         ecs_id: EcsId::new("a0000001"),
         kumoi: "a0000001@example.jp".into(),
         person_id: None,
@@ -167,33 +164,43 @@ fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
-    };
-    let plan = Plan {
+    }
+}
+
+/// A plan on the empty store with one action per `(kind, after)`.
+fn plan_of(actions: Vec<(ActionKind, Account)>) -> Plan {
+    use crate::domain::plan::{Action, Person, Rule};
+    Plan {
         format: Plan::FORMAT,
         as_of: NaiveDate::from_ymd_opt(2026, 4, 2).unwrap_or_default(),
         store_digest: empty_digest(),
         next_serial: 2,
         inputs: Vec::new(),
-        actions: vec![Action {
-            kind: ActionKind::Create,
-            rule: Rule::R1,
-            ecs_id: Some(account.ecs_id.clone()),
-            person: Person::default(),
-            source: None,
-            effective_on: None,
-            notice_on: None,
-            stop_on: None,
-            stop_reason: None,
-            delivery: None,
-            role: None,
-            changes: Vec::new(),
-            review: None,
-            reason_ja: String::new(),
-            reason_en: String::new(),
-            after: Some(account),
-        }],
+        actions: actions
+            .into_iter()
+            .map(|(kind, after)| Action {
+                ecs_id: Some(after.ecs_id.clone()),
+                after: Some(after),
+                ..Action::new(
+                    kind,
+                    Rule::R1,
+                    Person::default(),
+                    None,
+                    String::new(),
+                    String::new(),
+                )
+            })
+            .collect(),
         warnings: Vec::new(),
-    };
+    }
+}
+
+#[test]
+fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
+-> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let plan = plan_of(vec![(ActionKind::Create, new_account())]);
     let run = store.begin_run(plan.as_of, "apply")?;
     let wrong = [("a0000009".to_string(), "s$h".to_string())];
     let extra = ApplyExtra {
@@ -235,5 +242,72 @@ fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
     };
     store.apply(&plan, run, &extra)?;
     assert!(store.has_activation_key("a0000001")?);
+    Ok(())
+}
+
+/// An account with several actions in one plan is written once per action, in the plan's
+/// order; each history row holds what that action changed, and the key hash of the create
+/// stays.
+#[test]
+fn several_actions_on_one_account_apply_in_order() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let created = new_account();
+    let mut moved = created.clone();
+    moved.faculty = "工学部".into();
+    moved.student_nos.push(StudentNo::new("02260001"));
+    let mut renamed = moved.clone();
+    renamed.kumoi = "taro.yamada@example.jp".into();
+    let plan = plan_of(vec![
+        (ActionKind::Create, created.clone()),
+        (ActionKind::Update, moved),
+        (ActionKind::Update, renamed.clone()),
+    ]);
+    let run = store.begin_run(plan.as_of, "apply")?;
+    let hashes = [("a0000001".to_string(), "s$h".to_string())];
+    let extra = ApplyExtra {
+        key_hashes: &hashes,
+        before_commit: None,
+        ids: IdFormat::default(),
+    };
+    assert_eq!(store.apply(&plan, run, &extra)?.accounts, 3);
+    assert_eq!(store.account("a0000001")?, Some(renamed));
+    assert!(store.has_activation_key("a0000001")?);
+    let history: Vec<(String, Option<String>, Option<String>)> = store
+        .history("a0000001")?
+        .into_iter()
+        .map(|h| (h.action, h.before_json, h.after_json))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (
+                "create".into(),
+                None,
+                Some(serde_json::to_string(&created)?)
+            ),
+            (
+                "update".into(),
+                Some(r#"{"faculty":"理学部","student_nos":["01260001"]}"#.into()),
+                Some(r#"{"faculty":"工学部","student_nos":["01260001","02260001"]}"#.into())
+            ),
+            (
+                "update".into(),
+                Some(r#"{"kumoi":"a0000001@example.jp"}"#.into()),
+                Some(r#"{"kumoi":"taro.yamada@example.jp"}"#.into())
+            ),
+        ]
+    );
+
+    // The same plan again: its create finds the account (R2), and nothing more is written.
+    let again = Plan {
+        store_digest: store.digest()?,
+        ..plan
+    };
+    assert!(matches!(
+        store.apply(&again, run, &ApplyExtra::default()),
+        Err(StoreError::EcsIdTaken { .. })
+    ));
+    assert_eq!(store.history("a0000001")?.len(), 3);
     Ok(())
 }
