@@ -800,8 +800,17 @@ fn parse_iso(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
+/// `YYYY-MM-DD` without chrono's format-string interpreter (apply binds five dates per
+/// account); the same text as `%Y-%m-%d` for the years a store holds.
 fn iso(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    use chrono::Datelike as _;
+    use std::fmt::Write as _;
+    if !(0..=9999).contains(&d.year()) {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    let mut s = String::with_capacity(10);
+    let _ = write!(s, "{:04}-{:02}-{:02}", d.year(), d.month(), d.day());
+    s
 }
 
 /// The current time in Japan, for the store's timestamps.

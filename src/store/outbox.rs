@@ -61,11 +61,25 @@ pub const INTERRUPTED: &str = "interrupted while sending; it will be sent again"
 /// the outbox (same account, notice and effective date). An unsent notice of the same account
 /// and kind for another date is dropped: its date was corrected, and the old text would announce
 /// a wrong date. Returns the number of rows inserted.
+///
+/// Rows are written in ECS-ID order (one account's notices keep their order), so the outbox's
+/// key index is written front to back; only the accounts that have an unsent notice at all are
+/// looked at for stale ones.
 pub fn enqueue(
     tx: &Transaction<'_>,
     run_id: i64,
     entries: &[OutboxEntry],
 ) -> Result<usize, StoreError> {
+    let mut unsent = std::collections::HashSet::new();
+    {
+        let mut stmt = tx.prepare(
+            "SELECT DISTINCT ecs_id, notice FROM outbox WHERE status IN ('pending', 'failed')",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            unsent.insert((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+        }
+    }
     let mut drop_stale = tx.prepare_cached(
         "DELETE FROM outbox WHERE ecs_id = ?1 AND notice = ?2 AND effective_on <> ?3 \
          AND status IN ('pending', 'failed')",
@@ -75,11 +89,15 @@ pub fn enqueue(
          (ecs_id, notice, effective_on, to_addr, subject, body, created_run) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
+    let mut ordered: Vec<&OutboxEntry> = entries.iter().collect();
+    ordered.sort_by(|a, b| (&a.ecs_id, &a.notice).cmp(&(&b.ecs_id, &b.notice)));
     let mut inserted = 0;
-    for e in entries {
+    for e in ordered {
         let effective_on = iso(e.effective_on);
-        drop_stale.execute((&e.ecs_id, &e.notice, &effective_on))?;
-        inserted += insert.execute((
+        if unsent.contains(&(e.ecs_id.clone(), e.notice.clone())) {
+            drop_stale.execute((&e.ecs_id, &e.notice, &effective_on))?;
+        }
+        let added = insert.execute((
             &e.ecs_id,
             &e.notice,
             &effective_on,
@@ -88,6 +106,11 @@ pub fn enqueue(
             &e.body,
             run_id,
         ))?;
+        if added == 1 {
+            // A second notice of this kind for another date in the same batch replaces this one.
+            unsent.insert((e.ecs_id.clone(), e.notice.clone()));
+        }
+        inserted += added;
     }
     Ok(inserted)
 }

@@ -54,6 +54,24 @@ fn serial_after_is_one_past_the_highest() {
 }
 
 #[test]
+fn iso_matches_chrono() {
+    for (y, m, d) in [
+        (2026, 4, 1),
+        (2024, 2, 29),
+        (1999, 12, 31),
+        (5, 1, 9),
+        (-1, 1, 1),
+    ] {
+        let date = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+        assert_eq!(iso(date), date.format("%Y-%m-%d").to_string(), "{date:?}");
+        assert_eq!(
+            parse_iso(&iso(date)).filter(|_| y >= 0),
+            Some(date).filter(|_| y >= 0)
+        );
+    }
+}
+
+#[test]
 fn parse_iso_matches_chrono() {
     for s in ["2026-04-01", "2024-02-29", "1999-12-31"] {
         assert_eq!(
