@@ -87,6 +87,8 @@ impl Store {
         // Test-only: see FAULT_ENV.
         let fault = std::env::var_os(FAULT_ENV).is_some_and(|v| v == "apply-mid");
         let path = self.path.clone();
+        // Until the commit's checkpoint is done: see `flush`.
+        let _flush = super::flush::Flusher::start(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -13,6 +13,7 @@
 //! applied to a store that changed since.
 
 mod apply;
+mod flush;
 pub mod keys;
 pub mod lookup;
 pub mod migrations;
