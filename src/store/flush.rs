@@ -30,8 +30,11 @@ const PERIOD: Duration = Duration::from_millis(20);
 /// A file's device and inode.
 type FileId = (u64, u64);
 
+/// Descriptors of database files, each with its file.
+type Kept = Vec<(FileId, Arc<File>)>;
+
 /// The database files the flusher has opened; never closed (see the module docs).
-static DATABASE_FILES: OnceLock<Mutex<Vec<(FileId, Arc<File>)>>> = OnceLock::new();
+static DATABASE_FILES: OnceLock<Mutex<Kept>> = OnceLock::new();
 
 /// A thread that writes back the store's files until dropped.
 pub(super) struct Flusher {
