@@ -72,7 +72,8 @@ pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
 
 /// `(ecs_id, salt$hash)` for each letter, for the store.
 pub fn key_hashes(rows: &[LetterRow]) -> Result<Vec<(String, String)>, ApplyError> {
-    rows.iter()
+    use rayon::prelude::*;
+    rows.par_iter()
         .map(|r| Ok((r.ecs_id.clone(), hash_key(&r.key, &r.ecs_id)?)))
         .collect()
 }

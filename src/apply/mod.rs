@@ -328,6 +328,12 @@ pub fn execute(
             match join() {
                 Some(Ok((entries, done))) => {
                     staged.set(Some(done));
+                    // Test-only: see FAULT_ENV.
+                    if std::env::var_os(crate::store::FAULT_ENV)
+                        .is_some_and(|v| v == "apply-staged")
+                    {
+                        std::process::abort();
+                    }
                     crate::store::outbox::enqueue(tx, run_id, &entries)?;
                     Ok(())
                 }

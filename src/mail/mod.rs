@@ -125,7 +125,7 @@ pub fn outbox_entries_with(
                 effective_on: n.effective_on,
                 to: n.to.clone(),
                 subject: r.subject,
-                body: r.body,
+                body: crate::store::outbox::Body::new(&r.body),
             })
         })
         .collect()

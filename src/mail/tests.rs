@@ -255,12 +255,12 @@ fn a_mapping_template_overrides_the_builtin_one() {
     let reminder = entries
         .iter()
         .find(|e| e.notice == "staff_reminder")
-        .map(|e| (e.subject.as_str(), e.body.as_str()));
+        .map(|e| (e.subject.clone(), e.body.text().unwrap_or_default()));
     assert_eq!(
         reminder,
         Some((
-            "再案内 2026年6月30日",
-            "佐藤　次郎 様\n情報環境支援センター（学術情報メディアセンター南館1F）\n"
+            "再案内 2026年6月30日".to_string(),
+            "佐藤　次郎 様\n情報環境支援センター（学術情報メディアセンター南館1F）\n".to_string()
         ))
     );
     // The others are still the built-in ones.

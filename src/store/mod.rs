@@ -44,7 +44,9 @@ pub const ECS_ID_DIGITS: usize = 6;
 
 /// Test-only fault injection: when this variable is `apply-mid`, [`Store::apply`] aborts the
 /// process after writing half of the plan's actions, inside the transaction, so crash tests
-/// can check that the store then holds none of the plan.
+/// can check that the store then holds none of the plan; when it is `apply-staged`,
+/// [`crate::apply::execute`] aborts inside the transaction once the letters are staged, just
+/// before the commit.
 pub const FAULT_ENV: &str = "REGSYNC_FAULT";
 
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,11 @@
 //!
 //! Timestamps are RFC 3339 in Japan time with whole seconds (`2026-04-01T02:00:00+09:00`), the
 //! same shape as the rest of the store, so text order is time order.
+//!
+//! A notice's text is kept zlib-compressed ([`Body`]; a BLOB in the `body` column). A notice is
+//! ~2 KB of mostly Japanese text and compresses to about half; a March night at a million
+//! students queues ~40,000 of them, so the apply transaction writes ~45 MB less. Rows written as
+//! plain text (before) read the same.
 
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
@@ -18,7 +23,7 @@ use serde::Serialize;
 use super::{Store, StoreError, iso, parse_iso};
 
 /// A rendered notice to enqueue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEntry {
     pub ecs_id: String,
     /// [`NoticeKind::as_str`](crate::domain::notice::NoticeKind::as_str).
@@ -28,7 +33,60 @@ pub struct OutboxEntry {
     /// The KUMOI address.
     pub to: String,
     pub subject: String,
-    pub body: String,
+    pub body: Body,
+}
+
+/// A notice's text, compressed as the outbox stores it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Body(Vec<u8>);
+
+impl Body {
+    /// Compresses `text` (zlib, fast level: rendering and compressing run beside the apply
+    /// transaction, and the level makes little difference to the size of a notice). Each
+    /// thread keeps one compressor: setting one up costs more than compressing a notice.
+    pub fn new(text: &str) -> Body {
+        thread_local! {
+            static COMPRESS: std::cell::RefCell<flate2::Compress> =
+                std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
+        }
+        COMPRESS.with_borrow_mut(|z| {
+            z.reset();
+            // zlib's bound for one call that finishes the stream.
+            let mut out = Vec::with_capacity(text.len() + text.len() / 1000 + 64);
+            let done = z.compress_vec(text.as_bytes(), &mut out, flate2::FlushCompress::Finish);
+            debug_assert!(matches!(done, Ok(flate2::Status::StreamEnd)), "{done:?}");
+            out.shrink_to_fit();
+            Body(out)
+        })
+    }
+
+    /// The text back.
+    pub fn text(&self) -> Result<String, StoreError> {
+        inflate(&self.0)
+    }
+
+    /// The bytes stored.
+    pub fn stored(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.text() {
+            Ok(text) => text.fmt(f),
+            Err(_) => write!(f, "<{} unreadable bytes>", self.0.len()),
+        }
+    }
+}
+
+fn inflate(bytes: &[u8]) -> Result<String, StoreError> {
+    use std::io::Read as _;
+    let mut text = String::with_capacity(bytes.len() * 3);
+    flate2::read::ZlibDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .map_err(|e| StoreError::Corrupt(format!("an outbox body does not decompress: {e}")))?;
+    Ok(text)
 }
 
 /// An outbox row as delivery reads it.
@@ -103,7 +161,7 @@ pub fn enqueue(
             &effective_on,
             &e.to,
             &e.subject,
-            &e.body,
+            e.body.stored(),
             run_id,
         ))?;
         if added == 1 {
@@ -170,7 +228,10 @@ impl Store {
                 })?,
                 to: r.get(4)?,
                 subject: r.get(5)?,
-                body: r.get(6)?,
+                body: match r.get_ref(6)? {
+                    rusqlite::types::ValueRef::Blob(b) => inflate(b)?,
+                    _ => r.get(6)?,
+                },
                 attempts: u32::try_from(attempts).map_err(|_| {
                     StoreError::Corrupt(format!("outbox.attempts = {attempts} (id {id})"))
                 })?,

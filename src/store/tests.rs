@@ -329,3 +329,45 @@ fn several_actions_on_one_account_apply_in_order() -> Result<(), StoreError> {
     assert_eq!(store.history("a0000001")?.len(), 3);
     Ok(())
 }
+
+/// Notice texts are stored compressed; rows stored as plain text (by earlier versions) read
+/// the same.
+#[test]
+fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
+    use super::outbox::{Body, OutboxEntry};
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let run = store.begin_run(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(), "t")?;
+    store.import(&[new_account()], &IdFormat::default(), None, Some(run))?;
+    let text = "山田　太郎 様\n\nあなたのECS-ID（学生アカウント）は2026年4月30日に停止します。\n"
+        .repeat(8);
+    let body = Body::new(&text);
+    assert!(
+        body.stored().len() < text.len() / 2,
+        "{} bytes",
+        body.stored().len()
+    );
+    assert_eq!(body.text()?, text);
+    let entry = OutboxEntry {
+        ecs_id: "a0000001".into(),
+        notice: "departure".into(),
+        effective_on: NaiveDate::from_ymd_opt(2026, 4, 30).unwrap_or_default(),
+        to: "a0000001@example.jp".into(),
+        subject: "停止のお知らせ".into(),
+        body,
+    };
+    assert_eq!(store.enqueue_notices(run, &[entry])?, 1);
+    store.conn.execute(
+        "INSERT INTO outbox (ecs_id, notice, effective_on, to_addr, subject, body) \
+         VALUES ('a0000001', 'holder_expiry', '2026-05-31', 'a0000001@example.jp', 's', ?1)",
+        ["平文の本文\n"],
+    )?;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    let due: Vec<String> = store
+        .due_notices(&now, false, 0, 10)?
+        .into_iter()
+        .map(|n| n.body)
+        .collect();
+    assert_eq!(due, [text, "平文の本文\n".to_string()]);
+    Ok(())
+}

@@ -296,6 +296,25 @@ fn a_crash_mid_apply_leaves_the_store_unchanged_and_publishes_nothing() -> Resul
     assert!(!d.join("p/letters").exists(), "no letters published");
     assert!(!d.join("p/actions.jsonl").exists());
 
+    // Again, right before the commit, when the letters are staged (they are written beside the
+    // transaction, so the crash above may or may not have come before them).
+    let crashed = regsync(
+        d,
+        &["apply", "p/plan.json"],
+        &[(regsync::store::FAULT_ENV, "apply-staged")],
+    )?;
+    assert_ne!(crashed.code, Some(0), "the fault point should abort");
+    assert_eq!(digest()?, digest_before);
+    assert!(!d.join("p/letters").exists(), "no letters published");
+    let staging = std::fs::read_dir(d.join("p"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .count();
+    assert!(
+        staging >= 1,
+        "the staged letters are left in a hidden folder"
+    );
+
     let second = ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
     assert!(
         second.stderr.contains("was left by an interrupted apply")
