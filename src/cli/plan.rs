@@ -64,11 +64,16 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     writeln!(out, "report: {}", paths.report_html.display())?;
     writeln!(out, "        {}", paths.report_csv.display())?;
     writeln!(out, "plan:   {}", paths.plan_json.display())?;
-    Ok(if rejected.is_empty() {
+    let exit = if rejected.is_empty() {
         Exit::Done
     } else {
         Exit::Rejected
-    })
+    };
+    drop(rejected);
+    // The process ends here: freeing a big night's plan and rows one allocation at a time
+    // (~0.1 s at 1M rows) would only delay the exit.
+    std::mem::forget((plan, batch));
+    Ok(exit)
 }
 
 /// Reads the files and the store and computes the plan; writes nothing.
