@@ -1073,8 +1073,10 @@ impl<'a> Work<'a> {
             created,
             ..
         } = self;
+        // Each action gets its own copy of an account (100,000 at a million rows): in parallel,
+        // in order.
         actions
-            .into_iter()
+            .into_par_iter()
             .map(|(target, mut a)| {
                 match target {
                     Target::Account(i) => {

@@ -300,6 +300,15 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
         stable_plans(&conn).map_err(open_err)?;
+        // Keep the write-ahead log file when the last connection closes (its frames are all
+        // checkpointed by then): deleting it frees, and the next apply allocates again, as much
+        // disk as the night wrote (~600 MB at 1M accounts), which took ~0.2 s at each end. The
+        // file stays as large as the largest night's log.
+        conn.file_control(
+            Some(rusqlite::MAIN_DB),
+            rusqlite::FileControl::PersistWal(&mut 1),
+        )
+        .map_err(open_err)?;
         migrate(&mut conn, path)?;
         Ok(Store {
             conn,
