@@ -3,8 +3,9 @@
 //! queue, the append-only history and the outbox of notices.
 //!
 //! It is created on first use and kept current by numbered migrations ([`migrations`], tracked
-//! by `PRAGMA user_version`). It runs in WAL mode with foreign keys on. Every write goes through
-//! one explicit transaction: [`Store::apply`] writes a whole plan or nothing, and
+//! by `PRAGMA user_version`). It runs in WAL mode with foreign keys on; the log file is kept
+//! between runs (as large as the largest night's), and new stores use 16 KiB pages. Every write
+//! goes through one explicit transaction: [`Store::apply`] writes a whole plan or nothing, and
 //! [`Store::import`] a whole accounts file or nothing.
 //!
 //! A plan is computed on a [`Snapshot`] whose `digest` names the store's identity (a random id
