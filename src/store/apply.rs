@@ -210,13 +210,8 @@ impl Store {
             ms = clock.elapsed().as_millis(),
             "accounts and history written"
         );
-        let created = plan
-            .actions
-            .iter()
-            .filter(|a| a.kind == ActionKind::Create)
-            .filter_map(|a| a.after.as_ref())
-            .map(|a| a.ecs_id.as_str());
-        raise_next_serial(&tx, plan.next_serial.max(extra.ids.serial_after(created)))?;
+        let serial_after = extra.ids.serial_after(created_ids(plan));
+        raise_next_serial(&tx, plan.next_serial.max(serial_after))?;
         for input in &plan.inputs {
             let f = FileRecord {
                 sha256: &input.sha256,
@@ -246,13 +241,7 @@ fn key_hashes<'e>(
     plan: &Plan,
     hashes: &'e [(String, String)],
 ) -> Result<HashMap<&'e str, &'e str>, StoreError> {
-    let created: std::collections::HashSet<&str> = plan
-        .actions
-        .iter()
-        .filter(|a| a.kind == ActionKind::Create)
-        .filter_map(|a| a.after.as_ref())
-        .map(|a| a.ecs_id.as_str())
-        .collect();
+    let created: std::collections::HashSet<&str> = created_ids(plan).collect();
     hashes
         .iter()
         .map(|(ecs_id, hash)| {
@@ -267,6 +256,15 @@ fn key_hashes<'e>(
         .collect()
 }
 
+/// The ECS-IDs of the accounts `plan` creates.
+fn created_ids(plan: &Plan) -> impl Iterator<Item = &str> {
+    plan.actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .filter_map(|a| a.after.as_ref())
+        .map(|a| a.ecs_id.as_str())
+}
+
 /// The reader: every action of `ordered` as a [`Step`], in order, in batches, read on its own
 /// connection at `digest`. An account with several actions is written once per action; each
 /// one's `before` is the previous one's `after`.
@@ -277,7 +275,7 @@ fn prepare<'p>(
     send: &mpsc::SyncSender<Result<Vec<Step<'p>>, StoreError>>,
 ) -> Result<(), StoreError> {
     let clock = std::time::Instant::now();
-    let conn = keys::open(path)?;
+    let conn = super::open_reader(path)?;
     let tx = conn.unchecked_transaction()?;
     let found = digest_of(&tx)?;
     if found != digest {

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::path::Path;
 
 use rayon::prelude::*;
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use super::{
     ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, text,
@@ -93,7 +93,7 @@ pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreE
         let loaded: Vec<Vec<Account>> = chunks
             .into_par_iter()
             .map(|chunk| -> Result<Vec<Account>, StoreError> {
-                let conn = open(path)?;
+                let conn = super::open_reader(path)?;
                 let tx = conn.unchecked_transaction()?;
                 let digest = digest_of(&tx)?;
                 if digest != keys.digest {
@@ -140,7 +140,7 @@ pub fn reserved(
     bases: &std::collections::BTreeSet<String>,
 ) -> Result<Reserved, StoreError> {
     {
-        let conn = open(path)?;
+        let conn = super::open_reader(path)?;
         let tx = conn.unchecked_transaction()?;
         let found = digest_of(&tx)?;
         if found != digest {
@@ -177,22 +177,6 @@ pub(super) fn changed(expected: &str, found: &str) -> StoreError {
     ))
 }
 
-pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
-    let open_err = |source| StoreError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(open_err)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(open_err)?;
-    super::stable_plans(&conn).map_err(open_err)?;
-    Ok(conn)
-}
-
 /// `WHERE` clause and parameters for a range of the `ecs_id` column.
 fn range_sql(range: &Range) -> (String, Vec<String>) {
     let mut clauses = Vec::new();
@@ -226,7 +210,7 @@ pub(super) fn triage_of<'r>(
 }
 
 fn read_keys(path: &Path, range: &Range) -> Result<(KeysPart, String, u64), StoreError> {
-    let conn = open(path)?;
+    let conn = super::open_reader(path)?;
     let tx = conn.unchecked_transaction()?;
     let digest = digest_of(&tx)?;
     let next_serial = next_serial_of(&tx)?;

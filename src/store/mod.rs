@@ -329,16 +329,9 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(open_err)?;
+        let conn = open_reader(path)?;
         conn.pragma_update(None, "query_only", true)
             .map_err(open_err)?;
-        stable_plans(&conn).map_err(open_err)?;
         let found: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(open_err)?;
@@ -499,6 +492,24 @@ impl Store {
             Ok(())
         }
     }
+}
+
+/// A read-only connection to the store at `path`: for `open_read_only`, and for the readers
+/// that run beside another connection (`keys`, `load`, `reserved`, apply's reader).
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(open_err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(open_err)?;
+    stable_plans(&conn).map_err(open_err)?;
+    Ok(conn)
 }
 
 /// Turns on SQLite's query planner stability guarantee: a statement keeps the plan it was
