@@ -128,14 +128,15 @@ pub fn enqueue(
     run_id: i64,
     entries: &[OutboxEntry],
 ) -> Result<usize, StoreError> {
-    let mut unsent = std::collections::HashSet::new();
+    // ECS-ID → the kinds of notice it has unsent.
+    let mut unsent: std::collections::HashMap<String, Vec<String>> = Default::default();
     {
         let mut stmt = tx.prepare(
             "SELECT DISTINCT ecs_id, notice FROM outbox WHERE status IN ('pending', 'failed')",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            unsent.insert((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+            unsent.entry(r.get(0)?).or_default().push(r.get(1)?);
         }
     }
     let mut drop_stale = tx.prepare_cached(
@@ -150,9 +151,16 @@ pub fn enqueue(
     let mut ordered: Vec<&OutboxEntry> = entries.iter().collect();
     ordered.sort_by(|a, b| (&a.ecs_id, &a.notice).cmp(&(&b.ecs_id, &b.notice)));
     let mut inserted = 0;
+    // The last entry inserted: in this order, the only one of the batch that a later entry of the
+    // same account and kind (for another date) replaces.
+    let mut last: Option<(&str, &str)> = None;
     for e in ordered {
         let effective_on = iso(e.effective_on);
-        if unsent.contains(&(e.ecs_id.clone(), e.notice.clone())) {
+        let key = (e.ecs_id.as_str(), e.notice.as_str());
+        let stored = unsent
+            .get(key.0)
+            .is_some_and(|kinds| kinds.iter().any(|k| k == key.1));
+        if stored || last == Some(key) {
             drop_stale.execute((&e.ecs_id, &e.notice, &effective_on))?;
         }
         let added = insert.execute((
@@ -165,8 +173,7 @@ pub fn enqueue(
             run_id,
         ))?;
         if added == 1 {
-            // A second notice of this kind for another date in the same batch replaces this one.
-            unsent.insert((e.ecs_id.clone(), e.notice.clone()));
+            last = Some(key);
         }
         inserted += added;
     }

@@ -371,3 +371,31 @@ fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
     assert_eq!(due, [text, "平文の本文\n".to_string()]);
     Ok(())
 }
+
+/// Two notices of one kind for one account in one batch: the later (a corrected date) replaces
+/// the earlier, as it would across batches.
+#[test]
+fn a_later_date_in_the_same_batch_replaces_the_unsent_notice() -> Result<(), StoreError> {
+    use super::outbox::{Body, OutboxEntry};
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let run = store.begin_run(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(), "t")?;
+    store.import(&[new_account()], &IdFormat::default(), None, Some(run))?;
+    let entry = |day| OutboxEntry {
+        ecs_id: "a0000001".into(),
+        notice: "departure".into(),
+        effective_on: NaiveDate::from_ymd_opt(2026, 4, day).unwrap_or_default(),
+        to: "a0000001@example.jp".into(),
+        subject: format!("4月{day}日に停止します"),
+        body: Body::new("本文\n"),
+    };
+    store.enqueue_notices(run, &[entry(15), entry(30)])?;
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    let due: Vec<String> = store
+        .due_notices(&now, false, 0, 10)?
+        .into_iter()
+        .map(|n| n.subject)
+        .collect();
+    assert_eq!(due, ["4月30日に停止します"]);
+    Ok(())
+}
