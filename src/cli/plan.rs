@@ -51,7 +51,11 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let (plan, batch) = compute(settings, &files, as_of)?;
     let clock = std::time::Instant::now();
     let paths = crate::report::write_all(&plan, &args.out)?;
-    tracing::info!(ms = clock.elapsed().as_millis(), "reports written");
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
+        "reports written"
+    );
 
     let mut out = std::io::stdout().lock();
     let rejected: Vec<_> = batch.rejected().collect();
@@ -89,12 +93,17 @@ pub fn compute(
     tracing::info!(
         accounts = keys.len(),
         ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
         "keys read"
     );
     let sifter = Sifter::new(&keys);
     let clock = std::time::Instant::now();
     let mut batch = Batch::read_with(files, &settings.profiles, Sink::Sift(&sifter));
-    tracing::info!(ms = clock.elapsed().as_millis(), "files read");
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
+        "files read"
+    );
     let plan = plan_batch(settings, store.as_ref(), keys, &mut batch, as_of)?;
     Ok((plan, batch))
 }
@@ -132,6 +141,7 @@ pub fn plan_batch(
         load = selection.load.len(),
         mixed = selection.mixed.len(),
         ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
         "rows triaged"
     );
     if !selection.mixed.is_empty() {
@@ -187,12 +197,17 @@ pub fn plan_batch(
         .collect();
     // The rules need only what was selected: the keys (a large share of the peak memory) go.
     drop(owned_keys);
-    tracing::info!(ms = clock.elapsed().as_millis(), "accounts loaded");
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
+        "accounts loaded"
+    );
     let clock = std::time::Instant::now();
     let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);
     tracing::info!(
         actions = plan.actions.len(),
         ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
         "rules applied"
     );
     Ok(plan)

@@ -49,6 +49,9 @@ pub struct Inputs {
     pub quiet_seen: HashSet<EcsId>,
 }
 
+/// How many persons' registrar rows are decided at a time (see `Work::registrar`).
+const DECIDE_BLOCK: usize = 16_384;
+
 /// Computes the plan. Pure: the same arguments give the same plan, whatever the thread count.
 pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Policy) -> Plan {
     let mut work = Work {
@@ -70,13 +73,18 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
     work.scheduled();
     let next_serial = work.allocate(snapshot.next_serial);
     let mut actions = work.finish();
-    // Stable, so the order does not depend on the number of threads.
-    actions.par_sort_by(|a, b| {
+    // Stable, so the order does not depend on the number of threads. The positions are
+    // sorted, not the actions: a merge sort of the actions themselves takes a buffer of half
+    // of them.
+    let mut order: Vec<usize> = (0..actions.len()).collect();
+    order.par_sort_by(|&i, &j| {
+        let (a, b) = (&actions[i], &actions[j]);
         a.kind
             .cmp(&b.kind)
             .then_with(|| source_key(a).cmp(&source_key(b)))
             .then_with(|| a.ecs_id.cmp(&b.ecs_id))
     });
+    permute(&mut actions, order);
     Plan {
         format: Plan::FORMAT,
         as_of,
@@ -85,6 +93,23 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
         inputs: inputs.files.clone(),
         actions,
         warnings: inputs.warnings.clone(),
+    }
+}
+
+/// Reorders `items` in place so that position `k` holds what was at `order[k]`; `order` is a
+/// permutation of the positions. Each cycle of the permutation is walked once, by swaps.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..order.len() {
+        let mut at = start;
+        loop {
+            let from = order[at];
+            order[at] = at;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
     }
 }
 
@@ -158,7 +183,8 @@ impl<'a> Work<'a> {
     // ---- pass 1: registrar -------------------------------------------------------------
 
     fn registrar(&mut self) {
-        let rows = &self.inputs.registrar;
+        let inputs = self.inputs;
+        let rows = &inputs.registrar;
         let matches: Vec<Match> = rows
             .par_iter()
             .map(|r| {
@@ -202,61 +228,72 @@ impl<'a> Work<'a> {
                 Match::New => {}
             }
         }
-        let decisions: Vec<Decision> = groups
-            .par_iter()
-            .map(|(account, idx)| {
-                let group: Vec<&RegistrarRow> = idx.iter().map(|&i| &rows[i]).collect();
-                match (&matches[idx[0]], account) {
-                    (Match::Ambiguous(accounts), _) => Decision::Review(vec![self.review_row(
-                        group[0],
-                        ReviewReason::AmbiguousMatch,
-                        None,
-                        format!(
-                            "学籍番号・個人番号・ECS-IDが別々のアカウント（{}）を指しています",
-                            self.ids(accounts)
-                        ),
-                        format!("the row's identifiers point at different accounts ({})", self.ids(accounts)),
-                    )]),
-                    (Match::EcsIdMismatch { account, row_ecs_id }, _) => {
-                        let on_record = &self.index.accounts[*account].ecs_id;
-                        Decision::Review(vec![self.review_row(
+        // Decided in parallel a block of groups at a time and recorded in order: only one
+        // block's decisions (their actions and accounts) are held at once, not a whole night's
+        // beside the plan they end up in.
+        self.actions.reserve(rows.len());
+        let mut decisions: Vec<Decision> = Vec::new();
+        for block in groups.chunks(DECIDE_BLOCK) {
+            block
+                .par_iter()
+                .map(|(account, idx)| {
+                    let group: Vec<&RegistrarRow> = idx.iter().map(|&i| &rows[i]).collect();
+                    match (&matches[idx[0]], account) {
+                        (Match::Ambiguous(accounts), _) => Decision::Review(vec![self.review_row(
                             group[0],
-                            ReviewReason::EcsIdMismatch,
-                            Some(on_record.clone()),
-                            format!("R6: 登録簿のECS-ID「{row_ecs_id}」が記録上のECS-ID「{on_record}」と異なります"),
-                            format!("R6: the export names ECS-ID `{row_ecs_id}` but `{on_record}` is on record"),
-                        )])
+                            ReviewReason::AmbiguousMatch,
+                            None,
+                            format!(
+                                "学籍番号・個人番号・ECS-IDが別々のアカウント（{}）を指しています",
+                                self.ids(accounts)
+                            ),
+                            format!("the row's identifiers point at different accounts ({})", self.ids(accounts)),
+                        )]),
+                        (Match::EcsIdMismatch { account, row_ecs_id }, _) => {
+                            let on_record = &self.index.accounts[*account].ecs_id;
+                            Decision::Review(vec![self.review_row(
+                                group[0],
+                                ReviewReason::EcsIdMismatch,
+                                Some(on_record.clone()),
+                                format!("R6: 登録簿のECS-ID「{row_ecs_id}」が記録上のECS-ID「{on_record}」と異なります"),
+                                format!("R6: the export names ECS-ID `{row_ecs_id}` but `{on_record}` is on record"),
+                            )])
+                        }
+                        (_, Some(a)) => self.decide_known(*a, &group),
+                        (_, None) => self.decide_new(&group),
                     }
-                    (_, Some(a)) => self.decide_known(*a, &group),
-                    (_, None) => self.decide_new(&group),
+                })
+                .collect_into_vec(&mut decisions);
+            for ((account, idx), decision) in block.iter().zip(decisions.drain(..)) {
+                self.record(rows[idx[0]].at, *account, decision);
+            }
+        }
+    }
+
+    /// Records what one person's registrar rows decided.
+    fn record(&mut self, at: RowRef, account: Option<usize>, decision: Decision) {
+        match decision {
+            Decision::Nothing => {}
+            Decision::Act(actions, mut after) => {
+                let target = account.map_or(Target::None, Target::Account);
+                let n = actions.len();
+                for (k, a) in actions.into_iter().enumerate() {
+                    let last = if k + 1 == n {
+                        after.take().map(|b| *b)
+                    } else {
+                        None
+                    };
+                    self.push(target, a, last);
                 }
-            })
-            .collect();
-        for ((account, idx), decision) in groups.iter().zip(decisions) {
-            let at = rows[idx[0]].at;
-            match decision {
-                Decision::Nothing => {}
-                Decision::Act(actions, mut after) => {
-                    let target = account.map_or(Target::None, Target::Account);
-                    let n = actions.len();
-                    for (k, a) in actions.into_iter().enumerate() {
-                        let last = if k + 1 == n {
-                            after.take().map(|b| *b)
-                        } else {
-                            None
-                        };
-                        self.push(target, a, last);
-                    }
-                }
-                Decision::Create(created) => {
-                    let (action, account) = *created;
-                    self.actions.push((Target::New(self.created.len()), action));
-                    self.created.push((at, account));
-                }
-                Decision::Review(actions) => {
-                    for a in actions {
-                        self.actions.push((Target::None, a));
-                    }
+            }
+            Decision::Create(created) => {
+                let (action, account) = *created;
+                self.actions.push((Target::New(self.created.len()), action));
+                self.created.push((at, account));
+            }
+            Decision::Review(actions) => {
+                for a in actions {
+                    self.actions.push((Target::None, a));
                 }
             }
         }
@@ -1036,6 +1073,7 @@ impl<'a> Work<'a> {
             .map(|a| local_part(&a.kumoi))
             .chain(self.reserved.kumoi_local_parts.iter().cloned())
             .collect();
+        let mut suffix: HashMap<&str, u32> = HashMap::new();
         for k in order {
             let ecs_id = loop {
                 let id = format!(
@@ -1052,10 +1090,13 @@ impl<'a> Work<'a> {
             };
             let base = &bases[k];
             let mut local = CompactString::new(base);
-            let mut n = 2;
+            // The smallest free `base.n`, n >= 2. Numbers below the last one given for this base
+            // were all taken then and still are: a name shared by thousands of people is not
+            // probed from 2 each time.
+            let n = suffix.entry(base.as_str()).or_insert(2);
             while taken.contains(&local) {
                 local = CompactString::new(format!("{base}.{n}"));
-                n += 1;
+                *n += 1;
             }
             taken.insert(local.clone());
             let account = &mut self.created[k].1;
@@ -1068,35 +1109,33 @@ impl<'a> Work<'a> {
     /// Every action carries its account's final state in this plan, so apply is order-free.
     fn finish(self) -> Vec<Action> {
         let Work {
-            actions,
+            mut actions,
             touched,
             created,
             ..
         } = self;
         // Each action gets its own copy of an account (100,000 at a million rows): in parallel,
-        // in order.
+        // in place (a second vector of a night's actions would raise the peak memory by its size).
         actions
-            .into_par_iter()
-            .map(|(target, mut a)| {
-                match target {
-                    Target::Account(i) => {
-                        if a.kind != ActionKind::Review
-                            && let Some(acc) = touched.get(&i)
-                        {
-                            a.after = Some(acc.clone());
-                        }
+            .par_iter_mut()
+            .for_each(|(target, a)| match *target {
+                Target::Account(i) => {
+                    if a.kind != ActionKind::Review
+                        && let Some(acc) = touched.get(&i)
+                    {
+                        a.after = Some(acc.clone());
                     }
-                    Target::New(k) => {
-                        if let Some((_, acc)) = created.get(k) {
-                            a.ecs_id = Some(acc.ecs_id.clone());
-                            a.after = Some(acc.clone());
-                        }
-                    }
-                    Target::None => {}
                 }
-                a
-            })
-            .collect()
+                Target::New(k) => {
+                    if let Some((_, acc)) = created.get(k) {
+                        a.ecs_id = Some(acc.ecs_id.clone());
+                        a.after = Some(acc.clone());
+                    }
+                }
+                Target::None => {}
+            });
+        // Collected in place: the allocation is reused.
+        actions.into_iter().map(|(_, a)| a).collect()
     }
 }
 

@@ -795,6 +795,101 @@ fn plan_is_the_same_whatever_the_row_order() {
     assert_eq!(a, b);
 }
 
+/// The registrar pass decides a block of persons at a time (`DECIDE_BLOCK`): a night larger
+/// than two blocks, admissions with graduations of accounts on record among them, gives every
+/// row its action, and ECS-IDs in row order.
+#[test]
+fn r1_r5_a_night_of_several_decide_blocks_acts_on_every_row_in_order() {
+    let n = 2 * DECIDE_BLOCK + 100;
+    let on_record: Vec<Account> = (0..20)
+        .map(|k| Account {
+            name_kana: "スズキ ハナコ".into(),
+            ..account(
+                &format!("a9{k:06}"),
+                &format!("Q{k:07}"),
+                &[&format!("9{k:07}")],
+                Status::Undergraduate,
+            )
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for k in 0..n {
+        let mut r = row(
+            k as u32 + 2,
+            &format!("P{k:07}"),
+            &format!("{k:08}"),
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        );
+        // Distinct people (no kana + birth date look-alikes), all named ヤマダ タロウ.
+        r.birth_date = d("1930-01-01").checked_add_days(chrono::Days::new(k as u64));
+        rows.push(r);
+        if k % (n / 20) == 0 && k / (n / 20) < 20 {
+            let g = k / (n / 20);
+            rows.push(row(
+                rows.len() as u32 + 2,
+                &format!("Q{g:07}"),
+                &format!("9{g:07}"),
+                Status::Undergraduate,
+                Enrollment::Graduated,
+                Some("2026-03-31"),
+            ));
+        }
+    }
+    // Row numbers in file order.
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.at.row = i as u32 + 2;
+    }
+    let p = run(&snapshot(on_record), &inputs(rows), "2026-04-01");
+    let creates: Vec<&Action> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .collect();
+    assert_eq!(creates.len(), n);
+    let ids: Vec<&str> = creates
+        .iter()
+        .map(|a| a.ecs_id.as_ref().unwrap().as_str())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ECS-IDs follow the rows"
+    );
+    // One name for everyone: yamada.tarou, then .2, .3, ... each once (R3).
+    let kumoi: HashSet<&str> = creates
+        .iter()
+        .map(|a| a.after.as_ref().unwrap().kumoi.as_str())
+        .collect();
+    assert_eq!(kumoi.len(), n);
+    assert!(kumoi.contains(format!("yamada.tarou.{n}@st.kyoto-u.ac.jp").as_str()));
+    assert!(
+        creates
+            .windows(2)
+            .all(|w| { w[0].source.as_ref().unwrap().row < w[1].source.as_ref().unwrap().row })
+    );
+    let departed: HashSet<&str> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Depart)
+        .map(|a| a.ecs_id.as_ref().unwrap().as_str())
+        .collect();
+    assert_eq!(departed.len(), 20);
+}
+
+/// `permute` puts at each position what `order` names, for any permutation.
+#[test]
+fn permute_follows_the_order() {
+    use proptest::prelude::*;
+    proptest!(|(order in Just((0..200usize).collect::<Vec<_>>()).prop_shuffle())| {
+        let items: Vec<String> = (0..200).map(|k| format!("item {k}")).collect();
+        let expected: Vec<String> = order.iter().map(|&k| items[k].clone()).collect();
+        let mut got = items;
+        permute(&mut got, order);
+        prop_assert_eq!(got, expected);
+    });
+}
+
 mod ecs_id_uniqueness {
     use super::*;
     use proptest::prelude::*;
