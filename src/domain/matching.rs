@@ -3,7 +3,7 @@
 //! matches on its own: it only makes a review candidate, because two people can share both and
 //! giving one person's ECS-ID to another must never happen (R2).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -37,18 +37,38 @@ pub enum Match {
 
 impl<'a> Index<'a> {
     pub fn new(accounts: &'a [Account]) -> Self {
-        let mut by_person = HashMap::with_capacity(accounts.len());
-        let mut by_student_no = HashMap::with_capacity(accounts.len() + accounts.len() / 4);
-        let mut by_ecs_id = HashMap::with_capacity(accounts.len());
-        for (i, a) in accounts.iter().enumerate() {
-            by_ecs_id.insert(a.ecs_id.as_str(), i);
-            if let Some(p) = &a.person_id {
-                by_person.insert(p.as_str(), i);
-            }
-            for s in &a.student_nos {
-                by_student_no.insert(s.as_str(), i);
-            }
-        }
+        let map = |n: usize| HashMap::with_capacity_and_hasher(n, Default::default());
+        let (by_ecs_id, (by_person, by_student_no)) =
+            rayon::join(
+                || {
+                    let mut m = map(accounts.len());
+                    m.extend(
+                        accounts
+                            .iter()
+                            .enumerate()
+                            .map(|(i, a)| (a.ecs_id.as_str(), i)),
+                    );
+                    m
+                },
+                || {
+                    rayon::join(
+                        || {
+                            let mut m = map(accounts.len());
+                            m.extend(accounts.iter().enumerate().filter_map(|(i, a)| {
+                                a.person_id.as_ref().map(|p| (p.as_str(), i))
+                            }));
+                            m
+                        },
+                        || {
+                            let mut m = map(accounts.len() + accounts.len() / 4);
+                            m.extend(accounts.iter().enumerate().flat_map(|(i, a)| {
+                                a.student_nos.iter().map(move |s| (s.as_str(), i))
+                            }));
+                            m
+                        },
+                    )
+                },
+            );
         Index {
             accounts,
             by_person,
@@ -109,21 +129,34 @@ impl<'a> Index<'a> {
         if key.is_empty() {
             return Vec::new();
         }
-        let index = self.by_name_birth.get_or_init(|| {
+        self.name_birth()
+            .get(&(birth, key))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Builds the kana name + birth date index now, if it is not built yet. Call it before a
+    /// parallel loop that needs it: built inside one, the threads that need it meanwhile wait
+    /// instead of helping.
+    pub fn prepare_name_birth(&self) {
+        self.name_birth();
+    }
+
+    fn name_birth(&self) -> &HashMap<(NaiveDate, String), Vec<usize>> {
+        self.by_name_birth.get_or_init(|| {
             let keys: Vec<Option<(NaiveDate, String)>> = self
                 .accounts
                 .par_iter()
                 .map(|a| a.birth_date.map(|b| (b, fold_kana_key(&a.name_kana))))
                 .collect();
             let mut map: HashMap<(NaiveDate, String), Vec<usize>> =
-                HashMap::with_capacity(keys.len());
+                HashMap::with_capacity_and_hasher(keys.len(), Default::default());
             for (i, k) in keys.into_iter().enumerate() {
                 if let Some(k) = k.filter(|k| !k.1.is_empty()) {
                     map.entry(k).or_default().push(i);
                 }
             }
             map
-        });
-        index.get(&(birth, key)).cloned().unwrap_or_default()
+        })
     }
 }

@@ -13,7 +13,9 @@
 //! New ECS-IDs are allocated last, in input order, from the snapshot's `next_serial`, so the
 //! plan does not depend on the number of threads.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
 use compact_str::CompactString;
@@ -62,7 +64,7 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
         policy,
         touched: BTreeMap::new(),
         actions: Vec::new(),
-        seen: HashSet::new(),
+        seen: FxHashSet::default(),
         created: Vec::new(),
     };
     work.registrar();
@@ -140,7 +142,7 @@ struct Work<'a> {
     touched: BTreeMap<usize, Account>,
     actions: Vec<(Target, Action)>,
     /// Accounts some registrar row referred to (not absent, even when under review).
-    seen: HashSet<usize>,
+    seen: FxHashSet<usize>,
     /// Accounts this plan creates, with the input position that orders ID allocation.
     created: Vec<(RowRef, Account)>,
 }
@@ -201,7 +203,8 @@ impl<'a> Work<'a> {
             Row(usize),
         }
         let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
-        let mut by_key: HashMap<Key<'_>, usize> = HashMap::with_capacity(rows.len());
+        let mut by_key: FxHashMap<Key<'_>, usize> =
+            FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
         for (i, (row, m)) in rows.iter().zip(&matches).enumerate() {
             let (key, account) = match m {
                 Match::Account(a) => (Key::Account(*a), Some(*a)),
@@ -232,6 +235,9 @@ impl<'a> Work<'a> {
         // block's decisions (their actions and accounts) are held at once, not a whole night's
         // beside the plan they end up in.
         self.actions.reserve(rows.len());
+        if matches.iter().any(|m| matches!(m, Match::New)) {
+            self.index.prepare_name_birth();
+        }
         let mut decisions: Vec<Decision> = Vec::new();
         for block in groups.chunks(DECIDE_BLOCK) {
             block
@@ -1066,14 +1072,14 @@ impl<'a> Work<'a> {
             .par_iter()
             .map(|(_, a)| romanize(&a.name_kana))
             .collect();
-        let mut taken: HashSet<CompactString> = self
+        let mut taken: FxHashSet<CompactString> = self
             .index
             .accounts
             .iter()
             .map(|a| local_part(&a.kumoi))
             .chain(self.reserved.kumoi_local_parts.iter().cloned())
             .collect();
-        let mut suffix: HashMap<&str, u32> = HashMap::new();
+        let mut suffix: FxHashMap<&str, u32> = FxHashMap::default();
         for k in order {
             let ecs_id = loop {
                 let id = format!(
