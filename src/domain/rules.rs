@@ -78,14 +78,33 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
     // Stable, so the order does not depend on the number of threads. The positions are
     // sorted, not the actions: a merge sort of the actions themselves takes a buffer of half
     // of them.
+    // Files are compared by their rank among the names (a handful), not by name each time.
+    let mut names: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| a.source.as_ref().map(|s| s.file.as_str()))
+        .collect::<FxHashSet<&str>>()
+        .into_iter()
+        .collect();
+    names.sort_unstable();
+    let keys: Vec<(ActionKind, u8, usize, u32)> = actions
+        .par_iter()
+        .map(|a| match &a.source {
+            Some(s) => (
+                a.kind,
+                0,
+                names.binary_search(&s.file.as_str()).unwrap_or(0),
+                s.row,
+            ),
+            None => (a.kind, 1, 0, 0),
+        })
+        .collect();
     let mut order: Vec<usize> = (0..actions.len()).collect();
     order.par_sort_by(|&i, &j| {
-        let (a, b) = (&actions[i], &actions[j]);
-        a.kind
-            .cmp(&b.kind)
-            .then_with(|| source_key(a).cmp(&source_key(b)))
-            .then_with(|| a.ecs_id.cmp(&b.ecs_id))
+        keys[i]
+            .cmp(&keys[j])
+            .then_with(|| actions[i].ecs_id.cmp(&actions[j].ecs_id))
     });
+    drop((keys, names));
     permute(&mut actions, order);
     Plan {
         format: Plan::FORMAT,
@@ -115,15 +134,8 @@ fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
     }
 }
 
-fn source_key(a: &Action) -> (u8, &str, u32) {
-    match &a.source {
-        Some(s) => (0, s.file.as_str(), s.row),
-        None => (1, "", 0),
-    }
-}
-
 /// Who an action is about, as the working state has them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Target {
     Account(usize),
     /// The n-th account created by this plan.
@@ -1116,30 +1128,38 @@ impl<'a> Work<'a> {
     fn finish(self) -> Vec<Action> {
         let Work {
             mut actions,
-            touched,
+            mut touched,
             created,
             ..
         } = self;
-        // Each action gets its own copy of an account (100,000 at a million rows): in parallel,
-        // in place (a second vector of a night's actions would raise the peak memory by its size).
-        actions
-            .par_iter_mut()
-            .for_each(|(target, a)| match *target {
-                Target::Account(i) => {
-                    if a.kind != ActionKind::Review
-                        && let Some(acc) = touched.get(&i)
-                    {
-                        a.after = Some(acc.clone());
-                    }
+        let mut created: Vec<Option<Account>> = created.into_iter().map(|(_, a)| Some(a)).collect();
+        // The last action about an account takes the account itself; an earlier one (an account
+        // with several actions) gets a copy from the action that took it. A night's accounts
+        // (100,000 at a million rows) are moved, not copied and then freed one by one.
+        let mut holder: FxHashMap<Target, usize> = FxHashMap::default();
+        for p in (0..actions.len()).rev() {
+            let (target, kind) = (actions[p].0, actions[p].1.kind);
+            let moved = match target {
+                Target::Account(i) if kind != ActionKind::Review => touched.remove(&i),
+                Target::New(k) => created.get_mut(k).and_then(Option::take),
+                _ => continue,
+            };
+            let after = match moved {
+                Some(acc) => {
+                    holder.insert(target, p);
+                    Some(acc)
                 }
-                Target::New(k) => {
-                    if let Some((_, acc)) = created.get(k) {
-                        a.ecs_id = Some(acc.ecs_id.clone());
-                        a.after = Some(acc.clone());
-                    }
-                }
-                Target::None => {}
-            });
+                None => holder
+                    .get(&target)
+                    .and_then(|&q| actions[q].1.after.clone()),
+            };
+            let Some(after) = after else { continue };
+            let a = &mut actions[p].1;
+            if let Target::New(_) = target {
+                a.ecs_id = Some(after.ecs_id.clone());
+            }
+            a.after = Some(after);
+        }
         // Collected in place: the allocation is reused.
         actions.into_iter().map(|(_, a)| a).collect()
     }
