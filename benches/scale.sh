@@ -114,14 +114,16 @@ time_cmd() {
 }
 
 # copy_store SRC DST: an SQLite store with its write-ahead log, if any (no process has it open),
-# written out to disk so the timed step after it does not pay for the copy's writeback.
+# then everything written out to disk (`sync`, not only the copy: an earlier step's writeback
+# still in flight made the next apply's commit vary by half a second), so the timed step after it
+# does not pay for another step's writeback.
 copy_store() {
     rm -f "$2" "$2-wal" "$2-shm"
     cp "$1" "$2"
     if [[ -s $1-wal ]]; then
         cp "$1-wal" "$2-wal"
     fi
-    sync "$2"*
+    sync
 }
 
 if [[ ! -f $DIR/regsync.sqlite ]]; then
@@ -177,6 +179,7 @@ step_apply_run() { # step_apply_run APPLY_LOG RUN_LOG
     mkdir -p "$WORK/inbox"
     ln "$DIR/registrar-next.csv" "$WORK/inbox/registrar-next.csv" 2>/dev/null ||
         cp "$DIR/registrar-next.csv" "$WORK/inbox/registrar-next.csv"
+    sync
     RAYON_NUM_THREADS=2 time_cmd "$2" "$BIN" --config "$WORK/regsync.toml" run --as-of "$NEXT_NIGHT"
     rm -rf "$WORK/archive" "$WORK/reports"
 }

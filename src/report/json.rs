@@ -374,6 +374,7 @@ mod tests {
         let ours: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(ours, serde_json::to_value(plan).unwrap());
         assert_eq!(&serde_json::from_str::<Plan>(text).unwrap(), plan);
+        assert_eq!(&Plan::from_json(text.as_bytes()).unwrap(), plan);
     }
 
     fn with_after(mut plan: Plan) -> Plan {
@@ -539,5 +540,33 @@ mod tests {
         same_value_as_serde(&plan, &text);
         // Braces, scalars, the input list, the action list and the empty warnings.
         assert_eq!(text.lines().count(), 2 + 4 + 3 + (2 + n) + 1);
+    }
+
+    /// `apply` reads this layout line by line; any other layout of the same JSON, and any
+    /// broken line, as serde_json does.
+    #[test]
+    fn plan_from_json_reads_the_written_layout_by_lines_and_any_other_as_serde() {
+        let mut plan = with_after(fixture::small());
+        plan.actions.push(everything());
+        let text = render(&plan);
+        assert_eq!(Plan::from_lines(text.as_bytes()).as_ref(), Some(&plan));
+        let pretty = serde_json::to_string_pretty(&plan).unwrap();
+        assert_eq!(Plan::from_lines(pretty.as_bytes()), None);
+        assert_eq!(Plan::from_json(pretty.as_bytes()).unwrap(), plan);
+        let broken = text.replacen("\"kind\":\"create\"", "\"kind\":\"creat\"", 1);
+        assert_ne!(broken, text);
+        assert_eq!(
+            Plan::from_json(broken.as_bytes()).unwrap_err().to_string(),
+            serde_json::from_str::<Plan>(&broken)
+                .unwrap_err()
+                .to_string()
+        );
+        // A second `actions` list outside the cut is refused as serde_json refuses it.
+        let twice = text.replacen(
+            "\n  \"warnings\": ",
+            "\n  \"actions\": [],\n  \"warnings\": ",
+            1,
+        );
+        assert!(Plan::from_json(twice.as_bytes()).is_err());
     }
 }
