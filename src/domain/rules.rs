@@ -14,6 +14,7 @@
 //! plan does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -1078,20 +1079,60 @@ impl<'a> Work<'a> {
         }
         let mut order: Vec<usize> = (0..self.created.len()).collect();
         order.sort_by_key(|&k| self.created[k].0);
-        // Romanizing is the costly part and depends on nothing else: done in parallel first.
-        let bases: Vec<String> = self
-            .created
-            .par_iter()
-            .map(|(_, a)| romanize(&a.name_kana))
-            .collect();
-        let mut taken: FxHashSet<CompactString> = self
-            .index
-            .accounts
+        // Romanizing is the costly part and depends on nothing else: done in parallel first,
+        // beside the set of the local parts taken in the snapshot and by this plan. Those of
+        // the accounts outside it (`reserved`, over a million at 3M accounts) are looked up
+        // where they are, not copied.
+        let (index, reserved, created) = (&self.index, self.reserved, &self.created);
+        let (bases, mut taken) = rayon::join(
+            || {
+                created
+                    .par_iter()
+                    .map(|(_, a)| romanize(&a.name_kana))
+                    .collect::<Vec<String>>()
+            },
+            || {
+                index
+                    .accounts
+                    .iter()
+                    .map(|a| local_part(&a.kumoi))
+                    .collect::<FxHashSet<CompactString>>()
+            },
+        );
+        let is_taken = |taken: &FxHashSet<CompactString>, local: &str| {
+            taken.contains(local) || reserved.kumoi_local_parts.contains(local)
+        };
+        // For each base a new account has, the numbers `n` of the `base.n` already taken,
+        // ascending: the smallest free one is found by walking them, not by trying `base.2`,
+        // `base.3`, ... against the set (a name shared by thousands of accounts cost thousands
+        // of tries at its first new account).
+        let mut numbers: FxHashMap<&str, Suffixes> = bases
             .iter()
-            .map(|a| local_part(&a.kumoi))
-            .chain(self.reserved.kumoi_local_parts.iter().cloned())
+            .map(|b| (b.as_str(), Suffixes::default()))
             .collect();
-        let mut suffix: FxHashMap<&str, u32> = FxHashMap::default();
+        for local in &taken {
+            if let Some((b, n)) = local.rsplit_once('.')
+                && let Some(s) = numbers.get_mut(b)
+                && let Some(n) = suffix_number(n)
+            {
+                s.taken.push(n);
+            }
+        }
+        for (base, s) in &mut numbers {
+            let from = format!("{base}.");
+            let after = reserved
+                .kumoi_local_parts
+                .range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded));
+            for local in after {
+                let Some(n) = local.strip_prefix(from.as_str()) else {
+                    break;
+                };
+                if let Some(n) = suffix_number(n) {
+                    s.taken.push(n);
+                }
+            }
+            s.taken.sort_unstable();
+        }
         for k in order {
             let ecs_id = loop {
                 let id = format!(
@@ -1106,16 +1147,20 @@ impl<'a> Work<'a> {
                     break id;
                 }
             };
-            let base = &bases[k];
-            let mut local = CompactString::new(base);
-            // The smallest free `base.n`, n >= 2. Numbers below the last one given for this base
-            // were all taken then and still are: a name shared by thousands of people is not
-            // probed from 2 each time.
-            let n = suffix.entry(base.as_str()).or_insert(2);
-            while taken.contains(&local) {
-                local = CompactString::new(format!("{base}.{n}"));
-                *n += 1;
-            }
+            let base = bases[k].as_str();
+            // The base itself, else the smallest free `base.n`, n >= 2.
+            let local = if is_taken(&taken, base) {
+                let s = numbers.entry(base).or_default();
+                loop {
+                    let n = s.next_free();
+                    let local = CompactString::new(format!("{base}.{n}"));
+                    if !is_taken(&taken, &local) {
+                        break local;
+                    }
+                }
+            } else {
+                CompactString::new(base)
+            };
             taken.insert(local.clone());
             let account = &mut self.created[k].1;
             account.ecs_id = ecs_id;
@@ -1474,6 +1519,41 @@ fn enrollment_en(e: Enrollment) -> &'static str {
         Enrollment::Withdrawn => "withdrew",
         Enrollment::Expelled => "expelled",
     }
+}
+
+/// The numbers `n` of the local parts `base.n` taken for one base, and the next one to try.
+#[derive(Debug, Default)]
+struct Suffixes {
+    /// Ascending; numbers below `next` are passed.
+    taken: Vec<u32>,
+    at: usize,
+    next: u32,
+}
+
+impl Suffixes {
+    /// The smallest number from 2 up, past the ones returned before, that is not taken.
+    fn next_free(&mut self) -> u32 {
+        let mut n = self.next.max(2);
+        loop {
+            while self.at < self.taken.len() && self.taken[self.at] < n {
+                self.at += 1;
+            }
+            if self.taken.get(self.at) == Some(&n) {
+                n += 1;
+            } else {
+                self.next = n + 1;
+                return n;
+            }
+        }
+    }
+}
+
+/// `n` when `s` is a number as `format!("{n}")` writes it (no sign, no leading zero).
+fn suffix_number(s: &str) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
 }
 
 fn local_part(kumoi: &str) -> CompactString {

@@ -877,6 +877,53 @@ fn r1_r5_a_night_of_several_decide_blocks_acts_on_every_row_in_order() {
     assert_eq!(departed.len(), 20);
 }
 
+/// R3: a new KUMOI is the smallest free `base.n` (n >= 2) among the accounts in the snapshot
+/// and those outside it (`reserved`); `base.02` or `base.x.4` do not take a number.
+#[test]
+fn r3_kumoi_suffixes_skip_numbers_taken_in_or_outside_the_snapshot() {
+    let mut on_record = account("a0000001", "Q0000001", &["90000001"], Status::Undergraduate);
+    on_record.kumoi = "yamada.tarou.4@st.kyoto-u.ac.jp".into();
+    let mut snap = snapshot(vec![on_record]);
+    snap.reserved.kumoi_local_parts = [
+        "yamada.tarou",
+        "yamada.tarou.02",
+        "yamada.tarou.3",
+        "yamada.tarou.x.5",
+    ]
+    .into_iter()
+    .map(CompactString::from)
+    .collect();
+    let rows = (0..3)
+        .map(|k| {
+            let mut r = row(
+                k + 2,
+                &format!("P{k:07}"),
+                &format!("1{k:07}"),
+                Status::Undergraduate,
+                Enrollment::Enrolled,
+                None,
+            );
+            r.birth_date = Some(d("2001-01-01") + chrono::Days::new(u64::from(k)));
+            r
+        })
+        .collect();
+    let p = run(&snap, &inputs(rows), "2026-04-01");
+    let kumoi: Vec<&str> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .map(|a| a.after.as_ref().unwrap().kumoi.as_str())
+        .collect();
+    assert_eq!(
+        kumoi,
+        [
+            "yamada.tarou.2@st.kyoto-u.ac.jp",
+            "yamada.tarou.5@st.kyoto-u.ac.jp",
+            "yamada.tarou.6@st.kyoto-u.ac.jp"
+        ]
+    );
+}
+
 /// `permute` puts at each position what `order` names, for any permutation.
 #[test]
 fn permute_follows_the_order() {
