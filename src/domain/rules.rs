@@ -13,7 +13,7 @@
 //! New ECS-IDs are allocated last, in input order, from the snapshot's `next_serial`, so the
 //! plan does not depend on the number of threads.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Bound;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -63,7 +63,7 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
         inputs,
         as_of,
         policy,
-        touched: BTreeMap::new(),
+        touched: FxHashMap::default(),
         actions: Vec::new(),
         seen: FxHashSet::default(),
         created: Vec::new(),
@@ -152,7 +152,7 @@ struct Work<'a> {
     as_of: NaiveDate,
     policy: &'a Policy,
     /// Accounts changed by this plan, as they stand after the passes so far.
-    touched: BTreeMap<usize, Account>,
+    touched: FxHashMap<usize, Account>,
     actions: Vec<(Target, Action)>,
     /// Accounts some registrar row referred to (not absent, even when under review).
     seen: FxHashSet<usize>,
