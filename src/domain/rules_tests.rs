@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::domain::model::{JobType, PersonId, StaffNo};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
