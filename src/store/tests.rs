@@ -399,3 +399,16 @@ fn a_later_date_in_the_same_batch_replaces_the_unsent_notice() -> Result<(), Sto
     assert_eq!(due, ["4月30日に停止します"]);
     Ok(())
 }
+
+#[test]
+fn an_import_leaves_no_log_behind() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let path = dir.path().join("regsync.sqlite");
+    let mut store = Store::open(&path)?;
+    store.import(&[new_account()], &IdFormat::default(), None, None)?;
+    let wal = std::fs::metadata(dir.path().join("regsync.sqlite-wal"))
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    assert_eq!(wal.len(), 0);
+    assert_eq!(store.snapshot()?.accounts.len(), 1);
+    Ok(())
+}
