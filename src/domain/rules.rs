@@ -255,37 +255,56 @@ impl<'a> Work<'a> {
         for block in groups.chunks(DECIDE_BLOCK) {
             block
                 .par_iter()
-                .map(|(account, idx)| {
-                    let group: Vec<&RegistrarRow> = idx.iter().map(|&i| &rows[i]).collect();
-                    match (&matches[idx[0]], account) {
-                        (Match::Ambiguous(accounts), _) => Decision::Review(vec![self.review_row(
-                            group[0],
-                            ReviewReason::AmbiguousMatch,
-                            None,
-                            format!(
-                                "学籍番号・個人番号・ECS-IDが別々のアカウント（{}）を指しています",
-                                self.ids(accounts)
-                            ),
-                            format!("the row's identifiers point at different accounts ({})", self.ids(accounts)),
-                        )]),
-                        (Match::EcsIdMismatch { account, row_ecs_id }, _) => {
-                            let on_record = &self.index.accounts[*account].ecs_id;
-                            Decision::Review(vec![self.review_row(
-                                group[0],
-                                ReviewReason::EcsIdMismatch,
-                                Some(on_record.clone()),
-                                format!("R6: 登録簿のECS-ID「{row_ecs_id}」が記録上のECS-ID「{on_record}」と異なります"),
-                                format!("R6: the export names ECS-ID `{row_ecs_id}` but `{on_record}` is on record"),
-                            )])
-                        }
-                        (_, Some(a)) => self.decide_known(*a, &group),
-                        (_, None) => self.decide_new(&group),
-                    }
-                })
+                .map(|(account, idx)| self.decide(rows, &matches[idx[0]], *account, idx))
                 .collect_into_vec(&mut decisions);
             for ((account, idx), decision) in block.iter().zip(decisions.drain(..)) {
                 self.record(rows[idx[0]].at, *account, decision);
             }
+        }
+    }
+
+    /// What one person's registrar rows (`idx` into `rows`, the first matched as `first`)
+    /// decide; `account` is theirs when on record.
+    fn decide(
+        &self,
+        rows: &[RegistrarRow],
+        first: &Match,
+        account: Option<usize>,
+        idx: &[usize],
+    ) -> Decision {
+        let group: Vec<&RegistrarRow> = idx.iter().map(|&i| &rows[i]).collect();
+        match (first, account) {
+            (Match::Ambiguous(accounts), _) => Decision::Review(vec![self.review_row(
+                group[0],
+                ReviewReason::AmbiguousMatch,
+                None,
+                format!(
+                    "学籍番号・個人番号・ECS-IDが別々のアカウント（{}）を指しています",
+                    self.ids(accounts)
+                ),
+                format!(
+                    "the row's identifiers point at different accounts ({})",
+                    self.ids(accounts)
+                ),
+            )]),
+            (
+                Match::EcsIdMismatch {
+                    account,
+                    row_ecs_id,
+                },
+                _,
+            ) => {
+                let on_record = &self.index.accounts[*account].ecs_id;
+                Decision::Review(vec![self.review_row(
+                    group[0],
+                    ReviewReason::EcsIdMismatch,
+                    Some(on_record.clone()),
+                    format!("R6: 登録簿のECS-ID「{row_ecs_id}」が記録上のECS-ID「{on_record}」と異なります"),
+                    format!("R6: the export names ECS-ID `{row_ecs_id}` but `{on_record}` is on record"),
+                )])
+            }
+            (_, Some(a)) => self.decide_known(a, &group),
+            (_, None) => self.decide_new(&group),
         }
     }
 
