@@ -37,30 +37,29 @@ pub enum Match {
 
 impl<'a> Index<'a> {
     pub fn new(accounts: &'a [Account]) -> Self {
-        let map = |n: usize| HashMap::with_capacity_and_hasher(n, Default::default());
         let (by_ecs_id, (by_person, by_student_no)) =
             rayon::join(
                 || {
-                    let mut m = map(accounts.len());
-                    m.extend(
-                        accounts
-                            .iter()
-                            .enumerate()
-                            .map(|(i, a)| (a.ecs_id.as_str(), i)),
-                    );
-                    m
+                    positions(
+                        accounts.len(),
+                        accounts.iter().map(|a| Some(a.ecs_id.as_str())),
+                    )
                 },
                 || {
                     rayon::join(
                         || {
-                            let mut m = map(accounts.len());
-                            m.extend(accounts.iter().enumerate().filter_map(|(i, a)| {
-                                a.person_id.as_ref().map(|p| (p.as_str(), i))
-                            }));
-                            m
+                            positions(
+                                accounts.len(),
+                                accounts
+                                    .iter()
+                                    .map(|a| a.person_id.as_ref().map(|p| p.as_str())),
+                            )
                         },
                         || {
-                            let mut m = map(accounts.len() + accounts.len() / 4);
+                            let mut m = HashMap::with_capacity_and_hasher(
+                                accounts.len() + accounts.len() / 4,
+                                Default::default(),
+                            );
                             m.extend(accounts.iter().enumerate().flat_map(|(i, a)| {
                                 a.student_nos.iter().map(move |s| (s.as_str(), i))
                             }));
@@ -159,4 +158,14 @@ impl<'a> Index<'a> {
             map
         })
     }
+}
+
+/// Each identifier of `ids` (one per account, if any) to the account's position.
+fn positions<'a>(
+    capacity: usize,
+    ids: impl Iterator<Item = Option<&'a str>>,
+) -> HashMap<&'a str, usize> {
+    let mut m = HashMap::with_capacity_and_hasher(capacity, Default::default());
+    m.extend(ids.enumerate().filter_map(|(i, id)| id.map(|id| (id, i))));
+    m
 }

@@ -299,11 +299,12 @@ impl Plan {
             .par_iter()
             .map(|line| serde_json::from_slice(line).ok())
             .collect::<Option<_>>()?;
-        // The plan's own fields, around an empty list.
-        let bracket = open + OPEN.len() - b"\n    ".len() - 1;
-        let mut rest = Vec::with_capacity(bracket + 1 + text.len() - close);
-        rest.extend_from_slice(&text[..=bracket]);
-        rest.extend_from_slice(&text[close + CLOSE.len() - 1..]);
+        // The plan's own fields, around an empty list: the text up to the list's `[` and from
+        // its `]`.
+        let (opening, closing) = (first - b"[\n    ".len(), close + b"\n  ".len());
+        let mut rest = Vec::with_capacity(opening + 1 + text.len() - closing);
+        rest.extend_from_slice(&text[..=opening]);
+        rest.extend_from_slice(&text[closing..]);
         let mut plan: Plan = serde_json::from_slice(&rest).ok()?;
         if !plan.actions.is_empty() {
             return None;
