@@ -330,15 +330,22 @@ fn several_actions_on_one_account_apply_in_order() -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A new store in a temporary folder (kept while the `TempDir` lives) with [`new_account`]
+/// imported in a run, and that run's id.
+fn store_with_one_account() -> Result<(tempfile::TempDir, Store, i64), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let run = store.begin_run(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(), "t")?;
+    store.import(&[new_account()], &IdFormat::default(), None, Some(run))?;
+    Ok((dir, store, run))
+}
+
 /// Notice texts are stored compressed; rows stored as plain text (by earlier versions) read
 /// the same.
 #[test]
 fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
     use super::outbox::{Body, OutboxEntry};
-    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
-    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
-    let run = store.begin_run(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(), "t")?;
-    store.import(&[new_account()], &IdFormat::default(), None, Some(run))?;
+    let (_dir, mut store, run) = store_with_one_account()?;
     let text = "山田　太郎 様\n\nあなたのECS-ID（学生アカウント）は2026年4月30日に停止します。\n"
         .repeat(8);
     let body = Body::new(&text);
@@ -377,10 +384,7 @@ fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
 #[test]
 fn a_later_date_in_the_same_batch_replaces_the_unsent_notice() -> Result<(), StoreError> {
     use super::outbox::{Body, OutboxEntry};
-    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
-    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
-    let run = store.begin_run(NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default(), "t")?;
-    store.import(&[new_account()], &IdFormat::default(), None, Some(run))?;
+    let (_dir, mut store, run) = store_with_one_account()?;
     let entry = |day| OutboxEntry {
         ecs_id: "a0000001".into(),
         notice: "departure".into(),
@@ -402,11 +406,8 @@ fn a_later_date_in_the_same_batch_replaces_the_unsent_notice() -> Result<(), Sto
 
 #[test]
 fn an_import_leaves_no_log_behind() -> Result<(), StoreError> {
-    let dir = tempfile::tempdir().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let path = dir.path().join("regsync.sqlite");
-    let mut store = Store::open(&path)?;
-    store.import(&[new_account()], &IdFormat::default(), None, None)?;
-    let wal = std::fs::metadata(dir.path().join("regsync.sqlite-wal"))
+    let (dir, store, _) = store_with_one_account()?;
+    let wal = std::fs::metadata(dir.path().join("s.sqlite-wal"))
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     assert_eq!(wal.len(), 0);
     assert_eq!(store.snapshot()?.accounts.len(), 1);
