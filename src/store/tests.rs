@@ -340,6 +340,12 @@ fn store_with_one_account() -> Result<(tempfile::TempDir, Store, i64), StoreErro
     Ok((dir, store, run))
 }
 
+/// Up to ten of the outbox's notices due now (failed ones only when their retry is due).
+fn due_now(store: &Store) -> Result<Vec<super::outbox::DueNotice>, StoreError> {
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    store.due_notices(&now, false, 0, 10)
+}
+
 /// Notice texts are stored compressed; rows stored as plain text (by earlier versions) read
 /// the same.
 #[test]
@@ -369,12 +375,7 @@ fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
          VALUES ('a0000001', 'holder_expiry', '2026-05-31', 'a0000001@example.jp', 's', ?1)",
         ["平文の本文\n"],
     )?;
-    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
-    let due: Vec<String> = store
-        .due_notices(&now, false, 0, 10)?
-        .into_iter()
-        .map(|n| n.body)
-        .collect();
+    let due: Vec<String> = due_now(&store)?.into_iter().map(|n| n.body).collect();
     assert_eq!(due, [text, "平文の本文\n".to_string()]);
     Ok(())
 }
@@ -394,12 +395,7 @@ fn a_later_date_in_the_same_batch_replaces_the_unsent_notice() -> Result<(), Sto
         body: Body::new("本文\n"),
     };
     store.enqueue_notices(run, &[entry(15), entry(30)])?;
-    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
-    let due: Vec<String> = store
-        .due_notices(&now, false, 0, 10)?
-        .into_iter()
-        .map(|n| n.subject)
-        .collect();
+    let due: Vec<String> = due_now(&store)?.into_iter().map(|n| n.subject).collect();
     assert_eq!(due, ["4月30日に停止します"]);
     Ok(())
 }
