@@ -43,11 +43,36 @@ enum How {
     /// numbers.
     Insert,
     /// Same KUMOI and 個人番号: every other column, so SQLite leaves those two indexes alone; the
-    /// student numbers only when they changed.
-    Update { student_nos: bool },
+    /// student numbers only as far as they changed.
+    Update { student_nos: Numbers },
     /// KUMOI or 個人番号 changed (or the account was not found): the whole row and all its
     /// student numbers.
     Replace,
+}
+
+/// Which student numbers an update writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Numbers {
+    /// None: they did not change.
+    Same,
+    /// The stored numbers are the first ones of the new list (a number was added, as at a
+    /// renumbering, R7): the new ones, from this position on. The stored rows and their index
+    /// entries stay as they are.
+    From(usize),
+    /// Any other change: all of them, after deleting the stored ones.
+    All,
+}
+
+impl Numbers {
+    pub(super) fn between(before: &[StudentNo], after: &[StudentNo]) -> Numbers {
+        if before == after {
+            Numbers::Same
+        } else if after.starts_with(before) {
+            Numbers::From(before.len())
+        } else {
+            Numbers::All
+        }
+    }
 }
 
 /// One action of the plan, ready for the writer.
@@ -148,7 +173,7 @@ impl Store {
                             How::Insert => {
                                 let hash = key_hashes.get(a.ecs_id.as_str()).copied();
                                 execute_account(&mut insert, a, &w.triage, hash)?;
-                                write_student_nos(&mut insert_sn, None, a)?;
+                                write_student_nos(&mut insert_sn, None, a, 0)?;
                             }
                             How::Update { student_nos } => {
                                 if execute_account(&mut update, a, &w.triage, None)? != 1 {
@@ -157,13 +182,20 @@ impl Store {
                                         a.ecs_id
                                     )));
                                 }
-                                if student_nos {
-                                    write_student_nos(&mut insert_sn, Some(&mut delete_sn), a)?;
+                                match student_nos {
+                                    Numbers::Same => {}
+                                    Numbers::From(from) => {
+                                        write_student_nos(&mut insert_sn, None, a, from)?;
+                                    }
+                                    Numbers::All => {
+                                        let delete = Some(&mut delete_sn);
+                                        write_student_nos(&mut insert_sn, delete, a, 0)?;
+                                    }
                                 }
                             }
                             How::Replace => {
                                 execute_account(&mut replace, a, &w.triage, None)?;
-                                write_student_nos(&mut insert_sn, Some(&mut delete_sn), a)?;
+                                write_student_nos(&mut insert_sn, Some(&mut delete_sn), a, 0)?;
                             }
                         }
                         history.execute((
@@ -346,7 +378,7 @@ impl<'p> Write<'p> {
             }
             None if action.kind == ActionKind::Create => How::Insert,
             Some(b) if b.kumoi == after.kumoi && b.person_id == after.person_id => How::Update {
-                student_nos: b.student_nos != after.student_nos,
+                student_nos: Numbers::between(&b.student_nos, &after.student_nos),
             },
             _ => How::Replace,
         };

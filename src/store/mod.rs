@@ -461,7 +461,7 @@ impl Store {
                     });
                 }
                 execute_account(&mut insert, a, &keys::derived(a), None)?;
-                write_student_nos(&mut insert_sn, None, a)?;
+                write_student_nos(&mut insert_sn, None, a, 0)?;
                 history.execute((
                     run_id,
                     a.ecs_id.as_str(),
@@ -711,11 +711,13 @@ fn execute_account(
     })
 }
 
-/// Replaces the stored student numbers of `a` (all of them, when `delete_sn` is given).
+/// Writes the student numbers of `a` from position `from` on; with `delete_sn`, after deleting
+/// all the stored ones (then `from` must be 0).
 fn write_student_nos(
     insert_sn: &mut rusqlite::Statement<'_>,
     delete_sn: Option<&mut rusqlite::Statement<'_>>,
     a: &Account,
+    from: usize,
 ) -> Result<(), StoreError> {
     let ecs_id = a.ecs_id.as_str();
     let err = |source| StoreError::Account {
@@ -725,7 +727,7 @@ fn write_student_nos(
     if let Some(delete) = delete_sn {
         delete.execute([ecs_id]).map_err(err)?;
     }
-    for (seq, no) in a.student_nos.iter().enumerate() {
+    for (seq, no) in a.student_nos.iter().enumerate().skip(from) {
         insert_sn
             .execute((ecs_id, seq as i64, no.as_str()))
             .map_err(err)?;

@@ -330,6 +330,79 @@ fn several_actions_on_one_account_apply_in_order() -> Result<(), StoreError> {
     Ok(())
 }
 
+/// An update writes the student numbers as far as they changed: only the added ones when the
+/// stored ones come first (R7's renumbering), all of them after any other change. Each plan is
+/// applied on its own, and the stored numbers are read back from `student_nos` and from the
+/// plan's key scan alike.
+#[test]
+fn student_numbers_are_rewritten_as_far_as_they_changed() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    use crate::domain::triage::Found;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let created = new_account();
+    let with = |nos: &[&str]| Account {
+        student_nos: nos.iter().map(|n| StudentNo::new(*n)).collect(),
+        ..created.clone()
+    };
+    let steps = [
+        (ActionKind::Create, with(&["01260001"])),
+        // Added: one row more.
+        (ActionKind::Update, with(&["01260001", "02260001"])),
+        (
+            ActionKind::Update,
+            with(&["01260001", "02260001", "03260001"]),
+        ),
+        // Corrected in the middle: all rewritten.
+        (
+            ActionKind::Update,
+            with(&["01260001", "02260009", "03260001"]),
+        ),
+        // Dropped at the end, then at the start.
+        (ActionKind::Update, with(&["01260001", "02260009"])),
+        (ActionKind::Update, with(&["02260009"])),
+        // The first one back in front.
+        (ActionKind::Update, with(&["01260001", "02260009"])),
+    ];
+    for (kind, after) in steps {
+        let plan = Plan {
+            store_digest: store.digest()?,
+            ..plan_of(vec![(kind, after.clone())])
+        };
+        let run = store.begin_run(plan.as_of, "apply")?;
+        store.apply(&plan, run, &ApplyExtra::default())?;
+        assert_eq!(store.account("a0000001")?, Some(after.clone()));
+        let keys = store.keys()?;
+        for no in ["01260001", "02260001", "02260009", "03260001"] {
+            let held = after.student_nos.iter().any(|n| n.as_str() == no);
+            let found = matches!(keys.by_student_no(no), Found::One(_));
+            assert_eq!(found, held, "{no} with {:?}", after.student_nos);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn numbers_between_finds_what_an_update_writes() {
+    use super::apply::Numbers;
+    let nos = |n: &[&str]| -> Vec<StudentNo> { n.iter().map(|n| StudentNo::new(*n)).collect() };
+    let cases = [
+        (&["1"][..], &["1"][..], Numbers::Same),
+        (&[][..], &[][..], Numbers::Same),
+        (&["1"][..], &["1", "2"][..], Numbers::From(1)),
+        (&[][..], &["1"][..], Numbers::From(0)),
+        (&["1", "2"][..], &["1"][..], Numbers::All),
+        (&["1", "2"][..], &["2", "1"][..], Numbers::All),
+        (&["1"][..], &["2", "1"][..], Numbers::All),
+    ];
+    for (before, after, expected) in cases {
+        assert_eq!(
+            Numbers::between(&nos(before), &nos(after)),
+            expected,
+            "{before:?} -> {after:?}"
+        );
+    }
+}
+
 /// A new store in a temporary folder (kept while the `TempDir` lives) with [`new_account`]
 /// imported in a run, and that run's id.
 fn store_with_one_account() -> Result<(tempfile::TempDir, Store, i64), StoreError> {
