@@ -341,7 +341,7 @@ fn student_numbers_are_rewritten_as_far_as_they_changed() -> Result<(), StoreErr
     let mut store = Store::open(&dir.path().join("s.sqlite"))?;
     let created = new_account();
     let with = |nos: &[&str]| Account {
-        student_nos: nos.iter().map(|n| StudentNo::new(*n)).collect(),
+        student_nos: nos.iter().map(|n| StudentNo::new(n)).collect(),
         ..created.clone()
     };
     let steps = [
@@ -384,7 +384,7 @@ fn student_numbers_are_rewritten_as_far_as_they_changed() -> Result<(), StoreErr
 #[test]
 fn numbers_between_finds_what_an_update_writes() {
     use super::apply::Numbers;
-    let nos = |n: &[&str]| -> Vec<StudentNo> { n.iter().map(|n| StudentNo::new(*n)).collect() };
+    let nos = |n: &[&str]| -> Vec<StudentNo> { n.iter().map(|n| StudentNo::new(n)).collect() };
     let cases = [
         (&["1"][..], &["1"][..], Numbers::Same),
         (&[][..], &[][..], Numbers::Same),
