@@ -4,6 +4,7 @@
 mod accounts;
 pub mod apply;
 pub mod check;
+mod heap;
 pub mod mail;
 pub mod plan;
 pub mod review;
@@ -65,6 +66,8 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
+    // First of all: it may start this program again (see `heap`).
+    heap::reexec();
     // Diagnostics for operators, off unless asked for: `REGSYNC_LOG=info` shows the phases of a
     // plan with their times (no personal data, no secrets).
     let _ = tracing_subscriber::fmt()
@@ -72,6 +75,7 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
+    tracing::debug!(heap = heap::describe(), "started");
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -8,6 +8,7 @@ mod ingest;
 mod mail;
 mod nights;
 mod plan;
+mod process;
 mod run;
 mod show;
 mod smtp;
