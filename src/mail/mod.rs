@@ -110,13 +110,17 @@ pub fn outbox_entries(plan: &Plan) -> Result<Vec<OutboxEntry>, MailError> {
 
 /// The outbox rows for a plan's notices, in action order, rendered with `templates` (use
 /// `settings.mail.templates`, which honours a mapping folder's `templates/`).
+///
+/// On one thread: `apply` renders on a side thread while its writer and reader threads run, and
+/// has until the writer is done (~2 s at a million accounts) for ~0.6 s of rendering. Rendered
+/// on every core, the notices took cores from the writer, which alone decides how long an apply
+/// takes (4 % slower at 1M in alternating runs).
 pub fn outbox_entries_with(
     templates: &Templates,
     plan: &Plan,
 ) -> Result<Vec<OutboxEntry>, MailError> {
-    use rayon::prelude::*;
     notices(plan)
-        .par_iter()
+        .iter()
         .map(|n| {
             let r = render_with(templates, n, plan)?;
             Ok(OutboxEntry {
