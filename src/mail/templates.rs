@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::domain::notice::NoticeKind;
 use crate::mail::MailError;
+use crate::store::outbox::Dictionary;
 
 /// The support counter every notice names (DOMAIN.md "Words").
 pub const COUNTER: &str = "情報環境支援センター（学術情報メディアセンター南館1F）";
@@ -160,6 +161,14 @@ impl Templates {
             .and_then(|t| t.render(vars))
             .map_err(|e| bad(e.to_string()))?;
         split_subject(&text).map_err(bad)
+    }
+}
+
+impl Templates {
+    /// The preset dictionary the bodies of `kind` are compressed against in the outbox: the
+    /// template's body rendered with sample values, which holds all of its fixed text.
+    pub fn dictionary(&self, kind: NoticeKind) -> Result<Dictionary, MailError> {
+        Ok(Dictionary::new(&self.render(kind, &Vars::sample())?.body))
     }
 }
 

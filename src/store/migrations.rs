@@ -167,5 +167,17 @@ ALTER TABLE accounts ADD COLUMN triage BLOB;
 CREATE INDEX accounts_triage ON accounts (ecs_id, person_id, triage);
 "#;
 
+/// Migration 4: the zlib preset dictionaries notice bodies are compressed against (see
+/// `store::outbox`), one per template text, found by its hash; each outbox row names its own
+/// (NULL for bodies compressed alone or kept as plain text).
+const V4: &str = r#"
+CREATE TABLE outbox_dicts (
+    id     INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    dict   BLOB NOT NULL
+);
+ALTER TABLE outbox ADD COLUMN dict INTEGER REFERENCES outbox_dicts (id);
+"#;
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];

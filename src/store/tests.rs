@@ -453,6 +453,94 @@ fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Bodies compressed against a template's dictionary are a fraction of the size alone; the
+/// dictionary is stored once, each row names its own, and rows of an older template (another
+/// dictionary) and of none read back the same. A row naming the wrong dictionary is refused,
+/// never read as some other text.
+#[test]
+fn outbox_bodies_compressed_against_a_dictionary_read_back_with_their_own() -> Result<(), StoreError>
+{
+    use super::outbox::{Body, Dictionary, OutboxEntry};
+    use std::sync::Arc;
+    let (_dir, mut store, run) = store_with_one_account()?;
+    let letter = |name: &str, day: u32| {
+        format!(
+            "{name} 様\n\n卒業・修了・退学等により、学籍を失われたことを確認しました。\n\
+             あなたのECS-ID（学生アカウント）と学生用メール（KUMOI）は、2026年4月{day}日に利用停止となります。\n\
+             停止後はメールやファイルを取り出せなくなりますので、必要なものはご自身でバックアップしてください。\n"
+        )
+    };
+    let old = Arc::new(Dictionary::new(&letter("京大　太郎", 7)));
+    let new = Arc::new(Dictionary::new(
+        &(letter("京大　太郎", 7) + "--\n情報環境支援センター\n"),
+    ));
+    let texts = [
+        letter("山田　花子", 30),
+        letter("鈴木　一郎", 15),
+        letter("田中　次郎", 16),
+    ];
+    let bodies = [
+        Body::against(&texts[0], &old),
+        Body::against(&texts[1], &new),
+        Body::new(&texts[2]),
+    ];
+    let alone = Body::new(&texts[0]).stored().len();
+    assert!(
+        bodies[0].stored().len() * 4 < alone,
+        "{} bytes against the dictionary, {alone} alone",
+        bodies[0].stored().len()
+    );
+    let entries: Vec<OutboxEntry> = ["departure", "staff_conversion", "holder_expiry"]
+        .into_iter()
+        .zip(bodies)
+        .map(|(notice, body)| OutboxEntry {
+            ecs_id: "a0000001".into(),
+            notice: notice.into(),
+            effective_on: NaiveDate::from_ymd_opt(2026, 4, 30).unwrap_or_default(),
+            to: "a0000001@example.jp".into(),
+            subject: "停止のお知らせ".into(),
+            body,
+        })
+        .collect();
+    assert_eq!(store.enqueue_notices(run, &entries)?, 3);
+    let again = OutboxEntry {
+        notice: "staff_reminder".into(),
+        ..entries[0].clone()
+    };
+    store.enqueue_notices(run, &[again])?;
+    let dicts: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM outbox_dicts", [], |r| r.get(0))?;
+    assert_eq!(dicts, 2, "one row per dictionary");
+    // In id order; a batch is written in (ECS-ID, notice) order.
+    let due: Vec<String> = due_now(&store)?.into_iter().map(|n| n.body).collect();
+    let expected = [0, 2, 1, 0].map(|i| texts[i].clone());
+    assert_eq!(due, expected);
+
+    // The first row pointed at the other dictionary: refused.
+    store.conn.execute(
+        "UPDATE outbox SET dict = (SELECT dict FROM outbox WHERE notice = 'staff_conversion') \
+         WHERE notice = 'departure'",
+        [],
+    )?;
+    let refused = due_now(&store);
+    assert!(
+        matches!(&refused, Err(StoreError::Corrupt(m)) if m.contains("another dictionary")),
+        "{refused:?}"
+    );
+    // And at no dictionary.
+    store.conn.execute(
+        "UPDATE outbox SET dict = NULL WHERE notice = 'departure'",
+        [],
+    )?;
+    let refused = due_now(&store);
+    assert!(
+        matches!(&refused, Err(StoreError::Corrupt(m)) if m.contains("dictionary is missing")),
+        "{refused:?}"
+    );
+    Ok(())
+}
+
 /// Two notices of one kind for one account in one batch: the later (a corrected date) replaces
 /// the earlier, as it would across batches.
 #[test]
