@@ -7,7 +7,8 @@
 //! memory that asks for them, and glibc's malloc asks only when its `glibc.malloc.hugetlb=1`
 //! tunable is set, which glibc reads from the environment when a process starts. So when the
 //! kernel is in `madvise` mode and the tunable is not set, [`reexec`] runs this same program again
-//! (same process id, arguments and open files) with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`. The
+//! (its own path, same process id, arguments and open files) with
+//! `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`. The
 //! faults drop to a third and `apply` and `plan` take 10–18 % and ~7 % less time at 1M (see
 //! `benches/SCALE.md`), for a few MiB more resident memory.
 //!
@@ -46,10 +47,15 @@ pub(super) fn reexec() {
     if !wanted(tunables.as_deref(), opt_out.as_deref(), &mode) {
         return;
     }
+    // The program's own path (not `/proc/self/exe`, which would show as `exe` in `ps`); if it
+    // was replaced or removed since the start, this runs the new file or fails, and either is
+    // fine.
+    let Ok(program) = std::env::current_exe() else {
+        return;
+    };
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| "regsync".into());
-    // `/proc/self/exe` is this very file even if it was replaced on disk since the start.
-    let _failed = std::process::Command::new("/proc/self/exe")
+    let _failed = std::process::Command::new(program)
         .arg0(arg0)
         .args(args)
         .env(TUNABLES, HUGE_PAGES)

@@ -248,12 +248,16 @@ where
     use rayon::prelude::*;
     use serde::de::Error as _;
     let texts: Vec<&'de serde_json::value::RawValue> = Vec::deserialize(d)?;
-    texts
+    // By position, then unwrapped in place (see `Plan::from_lines`).
+    let parsed: Vec<Result<Action, String>> = texts
         .par_iter()
         .enumerate()
         .map(|(i, text)| {
             serde_json::from_str(text.get()).map_err(|e| format!("action {}: {e}", i + 1))
         })
+        .collect();
+    parsed
+        .into_iter()
         .collect::<Result<_, _>>()
         .map_err(D::Error::custom)
 }
@@ -295,10 +299,14 @@ impl Plan {
                 Some(line)
             })
             .collect();
-        let actions: Vec<Action> = lines
+        // Collected by position, so each action is parsed straight into its place in one list
+        // (rayon collects an `Option` of a list through a chain of partial lists, copied
+        // together at the end); then the `Option`s are unwrapped in place.
+        let parsed: Vec<Option<Action>> = lines
             .par_iter()
             .map(|line| serde_json::from_slice(line).ok())
-            .collect::<Option<_>>()?;
+            .collect();
+        let actions: Vec<Action> = parsed.into_iter().collect::<Option<_>>()?;
         // The plan's own fields, around an empty list: the text up to the list's `[` and from
         // its `]`.
         let (opening, closing) = (first - b"[\n    ".len(), close + b"\n  ".len());
