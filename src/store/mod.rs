@@ -66,7 +66,7 @@ pub enum StoreError {
         supported: i64,
     },
     #[error(
-        "the store `{path}` has schema version {found}, older than this regsync's ({supported})\nhint: run a command that writes (e.g. `regsync accounts import`) to migrate it"
+        "the store `{path}` has schema version {found}, older than this regsync's ({supported})\nhint: any command that writes migrates it: the nightly `regsync run`, or `regsync mail` (which sends only notices already queued)"
     )]
     SchemaTooOld {
         path: PathBuf,

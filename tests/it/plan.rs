@@ -95,3 +95,53 @@ fn plan_on_the_samples_reports_every_rule_and_changes_nothing() {
     assert!(csv.starts_with('\u{feff}'));
     insta::assert_snapshot!(csv);
 }
+
+/// After an upgrade, `plan` on a store of the previous schema is refused with a hint that is
+/// true: `regsync mail` migrates it (sending nothing here), and then `plan` reads it.
+#[test]
+fn a_store_of_an_older_schema_is_migrated_by_the_command_the_hint_names() {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => unreachable!("tempdir: {e}"),
+    };
+    let older = regsync::store::migrations::MIGRATIONS.len() - 1;
+    let made = (|| -> rusqlite::Result<()> {
+        let conn = rusqlite::Connection::open(dir.path().join("regsync.sqlite"))?;
+        for sql in &regsync::store::migrations::MIGRATIONS[..older] {
+            conn.execute_batch(sql)?;
+        }
+        conn.execute(
+            "INSERT INTO meta (id, store_uuid, revision) VALUES (1, 'x', 0)",
+            [],
+        )?;
+        conn.pragma_update(None, "user_version", older as i64)
+    })();
+    assert!(made.is_ok(), "{made:?}");
+    let night: Vec<String> = NIGHT
+        .iter()
+        .map(|f| root().join(f).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["plan", "--as-of", "2026-04-02", "--out", "out"];
+    args.extend(night.iter().map(String::as_str));
+
+    let refused = regsync(dir.path(), &args, "2");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(stderr.contains("older than this regsync's"), "{stderr}");
+    assert!(stderr.contains("`regsync mail`"), "{stderr}");
+
+    let mail = regsync(dir.path(), &["mail"], "2");
+    assert_eq!(
+        mail.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&mail.stderr)
+    );
+    let planned = regsync(dir.path(), &args, "2");
+    assert_eq!(
+        planned.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+}
