@@ -50,7 +50,8 @@ enum How {
     Replace,
 }
 
-/// Which student numbers an update writes.
+/// Which student numbers a written account writes: an insert all of them from the first, a
+/// replace all of them after deleting the stored ones, an update as far as they changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Numbers {
     /// None: they did not change.
@@ -71,6 +72,20 @@ impl Numbers {
             Numbers::From(before.len())
         } else {
             Numbers::All
+        }
+    }
+
+    /// Writes the student numbers of `a` as this says.
+    fn write(
+        self,
+        insert_sn: &mut Statement<'_>,
+        delete_sn: &mut Statement<'_>,
+        a: &Account,
+    ) -> Result<(), StoreError> {
+        match self {
+            Numbers::Same => Ok(()),
+            Numbers::From(from) => write_student_nos(insert_sn, None, a, from),
+            Numbers::All => write_student_nos(insert_sn, Some(delete_sn), a, 0),
         }
     }
 }
@@ -169,11 +184,11 @@ impl Store {
                     let action = step.action;
                     if let Some(w) = &step.write {
                         let a = w.after;
-                        match w.how {
+                        let numbers = match w.how {
                             How::Insert => {
                                 let hash = key_hashes.get(a.ecs_id.as_str()).copied();
                                 execute_account(&mut insert, a, &w.triage, hash)?;
-                                write_student_nos(&mut insert_sn, None, a, 0)?;
+                                Numbers::From(0)
                             }
                             How::Update { student_nos } => {
                                 if execute_account(&mut update, a, &w.triage, None)? != 1 {
@@ -182,22 +197,14 @@ impl Store {
                                         a.ecs_id
                                     )));
                                 }
-                                match student_nos {
-                                    Numbers::Same => {}
-                                    Numbers::From(from) => {
-                                        write_student_nos(&mut insert_sn, None, a, from)?;
-                                    }
-                                    Numbers::All => {
-                                        let delete = Some(&mut delete_sn);
-                                        write_student_nos(&mut insert_sn, delete, a, 0)?;
-                                    }
-                                }
+                                student_nos
                             }
                             How::Replace => {
                                 execute_account(&mut replace, a, &w.triage, None)?;
-                                write_student_nos(&mut insert_sn, Some(&mut delete_sn), a, 0)?;
+                                Numbers::All
                             }
-                        }
+                        };
+                        numbers.write(&mut insert_sn, &mut delete_sn, a)?;
                         history.execute((
                             run_id,
                             a.ecs_id.as_str(),
