@@ -13,15 +13,13 @@ mod deliver;
 pub mod templates;
 mod transport;
 
-use std::sync::Arc;
-
 use chrono::NaiveDate;
 use lettre::message::Mailbox;
 
-use crate::domain::notice::{Notice, NoticeKind, notices};
+use crate::domain::notice::{Notice, notices};
 use crate::domain::plan::Plan;
 use crate::store::StoreError;
-use crate::store::outbox::{Body, Dictionary, OutboxEntry};
+use crate::store::outbox::{Body, OutboxEntry};
 
 pub use deliver::{DeliveryReport, backoff, deliver};
 pub use templates::{COUNTER, Rendered, Templates, Vars};
@@ -121,27 +119,20 @@ pub fn outbox_entries_with(
     templates: &Templates,
     plan: &Plan,
 ) -> Result<Vec<OutboxEntry>, MailError> {
-    // One dictionary per kind of notice, made when its first notice is rendered.
-    let mut dicts: Vec<(NoticeKind, Arc<Dictionary>)> = Vec::new();
     notices(plan)
         .iter()
         .map(|n| {
             let r = render_with(templates, n, plan)?;
-            let dict = match dicts.iter().find(|(k, _)| *k == n.kind) {
-                Some((_, d)) => Arc::clone(d),
-                None => {
-                    let d = Arc::new(templates.dictionary(n.kind)?);
-                    dicts.push((n.kind, Arc::clone(&d)));
-                    d
-                }
-            };
             Ok(OutboxEntry {
                 ecs_id: n.ecs_id.to_string(),
                 notice: n.kind.as_str().to_string(),
                 effective_on: n.effective_on,
                 to: n.to.clone(),
                 subject: r.subject,
-                body: Body::against(&r.body, &dict),
+                body: match templates.dictionary(n.kind) {
+                    Some(dict) => Body::against(&r.body, dict),
+                    None => Body::new(&r.body),
+                },
             })
         })
         .collect()

@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -83,6 +84,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// Where each template came from, for error messages (`built-in` or a path).
     origin: BTreeMap<&'static str, String>,
+    /// The outbox's preset dictionary for each template: its body rendered with sample values,
+    /// which holds all of its fixed text (see `store::outbox`).
+    dictionaries: BTreeMap<&'static str, Arc<Dictionary>>,
 }
 
 impl Templates {
@@ -135,10 +139,16 @@ impl Templates {
             }
             origin.insert(name, from);
         }
-        let templates = Templates { env, origin };
+        let mut templates = Templates {
+            env,
+            origin,
+            dictionaries: BTreeMap::new(),
+        };
         // A template that renders no subject fails here, not when the first notice goes out.
         for kind in KINDS {
-            templates.render(kind, &Vars::sample())?;
+            let sample = templates.render(kind, &Vars::sample())?;
+            let dictionary = Arc::new(Dictionary::new(&sample.body));
+            templates.dictionaries.insert(kind.as_str(), dictionary);
         }
         Ok(templates)
     }
@@ -162,13 +172,10 @@ impl Templates {
             .map_err(|e| bad(e.to_string()))?;
         split_subject(&text).map_err(bad)
     }
-}
 
-impl Templates {
-    /// The preset dictionary the bodies of `kind` are compressed against in the outbox: the
-    /// template's body rendered with sample values, which holds all of its fixed text.
-    pub fn dictionary(&self, kind: NoticeKind) -> Result<Dictionary, MailError> {
-        Ok(Dictionary::new(&self.render(kind, &Vars::sample())?.body))
+    /// The preset dictionary the bodies of `kind` are compressed against in the outbox.
+    pub fn dictionary(&self, kind: NoticeKind) -> Option<&Arc<Dictionary>> {
+        self.dictionaries.get(kind.as_str())
     }
 }
 
