@@ -41,9 +41,13 @@ fn wanted(tunables: Option<&OsStr>, opt_out: Option<&OsStr>, thp_mode: &str) -> 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub(super) fn reexec() {
     use std::os::unix::process::CommandExt as _;
-    let mode = std::fs::read_to_string(THP_MODE).unwrap_or_default();
     let tunables = std::env::var_os(TUNABLES);
     let opt_out = std::env::var_os(OPT_OUT);
+    // The kernel's file only when it can matter: not in the process started again.
+    let mode = match tunables {
+        None => std::fs::read_to_string(THP_MODE).unwrap_or_default(),
+        Some(_) => String::new(),
+    };
     if !wanted(tunables.as_deref(), opt_out.as_deref(), &mode) {
         return;
     }

@@ -156,12 +156,12 @@ fn inflate(bytes: &[u8], dict: Option<&[u8]>) -> Result<String, StoreError> {
     let mut z = flate2::Decompress::new(true);
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len() * 4 + 256);
     loop {
-        let read = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
+        let (read_before, out_before) = (z.total_in(), out.len());
+        let read = usize::try_from(read_before).unwrap_or(usize::MAX);
         let input = bytes.get(read..).unwrap_or_default();
         if out.len() == out.capacity() {
             out.reserve(out.capacity());
         }
-        let (read_before, out_before) = (z.total_in(), out.len());
         match z.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish) {
             Ok(flate2::Status::StreamEnd) => break,
             Ok(_) => {
@@ -364,16 +364,13 @@ impl Store {
                 subject: r.get(5)?,
                 body: match r.get_ref(6)? {
                     rusqlite::types::ValueRef::Blob(b) => {
-                        let dict = match r.get::<_, Option<i64>>(8)? {
-                            Some(d) => Some(match dicts.entry(d) {
-                                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                                std::collections::hash_map::Entry::Vacant(e) => {
-                                    e.insert(self.dictionary(d)?)
-                                }
-                            }),
-                            None => None,
-                        };
-                        inflate(b, dict.map(|d| &d[..]))?
+                        let dict = r.get::<_, Option<i64>>(8)?;
+                        if let Some(d) = dict
+                            && !dicts.contains_key(&d)
+                        {
+                            dicts.insert(d, self.dictionary(d)?);
+                        }
+                        inflate(b, dict.and_then(|d| dicts.get(&d)).map(|d| &d[..]))?
                     }
                     _ => r.get(6)?,
                 },
