@@ -9,10 +9,10 @@
 # Example: benches/ab_apply.sh 5 /tmp/p/plan.json bench-data/world-1m/regsync.sqlite \
 #              old=/tmp/regsync-old new=target/release/regsync
 #
-# Prints one line per run: the label, wall, user and system seconds (GNU time), and apply's store
-# phases from REGSYNC_LOG=info in ms: w (accounts and history written), o (outbox written),
-# c (the commit with its checkpoint), tx (the whole store transaction). Each run works in bench-data/ab-LABEL/, removed after it (a 1M store and its log
-# take ~1.6 GB).
+# Prints one line per run: the label; wall, user and system seconds and peak RSS in KiB (GNU
+# time); and apply's store phases from REGSYNC_LOG=info in ms: w (accounts and history written),
+# o (outbox written), c (the commit with its checkpoint), tx (the whole store transaction). Each
+# run works in bench-data/ab-LABEL/, removed after it (a 1M store and its log take ~1.6 GB).
 set -euo pipefail
 
 die() { echo "ab_apply: $*" >&2; exit 1; }
@@ -38,7 +38,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
         fi
         cp "$STORE" "$dir/regsync.sqlite"
         sync
-        REGSYNC_LOG=info /usr/bin/time -f '%e %U %S' -o "$dir/time" "$bin" \
+        REGSYNC_LOG=info /usr/bin/time -f "%e %U %S %M" -o "$dir/time" "$bin" \
             --config "$dir/regsync.toml" apply "$PLAN" --out "$dir/out" >"$dir/log" 2>&1 ||
             { tail -n 3 "$dir/log" >&2; die "$label: apply failed"; }
         phases=$(sed 's/\x1b\[[0-9;]*m//g' "$dir/log" |

@@ -115,6 +115,7 @@ pub struct Snapshot {
 pub struct Reserved {
     /// ECS-IDs at or past the next serial (none while the counter is past every serial).
     pub ecs_ids: std::collections::BTreeSet<EcsId>,
-    /// Local parts of the KUMOI addresses that start like the ones this plan may allocate.
+    /// Local parts of the KUMOI addresses that this plan's allocation could collide with: the
+    /// romanized names of the accounts it may create, alone or numbered (`rules::collides`).
     pub kumoi_local_parts: std::collections::BTreeSet<CompactString>,
 }

@@ -1098,26 +1098,23 @@ impl<'a> Work<'a> {
         }
         let mut order: Vec<usize> = (0..self.created.len()).collect();
         order.sort_by_key(|&k| self.created[k].0);
-        // Romanizing is the costly part and depends on nothing else: done in parallel first,
-        // beside the set of the local parts taken in the snapshot and by this plan. Those of
-        // the accounts outside it (`reserved`, over a million at 3M accounts) are looked up
-        // where they are, not copied.
+        // Romanizing is the costly part and depends on nothing else: done in parallel first.
+        // Only the local parts a new one could collide with are kept ([`collides`]): those
+        // of the accounts in the snapshot here, those outside it in `reserved`.
         let (index, reserved, created) = (&self.index, self.reserved, &self.created);
-        let (bases, mut taken) = rayon::join(
-            || {
-                created
-                    .par_iter()
-                    .map(|(_, a)| romanize(&a.name_kana))
-                    .collect::<Vec<String>>()
-            },
-            || {
-                index
-                    .accounts
-                    .iter()
-                    .map(|a| local_part(&a.kumoi))
-                    .collect::<FxHashSet<CompactString>>()
-            },
-        );
+        let bases: Vec<String> = created
+            .par_iter()
+            .map(|(_, a)| romanize(&a.name_kana))
+            .collect();
+        let wanted: FxHashSet<&str> = bases.iter().map(String::as_str).collect();
+        let mut taken: FxHashSet<CompactString> = index
+            .accounts
+            .par_iter()
+            .map(|a| a.kumoi.split('@').next().unwrap_or(""))
+            .filter(|local| collides_with_any(&wanted, local))
+            .map(CompactString::new)
+            .collect();
+        taken.reserve(created.len());
         let is_taken = |taken: &FxHashSet<CompactString>, local: &str| {
             taken.contains(local) || reserved.kumoi_local_parts.contains(local)
         };
@@ -1125,9 +1122,22 @@ impl<'a> Work<'a> {
         // ascending: the smallest free one is found by walking them, not by trying `base.2`,
         // `base.3`, ... against the set (a name shared by thousands of accounts cost thousands
         // of tries at its first new account).
-        let mut numbers: FxHashMap<&str, Suffixes> = bases
-            .iter()
-            .map(|b| (b.as_str(), Suffixes::default()))
+        let mut numbers: FxHashMap<&str, Suffixes> = wanted
+            .par_iter()
+            .map(|&base| {
+                let mut s = Suffixes::default();
+                let from = format!("{base}.");
+                let after = reserved
+                    .kumoi_local_parts
+                    .range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded));
+                for local in after {
+                    let Some(n) = local.strip_prefix(from.as_str()) else {
+                        break;
+                    };
+                    s.taken.extend(suffix_number(n));
+                }
+                (base, s)
+            })
             .collect();
         for local in &taken {
             if let Some((b, n)) = local.rsplit_once('.')
@@ -1137,21 +1147,9 @@ impl<'a> Work<'a> {
                 s.taken.push(n);
             }
         }
-        for (base, s) in &mut numbers {
-            let from = format!("{base}.");
-            let after = reserved
-                .kumoi_local_parts
-                .range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded));
-            for local in after {
-                let Some(n) = local.strip_prefix(from.as_str()) else {
-                    break;
-                };
-                if let Some(n) = suffix_number(n) {
-                    s.taken.push(n);
-                }
-            }
-            s.taken.sort_unstable();
-        }
+        numbers
+            .par_iter_mut()
+            .for_each(|(_, s)| s.taken.sort_unstable());
         for k in order {
             let ecs_id = loop {
                 let id = format!(
@@ -1575,8 +1573,24 @@ fn suffix_number(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
-fn local_part(kumoi: &str) -> CompactString {
-    CompactString::new(kumoi.split('@').next().unwrap_or(""))
+/// Whether the KUMOI local part `local` is one a new account with the romanized `base` could
+/// be given (R3): `base` itself, or `base.n` with `n` as allocation writes it. No other local
+/// part can collide with an allocation, so the store and the snapshot need not be searched for
+/// more (`yamada.tarou.x1` and `yamada.taroumaru` never can).
+pub fn collides(base: &str, local: &str) -> bool {
+    local == base
+        || local
+            .strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|n| suffix_number(n).is_some())
+}
+
+/// [`collides`] for any of `bases`, by hash lookups.
+fn collides_with_any(bases: &FxHashSet<&str>, local: &str) -> bool {
+    bases.contains(local)
+        || local
+            .rsplit_once('.')
+            .is_some_and(|(b, n)| bases.contains(b) && suffix_number(n).is_some())
 }
 
 /// The KUMOI local part from a kana name: `ヤマダ タロウ` → `yamada.tarou`. Anything that does

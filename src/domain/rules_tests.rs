@@ -924,6 +924,42 @@ fn r3_kumoi_suffixes_skip_numbers_taken_in_or_outside_the_snapshot() {
     );
 }
 
+/// R3: the local parts an allocation for `base` could give, and only those, collide with it.
+#[test]
+fn r3_only_the_base_and_its_numbered_forms_collide() {
+    let cases = [
+        ("yamada.tarou", "yamada.tarou", true),
+        ("yamada.tarou", "yamada.tarou.2", true),
+        ("yamada.tarou", "yamada.tarou.123456789", true),
+        ("yamada.tarou", "yamada.tarou.1234567890", false),
+        ("yamada.tarou", "yamada.tarou.02", false),
+        ("yamada.tarou", "yamada.tarou.", false),
+        ("yamada.tarou", "yamada.tarou.x1", false),
+        ("yamada.tarou", "yamada.tarou.4.2", false),
+        ("yamada.tarou", "yamada.taroumaru", false),
+        ("yamada.tarou", "yamada.tarou2", false),
+        ("yamada.tarou", "yamada", false),
+        ("yamada.tarou.4", "yamada.tarou.4.2", true),
+    ];
+    for (base, local, expected) in cases {
+        assert_eq!(collides(base, local), expected, "{base} / {local}");
+        let one: FxHashSet<&str> = [base].into_iter().collect();
+        assert_eq!(collides_with_any(&one, local), expected, "{base} / {local}");
+    }
+}
+
+/// The lookup form of `collides` agrees with it on any strings of the letters that matter.
+#[test]
+fn collides_with_any_agrees_with_collides() {
+    use proptest::prelude::*;
+    let word = "[a0-2.]{0,7}";
+    proptest!(|(bases in proptest::collection::vec(word, 1..4), local in word)| {
+        let set: FxHashSet<&str> = bases.iter().map(String::as_str).collect();
+        let any = bases.iter().any(|b| collides(b, &local));
+        prop_assert_eq!(collides_with_any(&set, &local), any);
+    });
+}
+
 /// `permute` puts at each position what `order` names, for any permutation.
 #[test]
 fn permute_follows_the_order() {

@@ -130,7 +130,7 @@ pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreE
 
 /// The identifiers on record that a plan over a partial snapshot could otherwise allocate
 /// again: the ECS-IDs from `first_new_id` on (in ECS-ID order), and the local parts of the
-/// KUMOI addresses starting with any of `bases` (which holds every `base` and `base.N`).
+/// KUMOI addresses that are one of `bases` or one of them numbered (`base.N`).
 /// Read from the store at `path` (on its own connection) in a transaction at `digest`, or
 /// refused.
 pub fn reserved(
@@ -153,16 +153,22 @@ pub fn reserved(
             while let Some(r) = rows.next()? {
                 reserved.ecs_ids.insert(EcsId::new(text(r, 0)?));
             }
-            // Local parts are ASCII (romanized); the range is every address starting with base.
+            // The addresses whose local part is `base` or `base.n` (`rules::collides`), by two
+            // ranges of the index: `base@` up to `baseA` and `base.` up to `base/` ('A' and '/'
+            // follow '@' and '.'). Not every address starting with `base`: at 3M accounts a
+            // common name starts hundreds of thousands of others.
             let mut stmt =
                 tx.prepare("SELECT kumoi FROM accounts WHERE kumoi >= ?1 AND kumoi < ?2")?;
             for base in bases {
-                let end = format!("{base}\u{10FFFF}");
-                let mut rows = stmt.query((base.as_str(), end.as_str()))?;
-                while let Some(r) = rows.next()? {
-                    let kumoi = text(r, 0)?;
-                    let local = kumoi.split('@').next().unwrap_or("");
-                    reserved.kumoi_local_parts.insert(CompactString::new(local));
+                for (from, to) in [('@', 'A'), ('.', '/')] {
+                    let mut rows = stmt.query((format!("{base}{from}"), format!("{base}{to}")))?;
+                    while let Some(r) = rows.next()? {
+                        let kumoi = text(r, 0)?;
+                        let local = kumoi.split('@').next().unwrap_or("");
+                        if crate::domain::rules::collides(base, local) {
+                            reserved.kumoi_local_parts.insert(CompactString::new(local));
+                        }
+                    }
                 }
             }
         }

@@ -570,3 +570,41 @@ fn an_import_leaves_no_log_behind() -> Result<(), StoreError> {
     assert_eq!(store.snapshot()?.accounts.len(), 1);
     Ok(())
 }
+
+/// The KUMOI local parts `keys::reserved` finds for a base are the base and its numbered
+/// forms (`rules::collides`), whatever else starts like it, in any domain.
+#[test]
+fn reserved_local_parts_are_the_base_and_its_numbered_forms() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let path = dir.path().join("s.sqlite");
+    let mut store = Store::open(&path)?;
+    let locals = [
+        ("yamada.tarou", "st.kyoto-u.ac.jp"),
+        ("yamada.tarou.3", "st.kyoto-u.ac.jp"),
+        ("yamada.tarou.12", "old.example.jp"),
+        ("yamada.tarou.02", "st.kyoto-u.ac.jp"),
+        ("yamada.tarou.x1", "st.kyoto-u.ac.jp"),
+        ("yamada.tarou.4.2", "st.kyoto-u.ac.jp"),
+        ("yamada.taroumaru", "st.kyoto-u.ac.jp"),
+        ("yamada.tarou-2", "st.kyoto-u.ac.jp"),
+        ("yamada", "st.kyoto-u.ac.jp"),
+        ("sato.hanako.7", "st.kyoto-u.ac.jp"),
+    ];
+    let accounts: Vec<Account> = locals
+        .iter()
+        .enumerate()
+        .map(|(k, (local, domain))| Account {
+            ecs_id: EcsId::new(&format!("a{:07}", k + 1)),
+            kumoi: format!("{local}@{domain}").into(),
+            student_nos: vec![StudentNo::new(&format!("0126{k:04}"))],
+            ..new_account()
+        })
+        .collect();
+    store.import(&accounts, &IdFormat::default(), None, None)?;
+    let digest = super::digest_of(&store.conn)?;
+    let bases = ["yamada.tarou".to_string(), "suzuki.ichirou".to_string()].into();
+    let found = super::keys::reserved(&path, &digest, "a9999999", &bases)?;
+    let found: Vec<&str> = found.kumoi_local_parts.iter().map(|l| l.as_str()).collect();
+    assert_eq!(found, ["yamada.tarou", "yamada.tarou.12", "yamada.tarou.3"]);
+    Ok(())
+}
