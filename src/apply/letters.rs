@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use crate::apply::keys::{ActivationKey, activation_key, hash_key};
+use crate::apply::keys::{ActivationKey, activation_keys, hash_keys};
 use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
-use crate::domain::account::Delivery;
+use crate::domain::account::{Account, Delivery};
 use crate::domain::plan::{ActionKind, Plan};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -44,12 +44,15 @@ pub struct LetterRow {
 /// R3: the letters of `plan`, one per `create` with letter delivery, each with a fresh key,
 /// ordered by faculty, student number and ECS-ID.
 pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
-    let mut rows = Vec::new();
-    for action in &plan.actions {
-        if action.kind != ActionKind::Create || action.delivery != Some(Delivery::Letter) {
-            continue;
-        }
-        let Some(a) = &action.after else { continue };
+    let accounts: Vec<&Account> = plan
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create && a.delivery == Some(Delivery::Letter))
+        .filter_map(|a| a.after.as_ref())
+        .collect();
+    let keys = activation_keys(accounts.len())?;
+    let mut rows = Vec::with_capacity(accounts.len());
+    for (a, key) in accounts.into_iter().zip(keys) {
         rows.push(LetterRow {
             faculty: a.faculty.to_string(),
             student_no: a
@@ -60,7 +63,7 @@ pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
             name_kana: a.name_kana.to_string(),
             ecs_id: a.ecs_id.as_str().to_string(),
             kumoi: a.kumoi.to_string(),
-            key: activation_key()?,
+            key,
             activation_deadline: a.activation_deadline,
         });
     }
@@ -72,10 +75,14 @@ pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
 
 /// `(ecs_id, salt$hash)` for each letter, for the store.
 pub fn key_hashes(rows: &[LetterRow]) -> Result<Vec<(String, String)>, ApplyError> {
-    use rayon::prelude::*;
-    rows.par_iter()
-        .map(|r| Ok((r.ecs_id.clone(), hash_key(&r.key, &r.ecs_id)?)))
-        .collect()
+    let keys: Vec<(&ActivationKey, &str)> =
+        rows.iter().map(|r| (&r.key, r.ecs_id.as_str())).collect();
+    let hashes = hash_keys(&keys)?;
+    Ok(rows
+        .iter()
+        .zip(hashes)
+        .map(|(r, h)| (r.ecs_id.clone(), h))
+        .collect())
 }
 
 /// Writes `rows` into the new folder `dir` (mode 0700; it must not exist), one CSV per faculty
