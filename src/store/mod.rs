@@ -4,7 +4,7 @@
 //!
 //! It is created on first use and kept current by numbered migrations ([`migrations`], tracked
 //! by `PRAGMA user_version`). It runs in WAL mode with foreign keys on; the log file is kept
-//! between runs (as large as the largest night's), and new stores use 16 KiB pages. Every write
+//! between runs (as large as the largest night's), and new stores use 64 KiB pages. Every write
 //! goes through one explicit transaction: [`Store::apply`] writes a whole plan or nothing, and
 //! [`Store::import`] a whole accounts file or nothing.
 //!
@@ -259,6 +259,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The page size of a new store, in bytes (see [`Store::open`]).
+pub const PAGE_SIZE: i64 = 65_536;
+
 const ACCOUNT_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
     status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
     departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for";
@@ -274,12 +277,15 @@ impl Store {
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
-        // 16 KiB pages (SQLite's default is 4 KiB): a night's apply writes every page it
-        // changes to the write-ahead log and then back into the file, a page per system call;
-        // with 16 KiB pages a million-account apply makes a quarter of those calls and an
-        // outbox row (a whole notice, ~2 KB) no longer takes a page of its own. Only a new
-        // file takes it (it must come before WAL mode); an existing store keeps its pages.
-        conn.pragma_update(None, "page_size", 16_384)
+        // 64 KiB pages, SQLite's largest (its default is 4 KiB): a night's apply changes a
+        // tenth of the accounts at random, so it writes nearly every page of the accounts table
+        // and its indexes whatever their size, each to the write-ahead log and then back into
+        // the file. With 64 KiB pages there are a quarter as many pages to look up, log and
+        // copy as with 16 KiB: a million-account apply took 3.0-3.2 s instead of 3.6-3.9 s
+        // (its commit 0.4 s instead of 0.75 s), and plans took as long. Only a new file takes
+        // it (it must come before WAL mode); an existing store keeps its pages (`VACUUM` with
+        // the journal out of WAL mode converts one; see benches/SCALE.md).
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
             .map_err(open_err)?;
         // WAL: readers (a `plan` while `run` applies) never block the writer, nor it them.
         let mode: String = conn

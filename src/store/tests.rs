@@ -608,3 +608,22 @@ fn reserved_local_parts_are_the_base_and_its_numbered_forms() -> Result<(), Stor
     assert_eq!(found, ["yamada.tarou", "yamada.tarou.12", "yamada.tarou.3"]);
     Ok(())
 }
+
+/// A new store takes `PAGE_SIZE` pages; an existing file keeps the pages it has.
+#[test]
+fn new_stores_take_large_pages_and_existing_ones_keep_theirs() -> Result<(), StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let page_size = |store: &Store| -> Result<i64, StoreError> {
+        Ok(store.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?)
+    };
+    let new = Store::open(&dir.path().join("new.sqlite"))?;
+    assert_eq!(page_size(&new)?, super::PAGE_SIZE);
+    let old_path = dir.path().join("old.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&old_path)?;
+        conn.execute_batch("PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t;")?;
+    }
+    let old = Store::open(&old_path)?;
+    assert_eq!(page_size(&old)?, 4096);
+    Ok(())
+}
