@@ -14,7 +14,6 @@
 //! plan does not depend on the number of threads.
 
 use std::collections::HashSet;
-use std::ops::Bound;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -1122,24 +1121,12 @@ impl<'a> Work<'a> {
         // ascending: the smallest free one is found by walking them, not by trying `base.2`,
         // `base.3`, ... against the set (a name shared by thousands of accounts cost thousands
         // of tries at its first new account).
+        // One walk over both sets: a local part `b.n` counts for base `b`.
         let mut numbers: FxHashMap<&str, Suffixes> = wanted
-            .par_iter()
-            .map(|&base| {
-                let mut s = Suffixes::default();
-                let from = format!("{base}.");
-                let after = reserved
-                    .kumoi_local_parts
-                    .range::<str, _>((Bound::Included(from.as_str()), Bound::Unbounded));
-                for local in after {
-                    let Some(n) = local.strip_prefix(from.as_str()) else {
-                        break;
-                    };
-                    s.taken.extend(suffix_number(n));
-                }
-                (base, s)
-            })
+            .iter()
+            .map(|&base| (base, Suffixes::default()))
             .collect();
-        for local in &taken {
+        for local in taken.iter().chain(&reserved.kumoi_local_parts) {
             if let Some((b, n)) = local.rsplit_once('.')
                 && let Some(s) = numbers.get_mut(b)
                 && let Some(n) = suffix_number(n)
