@@ -131,22 +131,11 @@ pub fn plan_batch(
     let owned_keys = keys;
     let keys = &owned_keys;
     let profiles = &settings.profiles;
-    let clock = std::time::Instant::now();
-    let mut inputs = batch.inputs(profiles);
-    let quiet = batch.quiet();
-    let mut selection = triage::select(keys, &inputs, &quiet, as_of);
-    tracing::info!(
-        kept = inputs.registrar.len(),
-        quiet = quiet.len(),
-        load = selection.load.len(),
-        mixed = selection.mixed.len(),
-        ms = clock.elapsed().as_millis(),
-        peak_mib = crate::cli::peak_mib(),
-        "rows triaged"
-    );
+    let (mut inputs, mut selection) = triage_batch(keys, profiles, batch, as_of);
     if !selection.mixed.is_empty() {
-        // A quiet row's account is named by another row too: the rules need both rows, so the
-        // accepted files are read again with the rows of those accounts kept.
+        // A quiet row's account is named by another row too, and the quiet row was dropped: the
+        // rules need both rows, so the accepted files are read again with the rows of those
+        // accounts kept.
         let accepted: Vec<&BatchFile> = batch.files.iter().filter(|f| f.accepted).collect();
         let paths: Vec<PathBuf> = accepted.iter().map(|f| f.ingested.path.clone()).collect();
         let sifter = Sifter::except(keys, selection.mixed.iter().copied());
@@ -161,8 +150,7 @@ pub fn plan_batch(
             same,
             "an input file changed while it was being read; run again"
         );
-        inputs = again.inputs(profiles);
-        selection = triage::select(keys, &inputs, &again.quiet(), as_of);
+        (inputs, selection) = triage_batch(keys, profiles, &mut again, as_of);
         anyhow::ensure!(
             selection.mixed.is_empty(),
             "triage found rows to keep after keeping them; this is a bug in regsync, please report it"
@@ -211,6 +199,42 @@ pub fn plan_batch(
         "rules applied"
     );
     Ok(plan)
+}
+
+/// Takes `batch`'s rows and selects the accounts the rules can act on; the held quiet rows of
+/// mixed accounts are taken back (`triage::take_back`), so the selection's `mixed` names only
+/// accounts with dropped quiet rows.
+fn triage_batch(
+    keys: &Keys,
+    profiles: &crate::ingest::profile::Profiles,
+    batch: &mut Batch,
+    as_of: NaiveDate,
+) -> (rules::Inputs, triage::Selection) {
+    let clock = std::time::Instant::now();
+    let mut inputs = batch.inputs(profiles);
+    let mut quiet = batch.quiet();
+    let mut selection = triage::select(keys, &inputs, &quiet.slots, as_of);
+    let mixed = selection.mixed.len();
+    let taken = if mixed > 0 {
+        triage::take_back(&mut inputs, &mut quiet, &selection.mixed)
+    } else {
+        0
+    };
+    if taken > 0 {
+        selection = triage::select(keys, &inputs, &quiet.slots, as_of);
+    }
+    tracing::info!(
+        kept = inputs.registrar.len(),
+        quiet = quiet.slots.len(),
+        load = selection.load.len(),
+        mixed,
+        taken_back = taken,
+        still_mixed = selection.mixed.len(),
+        ms = clock.elapsed().as_millis(),
+        peak_mib = crate::cli::peak_mib(),
+        "rows triaged"
+    );
+    (inputs, selection)
 }
 
 /// What the accounts left out of a partial snapshot hold that this plan could allocate: the

@@ -1623,4 +1623,4 @@ pub fn romanize(name_kana: &str) -> String {
 
 #[cfg(test)]
 #[path = "rules_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -12,7 +12,7 @@ fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
-fn account(ecs: &str, person: &str, nos: &[&str], status: Status) -> Account {
+pub(crate) fn account(ecs: &str, person: &str, nos: &[&str], status: Status) -> Account {
     Account {
         ecs_id: EcsId::new(ecs),
         kumoi: CompactString::new(format!("{ecs}@st.example.ac.jp")),
@@ -37,7 +37,7 @@ fn account(ecs: &str, person: &str, nos: &[&str], status: Status) -> Account {
     }
 }
 
-fn row(
+pub(crate) fn row(
     n: u32,
     person: &str,
     no: &str,

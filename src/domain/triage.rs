@@ -8,14 +8,16 @@
 //!
 //! 1. The store reads the [`Keys`].
 //! 2. Ingest asks a [`Sifter`] about each registrar row: a row is *quiet* when the rules, given
-//!    that row alone for that account, provably decide nothing ([`Sifter::quiet`] spells out the
+//!    that row alone for that account, provably decide nothing ([`Sift::sift`] spells out the
 //!    conditions, which mirror `rules::Work::still_student`). Quiet rows are dropped at once and
-//!    only their account's slot is kept.
+//!    only their account's slot is kept ([`QuietRows`]).
 //! 3. [`select`] names the accounts the rules can act on: those any kept row points at (by any
 //!    identifier, or as a kana + birth date candidate), those absent from a full snapshot, and
 //!    those with something scheduled by `as_of`. A slot hit by a quiet row *and* by another row
-//!    is *mixed*: the group of rows matters there, so the file is read again with those slots
-//!    never sifted ([`Sifter::except`]).
+//!    is *mixed*: the group of rows matters there. The quiet rows of accounts with an earlier
+//!    student number, the usual mixed ones, were held whole, and [`take_back`] returns them to
+//!    the kept rows; for any other mixed slot the file is read again with those slots never
+//!    sifted ([`Sifter::except`]).
 //! 4. The store loads the selected accounts, and `rules::plan` runs on them as on a full
 //!    snapshot, with the selected accounts that quiet rows matched passed as
 //!    [`Inputs::quiet_seen`] (so they are not taken as absent).
@@ -251,6 +253,9 @@ struct Packed {
 
 impl Packed {
     const HAS_FP: u8 = 0x80;
+    /// The account has an earlier student number on record (not stored: [`KeysPart::push`]
+    /// sets it from the numbers).
+    const EARLIER_NUMBER: u8 = 0x40;
 
     fn new(f: &Facts) -> Packed {
         Packed {
@@ -389,19 +394,32 @@ pub struct Keys {
 pub struct KeysPart {
     pub ecs_ids: Vec<CompactString>,
     facts: Vec<Packed>,
-    pub person_ids: Vec<(IdKey, Slot)>,
-    pub student_nos: Vec<(IdKey, Slot)>,
+    person_ids: Vec<(IdKey, Slot)>,
+    student_nos: Vec<(IdKey, Slot)>,
 }
 
 impl KeysPart {
-    /// Adds the next account of the range (in ECS-ID order).
-    pub fn push(&mut self, ecs_id: &str, person_id: Option<&str>, facts: Facts) {
+    /// Adds the next account of the range (in ECS-ID order), with its student numbers.
+    pub fn push<'a>(
+        &mut self,
+        ecs_id: &str,
+        person_id: Option<&str>,
+        facts: Facts,
+        student_nos: impl IntoIterator<Item = &'a str>,
+    ) {
         let slot = self.ecs_ids.len() as Slot;
         if let Some(p) = person_id {
             self.person_ids.push((IdKey::of(p), slot));
         }
+        let before = self.student_nos.len();
+        self.student_nos
+            .extend(student_nos.into_iter().map(|no| (IdKey::of(no), slot)));
+        let mut packed = Packed::new(&facts);
+        if self.student_nos.len() - before > 1 {
+            packed.flags |= Packed::EARLIER_NUMBER;
+        }
         self.ecs_ids.push(CompactString::new(ecs_id));
-        self.facts.push(Packed::new(&facts));
+        self.facts.push(packed);
     }
 
     pub fn len(&self) -> usize {
@@ -520,10 +538,62 @@ impl Keys {
     }
 }
 
+/// What a [`Sift`] makes of a registrar row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sifted {
+    /// The rules may act on it: kept with the other rows.
+    Keep,
+    /// Quiet about the account in this slot: the row is dropped, the slot kept.
+    Quiet(Slot),
+    /// Quiet about the account in this slot, which another row is likely to name too: the row
+    /// is set aside, so a mixed slot ([`select`]) takes it back without reading the file again.
+    Held(Slot),
+}
+
+/// The quiet registrar rows of a read: each one's slot, in file order, and the held ones whole.
+#[derive(Debug, Default)]
+pub struct QuietRows {
+    pub slots: Vec<Slot>,
+    /// The [`Sifted::Held`] rows, in file order, with their slots.
+    pub held: Vec<(Slot, RegistrarRow)>,
+}
+
+impl QuietRows {
+    /// Takes `row` in as `sifted` says; hands it back when it is to be kept.
+    pub fn sift(&mut self, sifted: Sifted, row: RegistrarRow) -> Option<RegistrarRow> {
+        match sifted {
+            Sifted::Keep => return Some(row),
+            Sifted::Quiet(slot) => self.slots.push(slot),
+            Sifted::Held(slot) => {
+                self.slots.push(slot);
+                self.held.push((slot, row));
+            }
+        }
+        None
+    }
+
+    /// Moves `other`'s rows after these, their spreadsheet rows moved down by `delta`.
+    pub fn append(&mut self, other: &mut QuietRows, delta: u32) {
+        self.slots.append(&mut other.slots);
+        for (_, row) in &mut other.held {
+            row.at.row += delta;
+        }
+        self.held.append(&mut other.held);
+    }
+
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.held.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
 /// Decides, row by row during ingest, which registrar rows are quiet.
 pub trait Sift: Sync {
-    /// The slot of the account `row` is quiet about, or `None` to keep the row.
-    fn quiet(&self, row: &RegistrarRow) -> Option<Slot>;
+    fn sift(&self, row: &RegistrarRow) -> Sifted;
 }
 
 pub struct Sifter<'k> {
@@ -566,6 +636,25 @@ impl Sift for Sifter<'_> {
     /// and its 所属, 身分, name and kana name are the account's (the fingerprints are equal, and
     /// none of the three texts is blank, which the rules would skip); and the row brings no
     /// 個人番号 or birth date the account lacks. The rules then change nothing.
+    ///
+    /// A quiet row of an account with an earlier student number on record is held, not
+    /// dropped: the export often still lists the earlier number's row (its 卒業 after 学部 →
+    /// 大学院), which names the same account and makes it mixed. Held, the quiet row is at hand
+    /// ([`take_back`]); dropped, every file would be read again (at 1M rows ~20,000 such
+    /// accounts a night, and 0.7 s).
+    fn sift(&self, row: &RegistrarRow) -> Sifted {
+        self.quiet(row).map_or(Sifted::Keep, |slot| {
+            if self.keys.facts[slot as usize].has(Packed::EARLIER_NUMBER) {
+                Sifted::Held(slot)
+            } else {
+                Sifted::Quiet(slot)
+            }
+        })
+    }
+}
+
+impl Sifter<'_> {
+    /// The slot of the account `row` is quiet about ([`Sift::sift`]), or `None`.
     fn quiet(&self, row: &RegistrarRow) -> Option<Slot> {
         if !row.enrollment.is_student()
             || row.faculty.is_empty()
@@ -618,6 +707,48 @@ impl Sift for Sifter<'_> {
         });
         (row_fp == fp).then_some(slot)
     }
+}
+
+/// Takes the held rows of the `mixed` slots back into `inputs.registrar`, in file order, and
+/// those slots out of `quiet`, so [`select`] can run again as if the rows had been kept. A slot
+/// with a quiet row that was dropped, not held, stays as it is (its files must be read again).
+/// Returns how many rows came back.
+pub fn take_back(inputs: &mut Inputs, quiet: &mut QuietRows, mixed: &[Slot]) -> usize {
+    // Per mixed slot: its quiet rows, and how many of them were held.
+    let mut counts: FxHashMap<Slot, (u32, u32)> = mixed.iter().map(|&s| (s, (0, 0))).collect();
+    for s in &quiet.slots {
+        if let Some(c) = counts.get_mut(s) {
+            c.0 += 1;
+        }
+    }
+    for (s, _) in &quiet.held {
+        if let Some(c) = counts.get_mut(s) {
+            c.1 += 1;
+        }
+    }
+    counts.retain(|_, &mut (q, h)| q == h);
+    if counts.is_empty() {
+        return 0;
+    }
+    quiet.slots.retain(|s| !counts.contains_key(s));
+    let (back, held): (Vec<_>, Vec<_>) = std::mem::take(&mut quiet.held)
+        .into_iter()
+        .partition(|(s, _)| counts.contains_key(s));
+    quiet.held = held;
+    let taken = back.len();
+    let kept = std::mem::take(&mut inputs.registrar);
+    debug_assert!(kept.windows(2).all(|w| w[0].at < w[1].at));
+    let mut rows = Vec::with_capacity(kept.len() + back.len());
+    let mut back = back.into_iter().map(|(_, r)| r).peekable();
+    for r in kept {
+        while let Some(b) = back.next_if(|b| b.at < r.at) {
+            rows.push(b);
+        }
+        rows.push(r);
+    }
+    rows.extend(back);
+    inputs.registrar = rows;
+    taken
 }
 
 /// What [`select`] decided.
@@ -794,6 +925,108 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
 #[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::model::Enrollment;
+    use crate::domain::rules::tests::{account, row};
+
+    /// Keys of the accounts, in ECS-ID order.
+    fn keys_of(accounts: &[Account]) -> Keys {
+        let mut part = KeysPart::default();
+        let mut scratch = Scratch::default();
+        for a in accounts {
+            part.push(
+                a.ecs_id.as_str(),
+                a.person_id.as_ref().map(|p| p.as_str()),
+                Facts::of(a, &mut scratch),
+                a.student_nos.iter().map(|s| s.as_str()),
+            );
+        }
+        Keys::from_parts(vec![part], 0, String::new())
+    }
+
+    fn enrolled(n: u32, person: &str, no: &str) -> RegistrarRow {
+        row(
+            n,
+            person,
+            no,
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        )
+    }
+
+    #[test]
+    fn an_unchanged_row_is_held_only_when_its_account_has_an_earlier_number() {
+        let keys = keys_of(&[
+            account("a0000001", "P1", &["S1"], Status::Undergraduate),
+            account("a0000002", "P2", &["B2", "S2"], Status::Undergraduate),
+        ]);
+        let sifter = Sifter::new(&keys);
+        let cases = [
+            (enrolled(2, "P1", "S1"), Sifted::Quiet(0)),
+            (enrolled(3, "P2", "S2"), Sifted::Held(1)),
+            // The earlier number is not the account's current one: the rules act on it.
+            (enrolled(4, "P2", "B2"), Sifted::Keep),
+            (
+                row(
+                    5,
+                    "P2",
+                    "B2",
+                    Status::Undergraduate,
+                    Enrollment::Graduated,
+                    Some("2026-03-31"),
+                ),
+                Sifted::Keep,
+            ),
+        ];
+        for (r, want) in cases {
+            assert_eq!(sifter.sift(&r), want, "row {}", r.at.row);
+        }
+        // Kept whatever the account when the first read found it mixed.
+        let except = Sifter::except(&keys, [1]);
+        assert_eq!(except.sift(&enrolled(3, "P2", "S2")), Sifted::Keep);
+    }
+
+    #[test]
+    fn held_rows_of_mixed_slots_come_back_in_file_order() {
+        let mut quiet = QuietRows::default();
+        for (slot, n, sifted) in [
+            (0, 2, Sifted::Held(0)),
+            (1, 3, Sifted::Quiet(1)),
+            (2, 5, Sifted::Held(2)),
+            (1, 6, Sifted::Held(1)),
+            (3, 8, Sifted::Held(3)),
+        ] {
+            let r = enrolled(n, "P", &format!("S{slot}"));
+            assert!(quiet.sift(sifted, r).is_none());
+        }
+        assert!(quiet.sift(Sifted::Keep, enrolled(9, "P", "K")).is_some());
+        let mut inputs = Inputs {
+            registrar: [4, 7].map(|n| enrolled(n, "P", "K")).to_vec(),
+            ..Inputs::default()
+        };
+        // Slot 1 had a quiet row dropped (row 3): it stays mixed, its held row stays held.
+        let taken = take_back(&mut inputs, &mut quiet, &[0, 1, 3]);
+        assert_eq!(taken, 2);
+        let rows: Vec<u32> = inputs.registrar.iter().map(|r| r.at.row).collect();
+        assert_eq!(rows, [2, 4, 7, 8]);
+        assert_eq!(quiet.slots, [1, 2, 1]);
+        let held: Vec<(Slot, u32)> = quiet.held.iter().map(|(s, r)| (*s, r.at.row)).collect();
+        assert_eq!(held, [(2, 5), (1, 6)]);
+        assert_eq!(take_back(&mut inputs, &mut quiet, &[1]), 0);
+        assert_eq!(inputs.registrar.len(), 4);
+    }
+
+    #[test]
+    fn quiet_rows_of_later_chunks_move_down_their_rows() {
+        let mut all = QuietRows::default();
+        let mut chunk = QuietRows::default();
+        chunk.sift(Sifted::Held(4), enrolled(2, "P", "S"));
+        chunk.sift(Sifted::Quiet(5), enrolled(3, "P", "T"));
+        all.append(&mut chunk, 100);
+        assert!(chunk.is_empty() && chunk.held.is_empty());
+        assert_eq!(all.slots, [4, 5]);
+        assert_eq!(all.held[0].1.at.row, 102);
+    }
 
     #[test]
     fn id_keys_are_exact_for_registry_identifiers() {

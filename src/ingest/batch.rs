@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::model::{Kind, Records};
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
-use crate::domain::triage::Slot;
+use crate::domain::triage::QuietRows;
 use crate::ingest::profile::{Profiles, Snapshot};
 use crate::ingest::{Ingested, Sink, read_source, unreadable};
 
@@ -42,13 +42,19 @@ impl Batch {
         Batch { files }
     }
 
-    /// The slots of the quiet registrar rows of the accepted files ([`Sink::Sift`]).
-    pub fn quiet(&self) -> Vec<Slot> {
-        self.files
-            .iter()
-            .filter(|f| f.accepted)
-            .flat_map(|f| f.ingested.quiet.iter().copied())
-            .collect()
+    /// Takes the quiet registrar rows of the accepted files ([`Sink::Sift`]); held rows name
+    /// their file as [`Batch::inputs`] names it, by its position among the accepted files.
+    pub fn quiet(&mut self) -> QuietRows {
+        let mut all = QuietRows::default();
+        for (k, f) in self.files.iter_mut().filter(|f| f.accepted).enumerate() {
+            let mut quiet = std::mem::take(&mut f.ingested.quiet);
+            quiet
+                .held
+                .iter_mut()
+                .for_each(|(_, r)| r.at.file = k as u32);
+            all.append(&mut quiet, 0);
+        }
+        all
     }
 
     pub fn rejected(&self) -> impl Iterator<Item = &BatchFile> {

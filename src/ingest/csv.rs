@@ -20,7 +20,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 
 use crate::domain::model::Kind;
-use crate::domain::triage::Slot;
+use crate::domain::triage::QuietRows;
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{Encoding, body, decode_chunk, decode_chunk_into, locate, sniff};
 use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};
@@ -552,8 +552,8 @@ struct FieldBufs {
     text: String,
     spans: Vec<Content>,
     unescaped: Vec<u8>,
-    /// Slots of the quiet rows ([`Sink::Sift`]).
-    quiet: Vec<Slot>,
+    /// The quiet rows ([`Sink::Sift`]).
+    quiet: QuietRows,
 }
 
 /// The result so far, with the physical line and quoted line breaks reached, as chunk results
@@ -566,7 +566,7 @@ struct Stitch<'a> {
     line_start: usize,
     sink: Sink<'a>,
     mapped: Mapped,
-    quiet: Vec<Slot>,
+    quiet: QuietRows,
     rows: usize,
     diagnostics: Vec<Diagnostic>,
     /// A chunk of a file read as UTF-8 is not UTF-8.
@@ -584,7 +584,7 @@ impl<'a> Stitch<'a> {
             line_start: memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |i| i + 1),
             sink,
             mapped: Mapped::new(start.header.kind()),
-            quiet: Vec::new(),
+            quiet: QuietRows::default(),
             rows: 0,
             diagnostics: Vec::new(),
             not_utf8: false,
@@ -611,7 +611,7 @@ impl<'a> Stitch<'a> {
                 if self.sink.keeps() {
                     r.scratch.mapped.shift_rows(delta);
                     self.mapped.append_from(&mut r.scratch.mapped);
-                    self.quiet.append(&mut r.scratch.fields.quiet);
+                    self.quiet.append(&mut r.scratch.fields.quiet, delta);
                 } else {
                     r.scratch.mapped.clear();
                 }
@@ -777,10 +777,10 @@ fn read_records(
         if let Sink::Sift(sift) = sink
             && let Mapped::Registrar(kept) = mapped
             && kept.len() > before
-            && let Some(slot) = kept.last().and_then(|r| sift.quiet(r))
+            && let Some(row) = kept.pop()
         {
-            kept.pop();
-            quiet.push(slot);
+            let sifted = sift.sift(&row);
+            kept.extend(quiet.sift(sifted, row));
         }
         if matches!(sink, Sink::CountOnly) {
             // The row was mapped and checked; dropping it here keeps the row vector at one

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::domain::model::{Kind, Records};
-use crate::domain::triage::{Sift, Slot};
+use crate::domain::triage::{QuietRows, Sift};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::Encoding;
 use crate::ingest::map::Mapped;
@@ -35,8 +35,8 @@ pub struct Outcome {
     /// Non-blank data rows read (with or without errors).
     pub rows: usize,
     pub mapped: Option<Mapped>,
-    /// The slots of the registrar rows a [`Sink::Sift`] found quiet, in file order.
-    pub quiet: Vec<Slot>,
+    /// The registrar rows a [`Sink::Sift`] found quiet, in file order.
+    pub quiet: QuietRows,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -59,8 +59,8 @@ pub struct Ingested {
     /// The typed rows; `None` when the file is rejected (empty when read with
     /// [`Sink::CountOnly`]).
     pub records: Option<Records>,
-    /// The slots of the registrar rows a [`Sink::Sift`] found quiet (empty when rejected).
-    pub quiet: Vec<Slot>,
+    /// The registrar rows a [`Sink::Sift`] found quiet (none when rejected).
+    pub quiet: QuietRows,
     /// Errors first (in file order), then warnings.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -89,8 +89,9 @@ pub enum Sink<'a> {
     /// accepted file's records are empty. For `check`, which never needs a file's records.
     CountOnly,
     /// Kept, except registrar rows of CSV files that the sift finds quiet: those are dropped
-    /// once mapped and checked, and only their account's slot is kept, in
-    /// [`Ingested::quiet`] (see `domain::triage`). Workbooks are read as with `Keep`.
+    /// once mapped and checked, and only their account's slot is kept (and the row itself
+    /// when the sift holds it), in [`Ingested::quiet`] (see `domain::triage`). Workbooks are
+    /// read as with `Keep`.
     Sift(&'a dyn Sift),
 }
 
@@ -154,7 +155,7 @@ pub fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
         kind: None,
         rows: 0,
         records: None,
-        quiet: Vec::new(),
+        quiet: QuietRows::default(),
         diagnostics: vec![Diagnostic::error(
             Location::File,
             format!("ファイルを読めません（{e}）"),
@@ -231,7 +232,7 @@ fn ingested(path: &Path, format: Option<Format>, outcome: Outcome) -> Ingested {
     let quiet = if records.is_some() {
         outcome.quiet
     } else {
-        Vec::new()
+        QuietRows::default()
     };
     Ingested {
         path: path.to_path_buf(),

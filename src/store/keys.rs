@@ -20,7 +20,7 @@ use compact_str::CompactString;
 use crate::domain::account::{Account, Reserved, Snapshot};
 use crate::domain::model::EcsId;
 use crate::domain::model::StudentNo;
-use crate::domain::triage::{Facts, IdKey, Keys, KeysPart, Slot, with_scratch};
+use crate::domain::triage::{Facts, Keys, KeysPart, Slot, with_scratch};
 
 /// Below this many accounts one range is read: connections cost more than they save.
 const MIN_PER_RANGE: usize = 20_000;
@@ -231,9 +231,7 @@ fn read_keys(path: &Path, range: &Range) -> Result<(KeysPart, String, u64), Stor
         while let Some(r) = rows.next()? {
             let ecs_id = text(r, 0)?;
             let (facts, nos) = triage_of(r, 2, ecs_id)?;
-            let slot = part.len() as Slot;
-            part.student_nos.extend(nos.map(|no| (IdKey::of(no), slot)));
-            part.push(ecs_id, opt_text(r, 1)?, facts);
+            part.push(ecs_id, opt_text(r, 1)?, facts, nos);
         }
     }
     tx.finish()?;
