@@ -826,7 +826,11 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         if let Some(s) = student_no {
             keys.by_student_no.extend_into(s, found);
         }
-        if let Some(e) = ecs_id {
+        // Mostly the 個人番号 or the student number found the account the ECS-ID names already,
+        // and the search among every ECS-ID is not needed.
+        if let Some(e) = ecs_id
+            && !found.iter().any(|&s| keys.ecs_id(s) == e)
+        {
             found.extend(keys.by_ecs_id(e));
         }
         found.sort_unstable();
