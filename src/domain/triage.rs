@@ -55,6 +55,12 @@ impl IdKey {
     const ASCII: u64 = 1 << 63;
     const HASHED: u64 = 3 << 62;
 
+    /// Whether the key is the identifier itself, not its hash: equal exact keys are equal
+    /// identifiers.
+    pub fn is_exact(self) -> bool {
+        self.0 & IdKey::HASHED != IdKey::HASHED
+    }
+
     pub fn of(s: &str) -> IdKey {
         let b = s.as_bytes();
         if !b.is_empty() && b.len() <= 17 && b.iter().all(u8::is_ascii_digit) {
@@ -106,20 +112,26 @@ impl IdMap {
     }
 
     pub fn get(&self, id: &str) -> Found<'_> {
-        let k = IdKey::of(id);
+        self.get_key(IdKey::of(id))
+    }
+
+    fn get_key(&self, k: IdKey) -> Found<'_> {
         if let Some(v) = self.many.get(&k) {
             return Found::Many(v);
         }
         self.one.get(&k).map_or(Found::None, |&s| Found::One(s))
     }
 
-    /// Every slot the key names, into `out`.
-    fn extend_into(&self, id: &str, out: &mut Vec<Slot>) {
-        match self.get(id) {
-            Found::None => {}
+    /// Every slot `id`'s key names, into `out`; whether `id` itself is on record for certain
+    /// (one was found and the key is exact, not a hash).
+    fn extend_into(&self, id: &str, out: &mut Vec<Slot>) -> bool {
+        let k = IdKey::of(id);
+        match self.get_key(k) {
+            Found::None => return false,
             Found::One(s) => out.push(s),
             Found::Many(v) => out.extend_from_slice(v),
         }
+        k.is_exact()
     }
 }
 
@@ -820,11 +832,12 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
                   kana: &str,
                   birth: Option<NaiveDate>,
                   scratch: &mut Scratch| {
+        let mut certain = false;
         if let Some(p) = person_id {
-            keys.by_person.extend_into(p, found);
+            certain |= keys.by_person.extend_into(p, found);
         }
         if let Some(s) = student_no {
-            keys.by_student_no.extend_into(s, found);
+            certain |= keys.by_student_no.extend_into(s, found);
         }
         // Mostly the 個人番号 or the student number found the account the ECS-ID names already,
         // and the search among every ECS-ID is not needed.
@@ -836,9 +849,14 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         found.sort_unstable();
         found.dedup();
         let identified = found.len();
-        let kb = kana_birth_key(kana, birth, scratch);
-        if kb != 0 {
-            found.extend(keys.kana_birth(kb));
+        // The rules look for kana + birth date alikes (R2) only for rows no identifier of theirs
+        // finds; an account found for certain by its 個人番号 or student number is loaded, so
+        // the rules find it too.
+        if !certain {
+            let kb = kana_birth_key(kana, birth, scratch);
+            if kb != 0 {
+                found.extend(keys.kana_birth(kb));
+            }
         }
         identified
     };
