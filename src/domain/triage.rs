@@ -593,8 +593,10 @@ pub enum Sifted {
 #[derive(Debug, Default)]
 pub struct QuietRows {
     pub slots: Vec<Slot>,
-    /// The [`Sifted::Held`] rows, in file order, with their slots.
-    pub held: Vec<(Slot, RegistrarRow)>,
+    /// The [`Sifted::Held`] rows, in file order, with their slots. Boxed: they are boxed in
+    /// parallel, chunk by chunk, and then moved from chunk to file to batch as 16 bytes each,
+    /// on one thread, and mostly dropped unused.
+    pub held: Vec<(Slot, Box<RegistrarRow>)>,
 }
 
 impl QuietRows {
@@ -605,7 +607,7 @@ impl QuietRows {
             Sifted::Quiet(slot) => self.slots.push(slot),
             Sifted::Held(slot) => {
                 self.slots.push(slot);
-                self.held.push((slot, row));
+                self.held.push((slot, Box::new(row)));
             }
         }
         None
@@ -613,11 +615,20 @@ impl QuietRows {
 
     /// Moves `other`'s rows after these, their spreadsheet rows moved down by `delta`.
     pub fn append(&mut self, other: &mut QuietRows, delta: u32) {
-        self.slots.append(&mut other.slots);
         for (_, row) in &mut other.held {
             row.at.row += delta;
         }
+        self.slots.append(&mut other.slots);
         self.held.append(&mut other.held);
+    }
+
+    /// Takes `other`'s rows after these; no copy when there are none yet.
+    pub fn extend(&mut self, mut other: QuietRows) {
+        if self.slots.is_empty() && self.held.is_empty() {
+            *self = other;
+        } else {
+            self.append(&mut other, 0);
+        }
     }
 
     pub fn clear(&mut self) {
@@ -778,7 +789,7 @@ pub fn take_back(inputs: &mut Inputs, quiet: &mut QuietRows, mixed: &[Slot]) -> 
     let kept = std::mem::take(&mut inputs.registrar);
     debug_assert!(kept.windows(2).all(|w| w[0].at < w[1].at));
     let mut rows = Vec::with_capacity(kept.len() + back.len());
-    let mut back = back.into_iter().map(|(_, r)| r).peekable();
+    let mut back = back.into_iter().map(|(_, r)| *r).peekable();
     for r in kept {
         while let Some(b) = back.next_if(|b| b.at < r.at) {
             rows.push(b);

@@ -52,7 +52,7 @@ impl Batch {
                 .held
                 .iter_mut()
                 .for_each(|(_, r)| r.at.file = k as u32);
-            all.append(&mut quiet, 0);
+            all.extend(quiet);
         }
         all
     }
