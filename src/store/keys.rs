@@ -41,19 +41,60 @@ pub(crate) fn fill_derived(tx: &Transaction<'_>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Where [`Store::keys`] splits `lo` ..= `hi`, the first and last ECS-IDs, into `parts` ranges
+/// when they are one prefix and zero-padded numbers of one width (`a0000001` .. `a0950124`, as
+/// regsync allocates them): evenly spaced numbers, which split the accounts evenly when the
+/// serials are dense, found without counting the accounts. `None` for other IDs; no points
+/// when the numbers span fewer than two ranges' worth.
+fn numbered_splits(lo: &str, hi: &str, parts: usize) -> Option<Vec<String>> {
+    let prefix = lo
+        .bytes()
+        .zip(hi.bytes())
+        .take_while(|(a, b)| a == b && !a.is_ascii_digit())
+        .count();
+    let (a, b) = (&lo[prefix..], &hi[prefix..]);
+    let digits = |s: &str| !s.is_empty() && s.len() <= 18 && s.bytes().all(|c| c.is_ascii_digit());
+    if a.len() != b.len() || !digits(a) || !digits(b) {
+        return None;
+    }
+    let (x, y) = (a.parse::<u64>().ok()?, b.parse::<u64>().ok()?);
+    let span = y.checked_sub(x)? + 1;
+    let parts = (span / MIN_PER_RANGE as u64).clamp(1, parts as u64);
+    Some(
+        (1..parts)
+            .map(|k| format!("{}{:0w$}", &lo[..prefix], x + span * k / parts, w = a.len()))
+            .collect(),
+    )
+}
+
 /// A range of ECS-IDs: from the first (inclusive) to the second (exclusive); `None` is open.
 type Range = (Option<String>, Option<String>);
 
 impl super::Store {
-    /// The [`Keys`] of every account, with the next serial and the digest.
-    pub fn keys(&self) -> Result<Keys, StoreError> {
+    /// Where the keys scan splits the ECS-IDs into ranges, one per thread, each starting a
+    /// range: evenly spaced numbers between the first and last ECS-ID ([`numbered_splits`]), or
+    /// else the accounts counted and every n-th ECS-ID found (~25 ms at 1M accounts).
+    fn split_points(&self) -> Result<Vec<String>, StoreError> {
+        let threads = rayon::current_num_threads();
+        // Two statements: SQLite finds a lone min() or max() at one end of the index, but
+        // scans the table for both in one.
+        let end = |sql: &str| -> Result<Option<String>, StoreError> {
+            Ok(self.conn.query_row(sql, [], |r| r.get(0))?)
+        };
+        let first = end("SELECT min(ecs_id) FROM accounts")?;
+        let last = end("SELECT max(ecs_id) FROM accounts")?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Vec::new());
+        };
+        if let Some(points) = numbered_splits(&first, &last, threads) {
+            return Ok(points);
+        }
         let count: i64 = self
             .conn
             .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
         let n = usize::try_from(count).unwrap_or(0);
-        let parts = (n / MIN_PER_RANGE).clamp(1, rayon::current_num_threads());
-        let mut bounds = Vec::with_capacity(parts + 1);
-        bounds.push(None);
+        let parts = (n / MIN_PER_RANGE).clamp(1, threads);
+        let mut points = Vec::with_capacity(parts);
         for k in 1..parts {
             let at = (k * n / parts) as i64;
             let id: Option<String> = self.conn.query_row(
@@ -61,8 +102,15 @@ impl super::Store {
                 [at],
                 |r| r.get(0),
             )?;
-            bounds.push(id);
+            points.extend(id);
         }
+        Ok(points)
+    }
+
+    /// The [`Keys`] of every account, with the next serial and the digest.
+    pub fn keys(&self) -> Result<Keys, StoreError> {
+        let mut bounds: Vec<Option<String>> = vec![None];
+        bounds.extend(self.split_points()?.into_iter().map(Some));
         bounds.push(None);
         let ranges: Vec<Range> = bounds
             .windows(2)
@@ -281,4 +329,35 @@ pub(crate) fn read_accounts(conn: &Connection) -> Result<Vec<Account>, StoreErro
         accounts.push(account);
     }
     Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_splits;
+
+    #[test]
+    fn numbered_ecs_ids_split_evenly_without_counting() {
+        let cases: &[(&str, &str, usize, Option<&[&str]>)] = &[
+            ("a0000001", "a0950124", 2, Some(&["a0475063"])),
+            ("a000000001", "a002999999", 2, Some(&["a001500000"])),
+            (
+                "a0000001",
+                "a0950124",
+                4,
+                Some(&["a0237532", "a0475063", "a0712594"]),
+            ),
+            // Too few to be worth a second connection.
+            ("a0000001", "a0030000", 2, Some(&[])),
+            ("a0000001", "a0000001", 2, Some(&[])),
+            // Not one prefix and numbers of one width: the accounts are counted instead.
+            ("a0000001", "a10000001", 2, None),
+            ("a0000001", "b0000001", 2, None),
+            ("legacy-x", "legacy-y", 2, None),
+        ];
+        for &(lo, hi, parts, want) in cases {
+            let got = numbered_splits(lo, hi, parts);
+            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(got, want, "{lo} .. {hi} in {parts}");
+        }
+    }
 }

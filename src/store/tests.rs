@@ -627,3 +627,53 @@ fn new_stores_take_large_pages_and_existing_ones_keep_theirs() -> Result<(), Sto
     assert_eq!(page_size(&old)?, 4096);
     Ok(())
 }
+
+/// The keys read in several ranges, side by side, are the keys read in one.
+#[test]
+fn keys_read_in_ranges_are_the_keys_read_whole() -> Result<(), Box<dyn std::error::Error>> {
+    use crate::domain::triage::{Found, Keys, Slot};
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("regsync.sqlite");
+    let mut store = Store::open(&path)?;
+    // Enough numbered ECS-IDs for three ranges, with a gap.
+    let accounts: Vec<Account> = (1..=64_000u32)
+        .filter(|k| !(20_000..30_000).contains(k))
+        .map(|k| Account {
+            ecs_id: EcsId::new(&format!("a{k:07}")),
+            kumoi: format!("u{k}@example.jp").into(),
+            person_id: Some(crate::domain::model::PersonId::new(&format!("{:010}", k))),
+            student_nos: vec![StudentNo::new(&format!("2{k:07}"))],
+            ..new_account()
+        })
+        .collect();
+    store.import(&accounts, &IdFormat::default(), None, None)?;
+    drop(store);
+    // The ranges are one per thread of the pool the keys are read in.
+    let keys_in = |threads: usize| -> Result<Keys, Box<dyn std::error::Error>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let keys = pool.install(|| -> Result<Keys, StoreError> {
+            let store = Store::open_read_only(&path)?
+                .ok_or_else(|| StoreError::Corrupt("no store".into()))?;
+            store.keys()
+        })?;
+        Ok(keys)
+    };
+    let (whole, ranges) = (keys_in(1)?, keys_in(3)?);
+    assert_eq!(ranges.len(), accounts.len());
+    for (slot, a) in accounts.iter().enumerate() {
+        let slot = slot as Slot;
+        assert_eq!(ranges.ecs_id(slot), a.ecs_id.as_str());
+        assert_eq!(whole.ecs_id(slot), a.ecs_id.as_str());
+        let no = a.student_nos[0].as_str();
+        assert_eq!(ranges.by_student_no(no), Found::One(slot));
+        let person = a.person_id.as_ref().map_or("", |p| p.as_str());
+        assert_eq!(ranges.by_person(person), Found::One(slot));
+    }
+    assert_eq!(
+        (ranges.next_serial, &ranges.digest),
+        (whole.next_serial, &whole.digest)
+    );
+    Ok(())
+}
