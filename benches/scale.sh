@@ -17,7 +17,7 @@
 #        ROWS=3000000 benches/scale.sh          # 3M rows in bench-data/world-3m/ (7-digit
 #                                               # ECS-IDs); compares with results-1m.txt
 #        ROWS=50000 RUNS=1 benches/scale.sh     # a quick check of the script
-# Environment: ROWS (1000000), RUNS (3), SEED (1), NAME (world-LABEL), COMPARE (a results file
+# Environment: ROWS (1000000), RUNS (5), SEED (1), NAME (world-LABEL), COMPARE (a results file
 # of another size to divide by; default bench-data/results-1m.txt when ROWS > 1M).
 # Needs: a Rust toolchain, iconv, python3 with venv (apt-get install python3-venv), GNU time
 # (installed when missing), PyPI for `pip install duckdb` on the first run, and disk: see SCALE.md.
@@ -26,7 +26,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ROWS=${ROWS:-1000000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SEED=${SEED:-1}
 AS_OF=2026-04-02
 NEXT_NIGHT=2026-04-03
