@@ -62,7 +62,11 @@ fn numbered_splits(lo: &str, hi: &str, parts: usize) -> Option<Vec<String>> {
     let parts = (span / MIN_PER_RANGE as u64).clamp(1, parts as u64);
     Some(
         (1..parts)
-            .map(|k| format!("{}{:0w$}", &lo[..prefix], x + span * k / parts, w = a.len()))
+            .map(|k| {
+                // In u128: an 18-digit span times `k` does not fit in u64.
+                let at = x + (u128::from(span) * u128::from(k) / u128::from(parts)) as u64;
+                format!("{}{at:0w$}", &lo[..prefix], w = a.len())
+            })
             .collect(),
     )
 }
@@ -349,6 +353,12 @@ mod tests {
             // Too few to be worth a second connection.
             ("a0000001", "a0030000", 2, Some(&[])),
             ("a0000001", "a0000001", 2, Some(&[])),
+            (
+                "x000000000000000000",
+                "x999999999999999999",
+                3,
+                Some(&["x333333333333333333", "x666666666666666666"]),
+            ),
             // Not one prefix and numbers of one width: the accounts are counted instead.
             ("a0000001", "a10000001", 2, None),
             ("a0000001", "b0000001", 2, None),
@@ -359,5 +369,11 @@ mod tests {
             let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             assert_eq!(got, want, "{lo} .. {hi} in {parts}");
         }
+        // Many threads over 18-digit numbers: the points still rise, one per range.
+        let points = numbered_splits("x000000000000000000", "x999999999999999999", 32);
+        let points = points.unwrap_or_default();
+        assert_eq!(points.len(), 31);
+        assert!(points.windows(2).all(|w| w[0] < w[1]), "{points:?}");
+        assert_eq!(points[15], "x500000000000000000");
     }
 }
