@@ -215,11 +215,7 @@ fn triage_batch(
     let mut quiet = batch.quiet();
     let mut selection = triage::select(keys, &inputs, &quiet.slots, as_of);
     let mixed = selection.mixed.len();
-    let taken = if mixed > 0 {
-        triage::take_back(&mut inputs, &mut quiet, &selection.mixed)
-    } else {
-        0
-    };
+    let taken = triage::take_back(&mut inputs, &mut quiet, &selection.mixed);
     if taken > 0 {
         selection = triage::select(keys, &inputs, &quiet.slots, as_of);
     }

@@ -624,7 +624,7 @@ impl QuietRows {
 
     /// Takes `other`'s rows after these; no copy when there are none yet.
     pub fn extend(&mut self, mut other: QuietRows) {
-        if self.slots.is_empty() && self.held.is_empty() {
+        if self.is_empty() {
             *self = other;
         } else {
             self.append(&mut other, 0);
@@ -636,6 +636,7 @@ impl QuietRows {
         self.held.clear();
     }
 
+    /// No quiet rows (a held row has its slot in `slots` too).
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
@@ -764,6 +765,9 @@ impl Sifter<'_> {
 /// with a quiet row that was dropped, not held, stays as it is (its files must be read again).
 /// Returns how many rows came back.
 pub fn take_back(inputs: &mut Inputs, quiet: &mut QuietRows, mixed: &[Slot]) -> usize {
+    if mixed.is_empty() {
+        return 0;
+    }
     // Per mixed slot: its quiet rows, and how many of them were held.
     let mut counts: FxHashMap<Slot, (u32, u32)> = mixed.iter().map(|&s| (s, (0, 0))).collect();
     for s in &quiet.slots {
