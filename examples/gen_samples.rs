@@ -840,7 +840,7 @@ fn build(w: &mut World) -> Res<Cast> {
     w.note(
         &takahashi,
         &sno,
-        "R9a: enrolled doctoral student (髙 U+9AD9) hired 2026-04-01 as 非常勤職員 in hr.csv: keeps the ECS-ID, no June shutdown while enrolled",
+        "R9a: enrolled doctoral student (髙 U+9AD9) hired 2026-04-01 as 非常勤職員 in hr.csv: keeps the ECS-ID, no June shutdown while enrolled; the hire is recorded (`update`) for the day the enrolment ends",
     );
     let takahashi_sno = sno;
 
@@ -1888,10 +1888,10 @@ fn build(w: &mut World) -> Res<Cast> {
                 )
             }
             None if expiry == ymd(2026, 3, 31)? => format!(
-                "R10 stop (holder_expired): 学生以外, 利用期限 {expiry}, no renewal → stop due 2026-04-01"
+                "R10 late expiry notice: 学生以外, 利用期限 {expiry}, no renewal and no notice on record → expiry_notice on 2026-04-02, stop (holder_expired) on 2026-04-16 (14 days' notice)"
             ),
             None => format!(
-                "R10: 学生以外, 利用期限 {expiry}: nothing now; expiry_notice due 2027-02-28"
+                "R10: 学生以外, 利用期限 {expiry}: nothing now; expiry_notice due 2027-03-01 (a month before the stop on 2027-04-01)"
             ),
         };
         w.note(&p, &sno, case);
@@ -1922,7 +1922,7 @@ fn build(w: &mut World) -> Res<Cast> {
     w.note(
         &nishimura,
         &ni_sno,
-        "R9: 教職員移行 (修了 2025-09-30, hired 2025-10-01 as 技術職員, in hr.csv); 停止予定日 2026-06-30: staff_reminder due 2026-05-31, stop on the night of 2026-06-30",
+        "R9: 教職員移行 (修了 2025-09-30, hired 2025-10-01 as 技術職員, in hr.csv); 停止予定日 2026-06-30: the roster's hire is recorded on 04-02 (`update`, stop unchanged, no second notice); staff_reminder due 2026-05-31, stop on the night of 2026-06-30",
     );
 
     // --- Renewals: R8 continuation and R11 JSPS fellow ---------------------------------------
@@ -2396,7 +2396,7 @@ fn write_broken(dir: &Path, rows: &[Row]) -> Res<Vec<(String, String)>> {
     for (i, r) in slice.iter().enumerate() {
         let mut c = r.cells();
         if i == 4 {
-            c[8] = "留学".into();
+            c[8] = "停学".into();
         }
         if i == 11 {
             c[8] = "9".into();
@@ -2407,7 +2407,7 @@ fn write_broken(dir: &Path, rows: &[Row]) -> Res<Vec<(String, String)>> {
     notes.push((
         "unknown-status.csv".into(),
         format!(
-            "line {} ({}) 在籍状態 `留学`; line {} ({}) 在籍状態 code `9`: neither is in the profile",
+            "line {} ({}) 在籍状態 `停学`; line {} ({}) 在籍状態 code `9`: neither is in the profile",
             line_of(4),
             slice[4].sno,
             line_of(11),
@@ -2584,8 +2584,8 @@ The world is one small university on the nights **2026-04-02**, **2026-04-17** a
     );
     let _ = writeln!(
         s,
-        "- **2026-04-02** (`accounts import accounts.csv`, then the 04-02 registrar CSV or xlsx, hr,\n  renewals, activations): `create` for every 2026-04-01 admission (letters by faculty) and\n  for the May admission (counter delivery); `reinstate` 山田 太郎; `update` for the six R7 movers\n  and the name change; `carry_over` 德永 健一; `depart` for {departs} status-lost rows without a\n  continuing row and {absent} absent accounts; `make_holder` 中村 翔; `renew` two holders; `stop`\n  (holder_expired) one holder; `staff_convert` 小川 由佳 and 石井 大輔 (stop 2026-06-30) and\n  藤井 彩 (from 2026-07-01, stop 2027-06-30); nothing for 髙橋 拓海 (R9a); three pending accounts\n  activated; `activation_expired` for one; `review` for the ECS-ID mismatch and the 山﨑/山崎\n  candidate; `create` (counter) for the JSPS fellow. With the default guard (5 % or 200 per\n  action kind) the {} departs out of {active} live accounts trip the guard, as every\n  March-end run does: an administrator applies the reviewed plan explicitly.\n\
-- **2026-04-17** (04-17 registrar CSV): `cancel_stop` (with `carry_over`) for {}; `depart` for\n  the 2026-04-15 withdrawal; the May admission is missing from this snapshot although it was\n  created (pending) on 04-02, so the policy for absent records decides.\n\
+        "- **2026-04-02** (`accounts import accounts.csv`, then the 04-02 registrar CSV or xlsx, hr,\n  renewals, activations): `create` for every 2026-04-01 admission (letters by faculty) and\n  for the May admission (counter delivery); `reinstate` 山田 太郎; `update` for the six R7 movers\n  and the name change; `carry_over` 德永 健一; `depart` for {departs} status-lost rows without a\n  continuing row and {absent} absent accounts; `make_holder` 中村 翔; `renew` two holders; a late\n  `expiry_notice` for the holder whose year ended without a notice (stop 2026-04-16); `staff_convert` 小川 由佳 and 石井 大輔 (stop 2026-06-30) and\n  藤井 彩 (from 2026-07-01, stop 2027-06-30); `update` for 髙橋 拓海 (R9a: the\n  hire is recorded, no stop) and 西村 恵 (the roster confirms the conversion); three pending accounts\n  activated; `activation_expired` for one; `review` for the ECS-ID mismatch and the 山﨑/山崎\n  candidate; `create` (counter) for the JSPS fellow. With the default guard (5 % or 200 per\n  action kind) the {} departs out of {active} live accounts trip the guard, as every\n  March-end run does: an administrator applies the reviewed plan explicitly.\n\
+- **2026-04-17** (04-17 registrar CSV): `cancel_stop` (with `carry_over`) for {}; `depart` for\n  the 2026-04-15 withdrawal; the May admission is missing from this snapshot although it was\n  created (pending) on 04-02, so the policy for absent records decides; `stop` (holder_expired)\n  for 高橋 花子, due 2026-04-16.\n\
 - **2026-06-30**: `stop` (staff_conversion) for 西村 恵, 小川 由佳, 石井 大輔; not for 髙橋 拓海\n  (enrolled) nor 藤井 彩 (2027-06-30); the still-pending account (deadline 2026-05-15) is\n  `activation_expired`.\n",
         departs + absent,
         cs.0.name().replace('\u{3000}', " ")

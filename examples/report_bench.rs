@@ -85,6 +85,8 @@ fn account(k: usize, person: &Person) -> Account {
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     }
 }
 

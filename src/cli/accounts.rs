@@ -725,6 +725,8 @@ fn parse_row(
         reminder_sent: false,
         holder_until,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     })
 }
 

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
+use crate::domain::model::{EcsId, JobType, PersonId, RenewalKind, Status, StudentNo};
 
 /// Why a person holds an ECS-ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,6 +81,29 @@ pub struct Account {
     pub holder_until: Option<NaiveDate>,
     /// R10: the `holder_until` an expiry notice was already sent for.
     pub expiry_notice_for: Option<NaiveDate>,
+    /// R9: the latest hire HR's roster reported for the person, kept whatever the person's
+    /// state then, so that a conversion follows from the facts however the files arrived.
+    #[serde(default)]
+    pub hire: Option<Hire>,
+    /// R8, R10, R11: the latest approval from the counter, kept likewise (an approval for a
+    /// student who is still enrolled applies when student status ends).
+    #[serde(default)]
+    pub approval: Option<Approval>,
+}
+
+/// R9: what HR's roster said: hired on this date in this job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hire {
+    pub hired_on: NaiveDate,
+    pub job_type: JobType,
+}
+
+/// R8, R10, R11: an approval from the counter and the last day it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub kind: RenewalKind,
+    pub approved_on: NaiveDate,
+    pub until: NaiveDate,
 }
 
 impl Account {

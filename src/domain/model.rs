@@ -123,6 +123,8 @@ pub enum Enrollment {
     Enrolled,
     /// 休学: on leave, still a student.
     OnLeave,
+    /// 留学: studying abroad, still a student (like 休学, never a departure).
+    StudyAbroad,
     /// 卒業
     Graduated,
     /// 修了
@@ -134,15 +136,19 @@ pub enum Enrollment {
 }
 
 impl Enrollment {
-    /// True while the person is a student (在学, 休学); false once status is lost (R5).
+    /// True while the person is a student (在学, 休学, 留学); false once status is lost (R5).
     pub fn is_student(self) -> bool {
-        matches!(self, Enrollment::Enrolled | Enrollment::OnLeave)
+        matches!(
+            self,
+            Enrollment::Enrolled | Enrollment::OnLeave | Enrollment::StudyAbroad
+        )
     }
 
     pub fn label_ja(self) -> &'static str {
         match self {
             Enrollment::Enrolled => "在学",
             Enrollment::OnLeave => "休学",
+            Enrollment::StudyAbroad => "留学",
             Enrollment::Graduated => "卒業",
             Enrollment::Completed => "修了",
             Enrollment::Withdrawn => "退学",
@@ -166,6 +172,28 @@ pub enum JobType {
 }
 
 impl JobType {
+    pub const ALL: [JobType; 4] = [
+        JobType::Faculty,
+        JobType::Staff,
+        JobType::PartTimeFaculty,
+        JobType::PartTimeStaff,
+    ];
+
+    /// The snake_case name serde, the store and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::Faculty => "faculty",
+            JobType::Staff => "staff",
+            JobType::PartTimeFaculty => "part_time_faculty",
+            JobType::PartTimeStaff => "part_time_staff",
+        }
+    }
+
+    /// The value named `s` by [`JobType::as_str`].
+    pub fn from_name(s: &str) -> Option<JobType> {
+        JobType::ALL.into_iter().find(|j| j.as_str() == s)
+    }
+
     pub fn label_ja(self) -> &'static str {
         match self {
             JobType::Faculty => "教員",
@@ -189,6 +217,26 @@ pub enum RenewalKind {
 }
 
 impl RenewalKind {
+    pub const ALL: [RenewalKind; 3] = [
+        RenewalKind::Continuation,
+        RenewalKind::Renewal,
+        RenewalKind::JspsFellow,
+    ];
+
+    /// The snake_case name serde, the store and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RenewalKind::Continuation => "continuation",
+            RenewalKind::Renewal => "renewal",
+            RenewalKind::JspsFellow => "jsps_fellow",
+        }
+    }
+
+    /// The value named `s` by [`RenewalKind::as_str`].
+    pub fn from_name(s: &str) -> Option<RenewalKind> {
+        RenewalKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn label_ja(self) -> &'static str {
         match self {
             RenewalKind::Continuation => "利用継続",

@@ -124,6 +124,8 @@ pub enum ReviewReason {
     AbsentFromSnapshot,
     /// A row refers to an account the store does not have.
     UnknownAccount,
+    /// A counter approval (R8, R10) for a person HR hired: the staff conversion wins (R9).
+    ApprovalOverruled,
 }
 
 /// The person an action is about, as the report shows them.

@@ -21,7 +21,9 @@ use chrono::NaiveDate;
 use compact_str::CompactString;
 use rayon::prelude::*;
 
-use crate::domain::account::{Account, Delivery, Reserved, Role, Snapshot, State, StopReason};
+use crate::domain::account::{
+    Account, Approval, Delivery, Hire, Reserved, Role, Snapshot, State, StopReason,
+};
 use crate::domain::matching::{Index, Match};
 use crate::domain::model::{
     ActivationRow, EcsId, Enrollment, RegistrarRow, RenewalKind, RenewalRow, RowRef, StaffRow,
@@ -134,6 +136,33 @@ fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
     }
 }
 
+/// The 個人番号 of rows matched to one account, each with that account: a row no identifier
+/// finds but carrying one of them is the same person (R7: the registry gave a new 個人番号, and
+/// the row of the number on record carries it too). A 個人番号 that rows give to two accounts
+/// links nothing.
+fn linked_person_ids<'r>(rows: &'r [RegistrarRow], matches: &[Match]) -> FxHashMap<&'r str, usize> {
+    let mut linked: FxHashMap<&str, Option<usize>> = FxHashMap::default();
+    if !matches.iter().any(|m| matches!(m, Match::New)) {
+        return FxHashMap::default();
+    }
+    for (row, m) in rows.iter().zip(matches) {
+        if let (Match::Account(a), Some(p)) = (m, &row.person_id) {
+            linked
+                .entry(p.as_str())
+                .and_modify(|e| {
+                    if *e != Some(*a) {
+                        *e = None;
+                    }
+                })
+                .or_insert(Some(*a));
+        }
+    }
+    linked
+        .into_iter()
+        .filter_map(|(p, a)| a.map(|a| (p, a)))
+        .collect()
+}
+
 /// Who an action is about, as the working state has them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Target {
@@ -157,6 +186,13 @@ struct Work<'a> {
     seen: FxHashSet<usize>,
     /// Accounts this plan creates, with the input position that orders ID allocation.
     created: Vec<(RowRef, Account)>,
+}
+
+/// What the loss of student status leads to ([`Work::leaving`]).
+enum Leaving {
+    Depart,
+    Convert(Hire),
+    Hold(Approval),
 }
 
 /// What one person's registrar rows decide.
@@ -217,13 +253,23 @@ impl<'a> Work<'a> {
         let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
         let mut by_key: FxHashMap<Key<'_>, usize> =
             FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
+        let linked = linked_person_ids(rows, &matches);
         for (i, (row, m)) in rows.iter().zip(&matches).enumerate() {
             let (key, account) = match m {
                 Match::Account(a) => (Key::Account(*a), Some(*a)),
-                Match::New => match &row.person_id {
-                    Some(p) => (Key::Person(p.as_str()), None),
-                    None => (Key::Student(row.student_no.as_str()), None),
-                },
+                Match::New => {
+                    // R7, R2: the export links this row to an account through another row of
+                    // the same 個人番号 (a new 個人番号 beside a student number on record).
+                    let link = row
+                        .person_id
+                        .as_ref()
+                        .and_then(|p| linked.get(p.as_str()).copied());
+                    match (link, &row.person_id) {
+                        (Some(a), _) => (Key::Account(a), Some(a)),
+                        (None, Some(p)) => (Key::Person(p.as_str()), None),
+                        (None, None) => (Key::Student(row.student_no.as_str()), None),
+                    }
+                }
                 Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => (Key::Row(i), None),
             };
             match by_key.get(&key) {
@@ -501,6 +547,12 @@ impl<'a> Work<'a> {
             a.stop_on = before.stop_on;
             a.stop_reason = before.stop_reason;
             clear_stop(&mut after);
+            if before.role != Role::Student {
+                // A holder past the expiry notice, or staff, enrolled again (R1, R9a).
+                changes.push(change("role", role_str(before.role), "student"));
+                after.holder_until = None;
+                after.expiry_notice_for = None;
+            }
             after.role = Role::Student;
             a.changes = std::mem::take(&mut changes);
             actions.push(a);
@@ -550,7 +602,8 @@ impl<'a> Work<'a> {
         Decision::Act(actions, Some(Box::new(after)))
     }
 
-    /// R5: every row says the person lost student status.
+    /// R5: every row says the person lost student status. What follows depends on what the
+    /// other sources said about the person, whenever they said it ([`Work::leaving`]).
     fn lost_status(&self, before: &Account, group: &[&RegistrarRow]) -> Decision {
         // The latest change is the cause; rows without a date count as today.
         let Some(row) = group.iter().max_by_key(|r| (r.change_date, r.at)) else {
@@ -560,7 +613,6 @@ impl<'a> Work<'a> {
             return Decision::Nothing;
         }
         let effective = row.change_date;
-        let stop_on = self.departure_stop(effective);
         if before.stop_pending() {
             // Already departing; a corrected effective date gives a corrected stop and notice.
             if before.stop_reason != Some(StopReason::Departed) || before.departed_on == effective {
@@ -573,44 +625,223 @@ impl<'a> Work<'a> {
         if !after.student_nos.contains(&row.student_no) {
             after.student_nos.push(row.student_no.clone());
         }
-        after.stop_on = Some(stop_on);
-        after.stop_reason = Some(StopReason::Departed);
         after.departed_on = effective;
-        let label = row.enrollment.label_ja();
-        let (ja, en) = match effective {
-            Some(e) => (
-                format!(
-                    "R5: {label}（{e}）により学籍を喪失。本日KUMOIへ通知し、{stop_on}に停止します"
-                ),
-                format!(
-                    "R5: {} on {e}; notice to KUMOI today, stop on {stop_on}",
-                    enrollment_en(row.enrollment)
-                ),
-            ),
-            None => (
-                format!(
-                    "R5: {label}（異動年月日なし、本日扱い）。本日KUMOIへ通知し、{stop_on}に停止します"
-                ),
-                format!(
-                    "R5: {} (no 異動年月日; taken as today); notice to KUMOI today, stop on {stop_on}",
-                    enrollment_en(row.enrollment)
-                ),
-            ),
+        let source = Some(self.source(row.at));
+        let person = person_of_row(row);
+        let mut actions = match self.leaving(&after, effective.unwrap_or(self.as_of)) {
+            Leaving::Convert(hire) => {
+                let mut a = self.convert(&mut after, hire, person.clone(), source.clone());
+                a.changes = changes;
+                let mut actions = vec![a];
+                actions.extend(self.approval_overruled(&mut after, person, source));
+                actions
+            }
+            Leaving::Hold(approval) => {
+                let mut a = self.hold(&mut after, approval, person, source);
+                a.changes.splice(0..0, changes);
+                vec![a]
+            }
+            Leaving::Depart => {
+                let stop_on = self.departure_stop(effective);
+                after.stop_on = Some(stop_on);
+                after.stop_reason = Some(StopReason::Departed);
+                let label = row.enrollment.label_ja();
+                let (ja, en) = match effective {
+                    Some(e) => (
+                        format!(
+                            "R5: {label}（{e}）により学籍を喪失。本日KUMOIへ通知し、{stop_on}に停止します"
+                        ),
+                        format!(
+                            "R5: {} on {e}; notice to KUMOI today, stop on {stop_on}",
+                            enrollment_en(row.enrollment)
+                        ),
+                    ),
+                    None => (
+                        format!(
+                            "R5: {label}（異動年月日なし、本日扱い）。本日KUMOIへ通知し、{stop_on}に停止します"
+                        ),
+                        format!(
+                            "R5: {} (no 異動年月日; taken as today); notice to KUMOI today, stop on {stop_on}",
+                            enrollment_en(row.enrollment)
+                        ),
+                    ),
+                };
+                let mut a = Action::new(ActionKind::Depart, Rule::R5, person, source, ja, en);
+                a.effective_on = effective;
+                a.notice_on = Some(self.as_of);
+                a.stop_on = Some(stop_on);
+                a.stop_reason = Some(StopReason::Departed);
+                a.changes = changes;
+                vec![a]
+            }
         };
+        for a in &mut actions {
+            if a.kind != ActionKind::Review {
+                a.ecs_id = Some(after.ecs_id.clone());
+                a.after = Some(after.clone());
+            }
+        }
+        Decision::Act(actions, Some(Box::new(after)))
+    }
+
+    /// R5, R8, R9: what losing student status on `lost_on` leads to, from what the other
+    /// sources said about the person: HR's hire makes a staff conversion (R9, which wins over an
+    /// approval: staff cannot hold an ECS-ID); else an approval that covers the day makes a
+    /// non-student holder (R8, R11); else it is a departure (R5).
+    fn leaving(&self, account: &Account, lost_on: NaiveDate) -> Leaving {
+        if let Some(hire) = account.hire {
+            return Leaving::Convert(hire);
+        }
+        match account.approval {
+            Some(approval) if approval.until >= lost_on => Leaving::Hold(approval),
+            _ => Leaving::Depart,
+        }
+    }
+
+    /// R9 with R9a: the account becomes a converting staff member's. The conversion date is
+    /// the later of the hire and the loss of student status (enrolled staff convert when the
+    /// enrolment ends); the stop is the first June 30 on or after it, never sooner than the
+    /// minimum notice from today; the reminder one month before the stop, never before today's
+    /// notice. Returns the `staff_convert` action (without its `after`).
+    fn convert(
+        &self,
+        after: &mut Account,
+        hire: Hire,
+        person: Person,
+        source: Option<Source>,
+    ) -> Action {
+        let converts_on = after
+            .departed_on
+            .map_or(hire.hired_on, |lost| lost.max(hire.hired_on));
+        let stop_on = june_30_on_or_after(converts_on)
+            .max(add_days(self.as_of, self.policy.min_notice_days));
+        let reminder = months_before(stop_on, self.policy.staff_reminder_months);
+        after.role = Role::ConvertingStaff;
+        after.stop_on = Some(stop_on);
+        after.stop_reason = Some(StopReason::StaffConversion);
+        after.reminder_on = Some(reminder);
+        // A reminder due before today would only repeat today's notice.
+        after.reminder_sent = reminder <= self.as_of;
+        after.holder_until = None;
+        after.expiry_notice_for = None;
+        after.hire = Some(hire);
+        let job = hire.job_type;
         let mut a = Action::new(
-            ActionKind::Depart,
-            Rule::R5,
-            person_of_row(row),
-            Some(self.source(row.at)),
-            ja,
-            en,
+            ActionKind::StaffConvert,
+            Rule::R9,
+            person,
+            source,
+            format!(
+                "R9: {}に{}として採用（移行日 {converts_on}）。ECS-IDは{stop_on}に停止します。本日、ファイルのバックアップとKUMOIからKUMailへの移行を案内し、{reminder}に再案内します",
+                hire.hired_on,
+                job.label_ja()
+            ),
+            format!(
+                "R9: hired {} as {job:?} (converts on {converts_on}); the ECS-ID stops on {stop_on}; notice today (back up files, move KUMOI mail to KUMail), reminder on {reminder}",
+                hire.hired_on
+            ),
         );
-        a.effective_on = effective;
+        a.effective_on = Some(converts_on);
         a.notice_on = Some(self.as_of);
         a.stop_on = Some(stop_on);
-        a.stop_reason = Some(StopReason::Departed);
-        a.changes = changes;
-        Decision::Act(vec![finish(a, &after)], Some(Box::new(after)))
+        a.stop_reason = Some(StopReason::StaffConversion);
+        a.role = Some(Role::ConvertingStaff);
+        a
+    }
+
+    /// R9 over R8: an approval on record for someone who converts to staff is set aside for a
+    /// person to look at (staff cannot hold an ECS-ID); the review item, if there was one.
+    fn approval_overruled(
+        &self,
+        after: &mut Account,
+        person: Person,
+        source: Option<Source>,
+    ) -> Option<Action> {
+        let approval = after.approval.take()?;
+        Some(self.overruled_review(&after.ecs_id, approval.kind, approval.approved_on, person, source))
+    }
+
+    fn overruled_review(
+        &self,
+        ecs_id: &EcsId,
+        kind: RenewalKind,
+        approved_on: NaiveDate,
+        person: Person,
+        source: Option<Source>,
+    ) -> Action {
+        let mut a = Action::new(
+            ActionKind::Review,
+            Rule::R9,
+            person,
+            source,
+            format!(
+                "R9: {}（{approved_on}承認）は適用しません。教職員に採用されたためECS-IDは6月末に停止します（教職員はECS-IDを保持できません）",
+                kind.label_ja()
+            ),
+            format!(
+                "R9: the {kind:?} approved on {approved_on} is not applied: the person was hired as staff, whose ECS-ID stops at the end of June"
+            ),
+        );
+        a.ecs_id = Some(ecs_id.clone());
+        a.review = Some(ReviewReason::ApprovalOverruled);
+        a
+    }
+
+    /// R8, R10, R11: the account becomes (or stays) a non-student holder until the approval's
+    /// end. The date student status was lost stays on record (R9 may need it later). Returns
+    /// the `make_holder` or `renew` action (without its `after`).
+    fn hold(
+        &self,
+        after: &mut Account,
+        approval: Approval,
+        person: Person,
+        source: Option<Source>,
+    ) -> Action {
+        let before_until = after.holder_until;
+        let was_holder = after.role == Role::Holder;
+        let until = approval.until;
+        after.role = Role::Holder;
+        after.holder_until = Some(until);
+        after.expiry_notice_for = None;
+        after.approval = Some(approval);
+        if after.state == State::Stopped {
+            after.state = State::Active;
+        }
+        let departed_on = after.departed_on;
+        clear_stop(after);
+        after.departed_on = departed_on;
+        let approved_on = approval.approved_on;
+        let (kind, rule, ja, en) = if was_holder && approval.kind == RenewalKind::Renewal {
+            (
+                ActionKind::Renew,
+                Rule::R10,
+                format!("R10: 年度更新を承認（{approved_on}）。利用期限を{until}まで延長します"),
+                format!("R10: renewal approved on {approved_on}; valid until {until}"),
+            )
+        } else {
+            let rule = rule_of_renewal(approval.kind);
+            (
+                ActionKind::MakeHolder,
+                rule,
+                format!(
+                    "{rule:?}: {}を承認（{approved_on}）。学生以外として{until}まで同じECS-IDを継続します",
+                    approval.kind.label_ja(),
+                ),
+                format!(
+                    "{rule:?}: {:?} approved on {approved_on}; keeps the same ECS-ID as a non-student holder until {until}",
+                    approval.kind
+                ),
+            )
+        };
+        let mut a = Action::new(kind, rule, person, source, ja, en);
+        a.effective_on = Some(approved_on);
+        a.role = Some(Role::Holder);
+        a.changes = vec![change(
+            "holder_until",
+            &before_until.map(|d| d.to_string()).unwrap_or_default(),
+            &until.to_string(),
+        )];
+        a
     }
 
     /// R5: the later of the effective date plus grace and today plus the minimum notice period.
@@ -631,6 +862,16 @@ impl<'a> Work<'a> {
         let Some(row) = group.iter().find(|r| r.enrollment.is_student()) else {
             return Decision::Nothing;
         };
+        // An ECS-ID no account has: never silently replaced by a new one (R2).
+        if let Some(ecs_id) = group.iter().find_map(|r| r.ecs_id.as_ref()) {
+            return Decision::Review(vec![self.review_row(
+                row,
+                ReviewReason::UnknownAccount,
+                Some(ecs_id.clone()),
+                format!("R2: 行のECS-ID「{ecs_id}」は記録にありません。学籍番号・個人番号も一致しません"),
+                format!("R2: the row's ECS-ID `{ecs_id}` is not on record, and neither is its student number or 個人番号"),
+            )]);
+        }
         let candidates = self
             .index
             .name_birth_candidates(&row.name_kana, row.birth_date);
@@ -652,7 +893,8 @@ impl<'a> Work<'a> {
             .map(|r| r.student_no.clone())
             .collect();
         student_nos.push(row.student_no.clone());
-        let deadline = add_days(self.as_of, self.policy.activation_days);
+        // R4: the days to activate count from the admission, not from an early export.
+        let deadline = add_days(admitted.max(self.as_of), self.policy.activation_days);
         let mut account = new_account(
             Role::Student,
             deadline,
@@ -741,11 +983,28 @@ impl<'a> Work<'a> {
                     self.actions.push((Target::Account(i), a));
                 }
                 Absent::Depart => {
-                    let stop_on = self.departure_stop(None);
                     let mut after = before.clone();
+                    after.departed_on = Some(self.as_of);
+                    match self.leaving(&after, self.as_of) {
+                        Leaving::Convert(hire) => {
+                            let a = self.convert(&mut after, hire, person.clone(), None);
+                            let review = self.approval_overruled(&mut after, person, None);
+                            self.push(Target::Account(i), finish(a, &after), Some(after));
+                            if let Some(r) = review {
+                                self.actions.push((Target::Account(i), r));
+                            }
+                            continue;
+                        }
+                        Leaving::Hold(approval) => {
+                            let a = self.hold(&mut after, approval, person, None);
+                            self.push(Target::Account(i), finish(a, &after), Some(after));
+                            continue;
+                        }
+                        Leaving::Depart => {}
+                    }
+                    let stop_on = self.departure_stop(None);
                     after.stop_on = Some(stop_on);
                     after.stop_reason = Some(StopReason::Departed);
-                    after.departed_on = Some(self.as_of);
                     let mut a = Action::new(
                         ActionKind::Depart,
                         Rule::R5,
@@ -770,16 +1029,31 @@ impl<'a> Work<'a> {
 
     // ---- pass 3: HR roster ----------------------------------------------------------------
 
+    /// R9, R9a: HR's roster. The hire is remembered on the account whatever its state, so a
+    /// conversion follows whichever of the roster and the registrar's export came first.
     fn staff(&mut self) {
         for row in &self.inputs.staff {
-            let i = match self.index.identify(
+            let m = self.index.identify(
                 row.person_id.as_ref(),
                 row.student_no.as_ref(),
                 row.ecs_id.as_ref(),
-            ) {
+            );
+            let i = match m {
                 Match::Account(i) => i,
                 // Staff who never were students have no ECS-ID to stop.
-                Match::New => continue,
+                Match::New if row.ecs_id.is_none() => continue,
+                Match::New => {
+                    let a = self.unknown_account(
+                        Rule::R9,
+                        person_of_staff(row),
+                        row.at,
+                        row.ecs_id.clone(),
+                        "教職員名簿",
+                        "staff roster",
+                    );
+                    self.actions.push((Target::None, a));
+                    continue;
+                }
                 Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => {
                     let mut a = Action::new(
                         ActionKind::Review,
@@ -799,54 +1073,107 @@ impl<'a> Work<'a> {
             if before.state == State::Stopped {
                 continue;
             }
-            // R9a: an enrolled student keeps the ECS-ID while enrolled, staff or not.
+            let hire = Hire {
+                hired_on: row.hire_date,
+                job_type: row.job_type,
+            };
+            let mut after = before.clone();
+            after.hire = Some(hire);
+            let source = Some(self.source(row.at));
+            // R9a: an enrolled student keeps the ECS-ID while enrolled, staff or not; the hire
+            // is remembered for the day the enrolment ends.
             let enrolled =
                 before.role == Role::Student && before.stop_reason != Some(StopReason::Departed);
             if enrolled {
+                if before.hire == Some(hire) {
+                    continue;
+                }
+                let mut a = Action::new(
+                    ActionKind::Update,
+                    Rule::R9a,
+                    person_of_account(&before),
+                    source,
+                    format!(
+                        "R9a: {}に{}として採用。在学中はECS-IDを停止しません（在学が終わる日から6月末停止の対象）",
+                        row.hire_date,
+                        row.job_type.label_ja()
+                    ),
+                    format!(
+                        "R9a: hired {} as {:?}; enrolled, so the ECS-ID stays until the enrolment ends (then the June 30 stop applies)",
+                        row.hire_date, row.job_type
+                    ),
+                );
+                a.effective_on = Some(row.hire_date);
+                a.changes = vec![change(
+                    "hire",
+                    &before.hire.map(|h| h.hired_on.to_string()).unwrap_or_default(),
+                    &row.hire_date.to_string(),
+                )];
+                self.push(Target::Account(i), finish(a, &after), Some(after));
                 continue;
             }
-            let stop_on = june_30_on_or_after(row.hire_date)
-                .max(add_days(self.as_of, self.policy.min_notice_days));
-            if before.role == Role::ConvertingStaff && before.stop_on == Some(stop_on) {
-                continue;
+            if before.role == Role::ConvertingStaff && before.hire == Some(hire) {
+                continue; // the same roster again
             }
-            let reminder = months_before(stop_on, self.policy.staff_reminder_months);
-            let mut after = before.clone();
-            after.role = Role::ConvertingStaff;
-            after.stop_on = Some(stop_on);
-            after.stop_reason = Some(StopReason::StaffConversion);
-            after.reminder_on = Some(reminder);
-            // A reminder due before today would only repeat today's notice.
-            after.reminder_sent = reminder <= self.as_of;
-            after.holder_until = None;
             self.supersede(i, &[ActionKind::Depart]);
-            let mut a = Action::new(
-                ActionKind::StaffConvert,
-                Rule::R9,
-                person_of_account(&before),
-                Some(self.source(row.at)),
-                format!(
-                    "R9: {}に{}として採用。ECS-IDは{stop_on}に停止します。本日、ファイルのバックアップとKUMOIからKUMailへの移行を案内し、{reminder}に再案内します",
+            let person = person_of_account(&before);
+            let mut a = self.convert(&mut after, hire, person.clone(), source.clone());
+            if before.role == Role::ConvertingStaff && before.stop_on == after.stop_on {
+                // A conversion already under way (imported, or from an earlier roster) with
+                // the same stop: the roster is remembered, and nobody is told twice.
+                after.reminder_sent |= before.reminder_sent;
+                a.kind = ActionKind::Update;
+                a.notice_on = None;
+                a.reason_ja = format!(
+                    "R9: 教職員名簿で{}の採用を確認。ECS-IDの停止日（{}）は変わりません",
                     row.hire_date,
-                    row.job_type.label_ja()
-                ),
-                format!(
-                    "R9: hired {} as {:?}; the ECS-ID stops on {stop_on}; notice today (back up files, move KUMOI mail to KUMail), reminder on {reminder}",
-                    row.hire_date, row.job_type
-                ),
-            );
-            a.effective_on = Some(row.hire_date);
-            a.notice_on = Some(self.as_of);
-            a.stop_on = Some(stop_on);
-            a.stop_reason = Some(StopReason::StaffConversion);
-            a.role = Some(Role::ConvertingStaff);
-            let a = finish(a, &after);
-            self.push(Target::Account(i), a, Some(after));
+                    after.stop_on.map(|d| d.to_string()).unwrap_or_default()
+                );
+                a.reason_en = format!(
+                    "R9: the staff roster confirms the hire of {}; the ECS-ID still stops on {}",
+                    row.hire_date,
+                    after.stop_on.map(|d| d.to_string()).unwrap_or_default()
+                );
+                a.changes = vec![change("hire", "", &row.hire_date.to_string())];
+            }
+            let review = self.approval_overruled(&mut after, person, source);
+            self.push(Target::Account(i), finish(a, &after), Some(after));
+            if let Some(r) = review {
+                self.actions.push((Target::Account(i), r));
+            }
         }
+    }
+
+    /// A review item for a row that names an ECS-ID (or other identifier) no account has: a
+    /// person looks at it; nothing is applied for the row.
+    fn unknown_account(
+        &self,
+        rule: Rule,
+        person: Person,
+        at: RowRef,
+        ecs_id: Option<EcsId>,
+        what_ja: &str,
+        what_en: &str,
+    ) -> Action {
+        let shown = ecs_id.as_ref().map_or("", EcsId::as_str);
+        let mut a = Action::new(
+            ActionKind::Review,
+            rule,
+            person,
+            Some(self.source(at)),
+            format!("{rule:?}: {what_ja}の行のECS-ID「{shown}」は記録にありません"),
+            format!("{rule:?}: the {what_en} row names ECS-ID `{shown}`, which is not on record"),
+        );
+        a.ecs_id = ecs_id;
+        a.review = Some(ReviewReason::UnknownAccount);
+        a
     }
 
     // ---- pass 4: renewals and applications --------------------------------------------
 
+    /// R8, R10, R11: the counter's approvals. Remembered on the account: an approval for a
+    /// student still enrolled applies when student status ends (R8); for a person HR hired,
+    /// the staff conversion wins and the approval goes to a person (R9).
     fn renewals(&mut self) {
         for row in &self.inputs.renewals {
             let m = self.index.identify(
@@ -886,74 +1213,74 @@ impl<'a> Work<'a> {
                 }
             };
             let before = self.current(i).clone();
-            let until = row
-                .valid_until
-                .unwrap_or_else(|| holder_year_end(row.kind, row.approved_on));
+            let approval = Approval {
+                kind: row.kind,
+                approved_on: row.approved_on,
+                until: row
+                    .valid_until
+                    .unwrap_or_else(|| holder_year_end(row.approved_on)),
+            };
+            let source = Some(self.source(row.at));
+            let person = person_of_account(&before);
+            if before.role == Role::ConvertingStaff {
+                let a = self.overruled_review(
+                    &before.ecs_id,
+                    row.kind,
+                    row.approved_on,
+                    person,
+                    source,
+                );
+                self.actions.push((Target::Account(i), a));
+                continue;
+            }
+            let enrolled = before.role == Role::Student
+                && before.state != State::Stopped
+                && before.stop_reason != Some(StopReason::Departed);
+            if enrolled {
+                if before.approval == Some(approval) {
+                    continue;
+                }
+                let mut after = before.clone();
+                after.approval = Some(approval);
+                let rule = rule_of_renewal(row.kind);
+                let until = approval.until;
+                let mut a = Action::new(
+                    ActionKind::Update,
+                    rule,
+                    person,
+                    source,
+                    format!(
+                        "{rule:?}: {}を承認（{}）。在学中のため学生のままです。学籍を失った日から{until}まで学生以外として継続します",
+                        row.kind.label_ja(),
+                        row.approved_on
+                    ),
+                    format!(
+                        "{rule:?}: {:?} approved on {}; still enrolled, so the person stays a student, and becomes a non-student holder until {until} when student status ends",
+                        row.kind, row.approved_on
+                    ),
+                );
+                a.effective_on = Some(row.approved_on);
+                a.changes = vec![change(
+                    "approval",
+                    &before
+                        .approval
+                        .map(|a| a.until.to_string())
+                        .unwrap_or_default(),
+                    &until.to_string(),
+                )];
+                self.push(Target::Account(i), finish(a, &after), Some(after));
+                continue;
+            }
             if before.role == Role::Holder
-                && before.holder_until.is_some_and(|h| h >= until)
+                && before.holder_until.is_some_and(|h| h >= approval.until)
                 && before.state != State::Stopped
             {
                 continue; // already granted: the same file twice changes nothing
             }
             let mut after = before.clone();
-            let was_holder = before.role == Role::Holder;
-            after.role = Role::Holder;
-            after.holder_until = Some(until);
-            after.expiry_notice_for = None;
-            if after.state == State::Stopped {
-                after.state = State::Active;
-            }
-            clear_stop(&mut after);
             self.supersede(i, &[ActionKind::Depart]);
-            let (kind, rule, ja, en) = if was_holder && row.kind == RenewalKind::Renewal {
-                (
-                    ActionKind::Renew,
-                    Rule::R10,
-                    format!(
-                        "R10: 年度更新を承認（{}）。利用期限を{until}まで延長します",
-                        row.approved_on
-                    ),
-                    format!(
-                        "R10: renewal approved on {}; valid until {until}",
-                        row.approved_on
-                    ),
-                )
-            } else {
-                let rule = rule_of_renewal(row.kind);
-                (
-                    ActionKind::MakeHolder,
-                    rule,
-                    format!(
-                        "{rule:?}: {}を承認（{}）。学生以外として{until}まで同じECS-IDを継続します",
-                        row.kind.label_ja(),
-                        row.approved_on
-                    ),
-                    format!(
-                        "{rule:?}: {:?} approved on {}; keeps the same ECS-ID as a non-student holder until {until}",
-                        row.kind, row.approved_on
-                    ),
-                )
-            };
-            let mut a = Action::new(
-                kind,
-                rule,
-                person_of_account(&before),
-                Some(self.source(row.at)),
-                ja,
-                en,
-            );
-            a.effective_on = Some(row.approved_on);
-            a.role = Some(Role::Holder);
-            a.changes = vec![change(
-                "holder_until",
-                &before
-                    .holder_until
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                &until.to_string(),
-            )];
-            let a = finish(a, &after);
-            self.push(Target::Account(i), a, Some(after));
+            let a = self.hold(&mut after, approval, person, source);
+            self.push(Target::Account(i), finish(a, &after), Some(after));
         }
     }
 
@@ -992,7 +1319,7 @@ impl<'a> Work<'a> {
         }
         let until = row
             .valid_until
-            .unwrap_or_else(|| fiscal_year_end(row.approved_on));
+            .unwrap_or_else(|| holder_year_end(row.approved_on));
         let deadline = add_days(self.as_of, self.policy.activation_days);
         let mut account = new_account(
             Role::Holder,
@@ -1006,6 +1333,11 @@ impl<'a> Work<'a> {
         account.name_kana = row.name_kana.clone();
         account.birth_date = row.birth_date;
         account.holder_until = Some(until);
+        account.approval = Some(Approval {
+            kind: row.kind,
+            approved_on: row.approved_on,
+            until,
+        });
         let mut a = Action::new(
             ActionKind::Create,
             Rule::R11,
@@ -1234,7 +1566,7 @@ impl<'a> Work<'a> {
 /// The scheduled actions due for one account on `as_of`, each with the account after it.
 fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action, Account)> {
     let mut out = Vec::new();
-    if acc.state == State::Stopped || !may_be_due(acc, as_of) {
+    if acc.state == State::Stopped || !may_be_due(acc, as_of, policy) {
         return out;
     }
     let mut cur = acc.clone();
@@ -1260,9 +1592,10 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     // R9: the reminder before the June 30 stop.
     if cur.role == Role::ConvertingStaff
         && !cur.reminder_sent
-        && cur.reminder_on.is_some_and(|d| d <= as_of)
+        && staff_reminder_on(&cur, policy).is_some_and(|d| d <= as_of)
         && let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of)
     {
+        cur.reminder_on = staff_reminder_on(&cur, policy);
         cur.reminder_sent = true;
         let mut a = Action::new(
             ActionKind::StaffReminder,
@@ -1279,14 +1612,20 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
         a.stop_reason = Some(StopReason::StaffConversion);
         out.push((finish(a, &cur), cur.clone()));
     }
-    // R10: a holder's expiry notice one month before the stop, and the stop the day after.
+    // R10: a holder's expiry notice one month before the day after the expiry, which is the
+    // stop; a notice that goes out late (the first run after that day) moves the stop to
+    // give the minimum notice, as for R5. The stop is scheduled with the notice: never one
+    // without the other.
     if cur.role == Role::Holder
         && let Some(until) = cur.holder_until
     {
-        let stop_on = add_days(until, 1);
-        let notice_on = months_before(stop_on, policy.holder_notice_months);
-        if as_of >= notice_on && as_of < stop_on && cur.expiry_notice_for != Some(until) {
+        let expiry_stop = add_days(until, 1);
+        let notice_on = months_before(expiry_stop, policy.holder_notice_months);
+        if as_of >= notice_on && cur.expiry_notice_for != Some(until) {
+            let stop_on = expiry_stop.max(add_days(as_of, policy.min_notice_days));
             cur.expiry_notice_for = Some(until);
+            cur.stop_on = Some(stop_on);
+            cur.stop_reason = Some(StopReason::HolderExpired);
             let mut a = Action::new(
                 ActionKind::ExpiryNotice,
                 Rule::R10,
@@ -1304,10 +1643,6 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
             a.stop_on = Some(stop_on);
             a.stop_reason = Some(StopReason::HolderExpired);
             out.push((finish(a, &cur), cur.clone()));
-        }
-        if as_of >= stop_on && !cur.stop_pending() {
-            cur.stop_on = Some(stop_on);
-            cur.stop_reason = Some(StopReason::HolderExpired);
         }
     }
     // A scheduled stop falls due.
@@ -1352,13 +1687,27 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
 
 /// A cheap test that rules out nearly every account before [`due_actions`] clones it: only
 /// pending accounts, scheduled stops and reminders, and holders can fall due.
-fn may_be_due(acc: &Account, as_of: NaiveDate) -> bool {
+fn may_be_due(acc: &Account, as_of: NaiveDate, policy: &Policy) -> bool {
     (acc.state == State::Pending
         && !acc.activation_expired
         && acc.activation_deadline.is_some_and(|d| d < as_of))
         || acc.stop_on.is_some_and(|d| d <= as_of)
-        || (!acc.reminder_sent && acc.reminder_on.is_some_and(|d| d <= as_of))
+        || (!acc.reminder_sent && staff_reminder_on(acc, policy).is_some_and(|d| d <= as_of))
         || acc.role == Role::Holder
+}
+
+/// R9: the day the staff reminder falls due: as scheduled at the conversion, or, for a
+/// conversion already under way when the accounts were imported (a stop date and no reminder
+/// on record), the policy's months before the stop.
+fn staff_reminder_on(acc: &Account, policy: &Policy) -> Option<NaiveDate> {
+    if acc.role != Role::ConvertingStaff {
+        return acc.reminder_on;
+    }
+    acc.reminder_on.or_else(|| {
+        acc.stop_on
+            .filter(|_| acc.stop_reason == Some(StopReason::StaffConversion))
+            .map(|stop_on| months_before(stop_on, policy.staff_reminder_months))
+    })
 }
 
 /// A new account, pending activation until `deadline` (R4), before its ECS-ID and KUMOI are
@@ -1391,6 +1740,8 @@ fn new_account(
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     }
 }
 
@@ -1443,13 +1794,17 @@ fn refresh_person(after: &mut Account, row: &RegistrarRow, changes: &mut Vec<Cha
         changes.push(change("name_kana", &after.name_kana, &row.name_kana));
         after.name_kana = row.name_kana.clone();
     }
-    if after.person_id.is_none() && row.person_id.is_some() {
+    // A 個人番号 the registry gave anew follows too: the row was matched by another
+    // identifier, and no other account holds this 個人番号 (matching would have said so).
+    if let Some(p) = &row.person_id
+        && after.person_id.as_ref() != Some(p)
+    {
         changes.push(change(
             "person_id",
-            "",
-            row.person_id.as_ref().map_or("", |p| p.as_str()),
+            after.person_id.as_ref().map_or("", |p| p.as_str()),
+            p.as_str(),
         ));
-        after.person_id = row.person_id.clone();
+        after.person_id = Some(p.clone());
     }
     if after.birth_date.is_none() && row.birth_date.is_some() {
         after.birth_date = row.birth_date;
@@ -1500,19 +1855,17 @@ fn person_of_renewal(r: &RenewalRow) -> Person {
     }
 }
 
-/// R10: the last day a holder approval covers. Renewals are approved in the last quarter of a
-/// 年度 (after the expiry notice) for the next 年度, so an approval from January on counts for the
-/// 年度 that starts next April; other approvals cover the current 年度. Depending only on the
-/// approval date keeps the same file, read twice, from extending twice.
-fn holder_year_end(kind: RenewalKind, approved_on: NaiveDate) -> NaiveDate {
-    match kind {
-        RenewalKind::Renewal => fiscal_year_end(
-            approved_on
-                .checked_add_months(chrono::Months::new(3))
-                .unwrap_or(approved_on),
-        ),
-        RenewalKind::Continuation | RenewalKind::JspsFellow => fiscal_year_end(approved_on),
-    }
+/// R8, R10, R11: the last day an approval without 有効期限 covers. Approvals given in the last
+/// quarter of a 年度 (January to March: renewals after the expiry notice, continuations before
+/// the March graduation, JSPS fellows before April) are for the 年度 that starts next April;
+/// others cover the current 年度. Depending only on the approval date keeps the same file, read
+/// twice, from extending twice.
+fn holder_year_end(approved_on: NaiveDate) -> NaiveDate {
+    fiscal_year_end(
+        approved_on
+            .checked_add_months(chrono::Months::new(3))
+            .unwrap_or(approved_on),
+    )
 }
 
 fn rule_of_renewal(kind: RenewalKind) -> Rule {
@@ -1535,6 +1888,7 @@ fn enrollment_en(e: Enrollment) -> &'static str {
     match e {
         Enrollment::Enrolled => "enrolled",
         Enrollment::OnLeave => "on leave",
+        Enrollment::StudyAbroad => "studying abroad",
         Enrollment::Graduated => "graduated",
         Enrollment::Completed => "completed",
         Enrollment::Withdrawn => "withdrew",

@@ -34,6 +34,8 @@ pub(crate) fn account(ecs: &str, person: &str, nos: &[&str], status: Status) -> 
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     }
 }
 
@@ -428,7 +430,14 @@ fn r9a_enrolled_staff_keep_the_ecs_id() {
         None,
     )]);
     inp.staff = vec![staff(3, "P7", "2026-04-01")];
-    assert!(run(&snap, &inp, "2026-04-02").actions.is_empty());
+    // The hire is remembered for the day the enrolment ends; nothing stops.
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Update]);
+    assert_eq!(p.actions[0].rule, Rule::R9a);
+    let after = p.actions[0].after.as_ref().unwrap();
+    assert_eq!((after.role, after.stop_on), (Role::Student, None));
+    assert_eq!(after.hire.map(|h| h.hired_on), Some(d("2026-04-01")));
+    assert_settled(&snap, &inp, "2026-04-02");
 }
 
 #[test]
@@ -537,10 +546,11 @@ fn r8_continuation_makes_a_holder_instead_of_a_departure() {
 
 #[test]
 fn r1_r3_admissions_by_letter_in_cohort_months_and_at_the_counter_otherwise() {
-    for (admitted, delivery) in [
-        ("2026-04-01", Delivery::Letter),
-        ("2026-05-07", Delivery::Counter),
-        ("2026-10-01", Delivery::Letter),
+    // R4: the 60 days count from the admission when it is after the export.
+    for (admitted, delivery, deadline) in [
+        ("2026-04-01", Delivery::Letter, "2026-06-01"),
+        ("2026-05-07", Delivery::Counter, "2026-07-06"),
+        ("2026-10-01", Delivery::Letter, "2026-11-30"),
     ] {
         let mut r = row(
             3,
@@ -561,7 +571,7 @@ fn r1_r3_admissions_by_letter_in_cohort_months_and_at_the_counter_otherwise() {
         assert_eq!(after.kumoi.as_str(), "yamada.tarou@st.kyoto-u.ac.jp");
         assert_eq!(
             (after.state, after.activation_deadline),
-            (State::Pending, Some(d("2026-06-01")))
+            (State::Pending, Some(d(deadline)))
         );
         assert_eq!(p.next_serial, 101);
         assert_settled(&snapshot(vec![]), &inp, "2026-04-02");

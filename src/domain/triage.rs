@@ -297,7 +297,11 @@ fn due_from(a: &Account) -> Option<NaiveDate> {
     if a.state == State::Stopped {
         return None;
     }
-    if a.role == Role::Holder {
+    // A holder may always be due; so may a conversion imported without its reminder date,
+    // whose reminder follows from the policy's months (`rules::staff_reminder_on`).
+    if a.role == Role::Holder
+        || (a.role == Role::ConvertingStaff && a.reminder_on.is_none() && !a.reminder_sent)
+    {
         return Some(NaiveDate::MIN);
     }
     let activation = a
@@ -729,7 +733,11 @@ impl Sifter<'_> {
         let slot = match (p, s) {
             (Found::Many(_), _) | (_, Found::Many(_)) => return None,
             (Found::One(p), Found::One(s)) if p != s => return None,
-            (Found::One(i), _) | (Found::None, Found::One(i)) => i,
+            (Found::One(i), _) => i,
+            // A 個人番号 not on record beside a known student number is news (R7: the
+            // registry gave a new one), never quiet.
+            (Found::None, Found::One(_)) if row.person_id.is_some() => return None,
+            (Found::None, Found::One(i)) => i,
             (Found::None, Found::None) => return None,
         };
         if let Some(e) = &row.ecs_id

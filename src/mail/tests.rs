@@ -40,6 +40,8 @@ fn account(ecs_id: &str, name: &str, role: Role) -> Account {
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     }
 }
 

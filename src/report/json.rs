@@ -227,6 +227,8 @@ fn write_account(buf: &mut Vec<u8>, a: &Account) -> io::Result<()> {
         reminder_sent,
         holder_until,
         expiry_notice_for,
+        hire,
+        approval,
     } = a;
     buf.extend_from_slice(b"{\"ecs_id\":");
     string(buf, ecs_id.as_str())?;
@@ -273,6 +275,10 @@ fn write_account(buf: &mut Vec<u8>, a: &Account) -> io::Result<()> {
     date(buf, *holder_until)?;
     buf.extend_from_slice(b",\"expiry_notice_for\":");
     date(buf, *expiry_notice_for)?;
+    buf.extend_from_slice(b",\"hire\":");
+    serde(buf, hire)?;
+    buf.extend_from_slice(b",\"approval\":");
+    serde(buf, approval)?;
     buf.push(b'}');
     Ok(())
 }
@@ -399,6 +405,8 @@ mod tests {
             reminder_sent: false,
             holder_until: None,
             expiry_notice_for: None,
+            hire: None,
+            approval: None,
         });
         plan
     }
@@ -452,6 +460,17 @@ mod tests {
             after.reminder_sent = true;
             after.holder_until = fixture::date(2027, 3, 31);
             after.expiry_notice_for = fixture::date(2027, 3, 31);
+            after.hire = fixture::date(2026, 4, 1).map(|hired_on| crate::domain::account::Hire {
+                hired_on,
+                job_type: crate::domain::model::JobType::PartTimeStaff,
+            });
+            after.approval = fixture::date(2026, 3, 27).map(|approved_on| {
+                crate::domain::account::Approval {
+                    kind: crate::domain::model::RenewalKind::Continuation,
+                    approved_on,
+                    until: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap_or(approved_on),
+                }
+            });
             after.kumoi = odd.into();
         }
         a

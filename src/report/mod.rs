@@ -288,6 +288,7 @@ pub(crate) fn review_label(r: ReviewReason) -> (&'static str, &'static str) {
         ReviewReason::AmbiguousMatch => ("照合先が複数", "ambiguous_match"),
         ReviewReason::AbsentFromSnapshot => ("全件データに不在", "absent_from_snapshot"),
         ReviewReason::UnknownAccount => ("未登録のアカウント", "unknown_account"),
+        ReviewReason::ApprovalOverruled => ("教職員移行のため承認を保留", "approval_overruled"),
     }
 }
 

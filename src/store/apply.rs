@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use super::keys;
 use super::{
-    ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FAULT_ENV, FileRecord, INSERT_HISTORY,
+    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FAULT_ENV, FileRecord, INSERT_HISTORY,
     INSERT_STUDENT_NO, Store, StoreError, UPDATE_ACCOUNT, account_from_row, bump_revision,
     digest_of, enum_name, execute_account, insert_sql, next_serial_of, now, raise_next_serial,
     record_file, write_student_nos,
@@ -167,9 +167,12 @@ impl Store {
             let mut delete_sn = tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?;
             let mut history = tx.prepare(INSERT_HISTORY)?;
             // The same item found again (a plan re-made on the same inputs) stays one item.
+            // An item about an ECS-ID no account has (a row naming an unknown account) links
+            // to no account: the ECS-ID stays in its details.
             let mut review = tx.prepare(
                 "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (SELECT 1 FROM review \
+                 SELECT ?1, ?2, (SELECT ecs_id FROM accounts WHERE ecs_id = ?3), ?4, ?5, ?6 \
+                 WHERE NOT EXISTS (SELECT 1 FROM review \
                  WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
             )?;
             let mut done = 0;
@@ -366,7 +369,7 @@ fn read(stmt: &mut Statement<'_>, ecs_id: &EcsId) -> Result<Option<Account>, Sto
         return Ok(None);
     };
     let mut account = account_from_row(row)?;
-    let (_, nos) = keys::triage_of(row, 19, ecs_id.as_str())?;
+    let (_, nos) = keys::triage_of(row, AFTER_ACCOUNT_COLUMNS, ecs_id.as_str())?;
     account.student_nos.extend(nos.map(StudentNo::new));
     Ok(Some(account))
 }

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use rusqlite::{Connection, Transaction};
 
 use super::{
-    ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, text,
+    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, text,
 };
 use compact_str::CompactString;
 
@@ -162,7 +162,7 @@ pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreE
                         .next()?
                         .ok_or_else(|| changed(&keys.digest, "an account less"))?;
                     let mut account = account_from_row(row)?;
-                    let (_, nos) = triage_of(row, 19, ecs_id)?;
+                    let (_, nos) = triage_of(row, AFTER_ACCOUNT_COLUMNS, ecs_id)?;
                     account.student_nos.extend(nos.map(StudentNo::new));
                     accounts.push(account);
                 }

@@ -179,5 +179,21 @@ CREATE TABLE outbox_dicts (
 ALTER TABLE outbox ADD COLUMN dict INTEGER REFERENCES outbox_dicts (id);
 "#;
 
+/// Migration 5: what HR and the counter said about a person, remembered with the account so
+/// that a decision combines the latest facts from every source however the files arrived
+/// (`Account::hire`, `Account::approval`): the hire date and 職種 from HR's roster (R9), and the
+/// latest approval's kind, date and last covered day (R8, R10, R11). `migrate` also recomputes
+/// the derived `triage` column: a conversion imported without a reminder date may now be due
+/// before its stop.
+const V5: &str = r#"
+ALTER TABLE accounts ADD COLUMN hired_on TEXT;
+ALTER TABLE accounts ADD COLUMN job_type TEXT
+    CHECK (job_type IN ('faculty', 'staff', 'part_time_faculty', 'part_time_staff'));
+ALTER TABLE accounts ADD COLUMN approval_kind TEXT
+    CHECK (approval_kind IN ('continuation', 'renewal', 'jsps_fellow'));
+ALTER TABLE accounts ADD COLUMN approved_on TEXT;
+ALTER TABLE accounts ADD COLUMN approved_until TEXT;
+"#;
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];

@@ -31,8 +31,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, Trans
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
-use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
+use crate::domain::account::{Account, Approval, Hire, Role, Snapshot, State, StopReason};
+use crate::domain::model::{EcsId, JobType, PersonId, RenewalKind, Status, StudentNo};
 use crate::domain::policy::Policy;
 
 /// The schema version this code reads and writes.
@@ -264,7 +264,12 @@ pub const PAGE_SIZE: i64 = 65_536;
 
 const ACCOUNT_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
     status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
-    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for";
+    departed_on, reminder_on, reminder_sent, holder_until, expiry_notice_for, hired_on, job_type, \
+    approval_kind, approved_on, approved_until";
+
+/// The position of the column after [`ACCOUNT_COLUMNS`] in a `SELECT {ACCOUNT_COLUMNS}, ...`.
+const AFTER_ACCOUNT_COLUMNS: usize = 24;
+
 
 impl Store {
     /// Opens the store at `path`, creating it (and migrating it to [`SCHEMA_VERSION`]) when
@@ -564,7 +569,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
                 [new_uuid()?],
             )?;
         }
-        if version == 3 {
+        // The derived `triage` column (migration 3), computed from every column of the
+        // account: once the columns are all there (a store is only used at the last version).
+        if version == 5 {
             keys::fill_derived(&tx)?;
         }
         tx.pragma_update(None, "user_version", version)?;
@@ -655,7 +662,7 @@ fn insert_sql(upsert: bool) -> String {
     let mut sql = format!(
         "INSERT INTO accounts ({columns}, activation_key_hash) VALUES \
          (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, \
-          ?20, ?21)"
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26)"
     );
     if upsert {
         sql.push_str(" ON CONFLICT (ecs_id) DO UPDATE SET ");
@@ -677,7 +684,8 @@ const UPDATE_ACCOUNT: &str = "UPDATE accounts SET name = ?4, name_kana = ?5, bir
     faculty = ?7, status = ?8, role = ?9, state = ?10, activation_deadline = ?11, \
     activation_expired = ?12, stop_on = ?13, stop_reason = ?14, departed_on = ?15, \
     reminder_on = ?16, reminder_sent = ?17, holder_until = ?18, expiry_notice_for = ?19, \
-    triage = ?20, activation_key_hash = coalesce(?21, activation_key_hash) WHERE ecs_id = ?1";
+    hired_on = ?20, job_type = ?21, approval_kind = ?22, approved_on = ?23, approved_until = ?24, \
+    triage = ?25, activation_key_hash = coalesce(?26, activation_key_hash) WHERE ecs_id = ?1";
 
 /// Runs `stmt` (the insert or [`UPDATE_ACCOUNT`]) with the columns of `a`, in `insert_sql`'s
 /// order, its derived `triage` column and the hash of its activation key; returns the rows
@@ -708,6 +716,11 @@ fn execute_account(
         a.reminder_sent,
         a.holder_until.map(iso),
         a.expiry_notice_for.map(iso),
+        a.hire.map(|h| iso(h.hired_on)),
+        a.hire.map(|h| h.job_type.as_str()),
+        a.approval.map(|p| p.kind.as_str()),
+        a.approval.map(|p| iso(p.approved_on)),
+        a.approval.map(|p| iso(p.until)),
         triage,
         key_hash,
     ])
@@ -794,6 +807,21 @@ fn account_from_row(r: &Row<'_>) -> Result<Account, StoreError> {
         reminder_sent: r.get::<_, bool>(16)?,
         holder_until: date(r, 17, ecs_id)?,
         expiry_notice_for: date(r, 18, ecs_id)?,
+        hire: match (date(r, 19, ecs_id)?, opt_text(r, 20)?) {
+            (Some(hired_on), Some(j)) => Some(Hire {
+                hired_on,
+                job_type: JobType::from_name(j).ok_or_else(|| bad("job_type", j))?,
+            }),
+            _ => None,
+        },
+        approval: match (opt_text(r, 21)?, date(r, 22, ecs_id)?, date(r, 23, ecs_id)?) {
+            (Some(k), Some(approved_on), Some(until)) => Some(Approval {
+                kind: RenewalKind::from_name(k).ok_or_else(|| bad("approval_kind", k))?,
+                approved_on,
+                until,
+            }),
+            _ => None,
+        },
     })
 }
 

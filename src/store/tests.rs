@@ -182,6 +182,8 @@ fn new_account() -> Account {
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     }
 }
 
@@ -676,4 +678,12 @@ fn keys_read_in_ranges_are_the_keys_read_whole() -> Result<(), Box<dyn std::erro
         (whole.next_serial, &whole.digest)
     );
     Ok(())
+}
+
+#[test]
+fn after_account_columns_counts_the_account_columns() {
+    assert_eq!(
+        super::ACCOUNT_COLUMNS.split(',').count(),
+        super::AFTER_ACCOUNT_COLUMNS
+    );
 }

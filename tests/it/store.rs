@@ -34,6 +34,8 @@ fn account(ecs_id: &str, student_nos: &[&str]) -> Result<Account> {
         reminder_sent: false,
         holder_until: None,
         expiry_notice_for: None,
+        hire: None,
+        approval: None,
     })
 }
 

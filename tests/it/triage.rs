@@ -166,6 +166,8 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
             reminder_sent: false,
             holder_until: None,
             expiry_notice_for: None,
+            hire: None,
+            approval: None,
         };
         match rng.below(40) {
             0 | 1 => {
