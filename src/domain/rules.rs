@@ -713,8 +713,8 @@ impl<'a> Work<'a> {
         let converts_on = after
             .departed_on
             .map_or(hire.hired_on, |lost| lost.max(hire.hired_on));
-        let stop_on = june_30_on_or_after(converts_on)
-            .max(add_days(self.as_of, self.policy.min_notice_days));
+        let stop_on =
+            june_30_on_or_after(converts_on).max(add_days(self.as_of, self.policy.min_notice_days));
         let reminder = months_before(stop_on, self.policy.staff_reminder_months);
         after.role = Role::ConvertingStaff;
         after.stop_on = Some(stop_on);
@@ -758,7 +758,13 @@ impl<'a> Work<'a> {
         source: Option<Source>,
     ) -> Option<Action> {
         let approval = after.approval.take()?;
-        Some(self.overruled_review(&after.ecs_id, approval.kind, approval.approved_on, person, source))
+        Some(self.overruled_review(
+            &after.ecs_id,
+            approval.kind,
+            approval.approved_on,
+            person,
+            source,
+        ))
     }
 
     fn overruled_review(
@@ -1106,7 +1112,10 @@ impl<'a> Work<'a> {
                 a.effective_on = Some(row.hire_date);
                 a.changes = vec![change(
                     "hire",
-                    &before.hire.map(|h| h.hired_on.to_string()).unwrap_or_default(),
+                    &before
+                        .hire
+                        .map(|h| h.hired_on.to_string())
+                        .unwrap_or_default(),
                     &row.hire_date.to_string(),
                 )];
                 self.push(Target::Account(i), finish(a, &after), Some(after));
@@ -1978,3 +1987,7 @@ pub fn romanize(name_kana: &str) -> String {
 #[cfg(test)]
 #[path = "rules_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "rules_audit_tests.rs"]
+mod audit_tests;

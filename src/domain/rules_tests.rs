@@ -8,7 +8,7 @@ use super::*;
 use crate::domain::model::{JobType, PersonId, StaffNo};
 use std::collections::{BTreeMap, HashMap};
 
-fn d(s: &str) -> NaiveDate {
+pub(crate) fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn row(
     }
 }
 
-fn staff(n: u32, person: &str, hired: &str) -> StaffRow {
+pub(crate) fn staff(n: u32, person: &str, hired: &str) -> StaffRow {
     StaffRow {
         at: RowRef { file: 1, row: n },
         staff_no: StaffNo::new("1000001"),
@@ -79,7 +79,7 @@ fn staff(n: u32, person: &str, hired: &str) -> StaffRow {
     }
 }
 
-fn snapshot(accounts: Vec<Account>) -> Snapshot {
+pub(crate) fn snapshot(accounts: Vec<Account>) -> Snapshot {
     Snapshot {
         accounts,
         next_serial: 100,
@@ -88,7 +88,7 @@ fn snapshot(accounts: Vec<Account>) -> Snapshot {
     }
 }
 
-fn inputs(registrar: Vec<RegistrarRow>) -> Inputs {
+pub(crate) fn inputs(registrar: Vec<RegistrarRow>) -> Inputs {
     Inputs {
         files: vec![
             InputFile {
@@ -110,16 +110,16 @@ fn inputs(registrar: Vec<RegistrarRow>) -> Inputs {
     }
 }
 
-fn run(snap: &Snapshot, inputs: &Inputs, as_of: &str) -> Plan {
+pub(crate) fn run(snap: &Snapshot, inputs: &Inputs, as_of: &str) -> Plan {
     plan(snap, inputs, d(as_of), &Policy::default())
 }
 
-fn kinds(p: &Plan) -> Vec<ActionKind> {
+pub(crate) fn kinds(p: &Plan) -> Vec<ActionKind> {
     p.actions.iter().map(|a| a.kind).collect()
 }
 
 /// What `apply` does to the accounts, in memory.
-fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
+pub(crate) fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
     let mut by_id: BTreeMap<EcsId, Account> = snap
         .accounts
         .iter()
@@ -140,7 +140,7 @@ fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
 }
 
 /// Applying a plan and planning again on the same day and inputs decides nothing more.
-fn assert_settled(snap: &Snapshot, inputs: &Inputs, as_of: &str) {
+pub(crate) fn assert_settled(snap: &Snapshot, inputs: &Inputs, as_of: &str) {
     let first = run(snap, inputs, as_of);
     let again = run(&applied(snap, &first), inputs, as_of);
     let left: Vec<ActionKind> = kinds(&again)

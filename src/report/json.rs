@@ -464,13 +464,12 @@ mod tests {
                 hired_on,
                 job_type: crate::domain::model::JobType::PartTimeStaff,
             });
-            after.approval = fixture::date(2026, 3, 27).map(|approved_on| {
-                crate::domain::account::Approval {
+            after.approval =
+                fixture::date(2026, 3, 27).map(|approved_on| crate::domain::account::Approval {
                     kind: crate::domain::model::RenewalKind::Continuation,
                     approved_on,
                     until: NaiveDate::from_ymd_opt(2027, 3, 31).unwrap_or(approved_on),
-                }
-            });
+                });
             after.kumoi = odd.into();
         }
         a

@@ -22,10 +22,10 @@ use serde_json::{Map, Value};
 
 use super::keys;
 use super::{
-    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FAULT_ENV, FileRecord, INSERT_HISTORY,
-    INSERT_STUDENT_NO, Store, StoreError, UPDATE_ACCOUNT, account_from_row, bump_revision,
-    digest_of, enum_name, execute_account, insert_sql, next_serial_of, now, raise_next_serial,
-    record_file, write_student_nos,
+    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FAULT_ENV, FileRecord,
+    INSERT_HISTORY, INSERT_STUDENT_NO, Store, StoreError, UPDATE_ACCOUNT, account_from_row,
+    bump_revision, digest_of, enum_name, execute_account, insert_sql, next_serial_of, now,
+    raise_next_serial, record_file, write_student_nos,
 };
 use crate::domain::account::Account;
 use crate::domain::model::{EcsId, StudentNo};

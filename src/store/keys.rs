@@ -13,7 +13,8 @@ use rayon::prelude::*;
 use rusqlite::{Connection, Transaction};
 
 use super::{
-    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of, next_serial_of, opt_text, text,
+    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, StoreError, account_from_row, digest_of,
+    next_serial_of, opt_text, text,
 };
 use compact_str::CompactString;
 

@@ -270,7 +270,6 @@ const ACCOUNT_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_
 /// The position of the column after [`ACCOUNT_COLUMNS`] in a `SELECT {ACCOUNT_COLUMNS}, ...`.
 const AFTER_ACCOUNT_COLUMNS: usize = 24;
 
-
 impl Store {
     /// Opens the store at `path`, creating it (and migrating it to [`SCHEMA_VERSION`]) when
     /// needed. The folder must exist.
