@@ -557,6 +557,13 @@ impl<'a> Work<'a> {
             a.changes = std::mem::take(&mut changes);
             actions.push(a);
         } else if carry_over {
+            if before.role != Role::Student {
+                // A holder who enrolls as a research student is a student again (R1).
+                changes.push(change("role", role_str(before.role), "student"));
+                after.role = Role::Student;
+                after.holder_until = None;
+                after.expiry_notice_for = None;
+            }
             let mut a = Action::new(
                 ActionKind::CarryOver,
                 Rule::R6,
@@ -1076,9 +1083,6 @@ impl<'a> Work<'a> {
                 }
             };
             let before = self.current(i).clone();
-            if before.state == State::Stopped {
-                continue;
-            }
             let hire = Hire {
                 hired_on: row.hire_date,
                 job_type: row.job_type,
@@ -1087,27 +1091,52 @@ impl<'a> Work<'a> {
             after.hire = Some(hire);
             let source = Some(self.source(row.at));
             // R9a: an enrolled student keeps the ECS-ID while enrolled, staff or not; the hire
-            // is remembered for the day the enrolment ends.
-            let enrolled =
-                before.role == Role::Student && before.stop_reason != Some(StopReason::Departed);
+            // is remembered for the day the enrolment ends. A stopped account has nothing to
+            // stop, but a readmission (R2) makes it a student's again, so it remembers too.
+            let enrolled = (before.role == Role::Student
+                && before.stop_reason != Some(StopReason::Departed))
+                || before.state == State::Stopped;
             if enrolled {
                 if before.hire == Some(hire) {
                     continue;
                 }
+                let (ja, en) = if before.state == State::Stopped {
+                    (
+                        format!(
+                            "R9: {}に{}として採用。ECS-IDは停止済みのため記録のみ",
+                            row.hire_date,
+                            row.job_type.label_ja()
+                        ),
+                        format!(
+                            "R9: hired {} as {:?}; the ECS-ID is already stopped, the hire is recorded",
+                            row.hire_date, row.job_type
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "R9a: {}に{}として採用。在学中はECS-IDを停止しません（在学が終わる日から6月末停止の対象）",
+                            row.hire_date,
+                            row.job_type.label_ja()
+                        ),
+                        format!(
+                            "R9a: hired {} as {:?}; enrolled, so the ECS-ID stays until the enrolment ends (then the June 30 stop applies)",
+                            row.hire_date, row.job_type
+                        ),
+                    )
+                };
+                let rule = if before.state == State::Stopped {
+                    Rule::R9
+                } else {
+                    Rule::R9a
+                };
                 let mut a = Action::new(
                     ActionKind::Update,
-                    Rule::R9a,
+                    rule,
                     person_of_account(&before),
-                    source,
-                    format!(
-                        "R9a: {}に{}として採用。在学中はECS-IDを停止しません（在学が終わる日から6月末停止の対象）",
-                        row.hire_date,
-                        row.job_type.label_ja()
-                    ),
-                    format!(
-                        "R9a: hired {} as {:?}; enrolled, so the ECS-ID stays until the enrolment ends (then the June 30 stop applies)",
-                        row.hire_date, row.job_type
-                    ),
+                    source.clone(),
+                    ja,
+                    en,
                 );
                 a.effective_on = Some(row.hire_date);
                 a.changes = vec![change(
@@ -1118,7 +1147,14 @@ impl<'a> Work<'a> {
                         .unwrap_or_default(),
                     &row.hire_date.to_string(),
                 )];
+                // Staff cannot hold an ECS-ID as non-students: an approval waiting for the end
+                // of the enrolment will not apply (R9 over R8).
+                let review =
+                    self.approval_overruled(&mut after, person_of_account(&before), source);
                 self.push(Target::Account(i), finish(a, &after), Some(after));
+                if let Some(r) = review {
+                    self.actions.push((Target::Account(i), r));
+                }
                 continue;
             }
             if before.role == Role::ConvertingStaff && before.hire == Some(hire) {
@@ -1231,7 +1267,8 @@ impl<'a> Work<'a> {
             };
             let source = Some(self.source(row.at));
             let person = person_of_account(&before);
-            if before.role == Role::ConvertingStaff {
+            // R9 over R8: staff, or a person HR hired, cannot hold an ECS-ID as a non-student.
+            if before.role == Role::ConvertingStaff || before.hire.is_some() {
                 let a = self.overruled_review(
                     &before.ecs_id,
                     row.kind,
@@ -1991,3 +2028,7 @@ pub(crate) mod tests;
 #[cfg(test)]
 #[path = "rules_audit_tests.rs"]
 mod audit_tests;
+
+#[cfg(test)]
+#[path = "rules_law_tests.rs"]
+mod law_tests;
