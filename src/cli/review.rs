@@ -105,12 +105,18 @@ fn render(item: &ReviewItem, s: &mut String) {
         (Some(f), None) => f.clone(),
         _ => "—".into(),
     };
+    // An item about an ECS-ID no account has links to no account; the row's ECS-ID is in
+    // its details, marked as not on record.
+    let named = get(&["ecs_id"]);
+    let ecs_id = match item.ecs_id.as_deref() {
+        Some(id) => id.to_string(),
+        None if !named.is_empty() => format!("{named} (記録なし / not on record)"),
+        None => "—".into(),
+    };
     let _ = writeln!(
         s,
-        "#{}  {}  ECS-ID {}  {source}",
-        item.id,
-        item.reason,
-        item.ecs_id.as_deref().unwrap_or("—"),
+        "#{}  {}  ECS-ID {ecs_id}  {source}",
+        item.id, item.reason,
     );
     let name = get(&["person", "name"]);
     let student_no = get(&["person", "student_no"]);

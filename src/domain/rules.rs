@@ -872,11 +872,11 @@ impl<'a> Work<'a> {
         if let Some(review) = self.disagreeing(group) {
             return Decision::Review(vec![review]);
         }
-        let Some(row) = group.iter().find(|r| r.enrollment.is_student()) else {
-            return Decision::Nothing;
-        };
         // An ECS-ID no account has: never silently replaced by a new one (R2).
-        if let Some(ecs_id) = group.iter().find_map(|r| r.ecs_id.as_ref()) {
+        if let Some((row, ecs_id)) = group
+            .iter()
+            .find_map(|r| r.ecs_id.as_ref().map(|e| (*r, e)))
+        {
             return Decision::Review(vec![self.review_row(
                 row,
                 ReviewReason::UnknownAccount,
@@ -885,6 +885,9 @@ impl<'a> Work<'a> {
                 format!("R2: the row's ECS-ID `{ecs_id}` is not on record, and neither is its student number or 個人番号"),
             )]);
         }
+        let Some(row) = group.iter().find(|r| r.enrollment.is_student()) else {
+            return Decision::Nothing;
+        };
         let candidates = self
             .index
             .name_birth_candidates(&row.name_kana, row.birth_date);
@@ -1239,12 +1242,14 @@ impl<'a> Work<'a> {
                         person_of_renewal(row),
                         Some(self.source(row.at)),
                         format!(
-                            "{}の申請が記録上のアカウントと結び付きません",
-                            row.kind.label_ja()
+                            "{}の申請（ECS-ID「{}」）が記録上のアカウントと結び付きません",
+                            row.kind.label_ja(),
+                            row.ecs_id.as_ref().map_or("", EcsId::as_str)
                         ),
                         format!(
-                            "the {:?} application matches no single account on record",
-                            row.kind
+                            "the {} application (ECS-ID `{}`) matches no single account on record",
+                            row.kind.label_ja(),
+                            row.ecs_id.as_ref().map_or("", EcsId::as_str)
                         ),
                     );
                     a.ecs_id = row.ecs_id.clone();

@@ -17,8 +17,6 @@
 //! converts (stop on June 30), while the roster first leaves it stopped and the approval for a
 //! person (staff win over approvals either way).
 
-#![expect(clippy::unwrap_used, reason = "test fixtures")]
-
 use std::collections::BTreeMap;
 
 use super::tests::{account, applied, d, row, snapshot};

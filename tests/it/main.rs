@@ -14,3 +14,4 @@ mod show;
 mod smtp;
 mod store;
 mod triage;
+mod unknown;
