@@ -377,6 +377,44 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
             ),
             // Renumbered a year ago: the account has the earlier number too, and the export
             // lists the earlier number's row (its 卒業) or not.
+            // R7: the registry gave a new 個人番号; unchanged otherwise, or renumbered with the
+            // earlier number's row carrying the new one too.
+            16 => row(
+                &number,
+                &format!("8{}", &person[1..]),
+                "",
+                &name,
+                &kana,
+                faculty,
+                status_ja,
+                "在学",
+                "",
+            ),
+            17 => {
+                let new_person = format!("8{}", &person[1..]);
+                row(
+                    &number,
+                    &new_person,
+                    "",
+                    &name,
+                    &kana,
+                    faculty,
+                    status_ja,
+                    "卒業",
+                    "2026-03-31",
+                );
+                row(
+                    &format!("7{}", &number[1..]),
+                    &new_person,
+                    "",
+                    &name,
+                    &kana,
+                    "工学研究科",
+                    "大学院生",
+                    "在学",
+                    "",
+                );
+            }
             14 | 15 => {
                 let earlier = format!("7{}", &number[1..]);
                 a.student_nos.insert(0, StudentNo::new(&earlier));
