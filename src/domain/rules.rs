@@ -518,6 +518,15 @@ impl<'a> Work<'a> {
         }
 
         let mut actions = Vec::new();
+        // A holder (past the expiry notice or not), or staff, enrolled again is a student
+        // again (R1, R9a), whatever else the rows say.
+        let role_back = before.role != Role::Student;
+        if role_back {
+            changes.push(change("role", role_str(before.role), "student"));
+            after.role = Role::Student;
+            after.holder_until = None;
+            after.expiry_notice_for = None;
+        }
         if before.stop_pending() {
             let (rule, ja, en) = match before.stop_reason {
                 Some(StopReason::StaffConversion) => (
@@ -547,23 +556,9 @@ impl<'a> Work<'a> {
             a.stop_on = before.stop_on;
             a.stop_reason = before.stop_reason;
             clear_stop(&mut after);
-            if before.role != Role::Student {
-                // A holder past the expiry notice, or staff, enrolled again (R1, R9a).
-                changes.push(change("role", role_str(before.role), "student"));
-                after.holder_until = None;
-                after.expiry_notice_for = None;
-            }
-            after.role = Role::Student;
             a.changes = std::mem::take(&mut changes);
             actions.push(a);
         } else if carry_over {
-            if before.role != Role::Student {
-                // A holder who enrolls as a research student is a student again (R1).
-                changes.push(change("role", role_str(before.role), "student"));
-                after.role = Role::Student;
-                after.holder_until = None;
-                after.expiry_notice_for = None;
-            }
             let mut a = Action::new(
                 ActionKind::CarryOver,
                 Rule::R6,
@@ -575,11 +570,7 @@ impl<'a> Work<'a> {
             );
             a.changes = changes;
             actions.push(a);
-        } else if before.role != Role::Student {
-            after.role = Role::Student;
-            after.holder_until = None;
-            after.expiry_notice_for = None;
-            changes.push(change("role", role_str(before.role), "student"));
+        } else if role_back {
             let mut a = Action::new(
                 ActionKind::Update,
                 Rule::R1,
@@ -1643,10 +1634,10 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     // R9: the reminder before the June 30 stop.
     if cur.role == Role::ConvertingStaff
         && !cur.reminder_sent
-        && staff_reminder_on(&cur, policy).is_some_and(|d| d <= as_of)
+        && let Some(reminder) = staff_reminder_on(&cur, policy).filter(|d| *d <= as_of)
         && let Some(stop_on) = cur.stop_on.filter(|s| *s > as_of)
     {
-        cur.reminder_on = staff_reminder_on(&cur, policy);
+        cur.reminder_on = Some(reminder);
         cur.reminder_sent = true;
         let mut a = Action::new(
             ActionKind::StaffReminder,
