@@ -307,7 +307,7 @@ fn main() -> Res<()> {
     println!(
         "plan: {} actions ({}) built in {:?}",
         plan.actions.len(),
-        regsync::cli::plan::counts_line(&plan),
+        regsync::report::counts_line(&plan),
         t.elapsed()
     );
 

@@ -328,10 +328,8 @@ pub fn execute(
             match join() {
                 Some(Ok((entries, done))) => {
                     staged.set(Some(done));
-                    // Test-only: see FAULT_ENV.
-                    if std::env::var_os(crate::store::FAULT_ENV)
-                        .is_some_and(|v| v == "apply-staged")
-                    {
+                    // Tests kill the process here, letters staged, just before the commit.
+                    if crate::fault::at("apply-staged") {
                         std::process::abort();
                     }
                     crate::store::outbox::enqueue(tx, run_id, &entries)?;

@@ -157,7 +157,7 @@ fn render_summary(
     published: &Published,
     letters: usize,
 ) -> String {
-    let counts = crate::cli::plan::counts_line(plan);
+    let counts = crate::report::counts_line(plan);
     let mut s = format!(
         "applied `{}` (as of {}) to `{}`: {} action(s) — {counts}\n",
         plan_path.display(),

@@ -4,7 +4,6 @@
 mod accounts;
 pub mod apply;
 pub mod check;
-mod heap;
 pub mod mail;
 pub mod plan;
 pub mod review;
@@ -66,8 +65,6 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    // First of all: it may start this program again (see `heap`).
-    heap::reexec();
     // Diagnostics for operators, off unless asked for: `REGSYNC_LOG=info` shows the phases of a
     // plan with their times (no personal data, no secrets).
     let _ = tracing_subscriber::fmt()
@@ -75,7 +72,6 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();
-    tracing::debug!(heap = heap::describe(), "started");
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -111,17 +107,4 @@ pub fn main() -> ExitCode {
             Exit::Failed.into()
         }
     }
-}
-
-/// The process's peak resident memory so far in MiB (`VmHWM`; Linux only, else 0), for the phase
-/// lines of `REGSYNC_LOG=info`.
-pub fn peak_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
 }

@@ -1,4 +1,4 @@
-//! `regsync run`: the nightly job (see [`crate::run`]).
+//! `regsync run`: the nightly job (see [`crate::night::run`]).
 
 use std::io::Write as _;
 
@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use crate::cli::Exit;
 use crate::config::{Settings, today_in_japan};
+use crate::night::run::Verdict;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,7 +16,12 @@ pub struct Args {
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
-    let outcome = crate::run::run(settings, args.as_of.unwrap_or_else(today_in_japan))?;
+    let outcome = crate::night::run::run(settings, args.as_of.unwrap_or_else(today_in_japan))?;
     writeln!(std::io::stdout().lock(), "{}", outcome.summary)?;
-    Ok(outcome.exit)
+    Ok(match outcome.verdict {
+        Verdict::Done => Exit::Done,
+        Verdict::Rejected => Exit::Rejected,
+        Verdict::MailPending => Exit::MailPending,
+        Verdict::Locked | Verdict::GuardTripped => Exit::Refused,
+    })
 }

@@ -15,6 +15,7 @@
 
 mod csv;
 mod html;
+mod inputs;
 mod json;
 
 use std::fmt::Write as _;
@@ -30,6 +31,7 @@ use crate::domain::plan::{Plan, ReviewReason};
 
 pub use self::csv::report_csv;
 pub use self::html::report_html;
+pub use self::inputs::{render_input_refs, render_inputs};
 
 /// File names inside the output folder.
 pub const PLAN_JSON: &str = "plan.json";
@@ -58,6 +60,32 @@ pub enum ReportError {
         #[source]
         source: io::Error,
     },
+}
+
+/// The counts of the action kinds that occur, e.g. `depart 22, stop 3`, or `no actions`.
+pub fn counts_line(plan: &Plan) -> String {
+    let counts: Vec<String> = plan
+        .counts()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    if counts.is_empty() {
+        "no actions".to_string()
+    } else {
+        counts.join(", ")
+    }
+}
+
+/// One line: the day, the inputs and the counts per action kind — the summary cron mails.
+pub fn summary_line(plan: &Plan) -> String {
+    format!(
+        "plan for {} on {} input file(s): {} action(s) — {}",
+        plan.as_of,
+        plan.inputs.len(),
+        plan.actions.len(),
+        counts_line(plan)
+    )
 }
 
 /// Writes `plan.json`, `report.csv` and `report.html` into `out_dir` (created if missing).

@@ -22,10 +22,10 @@ use serde_json::{Map, Value};
 
 use super::keys;
 use super::{
-    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FAULT_ENV, FileRecord,
-    INSERT_HISTORY, INSERT_STUDENT_NO, Store, StoreError, UPDATE_ACCOUNT, account_from_row,
-    bump_revision, digest_of, enum_name, execute_account, insert_sql, next_serial_of, now,
-    raise_next_serial, record_file, write_student_nos,
+    ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FileRecord, INSERT_HISTORY,
+    INSERT_STUDENT_NO, Store, StoreError, UPDATE_ACCOUNT, account_from_row, bump_revision,
+    digest_of, enum_name, execute_account, insert_sql, next_serial_of, now, raise_next_serial,
+    record_file, write_student_nos,
 };
 use crate::domain::account::Account;
 use crate::domain::model::{EcsId, StudentNo};
@@ -124,11 +124,9 @@ impl Store {
         extra: &ApplyExtra<'_>,
     ) -> Result<ApplySummary, StoreError> {
         self.writable()?;
-        // Test-only: see FAULT_ENV.
-        let fault = std::env::var_os(FAULT_ENV).is_some_and(|v| v == "apply-mid");
+        // Tests kill the process here, after half of the actions are written (see `fault`).
+        let fault = crate::fault::at("apply-mid");
         let path = self.path.clone();
-        // Until the commit's checkpoint is done: see `flush`.
-        let _flush = super::flush::Flusher::start(&self.path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

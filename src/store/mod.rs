@@ -14,7 +14,6 @@
 //! applied to a store that changed since.
 
 mod apply;
-mod flush;
 pub mod keys;
 pub mod lookup;
 pub mod migrations;
@@ -42,13 +41,6 @@ pub const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
 /// (`a0106210`); the policy's `id_prefix` and `id_digits` (see [`IdFormat`]) may say otherwise.
 pub const ECS_ID_PREFIX: &str = "a0";
 pub const ECS_ID_DIGITS: usize = 6;
-
-/// Test-only fault injection: when this variable is `apply-mid`, [`Store::apply`] aborts the
-/// process after writing half of the plan's actions, inside the transaction, so crash tests
-/// can check that the store then holds none of the plan; when it is `apply-staged`,
-/// [`crate::apply::execute`] aborts inside the transaction once the letters are staged, just
-/// before the commit.
-pub const FAULT_ENV: &str = "REGSYNC_FAULT";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

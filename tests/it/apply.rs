@@ -283,7 +283,7 @@ fn a_crash_mid_apply_leaves_the_store_unchanged_and_publishes_nothing() -> Resul
     let crashed = regsync(
         d,
         &["apply", "p/plan.json"],
-        &[(regsync::store::FAULT_ENV, "apply-mid")],
+        &[(regsync::fault::ENV, "apply-mid")],
     )?;
     assert_ne!(crashed.code, Some(0), "the fault point should abort");
     #[cfg(unix)]
@@ -301,7 +301,7 @@ fn a_crash_mid_apply_leaves_the_store_unchanged_and_publishes_nothing() -> Resul
     let crashed = regsync(
         d,
         &["apply", "p/plan.json"],
-        &[(regsync::store::FAULT_ENV, "apply-staged")],
+        &[(regsync::fault::ENV, "apply-staged")],
     )?;
     assert_ne!(crashed.code, Some(0), "the fault point should abort");
     assert_eq!(digest()?, digest_before);

@@ -8,7 +8,6 @@ mod ingest;
 mod mail;
 mod nights;
 mod plan;
-mod process;
 mod run;
 mod show;
 mod smtp;

@@ -298,7 +298,7 @@ fn a_crash_mid_apply_leaves_none_of_the_plan() -> Result {
     let status = std::process::Command::new(std::env::current_exe()?)
         .args(["--exact", "store::crash_child", "--test-threads=1"])
         .env("REGSYNC_CRASH_STORE", &path)
-        .env(regsync::store::FAULT_ENV, "apply-mid")
+        .env(regsync::fault::ENV, "apply-mid")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()?;

@@ -37,7 +37,7 @@ fn full_plan(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Result
 #[track_caller]
 fn assert_same(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Result<Plan> {
     let full = full_plan(settings, files, as_of)?;
-    let (triaged, _) = regsync::cli::plan::compute(settings, files, as_of)?;
+    let (triaged, _) = regsync::night::plan::compute(settings, files, as_of)?;
     let (a, b) = (
         serde_json::to_string_pretty(&full)?,
         serde_json::to_string_pretty(&triaged)?,
@@ -577,7 +577,7 @@ fn triage_gives_the_full_plan_over_the_demo_nights() -> Result {
         for f in *files {
             std::fs::copy(samples.join(f), inbox.join(f))?;
         }
-        let files = regsync::cli::plan::inbox_files(&inbox)?;
+        let files = regsync::night::plan::inbox_files(&inbox)?;
         assert_same(&settings, &files, date(night))?;
         regsync(&["run", "--as-of", night])?;
     }

@@ -1,0 +1,234 @@
+//! Planning a night: read the inputs and the store, select the accounts the rules can act on,
+//! load them, and run the rules. `plan` stops here; `run` goes on to apply (see [`super::run`]).
+//!
+//! The store is read in two steps around the files (see [`super::triage`]): the compact keys of
+//! every account first, so ingest can drop the rows that change nothing; then, in full, only the
+//! accounts the rules can act on.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+
+use crate::config::Settings;
+use crate::domain::account::{Reserved, Snapshot};
+use crate::domain::model::EcsId;
+use crate::domain::plan::Plan;
+use crate::domain::rules;
+use crate::domain::triage::{self, Keys, Sifter};
+use crate::ingest::Sink;
+use crate::ingest::batch::{Batch, BatchFile};
+use crate::night::peak_mib;
+use crate::store::{Store, empty_digest};
+
+/// Reads the files and the store and computes the plan; writes nothing.
+pub fn compute(
+    settings: &Settings,
+    files: &[PathBuf],
+    as_of: NaiveDate,
+) -> anyhow::Result<(Plan, Batch)> {
+    let store = Store::open_read_only(&settings.store_path)
+        .with_context(|| format!("opening the store `{}`", settings.store_path.display()))?;
+    let clock = std::time::Instant::now();
+    let keys = read_keys(settings, store.as_ref())?;
+    tracing::info!(
+        accounts = keys.len(),
+        ms = clock.elapsed().as_millis(),
+        peak_mib = peak_mib(),
+        "keys read"
+    );
+    let sifter = Sifter::new(&keys);
+    let clock = std::time::Instant::now();
+    let mut batch = Batch::read_with(files, &settings.profiles, Sink::Sift(&sifter));
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        peak_mib = peak_mib(),
+        "files read"
+    );
+    let plan = plan_batch(settings, store.as_ref(), keys, &mut batch, as_of)?;
+    Ok((plan, batch))
+}
+
+/// The compact keys of every account on record (none without a store).
+pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<Keys> {
+    match store {
+        Some(store) => store
+            .keys()
+            .with_context(|| format!("reading the store `{}`", settings.store_path.display())),
+        None => Ok(Keys::from_parts(Vec::new(), 0, empty_digest())),
+    }
+}
+
+/// Plans the accepted files of `batch`, read with a [`Sifter`] over `keys`: selects the
+/// accounts the rules can act on, loads them, and runs the rules (see `domain::triage`). Takes
+/// the batch's records.
+pub fn plan_batch(
+    settings: &Settings,
+    store: Option<&Store>,
+    keys: Keys,
+    batch: &mut Batch,
+    as_of: NaiveDate,
+) -> anyhow::Result<Plan> {
+    let owned_keys = keys;
+    let keys = &owned_keys;
+    let profiles = &settings.profiles;
+    let (mut inputs, mut selection) = triage_batch(keys, profiles, batch, as_of);
+    if !selection.mixed.is_empty() {
+        // A quiet row's account is named by another row too, and the quiet row was dropped: the
+        // rules need both rows, so the accepted files are read again with the rows of those
+        // accounts kept.
+        let accepted: Vec<&BatchFile> = batch.files.iter().filter(|f| f.accepted).collect();
+        let paths: Vec<PathBuf> = accepted.iter().map(|f| f.ingested.path.clone()).collect();
+        let sifter = Sifter::except(keys, selection.mixed.iter().copied());
+        let mut again = Batch::read_with(&paths, profiles, Sink::Sift(&sifter));
+        let same = again.files.len() == accepted.len()
+            && again
+                .files
+                .iter()
+                .zip(&accepted)
+                .all(|(a, b)| a.accepted && a.sha256 == b.sha256);
+        anyhow::ensure!(
+            same,
+            "an input file changed while it was being read; run again"
+        );
+        (inputs, selection) = triage_batch(keys, profiles, &mut again, as_of);
+        anyhow::ensure!(
+            selection.mixed.is_empty(),
+            "triage found rows to keep after keeping them; this is a bug in regsync, please report it"
+        );
+    }
+    let clock = std::time::Instant::now();
+    let snapshot = match store {
+        Some(store) => {
+            // Both read on their own connections, side by side.
+            let path = store.path();
+            let (snapshot, reserved) = rayon::join(
+                || crate::store::keys::load(path, keys, &selection.load),
+                || reserved(settings, path, keys, &inputs, &selection.unidentified),
+            );
+            let mut snapshot = snapshot.with_context(|| {
+                format!("reading the store `{}`", settings.store_path.display())
+            })?;
+            snapshot.reserved = reserved?;
+            snapshot
+        }
+        None => Snapshot {
+            accounts: Vec::new(),
+            next_serial: keys.next_serial,
+            digest: keys.digest.clone(),
+            reserved: Default::default(),
+        },
+    };
+    inputs.quiet_seen = selection
+        .quiet_seen
+        .iter()
+        .map(|&s| EcsId::new(keys.ecs_id(s)))
+        .collect();
+    // The rules need only what was selected: the keys (a large share of the peak memory) go.
+    drop(owned_keys);
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        peak_mib = peak_mib(),
+        "accounts loaded"
+    );
+    let clock = std::time::Instant::now();
+    let plan = rules::plan(&snapshot, &inputs, as_of, &settings.policy);
+    tracing::info!(
+        actions = plan.actions.len(),
+        ms = clock.elapsed().as_millis(),
+        peak_mib = peak_mib(),
+        "rules applied"
+    );
+    Ok(plan)
+}
+
+/// Takes `batch`'s rows and selects the accounts the rules can act on; the held quiet rows of
+/// mixed accounts are taken back (`triage::take_back`), so the selection's `mixed` names only
+/// accounts with dropped quiet rows.
+fn triage_batch(
+    keys: &Keys,
+    profiles: &crate::ingest::profile::Profiles,
+    batch: &mut Batch,
+    as_of: NaiveDate,
+) -> (rules::Inputs, triage::Selection) {
+    let clock = std::time::Instant::now();
+    let mut inputs = batch.inputs(profiles);
+    let mut quiet = batch.quiet();
+    let mut selection = triage::select(keys, &inputs, &quiet.slots, as_of);
+    let mixed = selection.mixed.len();
+    let taken = triage::take_back(&mut inputs, &mut quiet, &selection.mixed);
+    if taken > 0 {
+        selection = triage::select(keys, &inputs, &quiet.slots, as_of);
+    }
+    tracing::info!(
+        kept = inputs.registrar.len(),
+        quiet = quiet.slots.len(),
+        load = selection.load.len(),
+        mixed,
+        taken_back = taken,
+        still_mixed = selection.mixed.len(),
+        ms = clock.elapsed().as_millis(),
+        peak_mib = peak_mib(),
+        "rows triaged"
+    );
+    (inputs, selection)
+}
+
+/// What the accounts left out of a partial snapshot hold that this plan could allocate: the
+/// KUMOI local parts starting with the romanized kana of every row that may create an account
+/// (registrar rows no identifier finds, and the counter's applications), and ECS-IDs past the
+/// counter.
+fn reserved(
+    settings: &Settings,
+    store: &Path,
+    keys: &Keys,
+    inputs: &rules::Inputs,
+    unidentified: &[u32],
+) -> anyhow::Result<Reserved> {
+    use rayon::prelude::*;
+    let bases: BTreeSet<String> = unidentified
+        .par_iter()
+        .map(|&i| rules::romanize(&inputs.registrar[i as usize].name_kana))
+        .chain(
+            inputs
+                .renewals
+                .par_iter()
+                .map(|r| rules::romanize(&r.name_kana)),
+        )
+        .collect();
+    let policy = &settings.policy;
+    let first = format!(
+        "{}{:0width$}",
+        policy.id_prefix,
+        keys.next_serial,
+        width = policy.id_digits as usize
+    );
+    crate::store::keys::reserved(store, &keys.digest, &first, &bases)
+        .with_context(|| format!("reading the store `{}`", settings.store_path.display()))
+}
+
+/// The files in the inbox, by name; hidden files and folders are skipped.
+pub fn inbox_files(inbox: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(inbox) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot read the inbox `{}`: {e}",
+                inbox.display()
+            ));
+        }
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading the inbox `{}`", inbox.display()))?;
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if path.is_file() && !hidden {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,86 @@
+//! The verdict on each input file, then every diagnostic located as `FILE:ROW:COLUMN(header)`,
+//! in Japanese with the English beside it: what `check` prints, what `plan` prints for rejected
+//! files, and the `NAME.errors.txt` a run leaves beside a file it set aside.
+
+use std::fmt::Write as _;
+
+use crate::ingest::Ingested;
+
+/// How many diagnostics of one file are printed before the rest are only counted.
+const SHOWN_PER_FILE: usize = 50;
+
+/// The whole report, as printed.
+pub fn render_inputs(results: &[Ingested]) -> String {
+    render_input_refs(&results.iter().collect::<Vec<_>>())
+}
+
+/// [`render_inputs`] over borrowed results (`plan` and `run` print only the rejected files).
+pub fn render_input_refs(results: &[&Ingested]) -> String {
+    let mut s = String::new();
+    let width = results
+        .iter()
+        .map(|r| r.path.display().to_string().chars().count())
+        .max()
+        .unwrap_or(0);
+    for &r in results {
+        let verdict = if r.accepted() {
+            "受理 OK      "
+        } else {
+            "却下 REJECTED"
+        };
+        let kind = r.kind.map_or("?", |k| k.as_str());
+        let enc = r.encoding.map_or_else(
+            || match r.format {
+                Some(crate::ingest::Format::Excel) => "Excel".to_string(),
+                _ => "-".to_string(),
+            },
+            |e| e.label().to_string(),
+        );
+        let enc = match &r.sheet {
+            Some(sheet) => format!("Excel [{sheet}]"),
+            None => enc,
+        };
+        let path = r.path.display().to_string();
+        let _ = write!(
+            s,
+            "{verdict}  {path:<width$}  {kind:<11} {enc:<20} {:>7} 行 rows",
+            r.rows
+        );
+        let (errors, warnings) = (r.errors().count(), r.warnings().count());
+        if errors > 0 {
+            let _ = write!(s, "  {errors} 件のエラー errors");
+        }
+        if warnings > 0 {
+            let _ = write!(s, "  {warnings} 件の警告 warnings");
+        }
+        s.push('\n');
+    }
+    for &r in results {
+        if r.diagnostics.is_empty() {
+            continue;
+        }
+        s.push('\n');
+        let path = r.path.display().to_string();
+        for d in r.diagnostics.iter().take(SHOWN_PER_FILE) {
+            s.push_str(&d.render(&path, r.sheet.as_deref()));
+            s.push('\n');
+        }
+        let rest = r.diagnostics.len().saturating_sub(SHOWN_PER_FILE);
+        if rest > 0 {
+            let _ = writeln!(s, "{path}: ほか {rest} 件 / {rest} more not shown");
+        }
+    }
+    let rejected = results.iter().filter(|r| !r.accepted()).count();
+    let _ = writeln!(
+        s,
+        "\n{} 件受理、{rejected} 件却下 / {} accepted, {rejected} rejected{}",
+        results.len() - rejected,
+        results.len() - rejected,
+        if rejected > 0 {
+            " (a rejected file is set aside whole; nothing in it is used)"
+        } else {
+            ""
+        }
+    );
+    s
+}
