@@ -74,6 +74,8 @@ fi
 
 cargo build --release --quiet --bin regsync --example gen_world
 BIN=$ROOT/target/release/regsync
+# As cron/regsync.service runs it: glibc's malloc asks for transparent huge pages.
+export GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.hugetlb=1}
 
 # ---- the world ------------------------------------------------------------------------------
 # world.txt names the generator's arguments; a world made with others is made again.
