@@ -32,7 +32,7 @@ pub struct Args {
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let clock = std::time::Instant::now();
     let bytes = fs_err::read(&args.plan)?;
-    let plan = Plan::from_json(&bytes)
+    let plan = crate::report::read_plan_json(&bytes)
         .with_context(|| format!("`{}` is not a regsync plan", args.plan.display()))?;
     drop(bytes);
     tracing::info!(

@@ -231,97 +231,13 @@ pub struct Plan {
     /// to it (never lowers it), so no serial is allocated twice (R2).
     pub next_serial: u64,
     pub inputs: Vec<InputFile>,
-    #[serde(deserialize_with = "actions_in_parallel")]
     pub actions: Vec<Action>,
     /// Warnings from the inputs (dates past an era's end, ...), as rendered lines.
     pub warnings: Vec<String>,
 }
 
-/// A plan's actions, read in two steps: each action's JSON text is found (a scan that only
-/// checks the syntax), then the actions are parsed on every core. A 1M-row night's `plan.json`
-/// holds 100,000 actions (117 MB), which `apply` reads first thing.
-///
-/// The texts are borrowed from the input, so a plan is read from a whole text or slice
-/// (`serde_json::from_str`, `from_slice`); `from_reader` fails ("expected a borrowed string").
-fn actions_in_parallel<'de, D>(d: D) -> Result<Vec<Action>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    use rayon::prelude::*;
-    use serde::de::Error as _;
-    let texts: Vec<&'de serde_json::value::RawValue> = Vec::deserialize(d)?;
-    // By position, then unwrapped in place (see `Plan::from_lines`).
-    let parsed: Vec<Result<Action, String>> = texts
-        .par_iter()
-        .enumerate()
-        .map(|(i, text)| {
-            serde_json::from_str(text.get()).map_err(|e| format!("action {}: {e}", i + 1))
-        })
-        .collect();
-    parsed
-        .into_iter()
-        .collect::<Result<_, _>>()
-        .map_err(D::Error::custom)
-}
-
 impl Plan {
     pub const FORMAT: u32 = 1;
-
-    /// Reads a plan from its JSON text, as `serde_json::from_slice` would.
-    ///
-    /// `plan.json` as `regsync plan` writes it (`report::json`: one compact action per line, in
-    /// a two-space-indented object) is cut at its lines and the actions are parsed on every
-    /// core: the serial syntax scan of a 100,000-action plan (117 MB) is skipped. Any other
-    /// layout of the same JSON, or an action line that does not parse alone, is read by
-    /// serde_json whole, so the result and the errors are serde_json's.
-    pub fn from_json(text: &[u8]) -> serde_json::Result<Plan> {
-        match Self::from_lines(text) {
-            Some(plan) => Ok(plan),
-            None => serde_json::from_slice(text),
-        }
-    }
-
-    /// The fast path of [`Plan::from_json`]; `None` when `text` is not laid out as
-    /// `regsync plan` writes it. A raw newline is never inside a JSON string, so the markers
-    /// below, which start with one, only match the layout itself.
-    pub(crate) fn from_lines(text: &[u8]) -> Option<Plan> {
-        use rayon::prelude::*;
-        const OPEN: &[u8] = b"\n  \"actions\": [\n    ";
-        const NEXT: &[u8] = b",\n    ";
-        const CLOSE: &[u8] = b"\n  ]";
-        let open = memchr::memmem::find(text, OPEN)?;
-        let first = open + OPEN.len();
-        let close = first + memchr::memmem::find(&text[first..], CLOSE)?;
-        let lines: Vec<&[u8]> = memchr::memmem::find_iter(&text[first..close], NEXT)
-            .map(|at| first + at)
-            .chain([close])
-            .scan(first, |start, end| {
-                let line = &text[*start..end];
-                *start = end + NEXT.len();
-                Some(line)
-            })
-            .collect();
-        // Collected by position, so each action is parsed straight into its place in one list
-        // (rayon collects an `Option` of a list through a chain of partial lists, copied
-        // together at the end); then the `Option`s are unwrapped in place.
-        let parsed: Vec<Option<Action>> = lines
-            .par_iter()
-            .map(|line| serde_json::from_slice(line).ok())
-            .collect();
-        let actions: Vec<Action> = parsed.into_iter().collect::<Option<_>>()?;
-        // The plan's own fields, around an empty list: the text up to the list's `[` and from
-        // its `]`.
-        let (opening, closing) = (first - b"[\n    ".len(), close + b"\n  ".len());
-        let mut rest = Vec::with_capacity(opening + 1 + text.len() - closing);
-        rest.extend_from_slice(&text[..=opening]);
-        rest.extend_from_slice(&text[closing..]);
-        let mut plan: Plan = serde_json::from_slice(&rest).ok()?;
-        if !plan.actions.is_empty() {
-            return None;
-        }
-        plan.actions = actions;
-        Some(plan)
-    }
 
     /// Number of actions of each kind, in [`ActionKind::ALL`] order, zero counts included.
     pub fn counts(&self) -> Vec<(ActionKind, usize)> {

@@ -32,6 +32,7 @@ use crate::domain::plan::{Plan, ReviewReason};
 pub use self::csv::report_csv;
 pub use self::html::report_html;
 pub use self::inputs::{render_input_refs, render_inputs};
+pub use self::json::read_plan_json;
 
 /// File names inside the output folder.
 pub const PLAN_JSON: &str = "plan.json";
