@@ -19,7 +19,7 @@ use lettre::message::Mailbox;
 use crate::domain::notice::{Notice, notices};
 use crate::domain::plan::Plan;
 use crate::store::StoreError;
-use crate::store::outbox::{Body, OutboxEntry};
+use crate::store::outbox::OutboxEntry;
 
 pub use deliver::{DeliveryReport, backoff, deliver};
 pub use templates::{COUNTER, Rendered, Templates, Vars};
@@ -129,10 +129,7 @@ pub fn outbox_entries_with(
                 effective_on: n.effective_on,
                 to: n.to.clone(),
                 subject: r.subject,
-                body: match templates.dictionary(n.kind) {
-                    Some(dict) => Body::against(&r.body, dict),
-                    None => Body::new(&r.body),
-                },
+                body: r.body,
             })
         })
         .collect()

@@ -9,14 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::domain::notice::NoticeKind;
 use crate::mail::MailError;
-use crate::store::outbox::Dictionary;
 
 /// The support counter every notice names (DOMAIN.md "Words").
 pub const COUNTER: &str = "情報環境支援センター（学術情報メディアセンター南館1F）";
@@ -84,9 +82,6 @@ pub struct Templates {
     env: Environment<'static>,
     /// Where each template came from, for error messages (`built-in` or a path).
     origin: BTreeMap<&'static str, String>,
-    /// The outbox's preset dictionary for each template: its body rendered with sample values,
-    /// which holds all of its fixed text (see `store::outbox`).
-    dictionaries: BTreeMap<&'static str, Arc<Dictionary>>,
 }
 
 impl Templates {
@@ -139,16 +134,10 @@ impl Templates {
             }
             origin.insert(name, from);
         }
-        let mut templates = Templates {
-            env,
-            origin,
-            dictionaries: BTreeMap::new(),
-        };
+        let templates = Templates { env, origin };
         // A template that renders no subject fails here, not when the first notice goes out.
         for kind in KINDS {
-            let sample = templates.render(kind, &Vars::sample())?;
-            let dictionary = Arc::new(Dictionary::new(&sample.body));
-            templates.dictionaries.insert(kind.as_str(), dictionary);
+            templates.render(kind, &Vars::sample())?;
         }
         Ok(templates)
     }
@@ -171,11 +160,6 @@ impl Templates {
             .and_then(|t| t.render(vars))
             .map_err(|e| bad(e.to_string()))?;
         split_subject(&text).map_err(bad)
-    }
-
-    /// The preset dictionary the bodies of `kind` are compressed against in the outbox.
-    pub fn dictionary(&self, kind: NoticeKind) -> Option<&Arc<Dictionary>> {
-        self.dictionaries.get(kind.as_str())
     }
 }
 

@@ -195,5 +195,11 @@ ALTER TABLE accounts ADD COLUMN approved_on TEXT;
 ALTER TABLE accounts ADD COLUMN approved_until TEXT;
 "#;
 
+/// Migration 6: notice bodies are plain zlib, each readable from its own row. The bodies
+/// compressed against a dictionary are rewritten by `outbox::drop_dictionaries` before this
+/// runs; `outbox_dicts` and `outbox.dict` stay, empty and NULL (a column a foreign key names
+/// cannot be dropped without rebuilding the table).
+const V6: &str = "";
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];

@@ -553,6 +553,9 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         if now_at >= version {
             continue;
         }
+        if version == 6 {
+            outbox::drop_dictionaries(&tx)?;
+        }
         tx.execute_batch(sql)?;
         if version == 1 {
             tx.execute(

@@ -10,16 +10,9 @@
 //! Timestamps are RFC 3339 in Japan time with whole seconds (`2026-04-01T02:00:00+09:00`), the
 //! same shape as the rest of the store, so text order is time order.
 //!
-//! A notice's text is kept zlib-compressed ([`Body`]; a BLOB in the `body` column) against a
-//! preset [`Dictionary`]: its template's text, rendered with sample values. A notice is ~2 KB
-//! of mostly Japanese text, nine tenths of it its template's: alone it compresses to ~1 KB,
-//! against the dictionary to ~140 bytes. A March night at a million students queues ~40,000
-//! notices, so the apply transaction writes ~35 MB less than with plain zlib (~75 MB less than
-//! plain text). Each dictionary is stored once (`outbox_dicts`, found by its hash) and every row
-//! compressed against it names it (`dict`), so a notice reads back the same after its template
-//! changed. Rows written before read the same: plain text, or zlib without a dictionary.
-
-use std::sync::Arc;
+//! A notice's text is stored zlib-compressed (a BLOB in the `body` column: ~2 KB of mostly
+//! Japanese text becomes ~1 KB, and a March night queues tens of thousands); a TEXT body is read
+//! as it is. Callers only see text: compression is this module's business.
 
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
@@ -39,154 +32,30 @@ pub struct OutboxEntry {
     /// The KUMOI address.
     pub to: String,
     pub subject: String,
-    pub body: Body,
+    /// The notice's text.
+    pub body: String,
 }
 
-/// A zlib preset dictionary notice bodies are compressed against (see the module docs).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Dictionary {
-    bytes: Vec<u8>,
-    sha256: String,
+/// zlib at the fast level (the level makes little difference to the size of a notice).
+fn deflate(text: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(text.len() / 2 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(text.as_bytes());
+    z.finish().unwrap_or_default()
 }
 
-impl Dictionary {
-    /// The dictionary of `text`. zlib looks back at most 32 KiB, so only that much of the end
-    /// of a longer text is used.
-    pub fn new(text: &str) -> Dictionary {
-        let bytes = text.as_bytes();
-        let bytes = bytes[bytes.len().saturating_sub(WINDOW)..].to_vec();
-        Dictionary {
-            sha256: super::sha256_hex(&bytes),
-            bytes,
-        }
-    }
-
-    pub fn sha256(&self) -> &str {
-        &self.sha256
-    }
-}
-
-impl std::fmt::Debug for Dictionary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Dictionary({} bytes, {})", self.bytes.len(), self.sha256)
-    }
-}
-
-/// zlib's window: the longest dictionary it uses.
-const WINDOW: usize = 32 * 1024;
-
-/// A notice's text, compressed as the outbox stores it, with the dictionary it was compressed
-/// against, if any.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Body {
-    bytes: Vec<u8>,
-    dict: Option<Arc<Dictionary>>,
-}
-
-impl Body {
-    /// Compresses `text` on its own.
-    pub fn new(text: &str) -> Body {
-        Body {
-            bytes: deflate(text, None),
-            dict: None,
-        }
-    }
-
-    /// Compresses `text` against `dict` (its template's dictionary: the closer the text, the
-    /// smaller the body).
-    pub fn against(text: &str, dict: &Arc<Dictionary>) -> Body {
-        Body {
-            bytes: deflate(text, Some(&dict.bytes)),
-            dict: Some(Arc::clone(dict)),
-        }
-    }
-
-    /// The text back.
-    pub fn text(&self) -> Result<String, StoreError> {
-        inflate(&self.bytes, self.dict.as_deref().map(|d| &d.bytes[..]))
-    }
-
-    /// The bytes stored.
-    pub fn stored(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// The dictionary the body was compressed against.
-    pub fn dictionary(&self) -> Option<&Arc<Dictionary>> {
-        self.dict.as_ref()
-    }
-}
-
-impl std::fmt::Debug for Body {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.text() {
-            Ok(text) => text.fmt(f),
-            Err(_) => write!(f, "<{} unreadable bytes>", self.bytes.len()),
-        }
-    }
-}
-
-/// zlib (fast level: rendering and compressing run beside the apply transaction, and the level
-/// makes little difference to the size of a notice), against `dict` when given. Each thread
-/// keeps one compressor: setting one up costs more than compressing a notice.
-fn deflate(text: &str, dict: Option<&[u8]>) -> Vec<u8> {
-    thread_local! {
-        static COMPRESS: std::cell::RefCell<flate2::Compress> =
-            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
-    }
-    COMPRESS.with_borrow_mut(|z| {
-        z.reset();
-        if let Some(dict) = dict {
-            let set = z.set_dictionary(dict);
-            debug_assert!(set.is_ok(), "{set:?}");
-        }
-        // zlib's bound for one call that finishes the stream.
-        let mut out = Vec::with_capacity(text.len() + text.len() / 1000 + 64);
-        let done = z.compress_vec(text.as_bytes(), &mut out, flate2::FlushCompress::Finish);
-        debug_assert!(matches!(done, Ok(flate2::Status::StreamEnd)), "{done:?}");
-        out.shrink_to_fit();
-        out
-    })
-}
-
-/// The text of a zlib stream, compressed against `dict` when the stream asks for one.
-fn inflate(bytes: &[u8], dict: Option<&[u8]>) -> Result<String, StoreError> {
-    let bad =
-        |why: String| StoreError::Corrupt(format!("an outbox body does not decompress: {why}"));
-    let mut z = flate2::Decompress::new(true);
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() * 4 + 256);
-    loop {
-        let (read_before, out_before) = (z.total_in(), out.len());
-        let read = usize::try_from(read_before).unwrap_or(usize::MAX);
-        let input = bytes.get(read..).unwrap_or_default();
-        if out.len() == out.capacity() {
-            out.reserve(out.capacity());
-        }
-        match z.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish) {
-            Ok(flate2::Status::StreamEnd) => break,
-            Ok(_) => {
-                // No progress with room to write: the stream is cut short.
-                if z.total_in() == read_before
-                    && out.len() == out_before
-                    && out.len() < out.capacity()
-                {
-                    return Err(bad("it ends early".into()));
-                }
-            }
-            Err(e) => match (e.needs_dictionary(), dict) {
-                (Some(wanted), Some(dict)) => {
-                    // zlib refuses a dictionary whose checksum is not the one the stream names.
-                    let other = || bad("it was compressed against another dictionary".into());
-                    if z.set_dictionary(dict).map_err(|_| other())? != wanted {
-                        return Err(other());
-                    }
-                }
-                (Some(_), None) => return Err(bad("its dictionary is missing".into())),
-                _ => return Err(bad(e.to_string())),
-            },
-        }
-    }
-    String::from_utf8(out).map_err(|e| bad(e.to_string()))
+/// The text of a zlib stream.
+fn inflate(bytes: &[u8]) -> Result<String, StoreError> {
+    use std::io::Read as _;
+    let mut text = String::with_capacity(bytes.len() * 2);
+    flate2::read::ZlibDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .map_err(|e| StoreError::Corrupt(format!("an outbox body does not decompress: {e}")))?;
+    Ok(text)
 }
 
 /// An outbox row as delivery reads it.
@@ -245,17 +114,20 @@ pub fn enqueue(
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox \
-         (ecs_id, notice, effective_on, to_addr, subject, body, created_run, dict) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         (ecs_id, notice, effective_on, to_addr, subject, body, created_run) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let dict_ids = store_dictionaries(tx, entries)?;
     let mut ordered: Vec<&OutboxEntry> = entries.iter().collect();
     ordered.sort_by(|a, b| (&a.ecs_id, &a.notice).cmp(&(&b.ecs_id, &b.notice)));
+    let bodies: Vec<Vec<u8>> = {
+        use rayon::prelude::*;
+        ordered.par_iter().map(|e| deflate(&e.body)).collect()
+    };
     let mut inserted = 0;
     // The last entry inserted: in this order, the only one of the batch that a later entry of the
     // same account and kind (for another date) replaces.
     let mut last: Option<(&str, &str)> = None;
-    for e in ordered {
+    for (e, body) in ordered.into_iter().zip(&bodies) {
         let effective_on = iso(e.effective_on);
         let key = (e.ecs_id.as_str(), e.notice.as_str());
         let stored = unsent
@@ -270,11 +142,8 @@ pub fn enqueue(
             &effective_on,
             &e.to,
             &e.subject,
-            e.body.stored(),
+            body,
             run_id,
-            e.body
-                .dictionary()
-                .and_then(|d| dict_ids.get(d.sha256()).copied()),
         ))?;
         if added == 1 {
             last = Some(key);
@@ -284,25 +153,49 @@ pub fn enqueue(
     Ok(inserted)
 }
 
-/// Stores each dictionary the bodies of `entries` were compressed against, unless it is there
-/// already; returns their ids by hash.
-fn store_dictionaries<'e>(
-    tx: &Transaction<'_>,
-    entries: &'e [OutboxEntry],
-) -> Result<std::collections::HashMap<&'e str, i64>, StoreError> {
-    let mut ids = std::collections::HashMap::new();
-    for dict in entries.iter().filter_map(|e| e.body.dictionary()) {
-        if ids.contains_key(dict.sha256()) {
-            continue;
-        }
-        tx.prepare_cached("INSERT OR IGNORE INTO outbox_dicts (sha256, dict) VALUES (?1, ?2)")?
-            .execute((dict.sha256(), &dict.bytes[..]))?;
-        let id: i64 = tx
-            .prepare_cached("SELECT id FROM outbox_dicts WHERE sha256 = ?1")?
-            .query_row([dict.sha256()], |r| r.get(0))?;
-        ids.insert(dict.sha256(), id);
+/// Migration 6: the bodies compressed against a preset dictionary (migration 4's
+/// `outbox_dicts`, no longer written) are stored again as plain zlib, so that reading a body
+/// needs nothing but its row.
+pub(super) fn drop_dictionaries(tx: &Transaction<'_>) -> Result<(), StoreError> {
+    let rows: Vec<(i64, Vec<u8>, Vec<u8>)> = tx
+        .prepare("SELECT o.id, o.body, d.dict FROM outbox o JOIN outbox_dicts d ON d.id = o.dict")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update = tx.prepare("UPDATE outbox SET body = ?1, dict = NULL WHERE id = ?2")?;
+    for (id, body, dict) in rows {
+        update.execute((deflate(&inflate_against(&body, &dict)?), id))?;
     }
-    Ok(ids)
+    tx.execute("UPDATE outbox SET dict = NULL", [])?;
+    tx.execute("DELETE FROM outbox_dicts", [])?;
+    Ok(())
+}
+
+/// The text of a zlib stream compressed against the preset dictionary `dict` (migration 6).
+fn inflate_against(bytes: &[u8], dict: &[u8]) -> Result<String, StoreError> {
+    let bad = |why: &str| StoreError::Corrupt(format!("an outbox body does not decompress: {why}"));
+    let mut z = flate2::Decompress::new(true);
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() * 16 + 256);
+    loop {
+        let read = usize::try_from(z.total_in()).unwrap_or(usize::MAX);
+        let input = bytes.get(read..).unwrap_or_default();
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity());
+        }
+        let before = (z.total_in(), out.len());
+        match z.decompress_vec(input, &mut out, flate2::FlushDecompress::Finish) {
+            Ok(flate2::Status::StreamEnd) => break,
+            Ok(_) if before == (z.total_in(), out.len()) && out.len() < out.capacity() => {
+                return Err(bad("it ends early"));
+            }
+            Ok(_) => {}
+            Err(e) if e.needs_dictionary().is_some() => {
+                z.set_dictionary(dict)
+                    .map_err(|_| bad("it was compressed against another dictionary"))?;
+            }
+            Err(e) => return Err(bad(&e.to_string())),
+        }
+    }
+    String::from_utf8(out).map_err(|e| bad(&e.to_string()))
 }
 
 /// `at` as the store writes timestamps.
@@ -338,7 +231,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<DueNotice>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, ecs_id, notice, effective_on, to_addr, subject, body, attempts, dict \
+            "SELECT id, ecs_id, notice, effective_on, to_addr, subject, body, attempts \
              FROM outbox \
              WHERE id > ?1 AND (status = 'pending' OR (status = 'failed' \
                  AND (?2 OR next_attempt_at IS NULL OR next_attempt_at <= ?3))) \
@@ -347,8 +240,6 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows = stmt.query((after_id, retry_all, timestamp(now), limit))?;
         let mut due = Vec::new();
-        // The dictionaries by id, each read once.
-        let mut dicts: std::collections::HashMap<i64, Vec<u8>> = Default::default();
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let effective_on: String = r.get(3)?;
@@ -363,15 +254,7 @@ impl Store {
                 to: r.get(4)?,
                 subject: r.get(5)?,
                 body: match r.get_ref(6)? {
-                    rusqlite::types::ValueRef::Blob(b) => {
-                        let dict = r.get::<_, Option<i64>>(8)?;
-                        if let Some(d) = dict
-                            && !dicts.contains_key(&d)
-                        {
-                            dicts.insert(d, self.dictionary(d)?);
-                        }
-                        inflate(b, dict.and_then(|d| dicts.get(&d)).map(|d| &d[..]))?
-                    }
+                    rusqlite::types::ValueRef::Blob(b) => inflate(b)?,
                     _ => r.get(6)?,
                 },
                 attempts: u32::try_from(attempts).map_err(|_| {
@@ -380,15 +263,6 @@ impl Store {
             });
         }
         Ok(due)
-    }
-
-    /// The bytes of dictionary `id`.
-    fn dictionary(&self, id: i64) -> Result<Vec<u8>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT dict FROM outbox_dicts WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::Corrupt(format!("outbox_dicts has no dictionary {id}")))
     }
 
     /// Claims `n` for one send attempt: counts the attempt and records it as interrupted, with
