@@ -2018,13 +2018,10 @@ pub fn romanize(name_kana: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "rules_tests.rs"]
 pub(crate) mod tests;
 
 #[cfg(test)]
-#[path = "rules_audit_tests.rs"]
 mod audit_tests;
 
 #[cfg(test)]
-#[path = "rules_law_tests.rs"]
 mod law_tests;
