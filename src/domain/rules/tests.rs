@@ -4,8 +4,14 @@
 
 #![expect(clippy::unwrap_used, reason = "test fixtures")]
 
+use super::allocate::collides_with_any;
+use super::registrar::DECIDE_BLOCK;
 use super::*;
-use crate::domain::model::{JobType, PersonId, StaffNo};
+use crate::domain::account::{Delivery, StopReason};
+use crate::domain::model::{Enrollment, JobType, PersonId, RenewalKind, StaffNo};
+use crate::domain::plan::{ReviewReason, Rule};
+use crate::domain::policy::Absent;
+use crate::domain::schedule::add_days;
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn d(s: &str) -> NaiveDate {
