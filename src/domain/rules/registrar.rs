@@ -11,7 +11,7 @@ use super::{Target, Work, change, clear_stop, finish, new_account};
 use crate::domain::account::{Account, Delivery, Role, State, StopReason};
 use crate::domain::matching::Match;
 use crate::domain::model::{EcsId, Enrollment, RegistrarRow, RowRef, Status, StudentNo};
-use crate::domain::plan::{Action, ActionKind, Change, Person, ReviewReason, Rule};
+use crate::domain::plan::{Action, ActionKind, Change, Person, ReviewReason, Rule, Source};
 use crate::domain::schedule::add_days;
 use crate::domain::text::{fold_kana_key, fold_key};
 
@@ -271,67 +271,21 @@ impl Work<'_> {
         }
     }
 
+    /// R1, R2, R6, R7, R9a: the person is enrolled as a student, still or again. The numbers and
+    /// details follow the registry (R7), and one action says what else the enrolment means.
     fn still_student(
         &self,
         before: &Account,
         row: &RegistrarRow,
         group: &[&RegistrarRow],
     ) -> Decision {
-        let mut after = before.clone();
-        let mut changes = Vec::new();
-        // Earlier numbers of this export (修了 before 研究生) come first in the history.
-        for r in group.iter().filter(|r| !r.enrollment.is_student()) {
-            if !after.student_nos.contains(&r.student_no) {
-                after.student_nos.push(r.student_no.clone());
-            }
-        }
         let new_number = before.student_no() != Some(&row.student_no);
-        if new_number {
-            changes.push(change(
-                "student_no",
-                before.student_no().map(|s| s.as_str()).unwrap_or(""),
-                row.student_no.as_str(),
-            ));
-            after.student_nos.retain(|s| *s != row.student_no);
-            after.student_nos.push(row.student_no.clone());
-        }
-        refresh_person(&mut after, row, &mut changes);
+        let (mut after, mut changes) = follow_registry(before, row, group, new_number);
         let source = Some(self.source(row.at));
         let person = person_of_row(row);
-        let research = row.status == Status::ResearchStudent;
-        let was_student_status = matches!(
-            before.status,
-            Some(Status::Undergraduate | Status::Graduate)
-        );
-        let finished_in_export = group
-            .iter()
-            .any(|r| !r.enrollment.is_student() && r.student_no != row.student_no);
-        let carry_over = research && new_number && (finished_in_export || was_student_status);
-
         if before.state == State::Stopped {
-            // R2: once enrolled, the same ECS-ID and KUMOI for life.
-            after.state = State::Active;
-            after.role = Role::Student;
-            clear_stop(&mut after);
-            let mut a = Action::new(
-                ActionKind::Reinstate,
-                Rule::R2,
-                person,
-                source,
-                format!(
-                    "R2: 再入学のため、停止中のECS-ID {} とKUMOI {} を再開します",
-                    before.ecs_id, before.kumoi
-                ),
-                format!(
-                    "R2: enrolled again; the stopped ECS-ID {} and KUMOI {} are reopened",
-                    before.ecs_id, before.kumoi
-                ),
-            );
-            a.changes = changes;
-            return Decision::Act(vec![finish(a, &after)], Some(Box::new(after)));
+            return reinstate(before, after, changes, person, source);
         }
-
-        let mut actions = Vec::new();
         // A holder (past the expiry notice or not), or staff, enrolled again is a student
         // again (R1, R9a), whatever else the rows say.
         let role_back = before.role != Role::Student;
@@ -341,76 +295,23 @@ impl Work<'_> {
             after.holder_until = None;
             after.expiry_notice_for = None;
         }
-        if before.stop_pending() {
-            let (rule, ja, en) = match before.stop_reason {
-                Some(StopReason::StaffConversion) => (
-                    Rule::R9a,
-                    "R9a: 在学中の教職員は停止しません（6月末停止を取り消します）",
-                    "R9a: staff who are enrolled keep the ECS-ID; the June 30 stop is cancelled",
-                ),
-                _ if research => (
-                    Rule::R6,
-                    "R6: 研究生として在籍が続くため、停止予定を取り消します",
-                    "R6: continues as a research student; the scheduled stop is cancelled",
-                ),
-                _ => (
-                    Rule::R2,
-                    "R2: 再び在籍しているため、停止予定を取り消します",
-                    "R2: enrolled again before the stop; the scheduled stop is cancelled",
-                ),
-            };
-            let mut a = Action::new(
-                ActionKind::CancelStop,
-                rule,
-                person.clone(),
-                source.clone(),
-                ja.into(),
-                en.into(),
-            );
-            a.stop_on = before.stop_on;
-            a.stop_reason = before.stop_reason;
-            clear_stop(&mut after);
-            a.changes = std::mem::take(&mut changes);
-            actions.push(a);
-        } else if carry_over {
-            let mut a = Action::new(
-                ActionKind::CarryOver,
-                Rule::R6,
-                person,
-                source,
-                "R6: 研究生として同じECS-IDとパスワードを継続します（有効化・停止通知は不要）".into(),
-                "R6: continues as a research student with the same ECS-ID and password; no activation, no stop notice"
-                    .into(),
-            );
-            a.changes = changes;
-            actions.push(a);
-        } else if role_back {
-            let mut a = Action::new(
-                ActionKind::Update,
-                Rule::R1,
-                person,
-                source,
-                "R1: 学生として在籍しているため、区分を学生に戻します".into(),
-                "R1: enrolled as a student again; the role becomes student".into(),
-            );
-            a.changes = changes;
-            actions.push(a);
-        } else if !changes.is_empty() {
-            let mut a = Action::new(
-                ActionKind::Update,
-                Rule::R7,
-                person,
-                source,
-                "R7: 在籍情報の変更（同じECS-IDのまま）".into(),
-                "R7: enrollment details changed; the ECS-ID stays the same".into(),
-            );
-            a.changes = changes;
-            actions.push(a);
-        }
-        if actions.is_empty() && after == *before {
+        let action = if before.stop_pending() {
+            let research = row.status == Status::ResearchStudent;
+            Some(cancel_stop(
+                before, &mut after, research, changes, person, source,
+            ))
+        } else {
+            let carry_over = carries_over(before, row, group, new_number);
+            continuing(carry_over, role_back, !changes.is_empty()).map(|(kind, rule, ja, en)| {
+                let mut a = Action::new(kind, rule, person, source, ja.into(), en.into());
+                a.changes = changes;
+                a
+            })
+        };
+        if action.is_none() && after == *before {
             return Decision::Nothing;
         }
-        let actions = actions.into_iter().map(|a| finish(a, &after)).collect();
+        let actions = action.into_iter().map(|a| finish(a, &after)).collect();
         Decision::Act(actions, Some(Box::new(after)))
     }
 
@@ -591,6 +492,160 @@ impl Work<'_> {
         } else {
             Delivery::Counter
         }
+    }
+}
+
+/// R7: the account of a person still enrolled, as the rows have it: the export's earlier
+/// numbers join the history, the current number goes last, and the details follow the registry.
+/// Returns the account and the changes to tell.
+fn follow_registry(
+    before: &Account,
+    row: &RegistrarRow,
+    group: &[&RegistrarRow],
+    new_number: bool,
+) -> (Account, Vec<Change>) {
+    let mut after = before.clone();
+    let mut changes = Vec::new();
+    // Earlier numbers of this export (修了 before 研究生) come first in the history.
+    for r in group.iter().filter(|r| !r.enrollment.is_student()) {
+        if !after.student_nos.contains(&r.student_no) {
+            after.student_nos.push(r.student_no.clone());
+        }
+    }
+    if new_number {
+        changes.push(change(
+            "student_no",
+            before.student_no().map(|s| s.as_str()).unwrap_or(""),
+            row.student_no.as_str(),
+        ));
+        after.student_nos.retain(|s| *s != row.student_no);
+        after.student_nos.push(row.student_no.clone());
+    }
+    refresh_person(&mut after, row, &mut changes);
+    (after, changes)
+}
+
+/// R2: once enrolled, the same ECS-ID and KUMOI for life: a stopped account enrolled again is
+/// reopened, as a student's.
+fn reinstate(
+    before: &Account,
+    mut after: Account,
+    changes: Vec<Change>,
+    person: Person,
+    source: Option<Source>,
+) -> Decision {
+    after.state = State::Active;
+    after.role = Role::Student;
+    clear_stop(&mut after);
+    let mut a = Action::new(
+        ActionKind::Reinstate,
+        Rule::R2,
+        person,
+        source,
+        format!(
+            "R2: 再入学のため、停止中のECS-ID {} とKUMOI {} を再開します",
+            before.ecs_id, before.kumoi
+        ),
+        format!(
+            "R2: enrolled again; the stopped ECS-ID {} and KUMOI {} are reopened",
+            before.ecs_id, before.kumoi
+        ),
+    );
+    a.changes = changes;
+    Decision::Act(vec![finish(a, &after)], Some(Box::new(after)))
+}
+
+/// R2, R6, R9a: the stop scheduled for a person who is enrolled is cancelled; the action tells
+/// the `changes` too.
+fn cancel_stop(
+    before: &Account,
+    after: &mut Account,
+    research: bool,
+    changes: Vec<Change>,
+    person: Person,
+    source: Option<Source>,
+) -> Action {
+    let (rule, ja, en) = match before.stop_reason {
+        Some(StopReason::StaffConversion) => (
+            Rule::R9a,
+            "R9a: 在学中の教職員は停止しません（6月末停止を取り消します）",
+            "R9a: staff who are enrolled keep the ECS-ID; the June 30 stop is cancelled",
+        ),
+        _ if research => (
+            Rule::R6,
+            "R6: 研究生として在籍が続くため、停止予定を取り消します",
+            "R6: continues as a research student; the scheduled stop is cancelled",
+        ),
+        _ => (
+            Rule::R2,
+            "R2: 再び在籍しているため、停止予定を取り消します",
+            "R2: enrolled again before the stop; the scheduled stop is cancelled",
+        ),
+    };
+    let mut a = Action::new(
+        ActionKind::CancelStop,
+        rule,
+        person,
+        source,
+        ja.into(),
+        en.into(),
+    );
+    a.stop_on = before.stop_on;
+    a.stop_reason = before.stop_reason;
+    clear_stop(after);
+    a.changes = changes;
+    a
+}
+
+/// R6: a research student with a new number who finished a degree, in this export or as the
+/// undergraduate or graduate student on record, carries the ECS-ID and password over.
+fn carries_over(
+    before: &Account,
+    row: &RegistrarRow,
+    group: &[&RegistrarRow],
+    new_number: bool,
+) -> bool {
+    let research = row.status == Status::ResearchStudent;
+    let was_student_status = matches!(
+        before.status,
+        Some(Status::Undergraduate | Status::Graduate)
+    );
+    let finished_in_export = group
+        .iter()
+        .any(|r| !r.enrollment.is_student() && r.student_no != row.student_no);
+    research && new_number && (finished_in_export || was_student_status)
+}
+
+/// R1, R6, R7: the action for an enrolment that goes on with no stop to cancel, if any: a
+/// carry-over (R6), else the role back to student (R1), else changed details (R7).
+fn continuing(
+    carry_over: bool,
+    role_back: bool,
+    changed: bool,
+) -> Option<(ActionKind, Rule, &'static str, &'static str)> {
+    if carry_over {
+        Some((
+            ActionKind::CarryOver,
+            Rule::R6,
+            "R6: 研究生として同じECS-IDとパスワードを継続します（有効化・停止通知は不要）",
+            "R6: continues as a research student with the same ECS-ID and password; no activation, no stop notice",
+        ))
+    } else if role_back {
+        Some((
+            ActionKind::Update,
+            Rule::R1,
+            "R1: 学生として在籍しているため、区分を学生に戻します",
+            "R1: enrolled as a student again; the role becomes student",
+        ))
+    } else if changed {
+        Some((
+            ActionKind::Update,
+            Rule::R7,
+            "R7: 在籍情報の変更（同じECS-IDのまま）",
+            "R7: enrollment details changed; the ECS-ID stays the same",
+        ))
+    } else {
+        None
     }
 }
 
