@@ -6,7 +6,9 @@
 
 use super::tests::{account, applied, assert_settled, d, inputs, kinds, row, run, snapshot, staff};
 use super::*;
-use crate::domain::model::{JobType, PersonId, StaffNo};
+use crate::domain::account::StopReason;
+use crate::domain::model::{Enrollment, JobType, PersonId, RenewalKind, StaffNo};
+use crate::domain::plan::{ReviewReason, Rule};
 
 fn renewal(n: u32, kind: RenewalKind, ecs_id: &str, approved: &str) -> RenewalRow {
     RenewalRow {

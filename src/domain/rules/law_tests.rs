@@ -21,8 +21,8 @@ use std::collections::BTreeMap;
 
 use super::tests::{account, applied, d, row, snapshot};
 use super::*;
-use crate::domain::account::Hire;
-use crate::domain::model::{JobType, Kind, PersonId, StaffNo};
+use crate::domain::account::{Hire, StopReason};
+use crate::domain::model::{Enrollment, JobType, Kind, PersonId, RenewalKind, StaffNo};
 use proptest::prelude::*;
 
 /// The nights of a world: files arrive on any of them.

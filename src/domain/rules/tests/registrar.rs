@@ -1,0 +1,419 @@
+//! Pass 1, the registrar's export: admissions (R1, R3, R4), one ECS-ID for life (R2), the loss
+//! of student status (R5), carry-over (R6), new numbers (R7), and the rows left to review.
+
+use super::*;
+use crate::domain::rules::registrar::DECIDE_BLOCK;
+
+#[test]
+fn r5_graduation_first_seen_two_days_later_gives_notice_now_and_stop_in_14_days() {
+    let snap = snapshot(vec![account(
+        "a0000001",
+        "P1",
+        &["01230001"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![row(
+        5,
+        "P1",
+        "01230001",
+        Status::Undergraduate,
+        Enrollment::Graduated,
+        Some("2026-03-31"),
+    )]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Depart]);
+    let a = &p.actions[0];
+    assert_eq!(
+        (a.rule, a.notice_on, a.stop_on, a.effective_on),
+        (
+            Rule::R5,
+            Some(d("2026-04-02")),
+            Some(d("2026-04-16")),
+            Some(d("2026-03-31"))
+        )
+    );
+    assert_eq!(
+        a.source,
+        Some(Source {
+            file: "registrar.csv".into(),
+            row: 5
+        })
+    );
+    assert_settled(&snap, &inp, "2026-04-02");
+    // The stop falls due on the 16th, not before.
+    let after = applied(&snap, &p);
+    assert!(kinds(&run(&after, &inputs(vec![]), "2026-04-15")).is_empty());
+    let due = run(&after, &inputs(vec![]), "2026-04-16");
+    assert_eq!(kinds(&due), vec![ActionKind::Stop]);
+    assert_eq!(due.actions[0].stop_reason, Some(StopReason::Departed));
+}
+
+#[test]
+fn r5_long_past_effective_date_still_gets_the_minimum_notice() {
+    let snap = snapshot(vec![account(
+        "a0000001",
+        "P1",
+        &["01230001"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![row(
+        5,
+        "P1",
+        "01230001",
+        Status::Undergraduate,
+        Enrollment::Withdrawn,
+        Some("2026-05-31"),
+    )]);
+    let p = run(&snap, &inp, "2026-05-02");
+    // Effective later than notice + 14 days: the effective date wins.
+    assert_eq!(p.actions[0].stop_on, Some(d("2026-05-31")));
+}
+
+#[test]
+fn r6_completion_and_research_student_in_the_same_export_carry_over_without_notice() {
+    let snap = snapshot(vec![account(
+        "a0000002",
+        "P2",
+        &["58241012"],
+        Status::Graduate,
+    )]);
+    let inp = inputs(vec![
+        row(
+            7,
+            "P2",
+            "58241012",
+            Status::Graduate,
+            Enrollment::Completed,
+            Some("2026-03-31"),
+        ),
+        row(
+            8,
+            "P2",
+            "58267011",
+            Status::ResearchStudent,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::CarryOver]);
+    let a = &p.actions[0];
+    assert_eq!((a.rule, a.notice_on, a.stop_on), (Rule::R6, None, None));
+    let after = a.after.as_ref().unwrap();
+    assert_eq!(after.ecs_id.as_str(), "a0000002");
+    assert_eq!(
+        after.student_nos,
+        vec![StudentNo::new("58241012"), StudentNo::new("58267011")]
+    );
+    assert_eq!(after.status, Some(Status::ResearchStudent));
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r6_research_student_arriving_one_export_after_completion_cancels_the_stop() {
+    let snap = snapshot(vec![account(
+        "a0000003",
+        "P3",
+        &["55233013"],
+        Status::Graduate,
+    )]);
+    let first = inputs(vec![row(
+        3,
+        "P3",
+        "55233013",
+        Status::Graduate,
+        Enrollment::Completed,
+        Some("2026-03-31"),
+    )]);
+    let p1 = run(&snap, &first, "2026-04-02");
+    assert_eq!(kinds(&p1), vec![ActionKind::Depart]);
+    let snap2 = applied(&snap, &p1);
+    let second = inputs(vec![
+        row(
+            3,
+            "P3",
+            "55233013",
+            Status::Graduate,
+            Enrollment::Completed,
+            Some("2026-03-31"),
+        ),
+        row(
+            4,
+            "P3",
+            "55267013",
+            Status::ResearchStudent,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ]);
+    let p2 = run(&snap2, &second, "2026-04-10");
+    assert_eq!(kinds(&p2), vec![ActionKind::CancelStop]);
+    assert_eq!(p2.actions[0].rule, Rule::R6);
+    let after = p2.actions[0].after.as_ref().unwrap();
+    assert_eq!((after.stop_on, after.ecs_id.as_str()), (None, "a0000003"));
+    assert_settled(&snap2, &second, "2026-04-10");
+}
+
+#[test]
+fn r7_undergraduate_to_graduate_school_with_a_new_number_is_an_update_with_the_same_ecs_id() {
+    let snap = snapshot(vec![account(
+        "a0000004",
+        "P4",
+        &["01220011"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![
+        row(
+            2,
+            "P4",
+            "01220011",
+            Status::Undergraduate,
+            Enrollment::Graduated,
+            Some("2026-03-31"),
+        ),
+        row(
+            3,
+            "P4",
+            "56261012",
+            Status::Graduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+    ]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Update]);
+    let a = &p.actions[0];
+    assert_eq!(
+        (a.rule, a.ecs_id.as_ref().map(EcsId::as_str)),
+        (Rule::R7, Some("a0000004"))
+    );
+    assert!(
+        a.changes
+            .iter()
+            .any(|c| c.field == "student_no" && c.to == "56261012")
+    );
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r2_readmission_after_a_stop_reinstates_the_same_ecs_id_and_kumoi() {
+    let mut old = account("a0000005", "P5", &["02190011"], Status::Undergraduate);
+    old.state = State::Stopped;
+    let kumoi = old.kumoi.clone();
+    let snap = snapshot(vec![old]);
+    let inp = inputs(vec![row(
+        9,
+        "P5",
+        "63261012",
+        Status::Graduate,
+        Enrollment::Enrolled,
+        None,
+    )]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Reinstate]);
+    let after = p.actions[0].after.as_ref().unwrap();
+    assert_eq!(
+        (after.ecs_id.as_str(), &after.kumoi, after.state),
+        ("a0000005", &kumoi, State::Active)
+    );
+    assert_eq!(p.next_serial, 100, "no new ECS-ID");
+    assert_settled(&snap, &inp, "2026-04-02");
+}
+
+#[test]
+fn r1_r3_admissions_by_letter_in_cohort_months_and_at_the_counter_otherwise() {
+    // R4: the 60 days count from the admission when it is after the export.
+    for (admitted, delivery, deadline) in [
+        ("2026-04-01", Delivery::Letter, "2026-06-01"),
+        ("2026-05-07", Delivery::Counter, "2026-07-06"),
+        ("2026-10-01", Delivery::Letter, "2026-11-30"),
+    ] {
+        let mut r = row(
+            3,
+            "PN",
+            "01260001",
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        );
+        r.admission_date = Some(d(admitted));
+        let inp = inputs(vec![r]);
+        let p = run(&snapshot(vec![]), &inp, "2026-04-02");
+        assert_eq!(kinds(&p), vec![ActionKind::Create]);
+        let a = &p.actions[0];
+        assert_eq!(a.delivery, Some(delivery), "admitted {admitted}");
+        let after = a.after.as_ref().unwrap();
+        assert_eq!(after.ecs_id.as_str(), "a0000100");
+        assert_eq!(after.kumoi.as_str(), "yamada.tarou@st.kyoto-u.ac.jp");
+        assert_eq!(
+            (after.state, after.activation_deadline),
+            (State::Pending, Some(d(deadline)))
+        );
+        assert_eq!(p.next_serial, 101);
+        assert_settled(&snapshot(vec![]), &inp, "2026-04-02");
+    }
+}
+
+#[test]
+fn r6_a_different_ecs_id_in_the_export_is_a_review_item_not_a_change() {
+    let snap = snapshot(vec![account(
+        "a0000012",
+        "P12",
+        &["55251013"],
+        Status::Graduate,
+    )]);
+    let mut r = row(
+        4,
+        "P12",
+        "55251013",
+        Status::Graduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    r.ecs_id = Some(EcsId::new("a0999999"));
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(
+        (p.actions[0].review, p.actions[0].rule),
+        (Some(ReviewReason::EcsIdMismatch), Rule::R6)
+    );
+}
+
+#[test]
+fn r2_same_kana_and_birth_date_without_an_identifier_is_a_review_candidate_never_a_match() {
+    let mut old = account("a0000013", "P13", &["01100001"], Status::Undergraduate);
+    old.state = State::Stopped;
+    old.name = "山崎　美咲".into();
+    old.name_kana = "ヤマザキ ミサキ".into();
+    let snap = snapshot(vec![old]);
+    let mut r = row(
+        3,
+        "PNEW",
+        "09268011",
+        Status::Undergraduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    r.name = "山﨑　美咲".into();
+    r.name_kana = "ﾔﾏｻﾞｷ ﾐｻｷ".into();
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(p.actions[0].review, Some(ReviewReason::NameBirthCandidate));
+    assert_eq!(
+        p.next_serial, 100,
+        "no ECS-ID is given while a person decides"
+    );
+}
+
+#[test]
+fn two_disagreeing_rows_for_one_person_are_a_review_item() {
+    let snap = snapshot(vec![account(
+        "a0000014",
+        "P14",
+        &["01230001"],
+        Status::Undergraduate,
+    )]);
+    let inp = inputs(vec![
+        row(
+            2,
+            "P14",
+            "01230001",
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        ),
+        row(
+            3,
+            "P14",
+            "01230001",
+            Status::Undergraduate,
+            Enrollment::Withdrawn,
+            Some("2026-03-31"),
+        ),
+    ]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(p.actions[0].review, Some(ReviewReason::DuplicateRows));
+}
+
+/// The registrar pass decides a block of persons at a time (`DECIDE_BLOCK`): a night larger
+/// than two blocks, admissions with graduations of accounts on record among them, gives every
+/// row its action, and ECS-IDs in row order.
+#[test]
+fn r1_r5_a_night_of_several_decide_blocks_acts_on_every_row_in_order() {
+    let n = 2 * DECIDE_BLOCK + 100;
+    let on_record: Vec<Account> = (0..20)
+        .map(|k| Account {
+            name_kana: "スズキ ハナコ".into(),
+            ..account(
+                &format!("a9{k:06}"),
+                &format!("Q{k:07}"),
+                &[&format!("9{k:07}")],
+                Status::Undergraduate,
+            )
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for k in 0..n {
+        let mut r = row(
+            k as u32 + 2,
+            &format!("P{k:07}"),
+            &format!("{k:08}"),
+            Status::Undergraduate,
+            Enrollment::Enrolled,
+            None,
+        );
+        // Distinct people (no kana + birth date look-alikes), all named ヤマダ タロウ.
+        r.birth_date = d("1930-01-01").checked_add_days(chrono::Days::new(k as u64));
+        rows.push(r);
+        if k % (n / 20) == 0 && k / (n / 20) < 20 {
+            let g = k / (n / 20);
+            rows.push(row(
+                rows.len() as u32 + 2,
+                &format!("Q{g:07}"),
+                &format!("9{g:07}"),
+                Status::Undergraduate,
+                Enrollment::Graduated,
+                Some("2026-03-31"),
+            ));
+        }
+    }
+    // Row numbers in file order.
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.at.row = i as u32 + 2;
+    }
+    let p = run(&snapshot(on_record), &inputs(rows), "2026-04-01");
+    let creates: Vec<&Action> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .collect();
+    assert_eq!(creates.len(), n);
+    let ids: Vec<&str> = creates
+        .iter()
+        .map(|a| a.ecs_id.as_ref().unwrap().as_str())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ECS-IDs follow the rows"
+    );
+    // One name for everyone: yamada.tarou, then .2, .3, ... each once (R3).
+    let kumoi: HashSet<&str> = creates
+        .iter()
+        .map(|a| a.after.as_ref().unwrap().kumoi.as_str())
+        .collect();
+    assert_eq!(kumoi.len(), n);
+    assert!(kumoi.contains(format!("yamada.tarou.{n}@st.kyoto-u.ac.jp").as_str()));
+    assert!(
+        creates
+            .windows(2)
+            .all(|w| { w[0].source.as_ref().unwrap().row < w[1].source.as_ref().unwrap().row })
+    );
+    let departed: HashSet<&str> = p
+        .actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Depart)
+        .map(|a| a.ecs_id.as_ref().unwrap().as_str())
+        .collect();
+    assert_eq!(departed.len(), 20);
+}
