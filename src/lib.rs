@@ -15,3 +15,4 @@ pub mod mail;
 pub mod night;
 pub mod report;
 pub mod store;
+pub mod triage;

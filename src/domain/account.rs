@@ -127,7 +127,7 @@ pub struct Snapshot {
     /// Digest of the store state this snapshot was read from (a plan is refused on any other).
     pub digest: String,
     /// When `accounts` is not every account (a nightly plan reads only those triage selects,
-    /// see `domain::triage`): the identifiers the others hold that this plan's allocation could
+    /// see `triage`): the identifiers the others hold that this plan's allocation could
     /// otherwise pick.
     #[serde(default)]
     pub reserved: Reserved,

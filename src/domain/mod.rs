@@ -12,4 +12,3 @@ pub mod policy;
 pub mod rules;
 pub mod schedule;
 pub mod text;
-pub mod triage;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::model::{Kind, Records};
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
-use crate::domain::triage::QuietRows;
+use crate::ingest::QuietRows;
 use crate::ingest::profile::{Profiles, Snapshot};
 use crate::ingest::{Ingested, Sink, read_source, unreadable};
 

@@ -20,7 +20,7 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 
 use crate::domain::model::Kind;
-use crate::domain::triage::QuietRows;
+use crate::ingest::QuietRows;
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{Encoding, body, decode_chunk, decode_chunk_into, locate, sniff};
 use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};

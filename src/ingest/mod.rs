@@ -12,14 +12,15 @@ pub mod encoding;
 pub mod excel;
 pub mod map;
 pub mod profile;
+mod sift;
 
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use self::sift::{QuietRows, Sift, Sifted, Slot};
 use crate::domain::model::{Kind, Records};
-use crate::domain::triage::{QuietRows, Sift};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::Encoding;
 use crate::ingest::map::Mapped;
@@ -90,7 +91,7 @@ pub enum Sink<'a> {
     CountOnly,
     /// Kept, except registrar rows of CSV files that the sift finds quiet: those are dropped
     /// once mapped and checked, and only their account's slot is kept (and the row itself
-    /// when the sift holds it), in [`Ingested::quiet`] (see `domain::triage`). Workbooks are
+    /// when the sift holds it), in [`Ingested::quiet`] (see `triage`). Workbooks are
     /// read as with `Keep`.
     Sift(&'a dyn Sift),
 }

@@ -1,7 +1,7 @@
 //! Planning a night: read the inputs and the store, select the accounts the rules can act on,
 //! load them, and run the rules. `plan` stops here; `run` goes on to apply (see [`super::run`]).
 //!
-//! The store is read in two steps around the files (see [`super::triage`]): the compact keys of
+//! The store is read in two steps around the files (see [`crate::triage`]): the compact keys of
 //! every account first, so ingest can drop the rows that change nothing; then, in full, only the
 //! accounts the rules can act on.
 
@@ -16,11 +16,11 @@ use crate::domain::account::{Reserved, Snapshot};
 use crate::domain::model::EcsId;
 use crate::domain::plan::Plan;
 use crate::domain::rules;
-use crate::domain::triage::{self, Keys, Sifter};
 use crate::ingest::Sink;
-use crate::ingest::batch::{Batch, BatchFile};
+use crate::ingest::batch::Batch;
 use crate::night::peak_mib;
 use crate::store::{Store, empty_digest};
+use crate::triage::{self, Keys, Sifter};
 
 /// Reads the files and the store and computes the plan; writes nothing.
 pub fn compute(
@@ -61,7 +61,7 @@ pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<K
 }
 
 /// Plans the accepted files of `batch`, read with a [`Sifter`] over `keys`: selects the
-/// accounts the rules can act on, loads them, and runs the rules (see `domain::triage`). Takes
+/// accounts the rules can act on, loads them, and runs the rules (see `triage`). Takes
 /// the batch's records.
 pub fn plan_batch(
     settings: &Settings,
@@ -72,32 +72,7 @@ pub fn plan_batch(
 ) -> anyhow::Result<Plan> {
     let owned_keys = keys;
     let keys = &owned_keys;
-    let profiles = &settings.profiles;
-    let (mut inputs, mut selection) = triage_batch(keys, profiles, batch, as_of);
-    if !selection.mixed.is_empty() {
-        // A quiet row's account is named by another row too, and the quiet row was dropped: the
-        // rules need both rows, so the accepted files are read again with the rows of those
-        // accounts kept.
-        let accepted: Vec<&BatchFile> = batch.files.iter().filter(|f| f.accepted).collect();
-        let paths: Vec<PathBuf> = accepted.iter().map(|f| f.ingested.path.clone()).collect();
-        let sifter = Sifter::except(keys, selection.mixed.iter().copied());
-        let mut again = Batch::read_with(&paths, profiles, Sink::Sift(&sifter));
-        let same = again.files.len() == accepted.len()
-            && again
-                .files
-                .iter()
-                .zip(&accepted)
-                .all(|(a, b)| a.accepted && a.sha256 == b.sha256);
-        anyhow::ensure!(
-            same,
-            "an input file changed while it was being read; run again"
-        );
-        (inputs, selection) = triage_batch(keys, profiles, &mut again, as_of);
-        anyhow::ensure!(
-            selection.mixed.is_empty(),
-            "triage found rows to keep after keeping them; this is a bug in regsync, please report it"
-        );
-    }
+    let (mut inputs, selection) = triage::narrow(keys, &settings.profiles, batch, as_of)?;
     let clock = std::time::Instant::now();
     let snapshot = match store {
         Some(store) => {
@@ -141,38 +116,6 @@ pub fn plan_batch(
         "rules applied"
     );
     Ok(plan)
-}
-
-/// Takes `batch`'s rows and selects the accounts the rules can act on; the held quiet rows of
-/// mixed accounts are taken back (`triage::take_back`), so the selection's `mixed` names only
-/// accounts with dropped quiet rows.
-fn triage_batch(
-    keys: &Keys,
-    profiles: &crate::ingest::profile::Profiles,
-    batch: &mut Batch,
-    as_of: NaiveDate,
-) -> (rules::Inputs, triage::Selection) {
-    let clock = std::time::Instant::now();
-    let mut inputs = batch.inputs(profiles);
-    let mut quiet = batch.quiet();
-    let mut selection = triage::select(keys, &inputs, &quiet.slots, as_of);
-    let mixed = selection.mixed.len();
-    let taken = triage::take_back(&mut inputs, &mut quiet, &selection.mixed);
-    if taken > 0 {
-        selection = triage::select(keys, &inputs, &quiet.slots, as_of);
-    }
-    tracing::info!(
-        kept = inputs.registrar.len(),
-        quiet = quiet.slots.len(),
-        load = selection.load.len(),
-        mixed,
-        taken_back = taken,
-        still_mixed = selection.mixed.len(),
-        ms = clock.elapsed().as_millis(),
-        peak_mib = peak_mib(),
-        "rows triaged"
-    );
-    (inputs, selection)
 }
 
 /// What the accounts left out of a partial snapshot hold that this plan could allocate: the

@@ -158,10 +158,10 @@ fn locked(lock_path: &Path) -> Outcome {
 fn read_inbox(
     settings: &Settings,
     store: &Store,
-    keys: &crate::domain::triage::Keys,
+    keys: &crate::triage::Keys,
 ) -> anyhow::Result<Inbox> {
     let files = super::plan::inbox_files(&settings.inbox)?;
-    let sifter = crate::domain::triage::Sifter::new(keys);
+    let sifter = crate::triage::Sifter::new(keys);
     let mut batch = Batch::read_with(&files, &settings.profiles, Sink::Sift(&sifter));
     let mut repeated = Vec::new();
     for f in &batch.files {

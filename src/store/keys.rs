@@ -1,5 +1,5 @@
 //! Reading the store for a nightly plan at national scale: the compact [`Keys`] of every
-//! account, then the few accounts triage selects, in full (see `domain::triage`).
+//! account, then the few accounts triage selects, in full (see `triage`).
 //!
 //! Both reads split the accounts into ranges of ECS-IDs, one per thread, each on its own
 //! read-only connection in its own read transaction. Every range reads the store's digest in
@@ -21,7 +21,7 @@ use compact_str::CompactString;
 use crate::domain::account::{Account, Reserved, Snapshot};
 use crate::domain::model::EcsId;
 use crate::domain::model::StudentNo;
-use crate::domain::triage::{Facts, Keys, KeysPart, Slot, with_scratch};
+use crate::triage::{Facts, Keys, KeysPart, Slot, with_scratch};
 
 /// Below this many accounts one range is read: connections cost more than they save.
 const MIN_PER_RANGE: usize = 20_000;

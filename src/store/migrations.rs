@@ -157,7 +157,7 @@ ALTER TABLE accounts ADD COLUMN activation_key_hash TEXT;
 "#;
 
 /// Migration 3: what a nightly plan's triage reads of every account instead of the account
-/// itself (see `domain::triage`): its `Facts` in 32 bytes (the fingerprint of the fields a
+/// itself (see `triage`): its `Facts` in 32 bytes (the fingerprint of the fields a
 /// registrar row carries, the kana + birth date key, the first day something may fall due, a
 /// few flags). Derived: the store computes it whenever it writes an account, and `migrate` fills
 /// it for the accounts already there. The covering index lets the nightly scan read it with the

@@ -339,7 +339,7 @@ fn several_actions_on_one_account_apply_in_order() -> Result<(), StoreError> {
 #[test]
 fn student_numbers_are_rewritten_as_far_as_they_changed() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
-    use crate::domain::triage::Found;
+    use crate::triage::Found;
     let mut store = Store::open(&dir.path().join("s.sqlite"))?;
     let created = new_account();
     let with = |nos: &[&str]| Account {
@@ -579,7 +579,7 @@ fn new_stores_take_large_pages_and_existing_ones_keep_theirs() -> Result<(), Sto
 /// The keys read in several ranges, side by side, are the keys read in one.
 #[test]
 fn keys_read_in_ranges_are_the_keys_read_whole() -> Result<(), Box<dyn std::error::Error>> {
-    use crate::domain::triage::{Found, Keys, Slot};
+    use crate::triage::{Found, Keys, Slot};
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("regsync.sqlite");
     let mut store = Store::open(&path)?;

@@ -57,7 +57,7 @@ pub struct Inputs {
     pub activations: Vec<ActivationRow>,
     pub warnings: Vec<String>,
     /// Accounts in the snapshot that a registrar row matched but triage dropped as quiet (see
-    /// [`crate::domain::triage`]): seen, so not absent from a full snapshot.
+    /// [`crate::triage`]): seen, so not absent from a full snapshot.
     pub quiet_seen: HashSet<EcsId>,
 }
 
