@@ -3,8 +3,10 @@
 //! A file's format comes from its extension (`.csv`/`.txt`, `.xlsx`/`.xlsm`/`.xls`), its
 //! encoding from its bytes ([`encoding`]), its kind from its header signature ([`map`]), and
 //! the meaning of each column from the mapping profile ([`profile`]). A file with any error is
-//! rejected whole: its records are dropped, never partly used.
+//! rejected whole: its records are dropped, never partly used. The account directory that
+//! `accounts import` loads once has a fixed format of its own and its own reader ([`accounts`]).
 
+pub mod accounts;
 pub mod batch;
 pub mod csv;
 pub mod diag;
