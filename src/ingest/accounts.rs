@@ -638,3 +638,6 @@ pub fn state_label(s: State) -> &'static str {
         State::Stopped => "停止",
     }
 }
+
+#[cfg(test)]
+mod tests;
