@@ -254,10 +254,6 @@ fn cell_at(row: u32, column: usize) -> Location {
     }
 }
 
-fn error_at(diags: &mut Vec<Diagnostic>, row: u32, column: usize, ja: String, en: String) {
-    diags.push(Diagnostic::error(cell_at(row, column), ja, en));
-}
-
 /// One data row; None when it has an error (the diagnostics say which).
 fn parse_row(
     record: &csv::StringRecord,
@@ -267,267 +263,24 @@ fn parse_row(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Account> {
     let before = diags.len();
-    let cell = |i: usize| trim_cell(record.get(i).unwrap_or(""));
-    let extra = record
-        .iter()
-        .enumerate()
-        .skip(shape.columns())
-        .find(|(_, f)| !trim_cell(f).is_empty());
-    if let Some((i, f)) = extra {
-        let f = trim_cell(f);
-        diags.push(Diagnostic::error(
-            Location::Cell {
-                row,
-                column: i as u32,
-                header: String::new(),
-            },
-            format!("見出しのない列に値「{f}」があります"),
-            format!("a value `{f}` in a column with no header"),
-        ));
-    }
+    let mut r = Row { record, row, diags };
+    r.check_unheaded(shape.columns());
+    let ecs_id = r.ecs_id(shape.ids, seen)?;
+    let person_id = r.person_id(seen);
+    let student_nos = r.student_nos(seen);
+    let name = r.name();
+    let name_kana = r.cell(C_NAME_KANA);
+    let faculty = r.cell(C_FACULTY);
+    let birth_date = r.date(C_BIRTH_DATE);
+    let activation_deadline = r.date(C_ACTIVATION_DEADLINE);
+    let stop_on = r.date(C_STOP_ON);
+    let holder_until = r.date(C_HOLDER_UNTIL);
+    let role = r.role();
+    let state = r.state();
+    let status = if shape.has_status { r.status() } else { None };
+    let kumoi = r.kumoi(seen);
 
-    // ECS-ID: the policy's shape (`a0` + 6 digits), once in the file and not in the store (R2).
-    let ids = shape.ids;
-    let ecs_id = fold_id(cell(C_ECS_ID)).into_owned();
-    if ecs_id.is_empty() {
-        error_at(
-            diags,
-            row,
-            C_ECS_ID,
-            "ECS-ID が空です".into(),
-            "the ECS-ID is empty".into(),
-        );
-    } else if ids.serial(&ecs_id).is_none() {
-        error_at(
-            diags,
-            row,
-            C_ECS_ID,
-            format!(
-                "ECS-ID「{ecs_id}」の形が違います。「{}」と数字{}桁です（例: {}）",
-                ids.prefix,
-                ids.digits,
-                ids.example()
-            ),
-            format!(
-                "`{ecs_id}` is not an ECS-ID; expected `{}` and {} digits (e.g. `{}`)",
-                ids.prefix,
-                ids.digits,
-                ids.example()
-            ),
-        );
-    }
-    if seen.store_ecs_ids.contains(ecs_id.as_str()) {
-        error_at(
-            diags,
-            row,
-            C_ECS_ID,
-            format!(
-                "ECS-ID「{ecs_id}」はすでにストアにあります。取り込みは新しいアカウントだけです"
-            ),
-            format!("ECS-ID `{ecs_id}` is already in the store; an import only adds new accounts"),
-        );
-        // The rest of the row is that account's own data: saying so once is enough.
-        return None;
-    } else if ids.serial(&ecs_id).is_some()
-        && let Some(first) = seen.ecs_ids.insert(ecs_id.as_str().into(), row)
-    {
-        error_at(
-            diags,
-            row,
-            C_ECS_ID,
-            format!("ECS-ID「{ecs_id}」が {first} 行目と重複しています"),
-            format!("ECS-ID `{ecs_id}` is also on row {first}"),
-        );
-    }
-
-    let person_id = fold_id(cell(C_PERSON_ID)).into_owned();
-    if !person_id.is_empty() {
-        if let Some(other) = seen.store_person_ids.get(person_id.as_str()) {
-            error_at(
-                diags,
-                row,
-                C_PERSON_ID,
-                format!(
-                    "個人番号「{person_id}」はストアの ECS-ID「{other}」の人のものです（1人1ID, R2）"
-                ),
-                format!(
-                    "個人番号 `{person_id}` belongs to ECS-ID `{other}` in the store (one person, one ECS-ID: R2)"
-                ),
-            );
-        } else if let Some(first) = seen.person_ids.insert(person_id.as_str().into(), row) {
-            error_at(
-                diags,
-                row,
-                C_PERSON_ID,
-                format!("個人番号「{person_id}」が {first} 行目と重複しています（1人1ID, R2）"),
-                format!(
-                    "個人番号 `{person_id}` is also on row {first} (one person, one ECS-ID: R2)"
-                ),
-            );
-        }
-    }
-
-    // 学籍番号: oldest first, separated by `;`.
-    let mut student_nos = Vec::new();
-    let raw_nos = cell(C_STUDENT_NOS);
-    if !raw_nos.is_empty() {
-        for part in raw_nos.split([';', '；']) {
-            let no = fold_id(part).into_owned();
-            if no.is_empty() {
-                error_at(
-                    diags,
-                    row,
-                    C_STUDENT_NOS,
-                    format!(
-                        "学籍番号「{raw_nos}」に空の番号があります。「;」で区切って古い順に並べてください"
-                    ),
-                    format!(
-                        "`{raw_nos}` has an empty student number; list them oldest first, separated by `;`"
-                    ),
-                );
-                continue;
-            }
-            if let Some(other) = seen.store_student_nos.get(no.as_str()) {
-                error_at(
-                    diags,
-                    row,
-                    C_STUDENT_NOS,
-                    format!("学籍番号「{no}」はストアの ECS-ID「{other}」のものです"),
-                    format!("student number `{no}` belongs to ECS-ID `{other}` in the store"),
-                );
-            } else if let Some(first) = seen.student_nos.insert(no.as_str().into(), row) {
-                error_at(
-                    diags,
-                    row,
-                    C_STUDENT_NOS,
-                    format!("学籍番号「{no}」が {first} 行目にもあります"),
-                    format!("student number `{no}` is also on row {first}"),
-                );
-            }
-            student_nos.push(StudentNo::new(&no));
-        }
-    }
-
-    let name = cell(C_NAME);
-    if name.is_empty() {
-        error_at(
-            diags,
-            row,
-            C_NAME,
-            "氏名が空です".into(),
-            "the name is empty".into(),
-        );
-    }
-    let name_kana = cell(C_NAME_KANA);
-    let faculty = cell(C_FACULTY);
-
-    let mut date = |column: usize| -> Option<NaiveDate> {
-        let s = cell(column);
-        if s.is_empty() {
-            return None;
-        }
-        match parse_date(s) {
-            Ok(p) => {
-                if let Some(w) = p.warning {
-                    diags.push(Diagnostic::warning(
-                        cell_at(row, column),
-                        w.message_ja(),
-                        w.message_en(),
-                    ));
-                }
-                Some(p.date)
-            }
-            Err(e) => {
-                diags.push(Diagnostic::error(
-                    cell_at(row, column),
-                    format!("{}（例: 2026-04-01）", e.message_ja()),
-                    format!("{} (expected a date such as `2026-04-01`)", e.message_en()),
-                ));
-                None
-            }
-        }
-    };
-    let birth_date = date(C_BIRTH_DATE);
-    let activation_deadline = date(C_ACTIVATION_DEADLINE);
-    let stop_on = date(C_STOP_ON);
-    let holder_until = date(C_HOLDER_UNTIL);
-
-    let role_cell = cell(C_ROLE);
-    let role = role_from_label(role_cell);
-    if role.is_none() {
-        error_at(
-            diags,
-            row,
-            C_ROLE,
-            format!(
-                "区分「{role_cell}」は使えません。「学生」「学生以外」「教職員移行」のどれかです"
-            ),
-            format!("区分 `{role_cell}` is not one of `学生`, `学生以外`, `教職員移行`"),
-        );
-    }
-    let state_cell = cell(C_STATE);
-    let state = state_from_label(state_cell);
-    if state.is_none() {
-        error_at(
-            diags,
-            row,
-            C_STATE,
-            format!("状態「{state_cell}」は使えません。「有効」「有効化待ち」「停止」のどれかです"),
-            format!("状態 `{state_cell}` is not one of `有効`, `有効化待ち`, `停止`"),
-        );
-    }
-
-    let status = if shape.has_status {
-        let s = cell(C_STATUS);
-        let status = status_from_label(s);
-        if !s.is_empty() && status.is_none() {
-            error_at(
-                diags,
-                row,
-                C_STATUS,
-                format!(
-                    "身分「{s}」は使えません。「{}」のどれかか空欄です",
-                    STATUS_LABELS.join("」「")
-                ),
-                format!(
-                    "身分 `{s}` is not one of `{}` (or empty)",
-                    STATUS_LABELS.join("`, `")
-                ),
-            );
-        }
-        status
-    } else {
-        None
-    };
-
-    let kumoi = cell(C_KUMOI);
-    if !valid_mail(kumoi) {
-        error_at(
-            diags,
-            row,
-            C_KUMOI,
-            format!("KUMOI「{kumoi}」はメールアドレスではありません"),
-            format!("KUMOI `{kumoi}` is not a mail address"),
-        );
-    } else if seen.store_kumoi.contains(kumoi) {
-        error_at(
-            diags,
-            row,
-            C_KUMOI,
-            format!("KUMOI「{kumoi}」はすでにストアの別のアカウントのものです"),
-            format!("KUMOI `{kumoi}` already belongs to an account in the store"),
-        );
-    } else if let Some(first) = seen.kumoi.insert(kumoi.into(), row) {
-        error_at(
-            diags,
-            row,
-            C_KUMOI,
-            format!("KUMOI「{kumoi}」が {first} 行目と重複しています"),
-            format!("KUMOI `{kumoi}` is also on row {first}"),
-        );
-    }
-
-    if diags[before..].iter().any(Diagnostic::is_error) {
+    if r.diags[before..].iter().any(Diagnostic::is_error) {
         return None;
     }
     let (role, state) = (role?, state?);
@@ -557,6 +310,283 @@ fn parse_row(
         hire: None,
         approval: None,
     })
+}
+
+/// One data row while it is read: its cells, its row number, and the file's diagnostics.
+/// Each step reads one column (or a few alike), reports what is wrong with it, and returns
+/// its value as far as it could be read.
+struct Row<'r, 'd> {
+    record: &'r csv::StringRecord,
+    row: u32,
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl<'r> Row<'r, '_> {
+    /// The cell in `column`, trimmed; empty past the end of a short row.
+    fn cell(&self, column: usize) -> &'r str {
+        trim_cell(self.record.get(column).unwrap_or(""))
+    }
+
+    fn error(&mut self, column: usize, ja: String, en: String) {
+        self.diags
+            .push(Diagnostic::error(cell_at(self.row, column), ja, en));
+    }
+
+    /// A value past the header's columns has no meaning to read it by.
+    fn check_unheaded(&mut self, columns: usize) {
+        let extra = self
+            .record
+            .iter()
+            .enumerate()
+            .skip(columns)
+            .find(|(_, f)| !trim_cell(f).is_empty());
+        if let Some((i, f)) = extra {
+            let f = trim_cell(f);
+            self.diags.push(Diagnostic::error(
+                Location::Cell {
+                    row: self.row,
+                    column: i as u32,
+                    header: String::new(),
+                },
+                format!("見出しのない列に値「{f}」があります"),
+                format!("a value `{f}` in a column with no header"),
+            ));
+        }
+    }
+
+    /// ECS-ID: the policy's shape (`a0` + 6 digits), once in the file and not in the store
+    /// (R2). None when the store has it: the row is then not read further.
+    fn ecs_id(&mut self, ids: &IdFormat, seen: &mut Seen<'_>) -> Option<String> {
+        let ecs_id = fold_id(self.cell(C_ECS_ID)).into_owned();
+        if ecs_id.is_empty() {
+            self.error(
+                C_ECS_ID,
+                "ECS-ID が空です".into(),
+                "the ECS-ID is empty".into(),
+            );
+        } else if ids.serial(&ecs_id).is_none() {
+            self.error(
+                C_ECS_ID,
+                format!(
+                    "ECS-ID「{ecs_id}」の形が違います。「{}」と数字{}桁です（例: {}）",
+                    ids.prefix,
+                    ids.digits,
+                    ids.example()
+                ),
+                format!(
+                    "`{ecs_id}` is not an ECS-ID; expected `{}` and {} digits (e.g. `{}`)",
+                    ids.prefix,
+                    ids.digits,
+                    ids.example()
+                ),
+            );
+        }
+        if seen.store_ecs_ids.contains(ecs_id.as_str()) {
+            self.error(
+                C_ECS_ID,
+                format!(
+                    "ECS-ID「{ecs_id}」はすでにストアにあります。取り込みは新しいアカウントだけです"
+                ),
+                format!(
+                    "ECS-ID `{ecs_id}` is already in the store; an import only adds new accounts"
+                ),
+            );
+            // The rest of the row is that account's own data: saying so once is enough.
+            return None;
+        } else if ids.serial(&ecs_id).is_some()
+            && let Some(first) = seen.ecs_ids.insert(ecs_id.as_str().into(), self.row)
+        {
+            self.error(
+                C_ECS_ID,
+                format!("ECS-ID「{ecs_id}」が {first} 行目と重複しています"),
+                format!("ECS-ID `{ecs_id}` is also on row {first}"),
+            );
+        }
+        Some(ecs_id)
+    }
+
+    /// 個人番号: optional; one person, one ECS-ID (R2), so once in the file and not in the
+    /// store.
+    fn person_id(&mut self, seen: &mut Seen<'_>) -> String {
+        let person_id = fold_id(self.cell(C_PERSON_ID)).into_owned();
+        if person_id.is_empty() {
+            return person_id;
+        }
+        if let Some(other) = seen.store_person_ids.get(person_id.as_str()) {
+            self.error(
+                C_PERSON_ID,
+                format!(
+                    "個人番号「{person_id}」はストアの ECS-ID「{other}」の人のものです（1人1ID, R2）"
+                ),
+                format!(
+                    "個人番号 `{person_id}` belongs to ECS-ID `{other}` in the store (one person, one ECS-ID: R2)"
+                ),
+            );
+        } else if let Some(first) = seen.person_ids.insert(person_id.as_str().into(), self.row) {
+            self.error(
+                C_PERSON_ID,
+                format!("個人番号「{person_id}」が {first} 行目と重複しています（1人1ID, R2）"),
+                format!(
+                    "個人番号 `{person_id}` is also on row {first} (one person, one ECS-ID: R2)"
+                ),
+            );
+        }
+        person_id
+    }
+
+    /// 学籍番号: oldest first, separated by `;`; each once in the file and not in the store.
+    fn student_nos(&mut self, seen: &mut Seen<'_>) -> Vec<StudentNo> {
+        let mut student_nos = Vec::new();
+        let raw_nos = self.cell(C_STUDENT_NOS);
+        if raw_nos.is_empty() {
+            return student_nos;
+        }
+        for part in raw_nos.split([';', '；']) {
+            let no = fold_id(part).into_owned();
+            if no.is_empty() {
+                self.error(
+                    C_STUDENT_NOS,
+                    format!(
+                        "学籍番号「{raw_nos}」に空の番号があります。「;」で区切って古い順に並べてください"
+                    ),
+                    format!(
+                        "`{raw_nos}` has an empty student number; list them oldest first, separated by `;`"
+                    ),
+                );
+                continue;
+            }
+            if let Some(other) = seen.store_student_nos.get(no.as_str()) {
+                self.error(
+                    C_STUDENT_NOS,
+                    format!("学籍番号「{no}」はストアの ECS-ID「{other}」のものです"),
+                    format!("student number `{no}` belongs to ECS-ID `{other}` in the store"),
+                );
+            } else if let Some(first) = seen.student_nos.insert(no.as_str().into(), self.row) {
+                self.error(
+                    C_STUDENT_NOS,
+                    format!("学籍番号「{no}」が {first} 行目にもあります"),
+                    format!("student number `{no}` is also on row {first}"),
+                );
+            }
+            student_nos.push(StudentNo::new(&no));
+        }
+        student_nos
+    }
+
+    /// 氏名: required.
+    fn name(&mut self) -> &'r str {
+        let name = self.cell(C_NAME);
+        if name.is_empty() {
+            self.error(C_NAME, "氏名が空です".into(), "the name is empty".into());
+        }
+        name
+    }
+
+    /// A date column: empty, or any form [`parse_date`] reads (a date past its era's end is
+    /// read with a warning).
+    fn date(&mut self, column: usize) -> Option<NaiveDate> {
+        let s = self.cell(column);
+        if s.is_empty() {
+            return None;
+        }
+        match parse_date(s) {
+            Ok(p) => {
+                if let Some(w) = p.warning {
+                    self.diags.push(Diagnostic::warning(
+                        cell_at(self.row, column),
+                        w.message_ja(),
+                        w.message_en(),
+                    ));
+                }
+                Some(p.date)
+            }
+            Err(e) => {
+                self.diags.push(Diagnostic::error(
+                    cell_at(self.row, column),
+                    format!("{}（例: 2026-04-01）", e.message_ja()),
+                    format!("{} (expected a date such as `2026-04-01`)", e.message_en()),
+                ));
+                None
+            }
+        }
+    }
+
+    /// 区分, by its label.
+    fn role(&mut self) -> Option<Role> {
+        let role_cell = self.cell(C_ROLE);
+        let role = role_from_label(role_cell);
+        if role.is_none() {
+            self.error(
+                C_ROLE,
+                format!(
+                    "区分「{role_cell}」は使えません。「学生」「学生以外」「教職員移行」のどれかです"
+                ),
+                format!("区分 `{role_cell}` is not one of `学生`, `学生以外`, `教職員移行`"),
+            );
+        }
+        role
+    }
+
+    /// 状態, by its label.
+    fn state(&mut self) -> Option<State> {
+        let state_cell = self.cell(C_STATE);
+        let state = state_from_label(state_cell);
+        if state.is_none() {
+            self.error(
+                C_STATE,
+                format!(
+                    "状態「{state_cell}」は使えません。「有効」「有効化待ち」「停止」のどれかです"
+                ),
+                format!("状態 `{state_cell}` is not one of `有効`, `有効化待ち`, `停止`"),
+            );
+        }
+        state
+    }
+
+    /// 身分 (the optional column), by its label; an empty cell leaves it unknown.
+    fn status(&mut self) -> Option<Status> {
+        let s = self.cell(C_STATUS);
+        let status = status_from_label(s);
+        if !s.is_empty() && status.is_none() {
+            self.error(
+                C_STATUS,
+                format!(
+                    "身分「{s}」は使えません。「{}」のどれかか空欄です",
+                    STATUS_LABELS.join("」「")
+                ),
+                format!(
+                    "身分 `{s}` is not one of `{}` (or empty)",
+                    STATUS_LABELS.join("`, `")
+                ),
+            );
+        }
+        status
+    }
+
+    /// KUMOI: a mail address, once in the file and not in the store.
+    fn kumoi(&mut self, seen: &mut Seen<'_>) -> &'r str {
+        let kumoi = self.cell(C_KUMOI);
+        if !valid_mail(kumoi) {
+            self.error(
+                C_KUMOI,
+                format!("KUMOI「{kumoi}」はメールアドレスではありません"),
+                format!("KUMOI `{kumoi}` is not a mail address"),
+            );
+        } else if seen.store_kumoi.contains(kumoi) {
+            self.error(
+                C_KUMOI,
+                format!("KUMOI「{kumoi}」はすでにストアの別のアカウントのものです"),
+                format!("KUMOI `{kumoi}` already belongs to an account in the store"),
+            );
+        } else if let Some(first) = seen.kumoi.insert(kumoi.into(), self.row) {
+            self.error(
+                C_KUMOI,
+                format!("KUMOI「{kumoi}」が {first} 行目と重複しています"),
+                format!("KUMOI `{kumoi}` is also on row {first}"),
+            );
+        }
+        kumoi
+    }
 }
 
 /// The 身分 labels the optional column takes (the registrar profile's labels).
