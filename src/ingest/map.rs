@@ -395,116 +395,136 @@ impl<'p> Mapper<'p> {
         };
         // Every cell is read before the record is assembled, so one row reports all its errors.
         match out {
-            Mapped::Registrar(v) => {
-                let student_no = ctx.id(Field::StudentNo);
-                let person_id = ctx.id(Field::PersonId);
-                let ecs_id = ctx.id(Field::EcsId);
-                let name = ctx.text(Field::Name);
-                let name_kana = ctx.text(Field::NameKana);
-                let birth_date = ctx.date(Field::BirthDate);
-                let faculty = ctx.text(Field::Faculty);
-                let status = ctx.code(Field::Status);
-                let enrollment = ctx.code(Field::Enrollment);
-                let admission_date = ctx.date(Field::AdmissionDate);
-                let change_date = ctx.date(Field::ChangeDate);
-                if let (
-                    true,
-                    Some(student_no),
-                    Some(Code::Status(status)),
-                    Some(Code::Enrollment(enrollment)),
-                ) = (ctx.ok, student_no, status, enrollment)
-                {
-                    v.push(RegistrarRow {
-                        at,
-                        student_no: StudentNo(student_no),
-                        person_id: person_id.map(PersonId),
-                        ecs_id: ecs_id.map(EcsId),
-                        name,
-                        name_kana,
-                        birth_date,
-                        faculty,
-                        status,
-                        enrollment,
-                        admission_date,
-                        change_date,
-                    });
-                }
-            }
-            Mapped::Hr(v) => {
-                let staff_no = ctx.id(Field::StaffNo);
-                let person_id = ctx.id(Field::PersonId);
-                let student_no = ctx.id(Field::StudentNo);
-                let ecs_id = ctx.id(Field::EcsId);
-                let name = ctx.text(Field::Name);
-                let name_kana = ctx.text(Field::NameKana);
-                let birth_date = ctx.date(Field::BirthDate);
-                let affiliation = ctx.text(Field::Affiliation);
-                let job_type = ctx.code(Field::JobType);
-                let hire_date = ctx.date(Field::HireDate);
-                if let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
-                    (ctx.ok, staff_no, job_type, hire_date)
-                {
-                    v.push(StaffRow {
-                        at,
-                        staff_no: StaffNo(staff_no),
-                        person_id: person_id.map(PersonId),
-                        student_no: student_no.map(StudentNo),
-                        ecs_id: ecs_id.map(EcsId),
-                        name,
-                        name_kana,
-                        birth_date,
-                        affiliation,
-                        job_type,
-                        hire_date,
-                    });
-                }
-            }
-            Mapped::Renewals(v) => {
-                let kind = ctx.code(Field::ApplicationKind);
-                let ecs_id = ctx.id(Field::EcsId);
-                let person_id = ctx.id(Field::PersonId);
-                let student_no = ctx.id(Field::StudentNo);
-                let name = ctx.text(Field::Name);
-                let name_kana = ctx.text(Field::NameKana);
-                let birth_date = ctx.date(Field::BirthDate);
-                let affiliation = ctx.text(Field::Affiliation);
-                let approved_on = ctx.date(Field::ApprovedOn);
-                let valid_until = ctx.date(Field::ValidUntil);
-                if let (true, Some(Code::RenewalKind(kind)), Some(approved_on)) =
-                    (ctx.ok, kind, approved_on)
-                {
-                    v.push(RenewalRow {
-                        at,
-                        kind,
-                        ecs_id: ecs_id.map(EcsId),
-                        person_id: person_id.map(PersonId),
-                        student_no: student_no.map(StudentNo),
-                        name,
-                        name_kana,
-                        birth_date,
-                        affiliation,
-                        approved_on,
-                        valid_until,
-                    });
-                }
-            }
-            Mapped::Activations(v) => {
-                let ecs_id = ctx.id(Field::EcsId);
-                let activated_on = ctx.date(Field::ActivatedOn);
-                if let (true, Some(ecs_id), Some(activated_on)) = (ctx.ok, ecs_id, activated_on) {
-                    v.push(ActivationRow {
-                        at,
-                        ecs_id: EcsId(ecs_id),
-                        activated_on,
-                    });
-                }
-            }
+            Mapped::Registrar(v) => v.extend(ctx.registrar(at)),
+            Mapped::Hr(v) => v.extend(ctx.staff(at)),
+            Mapped::Renewals(v) => v.extend(ctx.renewal(at)),
+            Mapped::Activations(v) => v.extend(ctx.activation(at)),
         }
         true
     }
 }
 
 impl<'a, 'c> RowCtx<'a, 'c> {
+    /// The registrar row; None when a cell has an error or the student number, status or
+    /// enrollment is missing.
+    fn registrar(&mut self, at: RowRef) -> Option<RegistrarRow> {
+        let student_no = self.id(Field::StudentNo);
+        let person_id = self.id(Field::PersonId);
+        let ecs_id = self.id(Field::EcsId);
+        let name = self.text(Field::Name);
+        let name_kana = self.text(Field::NameKana);
+        let birth_date = self.date(Field::BirthDate);
+        let faculty = self.text(Field::Faculty);
+        let status = self.code(Field::Status);
+        let enrollment = self.code(Field::Enrollment);
+        let admission_date = self.date(Field::AdmissionDate);
+        let change_date = self.date(Field::ChangeDate);
+        if let (
+            true,
+            Some(student_no),
+            Some(Code::Status(status)),
+            Some(Code::Enrollment(enrollment)),
+        ) = (self.ok, student_no, status, enrollment)
+        {
+            return Some(RegistrarRow {
+                at,
+                student_no: StudentNo(student_no),
+                person_id: person_id.map(PersonId),
+                ecs_id: ecs_id.map(EcsId),
+                name,
+                name_kana,
+                birth_date,
+                faculty,
+                status,
+                enrollment,
+                admission_date,
+                change_date,
+            });
+        }
+        None
+    }
+
+    /// The HR row; None when a cell has an error or the staff number, job type or hire date
+    /// is missing.
+    fn staff(&mut self, at: RowRef) -> Option<StaffRow> {
+        let staff_no = self.id(Field::StaffNo);
+        let person_id = self.id(Field::PersonId);
+        let student_no = self.id(Field::StudentNo);
+        let ecs_id = self.id(Field::EcsId);
+        let name = self.text(Field::Name);
+        let name_kana = self.text(Field::NameKana);
+        let birth_date = self.date(Field::BirthDate);
+        let affiliation = self.text(Field::Affiliation);
+        let job_type = self.code(Field::JobType);
+        let hire_date = self.date(Field::HireDate);
+        if let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
+            (self.ok, staff_no, job_type, hire_date)
+        {
+            return Some(StaffRow {
+                at,
+                staff_no: StaffNo(staff_no),
+                person_id: person_id.map(PersonId),
+                student_no: student_no.map(StudentNo),
+                ecs_id: ecs_id.map(EcsId),
+                name,
+                name_kana,
+                birth_date,
+                affiliation,
+                job_type,
+                hire_date,
+            });
+        }
+        None
+    }
+
+    /// The renewal row; None when a cell has an error or the application kind or approval
+    /// date is missing.
+    fn renewal(&mut self, at: RowRef) -> Option<RenewalRow> {
+        let kind = self.code(Field::ApplicationKind);
+        let ecs_id = self.id(Field::EcsId);
+        let person_id = self.id(Field::PersonId);
+        let student_no = self.id(Field::StudentNo);
+        let name = self.text(Field::Name);
+        let name_kana = self.text(Field::NameKana);
+        let birth_date = self.date(Field::BirthDate);
+        let affiliation = self.text(Field::Affiliation);
+        let approved_on = self.date(Field::ApprovedOn);
+        let valid_until = self.date(Field::ValidUntil);
+        if let (true, Some(Code::RenewalKind(kind)), Some(approved_on)) =
+            (self.ok, kind, approved_on)
+        {
+            return Some(RenewalRow {
+                at,
+                kind,
+                ecs_id: ecs_id.map(EcsId),
+                person_id: person_id.map(PersonId),
+                student_no: student_no.map(StudentNo),
+                name,
+                name_kana,
+                birth_date,
+                affiliation,
+                approved_on,
+                valid_until,
+            });
+        }
+        None
+    }
+
+    /// The activation row; None when a cell has an error or the ECS-ID or activation date is
+    /// missing.
+    fn activation(&mut self, at: RowRef) -> Option<ActivationRow> {
+        let ecs_id = self.id(Field::EcsId);
+        let activated_on = self.date(Field::ActivatedOn);
+        if let (true, Some(ecs_id), Some(activated_on)) = (self.ok, ecs_id, activated_on) {
+            return Some(ActivationRow {
+                at,
+                ecs_id: EcsId(ecs_id),
+                activated_on,
+            });
+        }
+        None
+    }
+
     /// The cell feeding `field`, with its column; `None` when the profile or file lacks it.
     /// The column and header borrow from the mapper, not from `self`, so they outlive the
     /// `&mut self` an error needs: the header is copied only into a diagnostic, never per cell.
