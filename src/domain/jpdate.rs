@@ -25,10 +25,10 @@ pub enum DateStyle {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedDate {
-    pub date: NaiveDate,
-    pub style: DateStyle,
-    pub warning: Option<DateWarning>,
+pub(crate) struct ParsedDate {
+    pub(crate) date: NaiveDate,
+    pub(crate) style: DateStyle,
+    pub(crate) warning: Option<DateWarning>,
 }
 
 /// The Japanese eras of JIS X 0301, oldest first.
@@ -43,7 +43,7 @@ pub struct ParsedDate {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
-pub enum Era {
+pub(crate) enum Era {
     /// 明治, `M`, ㍾
     Meiji,
     /// 大正, `T`, ㍽
@@ -65,10 +65,10 @@ const fn ymd(year: i32, month: u32, day: u32) -> NaiveDate {
 }
 
 impl Era {
-    pub const ALL: [Era; 5] = [Era::Meiji, Era::Taisho, Era::Showa, Era::Heisei, Era::Reiwa];
+    pub(crate) const ALL: [Era; 5] = [Era::Meiji, Era::Taisho, Era::Showa, Era::Heisei, Era::Reiwa];
 
     /// The era's first day (year 1, 元年, begins here).
-    pub const fn first_day(self) -> NaiveDate {
+    pub(crate) const fn first_day(self) -> NaiveDate {
         match self {
             Era::Meiji => ymd(1868, 9, 8),
             Era::Taisho => ymd(1912, 7, 30),
@@ -79,7 +79,7 @@ impl Era {
     }
 
     /// The era that followed this one, if any.
-    pub const fn next(self) -> Option<Era> {
+    pub(crate) const fn next(self) -> Option<Era> {
         match self {
             Era::Meiji => Some(Era::Taisho),
             Era::Taisho => Some(Era::Showa),
@@ -90,12 +90,12 @@ impl Era {
     }
 
     /// The era's last day; `None` for the current era.
-    pub fn last_day(self) -> Option<NaiveDate> {
+    pub(crate) fn last_day(self) -> Option<NaiveDate> {
         self.next().and_then(|next| next.first_day().pred_opt())
     }
 
     /// The era a date falls in; `None` before Meiji.
-    pub fn of(date: NaiveDate) -> Option<Era> {
+    pub(crate) fn of(date: NaiveDate) -> Option<Era> {
         Era::ALL
             .into_iter()
             .rev()
@@ -103,7 +103,7 @@ impl Era {
     }
 
     /// 令和, 平成, ...
-    pub const fn name_ja(self) -> &'static str {
+    pub(crate) const fn name_ja(self) -> &'static str {
         match self {
             Era::Meiji => "明治",
             Era::Taisho => "大正",
@@ -114,7 +114,7 @@ impl Era {
     }
 
     /// Reiwa, Heisei, ... (Hepburn, for English messages).
-    pub const fn name_en(self) -> &'static str {
+    pub(crate) const fn name_en(self) -> &'static str {
         match self {
             Era::Meiji => "Meiji",
             Era::Taisho => "Taisho",
@@ -123,21 +123,10 @@ impl Era {
             Era::Reiwa => "Reiwa",
         }
     }
-
-    /// The JIS X 0301 abbreviation: `M`, `T`, `S`, `H`, `R`.
-    pub const fn letter(self) -> char {
-        match self {
-            Era::Meiji => 'M',
-            Era::Taisho => 'T',
-            Era::Showa => 'S',
-            Era::Heisei => 'H',
-            Era::Reiwa => 'R',
-        }
-    }
 }
 
 /// The proper era form of a date, `令和8年4月1日` or `令和元年5月1日`; `None` before Meiji.
-pub fn format_wareki(date: NaiveDate) -> Option<String> {
+pub(crate) fn format_wareki(date: NaiveDate) -> Option<String> {
     let era = Era::of(date)?;
     let year = date.year() - era.first_day().year() + 1;
     let name = era.name_ja();
@@ -150,7 +139,7 @@ pub fn format_wareki(date: NaiveDate) -> Option<String> {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DateWarning {
+pub(crate) enum DateWarning {
     /// An era date past its era's end (平成31年5月1日): accepted as the western date.
     PastEraEnd {
         input: String,
@@ -161,7 +150,7 @@ pub enum DateWarning {
 }
 
 impl DateWarning {
-    pub fn message_ja(&self) -> String {
+    pub(crate) fn message_ja(&self) -> String {
         match self {
             DateWarning::PastEraEnd {
                 input,
@@ -179,7 +168,7 @@ impl DateWarning {
         }
     }
 
-    pub fn message_en(&self) -> String {
+    pub(crate) fn message_en(&self) -> String {
         match self {
             DateWarning::PastEraEnd {
                 input,
@@ -200,7 +189,11 @@ impl DateWarning {
 
 /// Why a date with a recognised shape does not exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImpossibleDate {
+#[expect(
+    clippy::enum_variant_names,
+    reason = "each variant names what the calendar lacks: no year zero, no such month or day"
+)]
+pub(crate) enum ImpossibleDate {
     /// `0000/1/1`
     NoYearZero,
     /// `2026/13/1`, `2026/0/1`
@@ -215,7 +208,7 @@ pub enum ImpossibleDate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DateError {
+pub(crate) enum DateError {
     /// Nothing but whitespace.
     Empty,
     /// No accepted form matches.
@@ -248,7 +241,7 @@ const EXAMPLES_JA: &str = "例: 2026/4/1、2026年4月1日、令和8年4月1日�
 const EXAMPLES_EN: &str = "`2026/4/1`, `2026年4月1日`, `令和8年4月1日` or `R8.4.1`";
 
 impl DateError {
-    pub fn message_ja(&self) -> String {
+    pub(crate) fn message_ja(&self) -> String {
         match self {
             DateError::Empty => format!("日付が空です（{EXAMPLES_JA}）"),
             DateError::Unrecognized(input) => {
@@ -296,7 +289,7 @@ impl DateError {
         }
     }
 
-    pub fn message_en(&self) -> String {
+    pub(crate) fn message_en(&self) -> String {
         self.to_string()
     }
 }
@@ -401,7 +394,7 @@ fn month_name_en(month: u32) -> &'static str {
 /// Accepts the western and era forms listed in the module docs, surrounded by any whitespace
 /// (U+3000 included) and optionally followed by a time, which is checked for shape and dropped.
 /// An era date past its era's end is accepted with [`DateWarning::PastEraEnd`].
-pub fn parse_date(input: &str) -> Result<ParsedDate, DateError> {
+pub(crate) fn parse_date(input: &str) -> Result<ParsedDate, DateError> {
     let input = input.trim();
     if input.is_empty() {
         return Err(DateError::Empty);
