@@ -187,7 +187,7 @@ fn today_tokyo() -> NaiveDate {
 }
 
 /// The import format: UTF-8 with BOM (Excel opens it as UTF-8), CRLF.
-pub fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
+fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
     w.write_all(b"\xEF\xBB\xBF")?;
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -280,7 +280,7 @@ impl<'a> From<&'a Account> for JsonAccount<'a> {
 }
 
 /// A JSON array of [`JsonAccount`], streamed (no copy of the whole store in memory).
-pub fn write_json(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
+fn write_json(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
     let mut ser = serde_json::Serializer::pretty(&mut *w);
     ser.collect_seq(accounts.iter().map(JsonAccount::from))?;
     w.write_all(b"\n")?;

@@ -2,8 +2,8 @@
 //! accounts that existed before regsync.
 //!
 //! The file is CSV (UTF-8 with or without BOM, or CP932) with the header [`HEADER`],
-//! optionally followed by a 14th column [`STATUS_HEADER`] (身分, for a directory that already
-//! knows it, e.g. a store rebuilt after earlier nights). ECS-IDs must have the policy's shape
+//! optionally followed by a 14th column 身分 (for a directory that already knows it, e.g. a
+//! store rebuilt after earlier nights). ECS-IDs must have the policy's shape
 //! (`[policy] id_prefix`, `id_digits`). It is validated like any input: every problem is
 //! located as `FILE:ROW:COLUMN(header)`, all of them are reported, and a file with any error
 //! yields no accounts. The 区分 and 状態 labels are defined here both ways, so that
@@ -41,7 +41,7 @@ pub const HEADER: [&str; 13] = [
 
 /// The optional column after [`HEADER`]: 身分, by its label (学部生, 大学院生, 研究生, ...);
 /// an empty cell leaves it unknown, as a directory without the column does.
-pub const STATUS_HEADER: &str = "身分";
+const STATUS_HEADER: &str = "身分";
 
 const C_ECS_ID: usize = 0;
 const C_PERSON_ID: usize = 1;

@@ -28,16 +28,16 @@ use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
 
 /// Target size of one parallel chunk.
-pub const CHUNK: usize = 2 << 20;
+pub(crate) const CHUNK: usize = 2 << 20;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How a stream is cut: chunks of about `chunk` bytes (cut where [`split_records`] cuts), the
 /// file read `step` bytes at a time past a chunk's target while looking for its end.
 #[derive(Debug, Clone, Copy)]
-pub struct Sizes {
-    pub chunk: usize,
-    pub step: usize,
+pub(crate) struct Sizes {
+    pub(crate) chunk: usize,
+    pub(crate) step: usize,
 }
 
 impl Default for Sizes {
@@ -50,7 +50,7 @@ impl Default for Sizes {
 }
 
 /// Reads a whole file's bytes.
-pub fn read(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink<'_>) -> Outcome {
+pub(crate) fn read(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink<'_>) -> Outcome {
     read_sized(bytes, file, profiles, sink, CHUNK)
 }
 
@@ -123,7 +123,7 @@ fn read_sized(
 /// A file without a BOM is UTF-8 only when all of it is; when the first chunks are UTF-8 and a
 /// later one is not, the file is read again from the start as a whole (the rare case of a CP932
 /// file whose first megabytes are ASCII).
-pub fn read_stream<R: Read + Seek + Send>(
+pub(crate) fn read_stream<R: Read + Seek + Send>(
     src: &mut R,
     file: u32,
     profiles: &Profiles,
@@ -814,9 +814,9 @@ pub(crate) enum Content {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RecordAt {
     /// The 1-based physical line the record starts on.
-    pub line: u64,
+    pub(crate) line: u64,
     /// LF bytes quoted inside the record's fields.
-    pub breaks: u64,
+    pub(crate) breaks: u64,
 }
 
 /// A zero-copy CSV record splitter over raw bytes, splitting exactly as the `csv` crate does with
@@ -833,7 +833,7 @@ pub(crate) struct Splitter<'a> {
 }
 
 impl<'a> Splitter<'a> {
-    pub fn new(data: &'a [u8]) -> Self {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
         Splitter {
             data,
             pos: 0,
@@ -842,12 +842,12 @@ impl<'a> Splitter<'a> {
     }
 
     /// LF bytes in the whole input once the last record has been read.
-    pub fn lines(&self) -> u64 {
+    pub(crate) fn lines(&self) -> u64 {
         self.lf + memchr::memchr_iter(b'\n', &self.data[self.pos..]).count() as u64
     }
 
     /// The next record's fields into `spans` (and `unescaped`, both cleared first).
-    pub fn next_record(
+    pub(crate) fn next_record(
         &mut self,
         spans: &mut Vec<Content>,
         unescaped: &mut Vec<u8>,
