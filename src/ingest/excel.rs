@@ -13,7 +13,7 @@ use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Mapped, Mapper, find_header};
 use crate::ingest::profile::Profiles;
 
-pub fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
+pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     let mut out = Outcome::default();
     let mut book = match open_workbook_auto_from_rs(Cursor::new(bytes)) {
         Ok(b) => b,

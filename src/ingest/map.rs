@@ -18,11 +18,11 @@ use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, Profiles};
 
 /// How many rows from the top are searched for the header row.
-pub const HEADER_SEARCH_ROWS: usize = 30;
+pub(crate) const HEADER_SEARCH_ROWS: usize = 30;
 
 /// One cell as a reader found it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Cell<'a> {
+pub(crate) enum Cell<'a> {
     Empty,
     Text(&'a str),
     /// An Excel number (IDs that lost their leading zeros, date serials without a date format).
@@ -64,16 +64,16 @@ fn trim(s: &str) -> &str {
 
 /// The header row found in a file: its position and where each profile column sits.
 #[derive(Debug, Clone)]
-pub struct Header<'p> {
+pub(crate) struct Header<'p> {
     /// 0-based index of the header among the rows handed to [`find_header`].
-    pub index: usize,
-    pub profile: &'p FileProfile,
+    pub(crate) index: usize,
+    pub(crate) profile: &'p FileProfile,
     /// For each mapped column: the profile column, its 0-based position and the header as written.
-    pub columns: Vec<(&'p Column, u32, String)>,
+    pub(crate) columns: Vec<(&'p Column, u32, String)>,
 }
 
 impl Header<'_> {
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         self.profile.kind
     }
 }
@@ -81,7 +81,7 @@ impl Header<'_> {
 /// Finds the header row among the first rows of a file and recognises the file's kind: the
 /// first row that holds every required column of some profile. When no row does, the error
 /// names the closest profile and the columns it lacks.
-pub fn find_header<'p>(
+pub(crate) fn find_header<'p>(
     rows: &[Vec<String>],
     first_row_no: u32,
     profiles: &'p Profiles,
@@ -218,7 +218,7 @@ fn check_duplicates(header: &Header<'_>, first_row_no: u32) -> Result<(), Diagno
 }
 
 /// Maps rows of one file, once its header is known. Cheap to share across threads.
-pub struct Mapper<'p> {
+pub(crate) struct Mapper<'p> {
     kind: Kind,
     /// Indexed by [`Field`] slot: the column feeding it, its position and its written header.
     slots: Vec<Option<(&'p Column, u32, String)>>,
@@ -231,7 +231,7 @@ fn slot(field: Field) -> usize {
 const SLOTS: usize = Field::ActivatedOn as usize + 1;
 
 /// The typed rows one reader produces, in file order, with the diagnostics of the rows it read.
-pub enum Mapped {
+pub(crate) enum Mapped {
     Registrar(Vec<RegistrarRow>),
     Hr(Vec<StaffRow>),
     Renewals(Vec<RenewalRow>),
@@ -239,7 +239,7 @@ pub enum Mapped {
 }
 
 impl Mapped {
-    pub fn new(kind: Kind) -> Self {
+    pub(crate) fn new(kind: Kind) -> Self {
         match kind {
             Kind::Registrar => Mapped::Registrar(Vec::new()),
             Kind::Hr => Mapped::Hr(Vec::new()),
@@ -248,7 +248,7 @@ impl Mapped {
         }
     }
 
-    pub fn with_capacity(kind: Kind, n: usize) -> Self {
+    pub(crate) fn with_capacity(kind: Kind, n: usize) -> Self {
         match kind {
             Kind::Registrar => Mapped::Registrar(Vec::with_capacity(n)),
             Kind::Hr => Mapped::Hr(Vec::with_capacity(n)),
@@ -258,7 +258,7 @@ impl Mapped {
     }
 
     /// Adds `delta` to every row number (readers number rows within a chunk first).
-    pub fn shift_rows(&mut self, delta: u32) {
+    pub(crate) fn shift_rows(&mut self, delta: u32) {
         fn shift<T>(v: &mut [T], delta: u32, at: impl Fn(&mut T) -> &mut RowRef) {
             for r in v {
                 at(r).row += delta;
@@ -272,7 +272,7 @@ impl Mapped {
         }
     }
 
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Mapped::Registrar(_) => Kind::Registrar,
             Mapped::Hr(_) => Kind::Hr,
@@ -281,7 +281,7 @@ impl Mapped {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Mapped::Registrar(v) => v.len(),
             Mapped::Hr(v) => v.len(),
@@ -290,12 +290,8 @@ impl Mapped {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Removes every row, keeping the allocation for reuse.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         match self {
             Mapped::Registrar(v) => v.clear(),
             Mapped::Hr(v) => v.clear(),
@@ -304,7 +300,7 @@ impl Mapped {
         }
     }
 
-    pub fn reserve(&mut self, n: usize) {
+    pub(crate) fn reserve(&mut self, n: usize) {
         match self {
             Mapped::Registrar(v) => v.reserve(n),
             Mapped::Hr(v) => v.reserve(n),
@@ -315,7 +311,7 @@ impl Mapped {
 
     /// Moves the rows of `other` (of the same kind) after these rows, leaving `other` empty
     /// with its allocation.
-    pub fn append_from(&mut self, other: &mut Mapped) {
+    pub(crate) fn append_from(&mut self, other: &mut Mapped) {
         match (self, other) {
             (Mapped::Registrar(a), Mapped::Registrar(b)) => a.append(b),
             (Mapped::Hr(a), Mapped::Hr(b)) => a.append(b),
@@ -326,7 +322,7 @@ impl Mapped {
     }
 
     /// Appends `other` (of the same kind) after these rows.
-    pub fn append(&mut self, other: Mapped) {
+    pub(crate) fn append(&mut self, other: Mapped) {
         match (self, other) {
             (Mapped::Registrar(a), Mapped::Registrar(b)) => a.extend(b),
             (Mapped::Hr(a), Mapped::Hr(b)) => a.extend(b),
@@ -336,7 +332,7 @@ impl Mapped {
         }
     }
 
-    pub fn into_records(self) -> crate::domain::model::Records {
+    pub(crate) fn into_records(self) -> crate::domain::model::Records {
         use crate::domain::model::Records;
         match self {
             Mapped::Registrar(v) => Records::Registrar(v),
@@ -357,7 +353,7 @@ struct RowCtx<'a, 'c> {
 }
 
 impl<'p> Mapper<'p> {
-    pub fn new(header: &Header<'p>) -> Self {
+    pub(crate) fn new(header: &Header<'p>) -> Self {
         let mut slots = vec![None; SLOTS];
         for (col, pos, written) in &header.columns {
             slots[slot(col.field)] = Some((*col, *pos, written.clone()));
@@ -368,13 +364,13 @@ impl<'p> Mapper<'p> {
         }
     }
 
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         self.kind
     }
 
     /// Maps one row (skipping it when every cell is blank). `row` is the number reported in
     /// diagnostics and kept in the record. Returns whether a non-blank row was seen.
-    pub fn map_row(
+    pub(crate) fn map_row(
         &self,
         file: u32,
         row: u32,
@@ -395,116 +391,136 @@ impl<'p> Mapper<'p> {
         };
         // Every cell is read before the record is assembled, so one row reports all its errors.
         match out {
-            Mapped::Registrar(v) => {
-                let student_no = ctx.id(Field::StudentNo);
-                let person_id = ctx.id(Field::PersonId);
-                let ecs_id = ctx.id(Field::EcsId);
-                let name = ctx.text(Field::Name);
-                let name_kana = ctx.text(Field::NameKana);
-                let birth_date = ctx.date(Field::BirthDate);
-                let faculty = ctx.text(Field::Faculty);
-                let status = ctx.code(Field::Status);
-                let enrollment = ctx.code(Field::Enrollment);
-                let admission_date = ctx.date(Field::AdmissionDate);
-                let change_date = ctx.date(Field::ChangeDate);
-                if let (
-                    true,
-                    Some(student_no),
-                    Some(Code::Status(status)),
-                    Some(Code::Enrollment(enrollment)),
-                ) = (ctx.ok, student_no, status, enrollment)
-                {
-                    v.push(RegistrarRow {
-                        at,
-                        student_no: StudentNo(student_no),
-                        person_id: person_id.map(PersonId),
-                        ecs_id: ecs_id.map(EcsId),
-                        name,
-                        name_kana,
-                        birth_date,
-                        faculty,
-                        status,
-                        enrollment,
-                        admission_date,
-                        change_date,
-                    });
-                }
-            }
-            Mapped::Hr(v) => {
-                let staff_no = ctx.id(Field::StaffNo);
-                let person_id = ctx.id(Field::PersonId);
-                let student_no = ctx.id(Field::StudentNo);
-                let ecs_id = ctx.id(Field::EcsId);
-                let name = ctx.text(Field::Name);
-                let name_kana = ctx.text(Field::NameKana);
-                let birth_date = ctx.date(Field::BirthDate);
-                let affiliation = ctx.text(Field::Affiliation);
-                let job_type = ctx.code(Field::JobType);
-                let hire_date = ctx.date(Field::HireDate);
-                if let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
-                    (ctx.ok, staff_no, job_type, hire_date)
-                {
-                    v.push(StaffRow {
-                        at,
-                        staff_no: StaffNo(staff_no),
-                        person_id: person_id.map(PersonId),
-                        student_no: student_no.map(StudentNo),
-                        ecs_id: ecs_id.map(EcsId),
-                        name,
-                        name_kana,
-                        birth_date,
-                        affiliation,
-                        job_type,
-                        hire_date,
-                    });
-                }
-            }
-            Mapped::Renewals(v) => {
-                let kind = ctx.code(Field::ApplicationKind);
-                let ecs_id = ctx.id(Field::EcsId);
-                let person_id = ctx.id(Field::PersonId);
-                let student_no = ctx.id(Field::StudentNo);
-                let name = ctx.text(Field::Name);
-                let name_kana = ctx.text(Field::NameKana);
-                let birth_date = ctx.date(Field::BirthDate);
-                let affiliation = ctx.text(Field::Affiliation);
-                let approved_on = ctx.date(Field::ApprovedOn);
-                let valid_until = ctx.date(Field::ValidUntil);
-                if let (true, Some(Code::RenewalKind(kind)), Some(approved_on)) =
-                    (ctx.ok, kind, approved_on)
-                {
-                    v.push(RenewalRow {
-                        at,
-                        kind,
-                        ecs_id: ecs_id.map(EcsId),
-                        person_id: person_id.map(PersonId),
-                        student_no: student_no.map(StudentNo),
-                        name,
-                        name_kana,
-                        birth_date,
-                        affiliation,
-                        approved_on,
-                        valid_until,
-                    });
-                }
-            }
-            Mapped::Activations(v) => {
-                let ecs_id = ctx.id(Field::EcsId);
-                let activated_on = ctx.date(Field::ActivatedOn);
-                if let (true, Some(ecs_id), Some(activated_on)) = (ctx.ok, ecs_id, activated_on) {
-                    v.push(ActivationRow {
-                        at,
-                        ecs_id: EcsId(ecs_id),
-                        activated_on,
-                    });
-                }
-            }
+            Mapped::Registrar(v) => v.extend(ctx.registrar(at)),
+            Mapped::Hr(v) => v.extend(ctx.staff(at)),
+            Mapped::Renewals(v) => v.extend(ctx.renewal(at)),
+            Mapped::Activations(v) => v.extend(ctx.activation(at)),
         }
         true
     }
 }
 
 impl<'a, 'c> RowCtx<'a, 'c> {
+    /// The registrar row; None when a cell has an error or the student number, status or
+    /// enrollment is missing.
+    fn registrar(&mut self, at: RowRef) -> Option<RegistrarRow> {
+        let student_no = self.id(Field::StudentNo);
+        let person_id = self.id(Field::PersonId);
+        let ecs_id = self.id(Field::EcsId);
+        let name = self.text(Field::Name);
+        let name_kana = self.text(Field::NameKana);
+        let birth_date = self.date(Field::BirthDate);
+        let faculty = self.text(Field::Faculty);
+        let status = self.code(Field::Status);
+        let enrollment = self.code(Field::Enrollment);
+        let admission_date = self.date(Field::AdmissionDate);
+        let change_date = self.date(Field::ChangeDate);
+        if let (
+            true,
+            Some(student_no),
+            Some(Code::Status(status)),
+            Some(Code::Enrollment(enrollment)),
+        ) = (self.ok, student_no, status, enrollment)
+        {
+            return Some(RegistrarRow {
+                at,
+                student_no: StudentNo(student_no),
+                person_id: person_id.map(PersonId),
+                ecs_id: ecs_id.map(EcsId),
+                name,
+                name_kana,
+                birth_date,
+                faculty,
+                status,
+                enrollment,
+                admission_date,
+                change_date,
+            });
+        }
+        None
+    }
+
+    /// The HR row; None when a cell has an error or the staff number, job type or hire date
+    /// is missing.
+    fn staff(&mut self, at: RowRef) -> Option<StaffRow> {
+        let staff_no = self.id(Field::StaffNo);
+        let person_id = self.id(Field::PersonId);
+        let student_no = self.id(Field::StudentNo);
+        let ecs_id = self.id(Field::EcsId);
+        let name = self.text(Field::Name);
+        let name_kana = self.text(Field::NameKana);
+        let birth_date = self.date(Field::BirthDate);
+        let affiliation = self.text(Field::Affiliation);
+        let job_type = self.code(Field::JobType);
+        let hire_date = self.date(Field::HireDate);
+        if let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
+            (self.ok, staff_no, job_type, hire_date)
+        {
+            return Some(StaffRow {
+                at,
+                staff_no: StaffNo(staff_no),
+                person_id: person_id.map(PersonId),
+                student_no: student_no.map(StudentNo),
+                ecs_id: ecs_id.map(EcsId),
+                name,
+                name_kana,
+                birth_date,
+                affiliation,
+                job_type,
+                hire_date,
+            });
+        }
+        None
+    }
+
+    /// The renewal row; None when a cell has an error or the application kind or approval
+    /// date is missing.
+    fn renewal(&mut self, at: RowRef) -> Option<RenewalRow> {
+        let kind = self.code(Field::ApplicationKind);
+        let ecs_id = self.id(Field::EcsId);
+        let person_id = self.id(Field::PersonId);
+        let student_no = self.id(Field::StudentNo);
+        let name = self.text(Field::Name);
+        let name_kana = self.text(Field::NameKana);
+        let birth_date = self.date(Field::BirthDate);
+        let affiliation = self.text(Field::Affiliation);
+        let approved_on = self.date(Field::ApprovedOn);
+        let valid_until = self.date(Field::ValidUntil);
+        if let (true, Some(Code::RenewalKind(kind)), Some(approved_on)) =
+            (self.ok, kind, approved_on)
+        {
+            return Some(RenewalRow {
+                at,
+                kind,
+                ecs_id: ecs_id.map(EcsId),
+                person_id: person_id.map(PersonId),
+                student_no: student_no.map(StudentNo),
+                name,
+                name_kana,
+                birth_date,
+                affiliation,
+                approved_on,
+                valid_until,
+            });
+        }
+        None
+    }
+
+    /// The activation row; None when a cell has an error or the ECS-ID or activation date is
+    /// missing.
+    fn activation(&mut self, at: RowRef) -> Option<ActivationRow> {
+        let ecs_id = self.id(Field::EcsId);
+        let activated_on = self.date(Field::ActivatedOn);
+        if let (true, Some(ecs_id), Some(activated_on)) = (self.ok, ecs_id, activated_on) {
+            return Some(ActivationRow {
+                at,
+                ecs_id: EcsId(ecs_id),
+                activated_on,
+            });
+        }
+        None
+    }
+
     /// The cell feeding `field`, with its column; `None` when the profile or file lacks it.
     /// The column and header borrow from the mapper, not from `self`, so they outlive the
     /// `&mut self` an error needs: the header is copied only into a diagnostic, never per cell.

@@ -3,14 +3,16 @@
 //! A file's format comes from its extension (`.csv`/`.txt`, `.xlsx`/`.xlsm`/`.xls`), its
 //! encoding from its bytes ([`encoding`]), its kind from its header signature ([`map`]), and
 //! the meaning of each column from the mapping profile ([`profile`]). A file with any error is
-//! rejected whole: its records are dropped, never partly used.
+//! rejected whole: its records are dropped, never partly used. The account directory that
+//! `accounts import` loads once has a fixed format of its own and its own reader ([`accounts`]).
 
+pub mod accounts;
 pub mod batch;
-pub mod csv;
+pub(crate) mod csv;
 pub mod diag;
 pub mod encoding;
-pub mod excel;
-pub mod map;
+pub(crate) mod excel;
+pub(crate) mod map;
 pub mod profile;
 mod sift;
 
@@ -28,17 +30,17 @@ use crate::ingest::profile::Profiles;
 
 /// What a reader produced from one file's bytes.
 #[derive(Default)]
-pub struct Outcome {
-    pub encoding: Option<Encoding>,
-    pub sheet: Option<String>,
-    pub kind: Option<Kind>,
-    pub header_row: Option<u32>,
+pub(crate) struct Outcome {
+    pub(crate) encoding: Option<Encoding>,
+    pub(crate) sheet: Option<String>,
+    pub(crate) kind: Option<Kind>,
+    pub(crate) header_row: Option<u32>,
     /// Non-blank data rows read (with or without errors).
-    pub rows: usize,
-    pub mapped: Option<Mapped>,
+    pub(crate) rows: usize,
+    pub(crate) mapped: Option<Mapped>,
     /// The registrar rows a [`Sink::Sift`] found quiet, in file order.
-    pub quiet: QuietRows,
-    pub diagnostics: Vec<Diagnostic>,
+    pub(crate) quiet: QuietRows,
+    pub(crate) diagnostics: Vec<Diagnostic>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,19 +110,15 @@ impl std::fmt::Debug for Sink<'_> {
 
 impl Sink<'_> {
     /// Whether mapped rows stay (all, or all but the quiet ones).
-    pub fn keeps(&self) -> bool {
+    pub(crate) fn keeps(&self) -> bool {
         !matches!(self, Sink::CountOnly)
     }
 }
 
-/// Reads one file. `file` is its index in the batch, kept in every record's [`RowRef`].
+/// Reads one file, with the rows going to `sink`. `file` is its index in the batch, kept in
+/// every record's [`RowRef`]. CSV files are streamed.
 ///
 /// [`RowRef`]: crate::domain::model::RowRef
-pub fn read_file(path: &Path, file: u32, profiles: &Profiles) -> Ingested {
-    read_file_with(path, file, profiles, Sink::Keep)
-}
-
-/// [`read_file`], with the rows going to `sink`. CSV files are streamed.
 pub fn read_file_with(path: &Path, file: u32, profiles: &Profiles, sink: Sink<'_>) -> Ingested {
     let read =
         std::fs::File::open(path).and_then(|mut f| read_source(path, &mut f, file, profiles, sink));
@@ -129,7 +127,7 @@ pub fn read_file_with(path: &Path, file: u32, profiles: &Profiles, sink: Sink<'_
 
 /// Reads one file from `src`, positioned at its start; the path decides the format and names
 /// the file in messages. CSV is streamed; a workbook is read whole first.
-pub fn read_source<R: Read + Seek + Send>(
+pub(crate) fn read_source<R: Read + Seek + Send>(
     path: &Path,
     src: &mut R,
     file: u32,
@@ -147,7 +145,7 @@ pub fn read_source<R: Read + Seek + Send>(
 }
 
 /// The result for a file that cannot be read.
-pub fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
+pub(crate) fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
     Ingested {
         path: path.to_path_buf(),
         format: None,
@@ -184,7 +182,7 @@ pub fn read_bytes(path: &Path, bytes: Vec<u8>, file: u32, profiles: &Profiles) -
 }
 
 /// [`read_bytes`], with the rows going to `sink`.
-pub fn read_bytes_with(
+fn read_bytes_with(
     path: &Path,
     bytes: Vec<u8>,
     file: u32,
