@@ -115,6 +115,13 @@ impl Account {
     pub fn stop_pending(&self) -> bool {
         self.state != State::Stopped && self.stop_on.is_some()
     }
+
+    /// An active or pending student with no stop scheduled: the only accounts a full registrar
+    /// snapshot's silence makes depart (R5), and the only ones a registrar row can be quiet
+    /// about (`rules::is_quiet`).
+    pub fn is_plain_student(&self) -> bool {
+        self.role == Role::Student && self.state != State::Stopped && self.stop_on.is_none()
+    }
 }
 
 /// What the store holds, as the core sees it.

@@ -134,7 +134,7 @@ impl Facts {
     pub fn of(a: &Account, scratch: &mut Scratch) -> Facts {
         let stopped = a.state == State::Stopped;
         let mut flags = 0;
-        if a.role == Role::Student && !stopped && a.stop_on.is_none() {
+        if a.is_plain_student() {
             flags |= Facts::PLAIN_STUDENT;
         }
         if a.person_id.is_some() {

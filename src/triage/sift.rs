@@ -4,7 +4,8 @@
 use rustc_hash::FxHashSet;
 
 use super::keys::{Facts, Found, IdKey, Keys, Packed, Slot, registrar_fp, with_scratch};
-use crate::domain::model::RegistrarRow;
+use crate::domain::model::{PersonId, RegistrarRow};
+use crate::domain::rules::{OnRecord, is_quiet};
 use crate::ingest::{Sift, Sifted};
 
 pub struct Sifter<'k> {
@@ -31,18 +32,15 @@ impl<'k> Sifter<'k> {
 }
 
 impl Sift for Sifter<'_> {
-    /// Quiet means: the row says the person is enrolled; its 個人番号 and student number find
-    /// one account (the same one when both are on record) and its ECS-ID column, if any, names
-    /// that account; the account is a plain student (student role, not stopped, no stop
-    /// scheduled) whose 身分 is known; the row's student number is the account's current one
-    /// and its 所属, 身分, name and kana name are the account's (the fingerprints are equal, and
-    /// none of the three texts is blank, which the rules would skip); and the row brings no
-    /// 個人番号 or birth date the account lacks. The rules then change nothing.
+    /// Quiet means: the row's 個人番号 and student number find one account (the same one when
+    /// both are on record; a 個人番号 not on record beside a known student number is news), its
+    /// ECS-ID column, if any, names that account, and the rules' own test says the row changes
+    /// nothing for it (`rules::is_quiet`, on the account's flags and fingerprint).
     ///
     /// A quiet row of an account with an earlier student number on record is held, not
     /// dropped: the export often still lists the earlier number's row (its 卒業 after 学部 →
     /// 大学院), which names the same account and makes it mixed. Held, the quiet row is at hand
-    /// ([`take_back`]); dropped, every file would be read again (at 1M rows ~20,000 such
+    /// (`select::take_back`); dropped, every file would be read again (at 1M rows ~20,000 such
     /// accounts a night, and 0.7 s).
     fn sift(&self, row: &RegistrarRow) -> Sifted {
         self.quiet(row).map_or(Sifted::Keep, |slot| {
@@ -58,13 +56,6 @@ impl Sift for Sifter<'_> {
 impl Sifter<'_> {
     /// The slot of the account `row` is quiet about ([`Sift::sift`]), or `None`.
     fn quiet(&self, row: &RegistrarRow) -> Option<Slot> {
-        if !row.enrollment.is_student()
-            || row.faculty.is_empty()
-            || row.name.is_empty()
-            || row.name_kana.is_empty()
-        {
-            return None;
-        }
         let keys = self.keys;
         let p = match &row.person_id {
             Some(p) => keys.by_person(p.as_str()),
@@ -92,15 +83,33 @@ impl Sifter<'_> {
         {
             return None;
         }
-        let f = &keys.facts[slot as usize];
-        let fp = f.fp()?;
-        if !f.has(Facts::PLAIN_STUDENT)
-            || (row.person_id.is_some() && !f.has(Facts::HAS_PERSON_ID))
-            || (row.birth_date.is_some() && !f.has(Facts::HAS_BIRTH_DATE))
-            || self.except.contains(&slot)
-        {
+        if self.except.contains(&slot) {
             return None;
         }
+        is_quiet(row, &keys.facts[slot as usize]).then_some(slot)
+    }
+}
+
+/// What triage keeps of an account is enough for the rules' quiet test: the flags, and the
+/// fingerprint of the registrar fields in place of the fields. The account was found by the
+/// row's 個人番号 when the row has one, so holding one is holding that one.
+impl OnRecord for Packed {
+    fn is_plain_student(&self) -> bool {
+        self.has(Facts::PLAIN_STUDENT)
+    }
+
+    fn holds_person_id(&self, _: &PersonId) -> bool {
+        self.has(Facts::HAS_PERSON_ID)
+    }
+
+    fn has_birth_date(&self) -> bool {
+        self.has(Facts::HAS_BIRTH_DATE)
+    }
+
+    fn same_registrar_fields(&self, row: &RegistrarRow) -> bool {
+        let Some(fp) = self.fp() else {
+            return false;
+        };
         let row_fp = with_scratch(|scratch| {
             registrar_fp(
                 row.student_no.as_str(),
@@ -111,6 +120,6 @@ impl Sifter<'_> {
                 scratch,
             )
         });
-        (row_fp == fp).then_some(slot)
+        row_fp == fp
     }
 }

@@ -255,3 +255,121 @@ fn stored_fingerprints_are_pinned() {
         "a stored fingerprint changed: see this test's doc comment"
     );
 }
+
+/// The rules' quiet test gives the same answer on an account and on what triage keeps of it
+/// (its flags and fingerprint), row by row: the one definition, two views of the account.
+#[test]
+fn quiet_on_the_account_and_on_its_facts_agree() {
+    use crate::domain::account::State;
+    use crate::domain::rules::is_quiet;
+    let base = account("a0000001", "P1", &["1260000001"], Status::Undergraduate);
+    let same = enrolled(2, "P1", "1260000001");
+    let cases: Vec<(&str, Account, RegistrarRow, bool)> = vec![
+        ("the same row", base.clone(), same.clone(), true),
+        (
+            "a name spaced otherwise",
+            base.clone(),
+            RegistrarRow {
+                name: "山田 太郎".into(),
+                ..same.clone()
+            },
+            true,
+        ),
+        (
+            "another 所属",
+            base.clone(),
+            RegistrarRow {
+                faculty: "理学部".into(),
+                ..same.clone()
+            },
+            false,
+        ),
+        (
+            "a blank 所属",
+            base.clone(),
+            RegistrarRow {
+                faculty: "".into(),
+                ..same.clone()
+            },
+            false,
+        ),
+        (
+            "another 身分",
+            base.clone(),
+            RegistrarRow {
+                status: Status::Graduate,
+                ..same.clone()
+            },
+            false,
+        ),
+        (
+            "another kana",
+            base.clone(),
+            RegistrarRow {
+                name_kana: "ヤマダ ハナコ".into(),
+                ..same.clone()
+            },
+            false,
+        ),
+        (
+            "graduated",
+            base.clone(),
+            RegistrarRow {
+                enrollment: Enrollment::Graduated,
+                ..same.clone()
+            },
+            false,
+        ),
+        (
+            "an earlier student number",
+            base.clone(),
+            enrolled(2, "P1", "0812"),
+            false,
+        ),
+        (
+            "a birth date the account lacks",
+            Account {
+                birth_date: None,
+                ..base.clone()
+            },
+            RegistrarRow {
+                birth_date: NaiveDate::from_ymd_opt(2000, 5, 5),
+                ..same.clone()
+            },
+            false,
+        ),
+        (
+            "a stop scheduled",
+            Account {
+                stop_on: NaiveDate::from_ymd_opt(2026, 4, 30),
+                ..base.clone()
+            },
+            same.clone(),
+            false,
+        ),
+        (
+            "stopped",
+            Account {
+                state: State::Stopped,
+                ..base.clone()
+            },
+            same.clone(),
+            false,
+        ),
+        (
+            "身分 not known yet",
+            Account {
+                status: None,
+                ..base.clone()
+            },
+            same.clone(),
+            false,
+        ),
+    ];
+    let mut scratch = Scratch::default();
+    for (what, a, r, quiet) in cases {
+        let packed = Packed::new(&Facts::of(&a, &mut scratch));
+        assert_eq!(is_quiet(&r, &a), quiet, "{what}: on the account");
+        assert_eq!(is_quiet(&r, &packed), quiet, "{what}: on its facts");
+    }
+}

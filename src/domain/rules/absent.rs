@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::leaving::Leaving;
 use super::{Target, Work, finish, person_of_account};
-use crate::domain::account::{Role, State, StopReason};
+use crate::domain::account::StopReason;
 use crate::domain::plan::{Action, ActionKind, ReviewReason, Rule};
 use crate::domain::policy::Absent;
 
@@ -18,9 +18,7 @@ impl Work<'_> {
             .into_par_iter()
             .filter(|i| {
                 let a = &self.index.accounts[*i];
-                a.role == Role::Student
-                    && a.state != State::Stopped
-                    && !a.stop_pending()
+                a.is_plain_student()
                     && !self.seen.contains(i)
                     && !self.inputs.quiet_seen.contains(&a.ecs_id)
             })

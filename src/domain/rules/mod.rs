@@ -23,6 +23,7 @@ mod allocate;
 mod counter;
 mod due;
 mod leaving;
+mod quiet;
 mod registrar;
 mod staff;
 
@@ -43,6 +44,7 @@ use crate::domain::plan::{Action, ActionKind, Change, InputFile, Person, Plan, S
 use crate::domain::policy::Policy;
 
 pub use allocate::{collides, romanize};
+pub use quiet::{OnRecord, is_quiet};
 
 /// Everything read from the input files of one plan.
 #[derive(Debug, Clone, Default)]

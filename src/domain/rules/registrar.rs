@@ -264,6 +264,15 @@ impl Work<'_> {
             return Decision::Review(vec![review]);
         }
         let before = &self.index.accounts[i];
+        if let [row] = group
+            && super::is_quiet(row, before)
+        {
+            debug_assert!(
+                matches!(self.still_student(before, row, group), Decision::Nothing),
+                "a quiet row made the rules act: {row:?}"
+            );
+            return Decision::Nothing;
+        }
         let current = group.iter().find(|r| r.enrollment.is_student());
         match current {
             Some(row) => self.still_student(before, row, group),
