@@ -294,23 +294,7 @@ pub fn execute(
     std::thread::scope(|scope| {
         let side = std::thread::Builder::new()
             .name("apply-notices".into())
-            .spawn_scoped(scope, || -> anyhow::Result<_> {
-                let clock = std::time::Instant::now();
-                let entries = crate::mail::outbox_entries_with(templates, plan)?;
-                tracing::info!(
-                    notices = entries.len(),
-                    ms = clock.elapsed().as_millis(),
-                    "notices rendered"
-                );
-                let clock = std::time::Instant::now();
-                // From here until the commit, every way out discards the staged keys.
-                let staged = stage(out, plan, &rows)?;
-                tracing::info!(
-                    ms = clock.elapsed().as_millis(),
-                    "letters and actions.jsonl staged"
-                );
-                Ok((entries, staged))
-            })?;
+            .spawn_scoped(scope, || render_and_stage(templates, plan, out, &rows))?;
         // The hook below runs on this thread, inside the transaction: plain cells do.
         let side = std::cell::Cell::new(Some(side));
         // What the side thread left: its staged outputs, or the error that stopped it.
@@ -381,18 +365,48 @@ pub fn execute(
         let staged = staged.take().ok_or_else(|| {
             anyhow::anyhow!("the store committed a plan whose outputs were not staged")
         })?;
-        let staging = staged.dir().to_path_buf();
-        Ok(match staged.publish() {
-            Ok(published) => Executed::Done {
-                summary,
-                published,
-                letters: rows.len(),
-            },
-            Err(error) => Executed::Unpublished {
-                staging,
-                error,
-                summary,
-            },
-        })
+        Ok(publish(staged, summary, rows.len()))
     })
+}
+
+/// The side thread of [`execute`]: renders the plan's notices and stages the letters and
+/// `actions.jsonl`, while the store writes the plan.
+fn render_and_stage(
+    templates: &crate::mail::Templates,
+    plan: &Plan,
+    out: &Path,
+    rows: &[LetterRow],
+) -> anyhow::Result<(Vec<OutboxEntry>, Staged)> {
+    let clock = std::time::Instant::now();
+    let entries = crate::mail::outbox_entries_with(templates, plan)?;
+    tracing::info!(
+        notices = entries.len(),
+        ms = clock.elapsed().as_millis(),
+        "notices rendered"
+    );
+    let clock = std::time::Instant::now();
+    // From here until the commit, every way out discards the staged keys.
+    let staged = stage(out, plan, rows)?;
+    tracing::info!(
+        ms = clock.elapsed().as_millis(),
+        "letters and actions.jsonl staged"
+    );
+    Ok((entries, staged))
+}
+
+/// Moves the staged outputs of a committed plan into place.
+fn publish(staged: Staged, summary: crate::store::ApplySummary, letters: usize) -> Executed {
+    let staging = staged.dir().to_path_buf();
+    match staged.publish() {
+        Ok(published) => Executed::Done {
+            summary,
+            published,
+            letters,
+        },
+        Err(error) => Executed::Unpublished {
+            staging,
+            error,
+            summary,
+        },
+    }
 }

@@ -15,9 +15,10 @@
 //! reads both kinds the same way.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::mpsc;
 
-use rusqlite::{Statement, TransactionBehavior};
+use rusqlite::{Statement, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
 
 use super::keys;
@@ -139,113 +140,17 @@ impl Store {
         }
         let key_hashes = key_hashes(plan, extra.key_hashes)?;
         let at = now();
-        let mut summary = ApplySummary::default();
         let clock = std::time::Instant::now();
         // In ECS-ID order (stable: one account's actions keep the plan's order), so the B-trees
         // keyed by ECS-ID are written front to back instead of at random pages.
         let mut ordered: Vec<&Action> = plan.actions.iter().collect();
         ordered.sort_by(|a, b| a.ecs_id.cmp(&b.ecs_id));
-        let half = (ordered.len() / 2).max(1);
-        std::thread::scope(|scope| -> Result<(), StoreError> {
-            let (send, batches) = mpsc::sync_channel(AHEAD);
-            let (digest, ordered) = (plan.store_digest.as_str(), &ordered);
-            std::thread::Builder::new()
-                .name("apply-reader".into())
-                .spawn_scoped(scope, move || {
-                    if let Err(e) = prepare(&path, digest, ordered, &send) {
-                        // The writer stops at the error; if it is gone already, so is the need.
-                        let _ = send.send(Err(e));
-                    }
-                })
-                .map_err(|e| StoreError::Corrupt(format!("cannot start a thread: {e}")))?;
-            let mut insert = tx.prepare(&insert_sql(false))?;
-            let mut replace = tx.prepare(&insert_sql(true))?;
-            let mut update = tx.prepare(UPDATE_ACCOUNT)?;
-            let mut insert_sn = tx.prepare(INSERT_STUDENT_NO)?;
-            let mut delete_sn = tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?;
-            let mut history = tx.prepare(INSERT_HISTORY)?;
-            // The same item found again (a plan re-made on the same inputs) stays one item.
-            // An item about an ECS-ID no account has (a row naming an unknown account) links
-            // to no account: the ECS-ID stays in its details.
-            let mut review = tx.prepare(
-                "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
-                 SELECT ?1, ?2, (SELECT ecs_id FROM accounts WHERE ecs_id = ?3), ?4, ?5, ?6 \
-                 WHERE NOT EXISTS (SELECT 1 FROM review \
-                 WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
-            )?;
-            let mut done = 0;
-            let mut waited = std::time::Duration::ZERO;
-            let mut batches = batches.into_iter();
-            // Ends when the reader has sent every step (and dropped its sender).
-            loop {
-                let t = std::time::Instant::now();
-                let Some(batch) = batches.next() else { break };
-                waited += t.elapsed();
-                for step in batch? {
-                    let action = step.action;
-                    if let Some(w) = &step.write {
-                        let a = w.after;
-                        let numbers = match w.how {
-                            How::Insert => {
-                                let hash = key_hashes.get(a.ecs_id.as_str()).copied();
-                                execute_account(&mut insert, a, &w.triage, hash)?;
-                                Numbers::From(0)
-                            }
-                            How::Update { student_nos } => {
-                                if execute_account(&mut update, a, &w.triage, None)? != 1 {
-                                    return Err(StoreError::Corrupt(format!(
-                                        "account `{}` vanished during apply",
-                                        a.ecs_id
-                                    )));
-                                }
-                                student_nos
-                            }
-                            How::Replace => {
-                                execute_account(&mut replace, a, &w.triage, None)?;
-                                Numbers::All
-                            }
-                        };
-                        numbers.write(&mut insert_sn, &mut delete_sn, a)?;
-                        history.execute((
-                            run_id,
-                            a.ecs_id.as_str(),
-                            action.kind.as_str(),
-                            format!("{:?}", action.rule),
-                            w.before_json.as_deref(),
-                            w.after_json.as_str(),
-                            &at,
-                        ))?;
-                        summary.accounts += 1;
-                    }
-                    if action.kind == ActionKind::Review {
-                        let reason = match &action.review {
-                            Some(r) => enum_name(r)?,
-                            None => "unspecified".to_string(),
-                        };
-                        summary.reviews += review.execute((
-                            run_id,
-                            reason,
-                            action.ecs_id.as_ref().map(EcsId::as_str),
-                            action.source.as_ref().map(|s| s.file.as_str()),
-                            action.source.as_ref().map(|s| s.row),
-                            serde_json::to_string(action)?,
-                        ))?;
-                    }
-                    done += 1;
-                    if fault && done == half {
-                        std::process::abort();
-                    }
-                }
-            }
-            tracing::info!(ms = waited.as_millis(), "the writer waited for the reader");
-            if done != ordered.len() {
-                return Err(StoreError::Corrupt(format!(
-                    "apply prepared {done} of the plan's {} actions",
-                    ordered.len()
-                )));
-            }
-            Ok(())
-        })?;
+        let writes = Writes {
+            key_hashes: &key_hashes,
+            run_id,
+            at: &at,
+        };
+        let mut summary = write_actions(&tx, &path, &plan.store_digest, &ordered, &writes, fault)?;
         tracing::info!(
             ms = clock.elapsed().as_millis(),
             "accounts and history written"
@@ -273,6 +178,163 @@ impl Store {
         tx.commit()?;
         tracing::info!(ms = clock.elapsed().as_millis(), "committed");
         Ok(summary)
+    }
+}
+
+/// What every write of one apply shares.
+struct Writes<'a> {
+    key_hashes: &'a HashMap<&'a str, &'a str>,
+    run_id: i64,
+    at: &'a str,
+}
+
+/// Writes the plan's actions (in `ordered`, ECS-ID order) inside `tx`: a reader thread on its
+/// own connection reads each account's stored row and prepares the writes ([`prepare`]) a few
+/// batches ahead of this thread, which writes them. With `fault`, the process aborts after half
+/// of them (the crash tests).
+fn write_actions(
+    tx: &Transaction<'_>,
+    path: &Path,
+    digest: &str,
+    ordered: &[&Action],
+    writes: &Writes<'_>,
+    fault: bool,
+) -> Result<ApplySummary, StoreError> {
+    let half = (ordered.len() / 2).max(1);
+    let mut summary = ApplySummary::default();
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        let (send, batches) = mpsc::sync_channel(AHEAD);
+        std::thread::Builder::new()
+            .name("apply-reader".into())
+            .spawn_scoped(scope, move || {
+                if let Err(e) = prepare(path, digest, ordered, &send) {
+                    // The writer stops at the error; if it is gone already, so is the need.
+                    let _ = send.send(Err(e));
+                }
+            })
+            .map_err(|e| StoreError::Corrupt(format!("cannot start a thread: {e}")))?;
+        let mut statements = Statements::prepare(tx)?;
+        let mut done = 0;
+        let mut waited = std::time::Duration::ZERO;
+        let mut batches = batches.into_iter();
+        // Ends when the reader has sent every step (and dropped its sender).
+        loop {
+            let t = std::time::Instant::now();
+            let Some(batch) = batches.next() else { break };
+            waited += t.elapsed();
+            for step in batch? {
+                if let Some(w) = &step.write {
+                    statements.write_account(w, step.action, writes)?;
+                    summary.accounts += 1;
+                }
+                if step.action.kind == ActionKind::Review {
+                    summary.reviews += statements.queue_review(step.action, writes.run_id)?;
+                }
+                done += 1;
+                if fault && done == half {
+                    std::process::abort();
+                }
+            }
+        }
+        tracing::info!(ms = waited.as_millis(), "the writer waited for the reader");
+        if done != ordered.len() {
+            return Err(StoreError::Corrupt(format!(
+                "apply prepared {done} of the plan's {} actions",
+                ordered.len()
+            )));
+        }
+        Ok(())
+    })?;
+    Ok(summary)
+}
+
+/// The statements the apply transaction writes with, prepared once.
+struct Statements<'t> {
+    insert: Statement<'t>,
+    replace: Statement<'t>,
+    update: Statement<'t>,
+    insert_sn: Statement<'t>,
+    delete_sn: Statement<'t>,
+    history: Statement<'t>,
+    review: Statement<'t>,
+}
+
+impl<'t> Statements<'t> {
+    fn prepare(tx: &'t Transaction<'_>) -> Result<Statements<'t>, StoreError> {
+        Ok(Statements {
+            insert: tx.prepare(&insert_sql(false))?,
+            replace: tx.prepare(&insert_sql(true))?,
+            update: tx.prepare(UPDATE_ACCOUNT)?,
+            insert_sn: tx.prepare(INSERT_STUDENT_NO)?,
+            delete_sn: tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?,
+            history: tx.prepare(INSERT_HISTORY)?,
+            // The same item found again (a plan re-made on the same inputs) stays one item.
+            // An item about an ECS-ID no account has (a row naming an unknown account) links
+            // to no account: the ECS-ID stays in its details.
+            review: tx.prepare(
+                "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
+                 SELECT ?1, ?2, (SELECT ecs_id FROM accounts WHERE ecs_id = ?3), ?4, ?5, ?6 \
+                 WHERE NOT EXISTS (SELECT 1 FROM review \
+                 WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
+            )?,
+        })
+    }
+
+    /// Writes an account row, its student numbers and its history row.
+    fn write_account(
+        &mut self,
+        w: &Write<'_>,
+        action: &Action,
+        writes: &Writes<'_>,
+    ) -> Result<(), StoreError> {
+        let a = w.after;
+        let numbers = match w.how {
+            How::Insert => {
+                let hash = writes.key_hashes.get(a.ecs_id.as_str()).copied();
+                execute_account(&mut self.insert, a, &w.triage, hash)?;
+                Numbers::From(0)
+            }
+            How::Update { student_nos } => {
+                if execute_account(&mut self.update, a, &w.triage, None)? != 1 {
+                    return Err(StoreError::Corrupt(format!(
+                        "account `{}` vanished during apply",
+                        a.ecs_id
+                    )));
+                }
+                student_nos
+            }
+            How::Replace => {
+                execute_account(&mut self.replace, a, &w.triage, None)?;
+                Numbers::All
+            }
+        };
+        numbers.write(&mut self.insert_sn, &mut self.delete_sn, a)?;
+        self.history.execute((
+            writes.run_id,
+            a.ecs_id.as_str(),
+            action.kind.as_str(),
+            format!("{:?}", action.rule),
+            w.before_json.as_deref(),
+            w.after_json.as_str(),
+            writes.at,
+        ))?;
+        Ok(())
+    }
+
+    /// Queues a review item unless the same one is still open; returns how many were queued.
+    fn queue_review(&mut self, action: &Action, run_id: i64) -> Result<usize, StoreError> {
+        let reason = match &action.review {
+            Some(r) => enum_name(r)?,
+            None => "unspecified".to_string(),
+        };
+        Ok(self.review.execute((
+            run_id,
+            reason,
+            action.ecs_id.as_ref().map(EcsId::as_str),
+            action.source.as_ref().map(|s| s.file.as_str()),
+            action.source.as_ref().map(|s| s.row),
+            serde_json::to_string(action)?,
+        ))?)
     }
 }
 

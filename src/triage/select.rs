@@ -102,130 +102,8 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         let q = &mut quiet_hits[s as usize];
         *q = q.saturating_add(1);
     }
-    let mark = |slots: &mut Vec<Slot>, load: &mut [bool]| {
-        for &s in slots.iter() {
-            load[s as usize] = true;
-        }
-        slots.clear();
-    };
-    let mut found: Vec<Slot> = Vec::with_capacity(4);
-    let lookup = |found: &mut Vec<Slot>,
-                  person_id: Option<&str>,
-                  student_no: Option<&str>,
-                  ecs_id: Option<&str>,
-                  kana: &str,
-                  birth: Option<NaiveDate>,
-                  scratch: &mut Scratch| {
-        let mut certain = false;
-        if let Some(p) = person_id {
-            certain |= keys.by_person.extend_into(p, found);
-        }
-        if let Some(s) = student_no {
-            certain |= keys.by_student_no.extend_into(s, found);
-        }
-        // Mostly the 個人番号 or the student number found the account the ECS-ID names already,
-        // and the search among every ECS-ID is not needed.
-        if let Some(e) = ecs_id
-            && !found.iter().any(|&s| keys.ecs_id(s) == e)
-        {
-            found.extend(keys.by_ecs_id(e));
-        }
-        found.sort_unstable();
-        found.dedup();
-        let identified = found.len();
-        // The rules look for kana + birth date alikes (R2) only for rows no identifier of theirs
-        // finds; an account found for certain by its 個人番号 or student number is loaded, so
-        // the rules find it too.
-        if !certain {
-            let kb = kana_birth_key(kana, birth, scratch);
-            if kb != 0 {
-                found.extend(keys.kana_birth(kb));
-            }
-        }
-        identified
-    };
-    // The registrar rows in parallel: each names its slots (identified ones counted as hits).
-    const CHUNK: usize = 4096;
-    // Per chunk: (slot, found by an identifier) pairs, and the rows found by none.
-    type Named = (Vec<(Slot, bool)>, Vec<u32>);
-    let named: Vec<Named> = inputs
-        .registrar
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(c, rows)| {
-            let mut out = Vec::with_capacity(rows.len() * 2);
-            let mut unidentified = Vec::new();
-            let mut found = Vec::with_capacity(4);
-            let mut scratch = Scratch::default();
-            for (k, r) in rows.iter().enumerate() {
-                let identified = lookup(
-                    &mut found,
-                    r.person_id.as_ref().map(|p| p.as_str()),
-                    Some(r.student_no.as_str()),
-                    r.ecs_id.as_ref().map(|e| e.as_str()),
-                    &r.name_kana,
-                    r.birth_date,
-                    &mut scratch,
-                );
-                if identified == 0 {
-                    unidentified.push((c * CHUNK + k) as u32);
-                }
-                out.extend(found.iter().enumerate().map(|(j, &s)| (s, j < identified)));
-                found.clear();
-            }
-            (out, unidentified)
-        })
-        .collect();
-    let mut unidentified = Vec::new();
-    for (slots, rows) in named {
-        for (s, identified) in slots {
-            load[s as usize] = true;
-            if identified {
-                let h = &mut hits[s as usize];
-                *h = h.saturating_add(1);
-            }
-        }
-        unidentified.extend(rows);
-    }
-    // HR's and the counter's rows: few, each naming its accounts the same way.
-    let others = inputs
-        .staff
-        .iter()
-        .map(|r| {
-            (
-                &r.person_id,
-                &r.student_no,
-                &r.ecs_id,
-                &r.name_kana,
-                r.birth_date,
-            )
-        })
-        .chain(inputs.renewals.iter().map(|r| {
-            (
-                &r.person_id,
-                &r.student_no,
-                &r.ecs_id,
-                &r.name_kana,
-                r.birth_date,
-            )
-        }));
-    let mut scratch = Scratch::default();
-    for (person_id, student_no, ecs_id, kana, birth) in others {
-        lookup(
-            &mut found,
-            person_id.as_ref().map(|p| p.as_str()),
-            student_no.as_ref().map(|s| s.as_str()),
-            ecs_id.as_ref().map(|e| e.as_str()),
-            kana,
-            birth,
-            &mut scratch,
-        );
-        mark(&mut found, &mut load);
-    }
-    for r in &inputs.activations {
-        found.extend(keys.by_ecs_id(r.ecs_id.as_str()));
-        mark(&mut found, &mut load);
-    }
+    let unidentified = name_by_registrar_rows(keys, inputs, &mut load, &mut hits);
+    name_by_other_rows(keys, inputs, &mut load);
     let full = inputs.full_snapshot;
     let slots: Vec<(Slot, bool, bool)> = (0..n)
         .into_par_iter()
@@ -252,4 +130,131 @@ pub fn select(keys: &Keys, inputs: &Inputs, quiet: &[Slot], as_of: NaiveDate) ->
         }
     }
     out
+}
+
+/// The identifiers a row names its account by, and its kana name and birth date for the R2
+/// alikes.
+struct Named<'a> {
+    person_id: Option<&'a str>,
+    student_no: Option<&'a str>,
+    ecs_id: Option<&'a str>,
+    kana: &'a str,
+    birth: Option<NaiveDate>,
+}
+
+/// Puts into `found` the slots a row names, as the rules' matching would find them; returns how
+/// many of them an identifier found (they come first).
+fn lookup(keys: &Keys, found: &mut Vec<Slot>, row: &Named<'_>, scratch: &mut Scratch) -> usize {
+    let mut certain = false;
+    if let Some(p) = row.person_id {
+        certain |= keys.by_person.extend_into(p, found);
+    }
+    if let Some(s) = row.student_no {
+        certain |= keys.by_student_no.extend_into(s, found);
+    }
+    // Mostly the 個人番号 or the student number found the account the ECS-ID names already,
+    // and the search among every ECS-ID is not needed.
+    if let Some(e) = row.ecs_id
+        && !found.iter().any(|&s| keys.ecs_id(s) == e)
+    {
+        found.extend(keys.by_ecs_id(e));
+    }
+    found.sort_unstable();
+    found.dedup();
+    let identified = found.len();
+    // The rules look for kana + birth date alikes (R2) only for rows no identifier of theirs
+    // finds; an account found for certain by its 個人番号 or student number is loaded, so
+    // the rules find it too.
+    if !certain {
+        let kb = kana_birth_key(row.kana, row.birth, scratch);
+        if kb != 0 {
+            found.extend(keys.kana_birth(kb));
+        }
+    }
+    identified
+}
+
+/// Marks the slots the kept registrar rows name to be loaded, in parallel, counting the ones an
+/// identifier found as hits; returns the rows no identifier finds (the only ones that may create
+/// an account).
+fn name_by_registrar_rows(
+    keys: &Keys,
+    inputs: &Inputs,
+    load: &mut [bool],
+    hits: &mut [u8],
+) -> Vec<u32> {
+    const CHUNK: usize = 4096;
+    // Per chunk: (slot, found by an identifier) pairs, and the rows found by none.
+    type Chunk = (Vec<(Slot, bool)>, Vec<u32>);
+    let named: Vec<Chunk> = inputs
+        .registrar
+        .par_chunks(CHUNK)
+        .enumerate()
+        .map(|(c, rows)| {
+            let mut out = Vec::with_capacity(rows.len() * 2);
+            let mut unidentified = Vec::new();
+            let mut found = Vec::with_capacity(4);
+            let mut scratch = Scratch::default();
+            for (k, r) in rows.iter().enumerate() {
+                let row = Named {
+                    person_id: r.person_id.as_ref().map(|p| p.as_str()),
+                    student_no: Some(r.student_no.as_str()),
+                    ecs_id: r.ecs_id.as_ref().map(|e| e.as_str()),
+                    kana: &r.name_kana,
+                    birth: r.birth_date,
+                };
+                let identified = lookup(keys, &mut found, &row, &mut scratch);
+                if identified == 0 {
+                    unidentified.push((c * CHUNK + k) as u32);
+                }
+                out.extend(found.iter().enumerate().map(|(j, &s)| (s, j < identified)));
+                found.clear();
+            }
+            (out, unidentified)
+        })
+        .collect();
+    let mut unidentified = Vec::new();
+    for (slots, rows) in named {
+        for (s, identified) in slots {
+            load[s as usize] = true;
+            if identified {
+                let h = &mut hits[s as usize];
+                *h = h.saturating_add(1);
+            }
+        }
+        unidentified.extend(rows);
+    }
+    unidentified
+}
+
+/// Marks the slots HR's, the counter's and the activation rows name to be loaded: few rows,
+/// each naming its accounts the same way.
+fn name_by_other_rows(keys: &Keys, inputs: &Inputs, load: &mut [bool]) {
+    let staff = inputs.staff.iter().map(|r| Named {
+        person_id: r.person_id.as_ref().map(|p| p.as_str()),
+        student_no: r.student_no.as_ref().map(|s| s.as_str()),
+        ecs_id: r.ecs_id.as_ref().map(|e| e.as_str()),
+        kana: &r.name_kana,
+        birth: r.birth_date,
+    });
+    let renewals = inputs.renewals.iter().map(|r| Named {
+        person_id: r.person_id.as_ref().map(|p| p.as_str()),
+        student_no: r.student_no.as_ref().map(|s| s.as_str()),
+        ecs_id: r.ecs_id.as_ref().map(|e| e.as_str()),
+        kana: &r.name_kana,
+        birth: r.birth_date,
+    });
+    let mut found = Vec::with_capacity(4);
+    let mut scratch = Scratch::default();
+    for row in staff.chain(renewals) {
+        lookup(keys, &mut found, &row, &mut scratch);
+        for s in found.drain(..) {
+            load[s as usize] = true;
+        }
+    }
+    for r in &inputs.activations {
+        if let Some(s) = keys.by_ecs_id(r.ecs_id.as_str()) {
+            load[s as usize] = true;
+        }
+    }
 }
