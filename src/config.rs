@@ -1,6 +1,6 @@
 //! Configuration: `regsync.toml` → checked [`Settings`], before any input is read.
 //!
-//! Every key is optional; the defaults are DOMAIN.md's policy values and a layout of folders
+//! Every key is optional; the defaults are the rules' policy values (docs/rules.md) and a layout of folders
 //! beside the config file (or the current folder when there is none). Relative paths in the file
 //! are resolved against the file's folder, so cron can run regsync from anywhere.
 

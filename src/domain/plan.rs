@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::account::{Account, Delivery, Role, StopReason};
 use crate::domain::model::{EcsId, Kind, PersonId, Status, StudentNo};
 
-/// The plan's fixed vocabulary of actions (SPEC.md "Actions").
+/// The plan's fixed vocabulary of actions (docs/contract.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
@@ -89,7 +89,7 @@ impl ActionKind {
     }
 }
 
-/// The rules of DOMAIN.md, named in every action.
+/// The rules of docs/rules.md, named in every action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Rule {
     R1,

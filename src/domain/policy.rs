@@ -1,5 +1,5 @@
-//! Policy: the values DOMAIN.md marks "(policy)", with its defaults. Read from the config's
-//! `[policy]` and `[ids]` sections; the core receives them as a value.
+//! Policy: the rules' policy values (docs/rules.md), with their defaults. Read from the config's
+//! `[policy]` section; the core receives them as a value.
 
 use serde::{Deserialize, Serialize};
 

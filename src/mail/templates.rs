@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::domain::notice::NoticeKind;
 use crate::mail::MailError;
 
-/// The support counter every notice names (DOMAIN.md "Words").
+/// The support counter every notice names (docs/rules.md, "Words").
 pub const COUNTER: &str = "情報環境支援センター（学術情報メディアセンター南館1F）";
 
 /// The only variables a template may use. There is deliberately no password or activation

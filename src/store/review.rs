@@ -1,4 +1,4 @@
-//! The review queue: items that need a person (SPEC.md "Actions": `review`). `apply` queues
+//! The review queue: items that need a person (docs/contract.md: the `review` action). `apply` queues
 //! them; `regsync review list` shows the open ones and `regsync review resolve` closes one with
 //! a note. Resolving is bookkeeping: it does not change what a plan is computed on, so it does
 //! not bump the store's revision (a reviewed plan stays applicable).
