@@ -5,7 +5,7 @@
 //! rules and the plan) and an I/O shell ([`ingest`], [`cli`], ...). Data flows one way:
 //! files → typed records → plan → store + outbox → mail. See `ARCHITECTURE.md`.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod cli;
 pub mod config;
 pub mod domain;

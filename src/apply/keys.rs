@@ -48,6 +48,7 @@ impl ActivationKey {
 }
 
 /// A fresh key from the operating system's random generator.
+#[cfg(test)]
 pub fn activation_key() -> Result<ActivationKey, ApplyError> {
     let mut keys = activation_keys(1)?;
     keys.pop()
@@ -76,6 +77,7 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, ApplyError> {
 /// random bytes made for this key and the hash is SHA-256 of (salt, ECS-ID, NUL, the key
 /// without hyphens). The ECS-ID binds the hash to the account: a key is never valid for
 /// another one.
+#[cfg(test)]
 pub fn hash_key(key: &ActivationKey, ecs_id: &str) -> Result<String, ApplyError> {
     let mut hashes = hash_keys(&[(key, ecs_id)])?;
     hashes
@@ -100,6 +102,7 @@ const SALT_BYTES: usize = 16;
 
 /// Whether `typed` (as a person types it: any case, with or without hyphens and spaces) is
 /// the key whose [`hash_key`] is `stored`.
+#[cfg(test)]
 pub fn verify_key(typed: &str, ecs_id: &str, stored: &str) -> bool {
     let Some((salt_hex, _)) = stored.split_once('$') else {
         return false;
@@ -127,6 +130,7 @@ fn normalize(key: &str) -> String {
         .collect()
 }
 
+#[cfg(test)]
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;

@@ -22,7 +22,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use actions::write_actions_jsonl;
-pub use keys::{ActivationKey, activation_key, hash_key, verify_key};
 pub use letters::{LetterRow, letters, write_letters};
 
 use crate::domain::plan::Plan;
@@ -261,11 +260,7 @@ pub enum Executed {
     Stale { expected: String, found: String },
     /// Committed, but the staged letters and `actions.jsonl` could not be moved into place; they
     /// are still in `staging` (the only copy of the activation keys).
-    Unpublished {
-        staging: PathBuf,
-        error: ApplyError,
-        summary: crate::store::ApplySummary,
-    },
+    Unpublished { staging: PathBuf, error: ApplyError },
 }
 
 /// Applies `plan` to `store` as one transaction and publishes its outputs into `out`: the
@@ -403,10 +398,6 @@ fn publish(staged: Staged, summary: crate::store::ApplySummary, letters: usize) 
             published,
             letters,
         },
-        Err(error) => Executed::Unpublished {
-            staging,
-            error,
-            summary,
-        },
+        Err(error) => Executed::Unpublished { staging, error },
     }
 }

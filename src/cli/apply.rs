@@ -85,7 +85,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
             refuse(&expected, &found)?;
             return Ok(Exit::Refused);
         }
-        Executed::Unpublished { staging, error, .. } => {
+        Executed::Unpublished { staging, error } => {
             let line = format!(
                 "applied, but the outputs were not published: {error}\n\
                  The store HAS the plan. The letters (with the only copy of the activation keys) \

@@ -2,13 +2,13 @@
 //! become `--help` and a `run` function. [`main`] dispatches and maps outcomes to exit codes.
 
 mod accounts;
-pub mod apply;
-pub mod check;
-pub mod mail;
-pub mod plan;
-pub mod review;
+mod apply;
+mod check;
+mod mail;
+mod plan;
+mod review;
 mod run;
-pub mod show;
+mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -2,13 +2,13 @@
 //! arguments (`as_of`, policy, records) and goes out as values.
 
 pub mod account;
-pub mod guard;
+pub(crate) mod guard;
 pub mod jpdate;
-pub mod matching;
+pub(crate) mod matching;
 pub mod model;
-pub mod notice;
+pub(crate) mod notice;
 pub mod plan;
 pub mod policy;
 pub mod rules;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod text;

@@ -254,7 +254,7 @@ fn apply(
                 "the store changed while this run was planning (plan {expected}, store {found}); run again"
             )
         }
-        crate::apply::Executed::Unpublished { staging, error, .. } => {
+        crate::apply::Executed::Unpublished { staging, error } => {
             anyhow::bail!(
                 "applied, but the letters and actions.jsonl were not published ({error}); they are in `{}`",
                 staging.display()

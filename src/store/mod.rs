@@ -14,11 +14,11 @@
 //! applied to a store that changed since.
 
 mod apply;
-pub mod keys;
-pub mod lookup;
+pub(crate) mod keys;
+pub(crate) mod lookup;
 pub mod migrations;
 pub mod outbox;
-pub mod review;
+pub(crate) mod review;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
