@@ -14,11 +14,12 @@ use serde::{Serialize, Serializer as _};
 
 use crate::cli::Exit;
 use crate::config::Settings;
+use crate::digest::sha256_hex;
 use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::model::{PersonId, Status, StudentNo};
 use crate::ingest::accounts::{HEADER, parse, role_label, state_label};
 use crate::ingest::diag::{Diagnostic, Location};
-use crate::store::{self, FileRecord, IdFormat, Store};
+use crate::store::{FileRecord, IdFormat, Store};
 
 /// How many diagnostics are printed before the rest are only counted (as `check` does).
 const SHOWN: usize = 50;
@@ -106,7 +107,7 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
     }
     let mut store = Store::open(&settings.store_path)?;
     let run_id = store.begin_run(today_tokyo(), "accounts import")?;
-    let sha256 = store::sha256_hex(&bytes);
+    let sha256 = sha256_hex(&bytes);
     let name = path
         .file_name()
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());

@@ -28,8 +28,8 @@ use compact_str::CompactString;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::digest::{hex, sha256_hex};
 use crate::domain::account::{Account, Approval, Hire, Role, Snapshot, State, StopReason};
 use crate::domain::model::{EcsId, JobType, PersonId, RenewalKind, Status, StudentNo};
 use crate::domain::policy::Policy;
@@ -102,22 +102,6 @@ pub enum StoreError {
 /// store applies to a freshly created one.
 pub fn empty_digest() -> String {
     sha256_hex(b"regsync: empty store")
-}
-
-/// Lowercase hex SHA-256 of `bytes` (input files are named by it in `files`).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
 }
 
 /// The shape of the ECS-IDs a store allocates: a prefix and a fixed number of digits, the serial
