@@ -16,9 +16,8 @@ use crate::domain::account::{Account, Role, State, StopReason};
 use crate::domain::policy::Policy;
 use crate::domain::schedule::{add_days, months_before};
 use crate::domain::text::fold_id;
-use crate::report::stop_reason_label;
+use crate::store::Store;
 use crate::store::lookup::MatchedBy;
-use crate::store::{Store, state_str, status_str};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,8 +73,17 @@ fn render(
         MatchedBy::PersonId => "個人番号 person_id",
     };
     field(s, "検索 found by", &format!("{how} `{id}`"));
-    field(s, "状態 state", &state_label(a.state));
-    field(s, "区分 role", role_label(a.role));
+    let (state, role) = (a.state, a.role);
+    field(
+        s,
+        "状態 state",
+        &format!("{} ({})", state.label_ja(), state.as_str()),
+    );
+    field(
+        s,
+        "区分 role",
+        &format!("{} ({})", role.show_label_ja(), role.as_str()),
+    );
     field(s, "KUMOI", &a.kumoi);
     let nos: Vec<&str> = a.student_nos.iter().map(|n| n.as_str()).collect();
     field(
@@ -97,7 +105,7 @@ fn render(
         s,
         "身分 status",
         &a.status.map_or("—".to_string(), |st| {
-            format!("{} ({})", st.label_ja(), status_str(st))
+            format!("{} ({})", st.label_ja(), st.as_str())
         }),
     );
     field(s, "生年月日 birth_date", &opt_date(a.birth_date));
@@ -191,28 +199,10 @@ fn opt_date(d: Option<NaiveDate>) -> String {
     d.map_or("—".to_string(), |d| d.to_string())
 }
 
-fn state_label(st: State) -> String {
-    let ja = match st {
-        State::Pending => "有効化待ち",
-        State::Active => "有効",
-        State::Stopped => "停止",
-    };
-    format!("{ja} ({})", state_str(st))
-}
-
-fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Student => "学生 (student)",
-        Role::Holder => "学生以外 (holder)",
-        Role::ConvertingStaff => "教職員へ移行中 (converting_staff)",
-    }
-}
-
 fn stop_text(on: Option<NaiveDate>, reason: Option<StopReason>) -> String {
     match (on, reason) {
         (Some(d), Some(r)) => {
-            let (ja, en) = stop_reason_label(r);
-            format!("{d} — {ja} ({en})")
+            format!("{d} — {} ({})", r.label_ja(), r.as_str())
         }
         (Some(d), None) => d.to_string(),
         (None, _) => "—".into(),
@@ -240,8 +230,7 @@ fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
     }
     if let Some(d) = a.stop_on {
         let why = a.stop_reason.map_or(String::new(), |r| {
-            let (ja, en) = stop_reason_label(r);
-            format!(" — {ja} ({en})")
+            format!(" — {} ({})", r.label_ja(), r.as_str())
         });
         due.push((d, format!("停止 stop{why}")));
     }
