@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::digest::sha256_hex;
 use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::model::{PersonId, Status, StudentNo};
-use crate::ingest::accounts::{HEADER, parse, role_label, state_label};
+use crate::ingest::accounts::{HEADER, parse};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::store::{FileRecord, IdFormat, Store};
 
@@ -215,8 +215,8 @@ fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
             &a.name_kana,
             &day(a.birth_date),
             &a.faculty,
-            role_label(a.role),
-            state_label(a.state),
+            a.role.label_ja(),
+            a.state.label_ja(),
             &a.kumoi,
             &day(a.activation_deadline),
             &day(a.stop_on),
