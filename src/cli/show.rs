@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::cli::Exit;
 use crate::config::Settings;
 use crate::domain::account::{Account, Role, State, StopReason};
+use crate::domain::plan::ActionKind;
 use crate::domain::policy::Policy;
 use crate::domain::schedule::{add_days, months_before};
 use crate::domain::text::fold_id;
@@ -220,38 +221,51 @@ fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
         && !a.activation_expired
         && let Some(d) = a.activation_deadline
     {
+        let what = action_words(ActionKind::ActivationExpired);
         due.push((
             add_days(d, 1),
-            "有効化期限切れ activation_expired, unless activated by the deadline (R4)".into(),
+            format!("{what}, unless activated by the deadline (R4)"),
         ));
     }
     if let (Some(d), false) = (a.reminder_on, a.reminder_sent) {
-        due.push((d, "停止前リマインダー staff_reminder (R9)".into()));
+        let what = action_words(ActionKind::StaffReminder);
+        due.push((d, format!("{what} (R9)")));
     }
     if let Some(d) = a.stop_on {
         let why = a.stop_reason.map_or(String::new(), |r| {
             format!(" — {} ({})", r.label_ja(), r.as_str())
         });
-        due.push((d, format!("停止 stop{why}")));
+        due.push((d, format!("{}{why}", action_words(ActionKind::Stop))));
     }
     if a.role == Role::Holder
         && let Some(until) = a.holder_until
     {
         if a.expiry_notice_for != Some(until) {
+            let what = action_words(ActionKind::ExpiryNotice);
             due.push((
                 months_before(until, policy.holder_notice_months),
-                "利用期限の案内 expiry_notice (R10)".into(),
+                format!("{what} (R10)"),
             ));
         }
         if a.stop_on.is_none() {
+            let (stop, why) = (action_words(ActionKind::Stop), StopReason::HolderExpired);
             due.push((
                 add_days(until, 1),
-                "停止 stop — 利用期限切れ (holder_expired), unless renewed (R10)".into(),
+                format!(
+                    "{stop} — {} ({}), unless renewed (R10)",
+                    why.label_ja(),
+                    why.as_str()
+                ),
             ));
         }
     }
     due.sort();
     due
+}
+
+/// An action as the schedule names it: `停止 stop`.
+fn action_words(kind: ActionKind) -> String {
+    format!("{} {}", kind.label_ja(), kind.as_str())
 }
 
 /// The fields an action changed, one `field: before → after` line each; for a first row (no
