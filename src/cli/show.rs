@@ -74,17 +74,9 @@ fn render(
         MatchedBy::PersonId => "個人番号 person_id",
     };
     field(s, "検索 found by", &format!("{how} `{id}`"));
-    let (state, role) = (a.state, a.role);
-    field(
-        s,
-        "状態 state",
-        &format!("{} ({})", state.label_ja(), state.as_str()),
-    );
-    field(
-        s,
-        "区分 role",
-        &format!("{} ({})", role.show_label_ja(), role.as_str()),
-    );
+    let (st, role) = (a.state, a.role);
+    field(s, "状態 state", &ja_en(st.label_ja(), st.as_str()));
+    field(s, "区分 role", &ja_en(role.show_label_ja(), role.as_str()));
     field(s, "KUMOI", &a.kumoi);
     let nos: Vec<&str> = a.student_nos.iter().map(|n| n.as_str()).collect();
     field(
@@ -105,9 +97,8 @@ fn render(
     field(
         s,
         "身分 status",
-        &a.status.map_or("—".to_string(), |st| {
-            format!("{} ({})", st.label_ja(), st.as_str())
-        }),
+        &a.status
+            .map_or("—".into(), |st| ja_en(st.label_ja(), st.as_str())),
     );
     field(s, "生年月日 birth_date", &opt_date(a.birth_date));
     let mut deadline = opt_date(a.activation_deadline);
@@ -196,6 +187,11 @@ fn field(s: &mut String, label: &str, value: &str) {
     let _ = writeln!(s, "  {label}:{:pad$} {value}", "");
 }
 
+/// A value as show prints it: the Japanese label, then the stored name: `有効 (active)`.
+fn ja_en(ja: &str, en: &str) -> String {
+    format!("{ja} ({en})")
+}
+
 fn opt_date(d: Option<NaiveDate>) -> String {
     d.map_or("—".to_string(), |d| d.to_string())
 }
@@ -203,7 +199,7 @@ fn opt_date(d: Option<NaiveDate>) -> String {
 fn stop_text(on: Option<NaiveDate>, reason: Option<StopReason>) -> String {
     match (on, reason) {
         (Some(d), Some(r)) => {
-            format!("{d} — {} ({})", r.label_ja(), r.as_str())
+            format!("{d} — {}", ja_en(r.label_ja(), r.as_str()))
         }
         (Some(d), None) => d.to_string(),
         (None, _) => "—".into(),
@@ -233,7 +229,7 @@ fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
     }
     if let Some(d) = a.stop_on {
         let why = a.stop_reason.map_or(String::new(), |r| {
-            format!(" — {} ({})", r.label_ja(), r.as_str())
+            format!(" — {}", ja_en(r.label_ja(), r.as_str()))
         });
         due.push((d, format!("{}{why}", action_words(ActionKind::Stop))));
     }
@@ -248,14 +244,12 @@ fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
             ));
         }
         if a.stop_on.is_none() {
-            let (stop, why) = (action_words(ActionKind::Stop), StopReason::HolderExpired);
+            let stop = action_words(ActionKind::Stop);
+            let why = StopReason::HolderExpired;
+            let why = ja_en(why.label_ja(), why.as_str());
             due.push((
                 add_days(until, 1),
-                format!(
-                    "{stop} — {} ({}), unless renewed (R10)",
-                    why.label_ja(),
-                    why.as_str()
-                ),
+                format!("{stop} — {why}, unless renewed (R10)"),
             ));
         }
     }
