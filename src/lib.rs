@@ -8,6 +8,7 @@
 pub(crate) mod apply;
 pub mod cli;
 pub mod config;
+mod digest;
 pub mod domain;
 pub mod fault;
 pub mod ingest;

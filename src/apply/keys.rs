@@ -10,7 +10,7 @@
 use sha2::{Digest as _, Sha256};
 
 use crate::apply::ApplyError;
-use crate::store::hex;
+use crate::digest::hex;
 
 /// 32 characters: upper-case letters and digits without 0, O, 1 and I (and so without l).
 /// 256 is a multiple of 32, so one random byte per character gives each the same chance.

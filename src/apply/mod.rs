@@ -135,7 +135,7 @@ pub fn stage(out: &Path, plan: &Plan, rows: &[LetterRow]) -> Result<Staged, Appl
     getrandom::fill(&mut tag).map_err(|e| ApplyError::Random(e.to_string()))?;
     let dir = out.join(format!(
         "{STAGING_PREFIX}{}{STAGING_SUFFIX}",
-        crate::store::hex(&tag)
+        crate::digest::hex(&tag)
     ));
     create_private_dir(&dir)?;
     let staged = (|| {

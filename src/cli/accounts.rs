@@ -14,11 +14,12 @@ use serde::{Serialize, Serializer as _};
 
 use crate::cli::Exit;
 use crate::config::Settings;
+use crate::digest::sha256_hex;
 use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::model::{PersonId, Status, StudentNo};
-use crate::ingest::accounts::{HEADER, parse, role_label, state_label};
+use crate::ingest::accounts::{HEADER, parse};
 use crate::ingest::diag::{Diagnostic, Location};
-use crate::store::{self, FileRecord, IdFormat, Store};
+use crate::store::{FileRecord, IdFormat, Store};
 
 /// How many diagnostics are printed before the rest are only counted (as `check` does).
 const SHOWN: usize = 50;
@@ -106,7 +107,7 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
     }
     let mut store = Store::open(&settings.store_path)?;
     let run_id = store.begin_run(today_tokyo(), "accounts import")?;
-    let sha256 = store::sha256_hex(&bytes);
+    let sha256 = sha256_hex(&bytes);
     let name = path
         .file_name()
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
@@ -214,8 +215,8 @@ fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
             &a.name_kana,
             &day(a.birth_date),
             &a.faculty,
-            role_label(a.role),
-            state_label(a.state),
+            a.role.label_ja(),
+            a.state.label_ja(),
             &a.kumoi,
             &day(a.activation_deadline),
             &day(a.stop_on),

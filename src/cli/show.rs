@@ -13,12 +13,12 @@ use serde_json::Value;
 use crate::cli::Exit;
 use crate::config::Settings;
 use crate::domain::account::{Account, Role, State, StopReason};
+use crate::domain::plan::ActionKind;
 use crate::domain::policy::Policy;
 use crate::domain::schedule::{add_days, months_before};
 use crate::domain::text::fold_id;
-use crate::report::stop_reason_label;
+use crate::store::Store;
 use crate::store::lookup::MatchedBy;
-use crate::store::{Store, state_str, status_str};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,8 +74,9 @@ fn render(
         MatchedBy::PersonId => "個人番号 person_id",
     };
     field(s, "検索 found by", &format!("{how} `{id}`"));
-    field(s, "状態 state", &state_label(a.state));
-    field(s, "区分 role", role_label(a.role));
+    let (st, role) = (a.state, a.role);
+    field(s, "状態 state", &ja_en(st.label_ja(), st.as_str()));
+    field(s, "区分 role", &ja_en(role.show_label_ja(), role.as_str()));
     field(s, "KUMOI", &a.kumoi);
     let nos: Vec<&str> = a.student_nos.iter().map(|n| n.as_str()).collect();
     field(
@@ -96,9 +97,8 @@ fn render(
     field(
         s,
         "身分 status",
-        &a.status.map_or("—".to_string(), |st| {
-            format!("{} ({})", st.label_ja(), status_str(st))
-        }),
+        &a.status
+            .map_or("—".into(), |st| ja_en(st.label_ja(), st.as_str())),
     );
     field(s, "生年月日 birth_date", &opt_date(a.birth_date));
     let mut deadline = opt_date(a.activation_deadline);
@@ -187,32 +187,19 @@ fn field(s: &mut String, label: &str, value: &str) {
     let _ = writeln!(s, "  {label}:{:pad$} {value}", "");
 }
 
+/// A value as show prints it: the Japanese label, then the stored name: `有効 (active)`.
+fn ja_en(ja: &str, en: &str) -> String {
+    format!("{ja} ({en})")
+}
+
 fn opt_date(d: Option<NaiveDate>) -> String {
     d.map_or("—".to_string(), |d| d.to_string())
-}
-
-fn state_label(st: State) -> String {
-    let ja = match st {
-        State::Pending => "有効化待ち",
-        State::Active => "有効",
-        State::Stopped => "停止",
-    };
-    format!("{ja} ({})", state_str(st))
-}
-
-fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Student => "学生 (student)",
-        Role::Holder => "学生以外 (holder)",
-        Role::ConvertingStaff => "教職員へ移行中 (converting_staff)",
-    }
 }
 
 fn stop_text(on: Option<NaiveDate>, reason: Option<StopReason>) -> String {
     match (on, reason) {
         (Some(d), Some(r)) => {
-            let (ja, en) = stop_reason_label(r);
-            format!("{d} — {ja} ({en})")
+            format!("{d} — {}", ja_en(r.label_ja(), r.as_str()))
         }
         (Some(d), None) => d.to_string(),
         (None, _) => "—".into(),
@@ -230,39 +217,49 @@ fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
         && !a.activation_expired
         && let Some(d) = a.activation_deadline
     {
+        let what = action_words(ActionKind::ActivationExpired);
         due.push((
             add_days(d, 1),
-            "有効化期限切れ activation_expired, unless activated by the deadline (R4)".into(),
+            format!("{what}, unless activated by the deadline (R4)"),
         ));
     }
     if let (Some(d), false) = (a.reminder_on, a.reminder_sent) {
-        due.push((d, "停止前リマインダー staff_reminder (R9)".into()));
+        let what = action_words(ActionKind::StaffReminder);
+        due.push((d, format!("{what} (R9)")));
     }
     if let Some(d) = a.stop_on {
         let why = a.stop_reason.map_or(String::new(), |r| {
-            let (ja, en) = stop_reason_label(r);
-            format!(" — {ja} ({en})")
+            format!(" — {}", ja_en(r.label_ja(), r.as_str()))
         });
-        due.push((d, format!("停止 stop{why}")));
+        due.push((d, format!("{}{why}", action_words(ActionKind::Stop))));
     }
     if a.role == Role::Holder
         && let Some(until) = a.holder_until
     {
         if a.expiry_notice_for != Some(until) {
+            let what = action_words(ActionKind::ExpiryNotice);
             due.push((
                 months_before(until, policy.holder_notice_months),
-                "利用期限の案内 expiry_notice (R10)".into(),
+                format!("{what} (R10)"),
             ));
         }
         if a.stop_on.is_none() {
+            let stop = action_words(ActionKind::Stop);
+            let why = StopReason::HolderExpired;
+            let why = ja_en(why.label_ja(), why.as_str());
             due.push((
                 add_days(until, 1),
-                "停止 stop — 利用期限切れ (holder_expired), unless renewed (R10)".into(),
+                format!("{stop} — {why}, unless renewed (R10)"),
             ));
         }
     }
     due.sort();
     due
+}
+
+/// An action as the schedule names it: `停止 stop`.
+fn action_words(kind: ActionKind) -> String {
+    format!("{} {}", kind.label_ja(), kind.as_str())
 }
 
 /// The fields an action changed, one `field: before → after` line each; for a first row (no

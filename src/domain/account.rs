@@ -20,6 +20,47 @@ pub enum Role {
     ConvertingStaff,
 }
 
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Student, Role::Holder, Role::ConvertingStaff];
+
+    /// The snake_case name serde, the store and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Student => "student",
+            Role::Holder => "holder",
+            Role::ConvertingStaff => "converting_staff",
+        }
+    }
+
+    /// The value named `s` by [`Role::as_str`].
+    pub fn from_name(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// 区分 as the accounts file writes it (import and export, `docs/accounts-json.md`).
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Role::Student => "学生",
+            Role::Holder => "学生以外",
+            Role::ConvertingStaff => "教職員移行",
+        }
+    }
+
+    /// The value labelled `s` by [`Role::label_ja`].
+    pub fn from_label_ja(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.label_ja() == s)
+    }
+
+    /// 区分 as `regsync show` prints it. It says 教職員へ移行中 where [`Role::label_ja`] says
+    /// 教職員移行: two words for one role, both kept until one is chosen.
+    pub fn show_label_ja(self) -> &'static str {
+        match self {
+            Role::ConvertingStaff => "教職員へ移行中",
+            Role::Student | Role::Holder => self.label_ja(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -27,6 +68,38 @@ pub enum State {
     Pending,
     Active,
     Stopped,
+}
+
+impl State {
+    pub const ALL: [State; 3] = [State::Pending, State::Active, State::Stopped];
+
+    /// The snake_case name serde, the store and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "pending",
+            State::Active => "active",
+            State::Stopped => "stopped",
+        }
+    }
+
+    /// The value named `s` by [`State::as_str`].
+    pub fn from_name(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// 状態, as the accounts file and `regsync show` write it.
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            State::Pending => "有効化待ち",
+            State::Active => "有効",
+            State::Stopped => "停止",
+        }
+    }
+
+    /// The value labelled `s` by [`State::label_ja`].
+    pub fn from_label_ja(s: &str) -> Option<State> {
+        State::ALL.into_iter().find(|st| st.label_ja() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -40,6 +113,36 @@ pub enum StopReason {
     HolderExpired,
 }
 
+impl StopReason {
+    pub const ALL: [StopReason; 3] = [
+        StopReason::Departed,
+        StopReason::StaffConversion,
+        StopReason::HolderExpired,
+    ];
+
+    /// The snake_case name serde, the store and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Departed => "departed",
+            StopReason::StaffConversion => "staff_conversion",
+            StopReason::HolderExpired => "holder_expired",
+        }
+    }
+
+    /// The value named `s` by [`StopReason::as_str`].
+    pub fn from_name(s: &str) -> Option<StopReason> {
+        StopReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            StopReason::Departed => "学籍喪失",
+            StopReason::StaffConversion => "教職員への身分変更",
+            StopReason::HolderExpired => "利用期限切れ",
+        }
+    }
+}
+
 /// How a new account's credentials reach the person (R3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,6 +151,30 @@ pub enum Delivery {
     Letter,
     /// Other admissions: in person at the support counter.
     Counter,
+}
+
+impl Delivery {
+    pub const ALL: [Delivery; 2] = [Delivery::Letter, Delivery::Counter];
+
+    /// The snake_case name serde and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Letter => "letter",
+            Delivery::Counter => "counter",
+        }
+    }
+
+    /// The value named `s` by [`Delivery::as_str`].
+    pub fn from_name(s: &str) -> Option<Delivery> {
+        Delivery::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Delivery::Letter => "通知書（学部経由）",
+            Delivery::Counter => "窓口",
+        }
+    }
 }
 
 /// One person's account, with everything the rules need to decide what is due.
@@ -148,4 +275,29 @@ pub struct Reserved {
     /// Local parts of the KUMOI addresses that this plan's allocation could collide with: the
     /// romanized names of the accounts it may create, alone or numbered (`rules::collides`).
     pub kumoi_local_parts: std::collections::BTreeSet<CompactString>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::check_names;
+
+    #[test]
+    fn names_are_the_serde_names() {
+        check_names(&Role::ALL, Role::as_str, Role::from_name);
+        check_names(&State::ALL, State::as_str, State::from_name);
+        check_names(&StopReason::ALL, StopReason::as_str, StopReason::from_name);
+        check_names(&Delivery::ALL, Delivery::as_str, Delivery::from_name);
+    }
+
+    #[test]
+    fn labels_read_back() {
+        for r in Role::ALL {
+            assert_eq!(Role::from_label_ja(r.label_ja()), Some(r));
+        }
+        for st in State::ALL {
+            assert_eq!(State::from_label_ja(st.label_ja()), Some(st));
+        }
+        assert_eq!(Role::from_label_ja("教職員へ移行中"), None);
+    }
 }

@@ -3,6 +3,11 @@
 //!
 //! Names are kept exactly as given (the original text is what we store and print); the folded
 //! key used for matching is computed by [`crate::domain::text`] when it is needed.
+//!
+//! Each enum of the domain (here, in `account`, `plan` and `notice`) carries its words next to
+//! its variants, and nowhere else: the stored name, which is also the serde name (`as_str`, read
+//! back by `from_name`), the Japanese label (`label_ja`) and, where a reason shows one, the
+//! English label (`label_en`).
 
 use chrono::NaiveDate;
 use compact_str::CompactString;
@@ -74,6 +79,11 @@ impl Kind {
             Kind::Activations => "activations",
         }
     }
+
+    /// The value named `s` by [`Kind::as_str`].
+    pub fn from_name(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// 身分: the status category of a student.
@@ -97,6 +107,34 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Undergraduate,
+        Status::Graduate,
+        Status::ResearchStudent,
+        Status::CreditAuditor,
+        Status::Auditor,
+        Status::SpecialAuditor,
+        Status::SpecialResearchStudent,
+    ];
+
+    /// The snake_case name serde, the store and the mapping profiles use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Undergraduate => "undergraduate",
+            Status::Graduate => "graduate",
+            Status::ResearchStudent => "research_student",
+            Status::CreditAuditor => "credit_auditor",
+            Status::Auditor => "auditor",
+            Status::SpecialAuditor => "special_auditor",
+            Status::SpecialResearchStudent => "special_research_student",
+        }
+    }
+
+    /// The value named `s` by [`Status::as_str`].
+    pub fn from_name(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
     /// 正規生 (regular) versus 非正規生.
     pub fn is_regular(self) -> bool {
         matches!(self, Status::Undergraduate | Status::Graduate)
@@ -112,6 +150,11 @@ impl Status {
             Status::SpecialAuditor => "特別聴講学生",
             Status::SpecialResearchStudent => "特別研究学生",
         }
+    }
+
+    /// The value labelled `s` by [`Status::label_ja`].
+    pub fn from_label_ja(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.label_ja() == s)
     }
 }
 
@@ -136,6 +179,34 @@ pub enum Enrollment {
 }
 
 impl Enrollment {
+    pub const ALL: [Enrollment; 7] = [
+        Enrollment::Enrolled,
+        Enrollment::OnLeave,
+        Enrollment::StudyAbroad,
+        Enrollment::Graduated,
+        Enrollment::Completed,
+        Enrollment::Withdrawn,
+        Enrollment::Expelled,
+    ];
+
+    /// The snake_case name serde and the mapping profiles use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enrollment::Enrolled => "enrolled",
+            Enrollment::OnLeave => "on_leave",
+            Enrollment::StudyAbroad => "study_abroad",
+            Enrollment::Graduated => "graduated",
+            Enrollment::Completed => "completed",
+            Enrollment::Withdrawn => "withdrawn",
+            Enrollment::Expelled => "expelled",
+        }
+    }
+
+    /// The value named `s` by [`Enrollment::as_str`].
+    pub fn from_name(s: &str) -> Option<Enrollment> {
+        Enrollment::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+
     /// True while the person is a student (在学, 休学, 留学); false once status is lost (R5).
     pub fn is_student(self) -> bool {
         matches!(
@@ -153,6 +224,19 @@ impl Enrollment {
             Enrollment::Completed => "修了",
             Enrollment::Withdrawn => "退学",
             Enrollment::Expelled => "除籍",
+        }
+    }
+
+    /// The words the plan's English reasons use (R5: "graduated on 2026-03-25").
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Enrollment::Enrolled => "enrolled",
+            Enrollment::OnLeave => "on leave",
+            Enrollment::StudyAbroad => "studying abroad",
+            Enrollment::Graduated => "graduated",
+            Enrollment::Completed => "completed",
+            Enrollment::Withdrawn => "withdrew",
+            Enrollment::Expelled => "expelled",
         }
     }
 }
@@ -202,6 +286,17 @@ impl JobType {
             JobType::PartTimeStaff => "非常勤職員",
         }
     }
+
+    /// The words the plan's English reasons use ("hired 2026-04-01 as Staff"): the variant
+    /// names, as those reasons have always printed them.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            JobType::Faculty => "Faculty",
+            JobType::Staff => "Staff",
+            JobType::PartTimeFaculty => "PartTimeFaculty",
+            JobType::PartTimeStaff => "PartTimeStaff",
+        }
+    }
 }
 
 /// 申請種別 in the counter's renewals file.
@@ -242,6 +337,16 @@ impl RenewalKind {
             RenewalKind::Continuation => "利用継続",
             RenewalKind::Renewal => "年度更新",
             RenewalKind::JspsFellow => "JSPS特別研究員",
+        }
+    }
+
+    /// The words the plan's English reasons use ("Continuation approved on 2026-03-10"): the
+    /// variant names, as those reasons have always printed them.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            RenewalKind::Continuation => "Continuation",
+            RenewalKind::Renewal => "Renewal",
+            RenewalKind::JspsFellow => "JspsFellow",
         }
     }
 }
@@ -346,5 +451,41 @@ impl Records {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::check_names;
+
+    #[test]
+    fn names_are_the_serde_names() {
+        check_names(&Kind::ALL, Kind::as_str, Kind::from_name);
+        check_names(&Status::ALL, Status::as_str, Status::from_name);
+        check_names(&Enrollment::ALL, Enrollment::as_str, Enrollment::from_name);
+        check_names(&JobType::ALL, JobType::as_str, JobType::from_name);
+        check_names(
+            &RenewalKind::ALL,
+            RenewalKind::as_str,
+            RenewalKind::from_name,
+        );
+    }
+
+    #[test]
+    fn english_labels_of_job_and_renewal_are_the_variant_names() {
+        for j in JobType::ALL {
+            assert_eq!(j.label_en(), format!("{j:?}"));
+        }
+        for k in RenewalKind::ALL {
+            assert_eq!(k.label_en(), format!("{k:?}"));
+        }
+    }
+
+    #[test]
+    fn status_labels_read_back() {
+        for st in Status::ALL {
+            assert_eq!(Status::from_label_ja(st.label_ja()), Some(st));
+        }
     }
 }

@@ -23,6 +23,14 @@ pub enum NoticeKind {
 }
 
 impl NoticeKind {
+    pub const ALL: [NoticeKind; 4] = [
+        NoticeKind::Departure,
+        NoticeKind::StaffConversion,
+        NoticeKind::StaffReminder,
+        NoticeKind::HolderExpiry,
+    ];
+
+    /// The snake_case name serde, the outbox and the template files use.
     pub fn as_str(self) -> &'static str {
         match self {
             NoticeKind::Departure => "departure",
@@ -30,6 +38,11 @@ impl NoticeKind {
             NoticeKind::StaffReminder => "staff_reminder",
             NoticeKind::HolderExpiry => "holder_expiry",
         }
+    }
+
+    /// The value named `s` by [`NoticeKind::as_str`].
+    pub fn from_name(s: &str) -> Option<NoticeKind> {
+        NoticeKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     pub fn of(kind: ActionKind) -> Option<NoticeKind> {
@@ -74,4 +87,15 @@ pub fn notices(plan: &Plan) -> Vec<Notice> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::check_names;
+
+    #[test]
+    fn names_are_the_serde_names() {
+        check_names(&NoticeKind::ALL, NoticeKind::as_str, NoticeKind::from_name);
+    }
 }

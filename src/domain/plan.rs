@@ -69,6 +69,11 @@ impl ActionKind {
         }
     }
 
+    /// The value named `s` by [`ActionKind::as_str`].
+    pub fn from_name(s: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn label_ja(self) -> &'static str {
         match self {
             ActionKind::Review => "要確認",
@@ -108,6 +113,57 @@ pub enum Rule {
     R13,
 }
 
+impl Rule {
+    pub const ALL: [Rule; 14] = [
+        Rule::R1,
+        Rule::R2,
+        Rule::R3,
+        Rule::R4,
+        Rule::R5,
+        Rule::R6,
+        Rule::R7,
+        Rule::R8,
+        Rule::R9,
+        Rule::R9a,
+        Rule::R10,
+        Rule::R11,
+        Rule::R12,
+        Rule::R13,
+    ];
+
+    /// The rule's name in DOMAIN.md, which is also its serde name (`R9a`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::R1 => "R1",
+            Rule::R2 => "R2",
+            Rule::R3 => "R3",
+            Rule::R4 => "R4",
+            Rule::R5 => "R5",
+            Rule::R6 => "R6",
+            Rule::R7 => "R7",
+            Rule::R8 => "R8",
+            Rule::R9 => "R9",
+            Rule::R9a => "R9a",
+            Rule::R10 => "R10",
+            Rule::R11 => "R11",
+            Rule::R12 => "R12",
+            Rule::R13 => "R13",
+        }
+    }
+
+    /// The value named `s` by [`Rule::as_str`].
+    pub fn from_name(s: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Reasons and reports name a rule by [`Rule::as_str`].
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an item needs a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -126,6 +182,48 @@ pub enum ReviewReason {
     UnknownAccount,
     /// A counter approval (R8, R10) for a person HR hired: the staff conversion wins (R9).
     ApprovalOverruled,
+}
+
+impl ReviewReason {
+    pub const ALL: [ReviewReason; 7] = [
+        ReviewReason::EcsIdMismatch,
+        ReviewReason::DuplicateRows,
+        ReviewReason::NameBirthCandidate,
+        ReviewReason::AmbiguousMatch,
+        ReviewReason::AbsentFromSnapshot,
+        ReviewReason::UnknownAccount,
+        ReviewReason::ApprovalOverruled,
+    ];
+
+    /// The snake_case name serde, the review queue and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewReason::EcsIdMismatch => "ecs_id_mismatch",
+            ReviewReason::DuplicateRows => "duplicate_rows",
+            ReviewReason::NameBirthCandidate => "name_birth_candidate",
+            ReviewReason::AmbiguousMatch => "ambiguous_match",
+            ReviewReason::AbsentFromSnapshot => "absent_from_snapshot",
+            ReviewReason::UnknownAccount => "unknown_account",
+            ReviewReason::ApprovalOverruled => "approval_overruled",
+        }
+    }
+
+    /// The value named `s` by [`ReviewReason::as_str`].
+    pub fn from_name(s: &str) -> Option<ReviewReason> {
+        ReviewReason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            ReviewReason::EcsIdMismatch => "ECS-ID不一致",
+            ReviewReason::DuplicateRows => "重複行",
+            ReviewReason::NameBirthCandidate => "氏名・生年月日の候補",
+            ReviewReason::AmbiguousMatch => "照合先が複数",
+            ReviewReason::AbsentFromSnapshot => "全件データに不在",
+            ReviewReason::UnknownAccount => "未登録のアカウント",
+            ReviewReason::ApprovalOverruled => "教職員移行のため承認を保留",
+        }
+    }
 }
 
 /// The person an action is about, as the report shows them.
@@ -246,5 +344,29 @@ impl Plan {
             counts[a.kind as usize] += 1;
         }
         ActionKind::ALL.iter().copied().zip(counts).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::check_names;
+
+    #[test]
+    fn names_are_the_serde_names() {
+        check_names(&ActionKind::ALL, ActionKind::as_str, ActionKind::from_name);
+        check_names(&Rule::ALL, Rule::as_str, Rule::from_name);
+        check_names(
+            &ReviewReason::ALL,
+            ReviewReason::as_str,
+            ReviewReason::from_name,
+        );
+    }
+
+    #[test]
+    fn a_rule_displays_as_its_debug_name() {
+        for r in Rule::ALL {
+            assert_eq!(r.to_string(), format!("{r:?}"));
+        }
     }
 }

@@ -514,14 +514,16 @@ impl<'r> Row<'r, '_> {
     /// 区分, by its label.
     fn role(&mut self) -> Option<Role> {
         let role_cell = self.cell(C_ROLE);
-        let role = role_from_label(role_cell);
+        let role = Role::from_label_ja(role_cell);
         if role.is_none() {
+            let labels = Role::ALL.map(Role::label_ja);
             self.error(
                 C_ROLE,
                 format!(
-                    "区分「{role_cell}」は使えません。「学生」「学生以外」「教職員移行」のどれかです"
+                    "区分「{role_cell}」は使えません。「{}」のどれかです",
+                    labels.join("」「")
                 ),
-                format!("区分 `{role_cell}` is not one of `学生`, `学生以外`, `教職員移行`"),
+                format!("区分 `{role_cell}` is not one of `{}`", labels.join("`, `")),
             );
         }
         role
@@ -530,14 +532,19 @@ impl<'r> Row<'r, '_> {
     /// 状態, by its label.
     fn state(&mut self) -> Option<State> {
         let state_cell = self.cell(C_STATE);
-        let state = state_from_label(state_cell);
+        let state = State::from_label_ja(state_cell);
         if state.is_none() {
+            let labels = STATES_LISTED.map(State::label_ja);
             self.error(
                 C_STATE,
                 format!(
-                    "状態「{state_cell}」は使えません。「有効」「有効化待ち」「停止」のどれかです"
+                    "状態「{state_cell}」は使えません。「{}」のどれかです",
+                    labels.join("」「")
                 ),
-                format!("状態 `{state_cell}` is not one of `有効`, `有効化待ち`, `停止`"),
+                format!(
+                    "状態 `{state_cell}` is not one of `{}`",
+                    labels.join("`, `")
+                ),
             );
         }
         state
@@ -546,17 +553,18 @@ impl<'r> Row<'r, '_> {
     /// 身分 (the optional column), by its label; an empty cell leaves it unknown.
     fn status(&mut self) -> Option<Status> {
         let s = self.cell(C_STATUS);
-        let status = status_from_label(s);
+        let status = Status::from_label_ja(s);
         if !s.is_empty() && status.is_none() {
+            let labels = Status::ALL.map(Status::label_ja);
             self.error(
                 C_STATUS,
                 format!(
                     "身分「{s}」は使えません。「{}」のどれかか空欄です",
-                    STATUS_LABELS.join("」「")
+                    labels.join("」「")
                 ),
                 format!(
                     "身分 `{s}` is not one of `{}` (or empty)",
-                    STATUS_LABELS.join("`, `")
+                    labels.join("`, `")
                 ),
             );
         }
@@ -589,30 +597,8 @@ impl<'r> Row<'r, '_> {
     }
 }
 
-/// The 身分 labels the optional column takes (the registrar profile's labels).
-const STATUS_LABELS: [&str; 7] = [
-    "学部生",
-    "大学院生",
-    "研究生",
-    "科目等履修生",
-    "聴講生",
-    "特別聴講学生",
-    "特別研究学生",
-];
-
-fn status_from_label(s: &str) -> Option<Status> {
-    [
-        Status::Undergraduate,
-        Status::Graduate,
-        Status::ResearchStudent,
-        Status::CreditAuditor,
-        Status::Auditor,
-        Status::SpecialAuditor,
-        Status::SpecialResearchStudent,
-    ]
-    .into_iter()
-    .find(|st| st.label_ja() == s)
-}
+/// 状態 in the order a wrong cell's message lists the labels: the usual one first.
+const STATES_LISTED: [State; 3] = [State::Active, State::Pending, State::Stopped];
 
 fn valid_mail(s: &str) -> bool {
     match s.split_once('@') {
@@ -632,40 +618,6 @@ fn implied_stop_reason(role: Role) -> StopReason {
         Role::Student => StopReason::Departed,
         Role::Holder => StopReason::HolderExpired,
         Role::ConvertingStaff => StopReason::StaffConversion,
-    }
-}
-
-fn role_from_label(s: &str) -> Option<Role> {
-    Some(match s {
-        "学生" => Role::Student,
-        "学生以外" => Role::Holder,
-        "教職員移行" => Role::ConvertingStaff,
-        _ => return None,
-    })
-}
-
-pub fn role_label(r: Role) -> &'static str {
-    match r {
-        Role::Student => "学生",
-        Role::Holder => "学生以外",
-        Role::ConvertingStaff => "教職員移行",
-    }
-}
-
-fn state_from_label(s: &str) -> Option<State> {
-    Some(match s {
-        "有効" => State::Active,
-        "有効化待ち" => State::Pending,
-        "停止" => State::Stopped,
-        _ => return None,
-    })
-}
-
-pub fn state_label(s: State) -> &'static str {
-    match s {
-        State::Active => "有効",
-        State::Pending => "有効化待ち",
-        State::Stopped => "停止",
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::digest::hex;
 use crate::domain::model::{Kind, Records};
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
@@ -190,22 +191,10 @@ pub fn display_name(path: &Path) -> String {
     )
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(digest: &[u8]) -> String {
-    let mut s = String::with_capacity(64);
-    for b in digest.iter() {
-        use std::fmt::Write as _;
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::sha256_hex;
 
     #[test]
     fn hashing_reader_hashes_each_byte_once() {

@@ -93,7 +93,7 @@ impl EncodingError {
             "{}行目の{}バイト目に文字コードとして読めないバイト列 ({}) があります。Shift_JIS (CP932) でも UTF-8 でもありません",
             self.line,
             self.column,
-            hex(&self.bytes)
+            byte_list(&self.bytes)
         )
     }
 
@@ -113,12 +113,14 @@ impl EncodingError {
             "line {}, byte {}: {noun} {} {verb} neither Shift_JIS (CP932) nor UTF-8",
             self.line,
             self.column,
-            hex(&self.bytes)
+            byte_list(&self.bytes)
         )
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// The bytes as a reader of the message looks them up: `0xEF 0xBF`. Not [`crate::digest::hex`],
+/// which writes a digest as one lowercase run.
+fn byte_list(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 5);
     for (i, b) in bytes.iter().enumerate() {
         if i > 0 {

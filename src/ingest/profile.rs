@@ -128,12 +128,11 @@ impl Field {
 
     /// Parses a vocabulary value named in a profile into this field's typed code.
     fn code(self, name: &str) -> Option<Code> {
-        let v = toml::Value::String(name.to_string());
         match self {
-            Field::Status => v.try_into().ok().map(Code::Status),
-            Field::Enrollment => v.try_into().ok().map(Code::Enrollment),
-            Field::JobType => v.try_into().ok().map(Code::JobType),
-            Field::ApplicationKind => v.try_into().ok().map(Code::RenewalKind),
+            Field::Status => Status::from_name(name).map(Code::Status),
+            Field::Enrollment => Enrollment::from_name(name).map(Code::Enrollment),
+            Field::JobType => JobType::from_name(name).map(Code::JobType),
+            Field::ApplicationKind => RenewalKind::from_name(name).map(Code::RenewalKind),
             _ => None,
         }
     }

@@ -31,13 +31,6 @@ pub const VARIABLES: [&str; 7] = [
     "counter",
 ];
 
-const KINDS: [NoticeKind; 4] = [
-    NoticeKind::Departure,
-    NoticeKind::StaffConversion,
-    NoticeKind::StaffReminder,
-    NoticeKind::HolderExpiry,
-];
-
 fn builtin(kind: NoticeKind) -> &'static str {
     match kind {
         NoticeKind::Departure => include_str!("../../mappings/templates/departure.txt"),
@@ -98,7 +91,7 @@ impl Templates {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_keep_trailing_newline(true);
         let mut origin = BTreeMap::new();
-        for kind in KINDS {
+        for kind in NoticeKind::ALL {
             let name = kind.as_str();
             let path: Option<PathBuf> = dir
                 .map(|d| d.join("templates").join(file_name(kind)))
@@ -136,7 +129,7 @@ impl Templates {
         }
         let templates = Templates { env, origin };
         // A template that renders no subject fails here, not when the first notice goes out.
-        for kind in KINDS {
+        for kind in NoticeKind::ALL {
             templates.render(kind, &Vars::sample())?;
         }
         Ok(templates)

@@ -17,9 +17,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::domain::plan::{Action, Plan};
-use crate::report::{
-    any_byte, delivery_label, push_date, review_label, stop_reason_label, write_par_chunks,
-};
+use crate::report::{any_byte, push_date, write_par_chunks};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -130,9 +128,7 @@ fn write_row(a: &Action, buf: &mut Vec<u8>, scratch: &mut String) {
     row.built(scratch, |c| {
         push_ja_en(c, (a.kind.label_ja(), a.kind.as_str()))
     });
-    row.built(scratch, |c| {
-        let _ = write!(c, "{:?}", a.rule);
-    });
+    row.cell(a.rule.as_str());
     row.cell(a.ecs_id.as_ref().map_or("", |id| id.as_str()));
     row.cell(a.person.student_no.as_ref().map_or("", |n| n.as_str()));
     row.cell(&a.person.name);
@@ -154,12 +150,12 @@ fn write_row(a: &Action, buf: &mut Vec<u8>, scratch: &mut String) {
     }
     row.built(scratch, |c| {
         if let Some(r) = a.stop_reason {
-            push_ja_en(c, stop_reason_label(r));
+            push_ja_en(c, (r.label_ja(), r.as_str()));
         }
     });
     row.built(scratch, |c| {
         if let Some(d) = a.delivery {
-            push_ja_en(c, delivery_label(d));
+            push_ja_en(c, (d.label_ja(), d.as_str()));
         }
     });
     row.built(scratch, |c| {
@@ -176,7 +172,7 @@ fn write_row(a: &Action, buf: &mut Vec<u8>, scratch: &mut String) {
     });
     row.built(scratch, |c| {
         if let Some(r) = a.review {
-            push_ja_en(c, review_label(r));
+            push_ja_en(c, (r.label_ja(), r.as_str()));
         }
     });
     row.built(scratch, |c| {
@@ -190,6 +186,8 @@ fn write_row(a: &Action, buf: &mut Vec<u8>, scratch: &mut String) {
 }
 
 /// `日本語 (english)`.
+/// A vocabulary value as `label_ja (as_str)`: Japanese first, then the plan's own English word,
+/// so a reader of either language finds the value they search for.
 fn push_ja_en(c: &mut String, (ja, en): (&str, &str)) {
     c.push_str(ja);
     c.push_str(" (");

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::domain::plan::{Action, ActionKind, Plan, Rule};
-use crate::report::{delivery_label, push_date, review_label, stop_reason_label};
+use crate::report::push_date;
 
 /// Rows per page of a section.
 pub(crate) const PAGE_ROWS: usize = 500;
@@ -234,7 +234,7 @@ fn rule_table(out: &mut String, plan: &Plan) {
          <th class=\"num\">件数<span class=\"en\">count</span></th></tr></thead>\n<tbody>\n",
     );
     for (rule, n) in &counts {
-        let _ = write!(out, "<tr><td>{rule:?}</td><td class=\"num\">");
+        let _ = write!(out, "<tr><td>{rule}</td><td class=\"num\">");
         push_count(out, *n);
         out.push_str("</td></tr>\n");
     }
@@ -383,7 +383,7 @@ fn row(out: &mut String, a: &Action) {
         out.push_str(status.label_ja());
         out.push_str("</span>");
     }
-    let _ = write!(out, "</td><td>{:?}</td><td class=\"src\">", a.rule);
+    let _ = write!(out, "</td><td>{}</td><td class=\"src\">", a.rule);
     match &a.source {
         Some(src) => {
             escape_into(out, &src.file);
@@ -410,7 +410,7 @@ fn row(out: &mut String, a: &Action) {
         }
     }
     if let Some(r) = a.stop_reason {
-        let (ja, en) = stop_reason_label(r);
+        let (ja, en) = (r.label_ja(), r.as_str());
         let _ = write!(out, "<span class=\"sub\" title=\"{en}\">{ja}</span>");
         any = true;
     }
@@ -420,7 +420,7 @@ fn row(out: &mut String, a: &Action) {
     out.push_str("</td><td>");
     match a.delivery {
         Some(d) => {
-            let (ja, en) = delivery_label(d);
+            let (ja, en) = (d.label_ja(), d.as_str());
             let _ = write!(out, "{ja}<span class=\"sub\">{en}</span>");
         }
         None => out.push('—'),
@@ -443,7 +443,7 @@ fn row(out: &mut String, a: &Action) {
     }
     out.push_str("</td><td class=\"reason\">");
     if let Some(r) = a.review {
-        let (ja, en) = review_label(r);
+        let (ja, en) = (r.label_ja(), r.as_str());
         let _ = write!(out, "<span class=\"badge\" title=\"{en}\">{ja}</span> ");
     }
     escape_into(out, &a.reason_ja);

@@ -26,8 +26,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 
-use crate::domain::account::{Delivery, StopReason};
-use crate::domain::plan::{Plan, ReviewReason};
+use crate::domain::plan::Plan;
 
 pub use self::csv::report_csv;
 pub use self::html::report_html;
@@ -288,36 +287,6 @@ pub(crate) fn push_date(out: &mut String, d: NaiveDate) {
         out.push('-');
         out.push(digit(n / 10));
         out.push(digit(n));
-    }
-}
-
-// Labels shared by the CSV and HTML renderers: Japanese first, then the plan's own English
-// word, so a reader of either language finds the value they search for.
-
-pub(crate) fn stop_reason_label(r: StopReason) -> (&'static str, &'static str) {
-    match r {
-        StopReason::Departed => ("学籍喪失", "departed"),
-        StopReason::StaffConversion => ("教職員への身分変更", "staff_conversion"),
-        StopReason::HolderExpired => ("利用期限切れ", "holder_expired"),
-    }
-}
-
-pub(crate) fn delivery_label(d: Delivery) -> (&'static str, &'static str) {
-    match d {
-        Delivery::Letter => ("通知書（学部経由）", "letter"),
-        Delivery::Counter => ("窓口", "counter"),
-    }
-}
-
-pub(crate) fn review_label(r: ReviewReason) -> (&'static str, &'static str) {
-    match r {
-        ReviewReason::EcsIdMismatch => ("ECS-ID不一致", "ecs_id_mismatch"),
-        ReviewReason::DuplicateRows => ("重複行", "duplicate_rows"),
-        ReviewReason::NameBirthCandidate => ("氏名・生年月日の候補", "name_birth_candidate"),
-        ReviewReason::AmbiguousMatch => ("照合先が複数", "ambiguous_match"),
-        ReviewReason::AbsentFromSnapshot => ("全件データに不在", "absent_from_snapshot"),
-        ReviewReason::UnknownAccount => ("未登録のアカウント", "unknown_account"),
-        ReviewReason::ApprovalOverruled => ("教職員移行のため承認を保留", "approval_overruled"),
     }
 }
 

@@ -25,8 +25,8 @@ use super::keys;
 use super::{
     ACCOUNT_COLUMNS, AFTER_ACCOUNT_COLUMNS, ApplyExtra, ApplySummary, FileRecord, INSERT_HISTORY,
     INSERT_STUDENT_NO, Store, StoreError, UPDATE_ACCOUNT, account_from_row, bump_revision,
-    digest_of, enum_name, execute_account, insert_sql, next_serial_of, now, raise_next_serial,
-    record_file, write_student_nos,
+    digest_of, execute_account, insert_sql, next_serial_of, now, raise_next_serial, record_file,
+    write_student_nos,
 };
 use crate::domain::account::Account;
 use crate::domain::model::{EcsId, StudentNo};
@@ -313,7 +313,7 @@ impl<'t> Statements<'t> {
             writes.run_id,
             a.ecs_id.as_str(),
             action.kind.as_str(),
-            format!("{:?}", action.rule),
+            action.rule.as_str(),
             w.before_json.as_deref(),
             w.after_json.as_str(),
             writes.at,
@@ -324,7 +324,7 @@ impl<'t> Statements<'t> {
     /// Queues a review item unless the same one is still open; returns how many were queued.
     fn queue_review(&mut self, action: &Action, run_id: i64) -> Result<usize, StoreError> {
         let reason = match &action.review {
-            Some(r) => enum_name(r)?,
+            Some(r) => r.as_str().to_string(),
             None => "unspecified".to_string(),
         };
         Ok(self.review.execute((

@@ -28,8 +28,8 @@ use compact_str::CompactString;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::digest::{hex, sha256_hex};
 use crate::domain::account::{Account, Approval, Hire, Role, Snapshot, State, StopReason};
 use crate::domain::model::{EcsId, JobType, PersonId, RenewalKind, Status, StudentNo};
 use crate::domain::policy::Policy;
@@ -102,22 +102,6 @@ pub enum StoreError {
 /// store applies to a freshly created one.
 pub fn empty_digest() -> String {
     sha256_hex(b"regsync: empty store")
-}
-
-/// Lowercase hex SHA-256 of `bytes` (input files are named by it in `files`).
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
 }
 
 /// The shape of the ECS-IDs a store allocates: a prefix and a fixed number of digits, the serial
@@ -698,13 +682,13 @@ fn execute_account(
         a.name_kana.as_str(),
         a.birth_date.map(iso),
         a.faculty.as_str(),
-        a.status.map(status_str),
-        role_str(a.role),
-        state_str(a.state),
+        a.status.map(Status::as_str),
+        a.role.as_str(),
+        a.state.as_str(),
         a.activation_deadline.map(iso),
         a.activation_expired,
         a.stop_on.map(iso),
-        a.stop_reason.map(stop_reason_str),
+        a.stop_reason.map(StopReason::as_str),
         a.departed_on.map(iso),
         a.reminder_on.map(iso),
         a.reminder_sent,
@@ -784,16 +768,16 @@ fn account_from_row(r: &Row<'_>) -> Result<Account, StoreError> {
         birth_date: date(r, 5, ecs_id)?,
         faculty: CompactString::new(text(r, 6)?),
         status: match opt_text(r, 7)? {
-            Some(s) => Some(status_from(s).ok_or_else(|| bad("status", s))?),
+            Some(s) => Some(Status::from_name(s).ok_or_else(|| bad("status", s))?),
             None => None,
         },
-        role: role_from(role).ok_or_else(|| bad("role", role))?,
-        state: state_from(state).ok_or_else(|| bad("state", state))?,
+        role: Role::from_name(role).ok_or_else(|| bad("role", role))?,
+        state: State::from_name(state).ok_or_else(|| bad("state", state))?,
         activation_deadline: date(r, 10, ecs_id)?,
         activation_expired: r.get::<_, bool>(11)?,
         stop_on: date(r, 12, ecs_id)?,
         stop_reason: match opt_text(r, 13)? {
-            Some(s) => Some(stop_reason_from(s).ok_or_else(|| bad("stop_reason", s))?),
+            Some(s) => Some(StopReason::from_name(s).ok_or_else(|| bad("stop_reason", s))?),
             None => None,
         },
         departed_on: date(r, 14, ecs_id)?,
@@ -878,90 +862,6 @@ fn now() -> String {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Tokyo)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-/// The snake_case name serde gives a unit enum variant.
-fn enum_name<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    Ok(serde_json::to_value(v)?
-        .as_str()
-        .unwrap_or_default()
-        .to_string())
-}
-
-pub(crate) fn role_str(r: Role) -> &'static str {
-    match r {
-        Role::Student => "student",
-        Role::Holder => "holder",
-        Role::ConvertingStaff => "converting_staff",
-    }
-}
-
-fn role_from(s: &str) -> Option<Role> {
-    Some(match s {
-        "student" => Role::Student,
-        "holder" => Role::Holder,
-        "converting_staff" => Role::ConvertingStaff,
-        _ => return None,
-    })
-}
-
-pub(crate) fn state_str(s: State) -> &'static str {
-    match s {
-        State::Pending => "pending",
-        State::Active => "active",
-        State::Stopped => "stopped",
-    }
-}
-
-fn state_from(s: &str) -> Option<State> {
-    Some(match s {
-        "pending" => State::Pending,
-        "active" => State::Active,
-        "stopped" => State::Stopped,
-        _ => return None,
-    })
-}
-
-pub(crate) fn stop_reason_str(r: StopReason) -> &'static str {
-    match r {
-        StopReason::Departed => "departed",
-        StopReason::StaffConversion => "staff_conversion",
-        StopReason::HolderExpired => "holder_expired",
-    }
-}
-
-fn stop_reason_from(s: &str) -> Option<StopReason> {
-    Some(match s {
-        "departed" => StopReason::Departed,
-        "staff_conversion" => StopReason::StaffConversion,
-        "holder_expired" => StopReason::HolderExpired,
-        _ => return None,
-    })
-}
-
-pub(crate) fn status_str(s: Status) -> &'static str {
-    match s {
-        Status::Undergraduate => "undergraduate",
-        Status::Graduate => "graduate",
-        Status::ResearchStudent => "research_student",
-        Status::CreditAuditor => "credit_auditor",
-        Status::Auditor => "auditor",
-        Status::SpecialAuditor => "special_auditor",
-        Status::SpecialResearchStudent => "special_research_student",
-    }
-}
-
-fn status_from(s: &str) -> Option<Status> {
-    Some(match s {
-        "undergraduate" => Status::Undergraduate,
-        "graduate" => Status::Graduate,
-        "research_student" => Status::ResearchStudent,
-        "credit_auditor" => Status::CreditAuditor,
-        "auditor" => Status::Auditor,
-        "special_auditor" => Status::SpecialAuditor,
-        "special_research_student" => Status::SpecialResearchStudent,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -92,15 +92,6 @@ fn parse_iso_matches_chrono() {
 }
 
 #[test]
-fn hex_is_lowercase_two_digits_per_byte() {
-    assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-    assert_eq!(
-        sha256_hex(b""),
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    );
-}
-
-#[test]
 fn next_serial_never_decreases() -> Result<(), StoreError> {
     let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
     let store = Store::open(&dir.path().join("s.sqlite"))?;

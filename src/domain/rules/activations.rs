@@ -38,7 +38,11 @@ impl Work<'_> {
                 format!("R4: activated on {}", row.activated_on),
             );
             a.effective_on = Some(row.activated_on);
-            a.changes = vec![change("state", "pending", "active")];
+            a.changes = vec![change(
+                "state",
+                State::Pending.as_str(),
+                State::Active.as_str(),
+            )];
             let a = finish(a, &after);
             self.push(Target::Account(i), a, Some(after));
         }

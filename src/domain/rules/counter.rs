@@ -94,13 +94,14 @@ impl Work<'_> {
                     person,
                     source,
                     format!(
-                        "{rule:?}: {}を承認（{}）。在学中のため学生のままです。学籍を失った日から{until}まで学生以外として継続します",
+                        "{rule}: {}を承認（{}）。在学中のため学生のままです。学籍を失った日から{until}まで学生以外として継続します",
                         row.kind.label_ja(),
                         row.approved_on
                     ),
                     format!(
-                        "{rule:?}: {:?} approved on {}; still enrolled, so the person stays a student, and becomes a non-student holder until {until} when student status ends",
-                        row.kind, row.approved_on
+                        "{rule}: {} approved on {}; still enrolled, so the person stays a student, and becomes a non-student holder until {until} when student status ends",
+                        row.kind.label_en(),
+                        row.approved_on
                     ),
                 );
                 a.effective_on = Some(row.approved_on);

@@ -141,8 +141,8 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
             rule,
             person,
             None,
-            format!("{rule:?}: {ja}（{stop_on}）"),
-            format!("{rule:?}: {en} ({stop_on})"),
+            format!("{rule}: {ja}（{stop_on}）"),
+            format!("{rule}: {en} ({stop_on})"),
         );
         a.stop_on = Some(stop_on);
         a.stop_reason = Some(reason);

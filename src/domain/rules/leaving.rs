@@ -71,8 +71,9 @@ impl Work<'_> {
                 job.label_ja()
             ),
             format!(
-                "R9: hired {} as {job:?} (converts on {converts_on}); the ECS-ID stops on {stop_on}; notice today (back up files, move KUMOI mail to KUMail), reminder on {reminder}",
-                hire.hired_on
+                "R9: hired {} as {} (converts on {converts_on}); the ECS-ID stops on {stop_on}; notice today (back up files, move KUMOI mail to KUMail), reminder on {reminder}",
+                hire.hired_on,
+                job.label_en()
             ),
         );
         a.effective_on = Some(converts_on);
@@ -119,7 +120,8 @@ impl Work<'_> {
                 kind.label_ja()
             ),
             format!(
-                "R9: the {kind:?} approved on {approved_on} is not applied: the person was hired as staff, whose ECS-ID stops at the end of June"
+                "R9: the {} approved on {approved_on} is not applied: the person was hired as staff, whose ECS-ID stops at the end of June",
+                kind.label_en()
             ),
         );
         a.ecs_id = Some(ecs_id.clone());
@@ -164,12 +166,12 @@ impl Work<'_> {
                 ActionKind::MakeHolder,
                 rule,
                 format!(
-                    "{rule:?}: {}を承認（{approved_on}）。学生以外として{until}まで同じECS-IDを継続します",
+                    "{rule}: {}を承認（{approved_on}）。学生以外として{until}まで同じECS-IDを継続します",
                     approval.kind.label_ja(),
                 ),
                 format!(
-                    "{rule:?}: {:?} approved on {approved_on}; keeps the same ECS-ID as a non-student holder until {until}",
-                    approval.kind
+                    "{rule}: {} approved on {approved_on}; keeps the same ECS-ID as a non-student holder until {until}",
+                    approval.kind.label_en()
                 ),
             )
         };

@@ -10,7 +10,7 @@ use super::leaving::Leaving;
 use super::{Target, Work, change, clear_stop, finish, new_account};
 use crate::domain::account::{Account, Delivery, Role, State, StopReason};
 use crate::domain::matching::Match;
-use crate::domain::model::{EcsId, Enrollment, RegistrarRow, RowRef, Status, StudentNo};
+use crate::domain::model::{EcsId, RegistrarRow, RowRef, Status, StudentNo};
 use crate::domain::plan::{Action, ActionKind, Change, Person, ReviewReason, Rule, Source};
 use crate::domain::schedule::add_days;
 use crate::domain::text::{fold_kana_key, fold_key};
@@ -299,7 +299,7 @@ impl Work<'_> {
         // again (R1, R9a), whatever else the rows say.
         let role_back = before.role != Role::Student;
         if role_back {
-            changes.push(change("role", role_str(before.role), "student"));
+            changes.push(change("role", before.role.as_str(), Role::Student.as_str()));
             after.role = Role::Student;
             after.holder_until = None;
             after.expiry_notice_for = None;
@@ -375,7 +375,7 @@ impl Work<'_> {
                         ),
                         format!(
                             "R5: {} on {e}; notice to KUMOI today, stop on {stop_on}",
-                            enrollment_en(row.enrollment)
+                            row.enrollment.label_en()
                         ),
                     ),
                     None => (
@@ -384,7 +384,7 @@ impl Work<'_> {
                         ),
                         format!(
                             "R5: {} (no 異動年月日; taken as today); notice to KUMOI today, stop on {stop_on}",
-                            enrollment_en(row.enrollment)
+                            row.enrollment.label_en()
                         ),
                     ),
                 };
@@ -709,25 +709,5 @@ fn person_of_row(r: &RegistrarRow) -> Person {
         person_id: r.person_id.clone(),
         faculty: r.faculty.clone(),
         status: Some(r.status),
-    }
-}
-
-fn role_str(r: Role) -> &'static str {
-    match r {
-        Role::Student => "student",
-        Role::Holder => "holder",
-        Role::ConvertingStaff => "converting_staff",
-    }
-}
-
-fn enrollment_en(e: Enrollment) -> &'static str {
-    match e {
-        Enrollment::Enrolled => "enrolled",
-        Enrollment::OnLeave => "on leave",
-        Enrollment::StudyAbroad => "studying abroad",
-        Enrollment::Graduated => "graduated",
-        Enrollment::Completed => "completed",
-        Enrollment::Withdrawn => "withdrew",
-        Enrollment::Expelled => "expelled",
     }
 }

@@ -93,8 +93,9 @@ impl Work<'_> {
                     row.job_type.label_ja()
                 ),
                 format!(
-                    "R9: hired {} as {:?}; the ECS-ID is already stopped, the hire is recorded",
-                    row.hire_date, row.job_type
+                    "R9: hired {} as {}; the ECS-ID is already stopped, the hire is recorded",
+                    row.hire_date,
+                    row.job_type.label_en()
                 ),
             )
         } else {
@@ -105,8 +106,9 @@ impl Work<'_> {
                     row.job_type.label_ja()
                 ),
                 format!(
-                    "R9a: hired {} as {:?}; enrolled, so the ECS-ID stays until the enrolment ends (then the June 30 stop applies)",
-                    row.hire_date, row.job_type
+                    "R9a: hired {} as {}; enrolled, so the ECS-ID stays until the enrolment ends (then the June 30 stop applies)",
+                    row.hire_date,
+                    row.job_type.label_en()
                 ),
             )
         };
@@ -192,8 +194,8 @@ impl Work<'_> {
             rule,
             person,
             Some(self.source(at)),
-            format!("{rule:?}: {what_ja}の行のECS-ID「{shown}」は記録にありません"),
-            format!("{rule:?}: the {what_en} row names ECS-ID `{shown}`, which is not on record"),
+            format!("{rule}: {what_ja}の行のECS-ID「{shown}」は記録にありません"),
+            format!("{rule}: the {what_en} row names ECS-ID `{shown}`, which is not on record"),
         );
         a.ecs_id = ecs_id;
         a.review = Some(ReviewReason::UnknownAccount);
