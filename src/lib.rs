@@ -15,3 +15,5 @@ pub mod mail;
 pub mod night;
 pub mod report;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use chrono::NaiveDate;
-use regsync::domain::account::{Account, Role, State, StopReason};
-use regsync::domain::model::{EcsId, StudentNo};
+use regsync::domain::account::{Account, Role, StopReason};
+use regsync::domain::model::StudentNo;
 use regsync::domain::plan::{Action, ActionKind, Person, Plan, Rule};
 use regsync::store::outbox::OutboxEntry;
 use regsync::store::{IdFormat, Store};
@@ -24,28 +24,12 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
 
 fn account(ecs_id: &str, name: &str, student_no: &str, role: Role) -> Account {
     Account {
-        ecs_id: EcsId::new(ecs_id),
         kumoi: format!("{ecs_id}@st.kyoto-u.ac.jp").into(),
-        person_id: None,
         student_nos: vec![StudentNo::new(student_no)],
         name: name.into(),
         name_kana: "キョウダイ　タロウ".into(),
-        birth_date: None,
-        faculty: "工学部".into(),
-        status: None,
         role,
-        state: State::Active,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample(ecs_id)
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use regsync::config::Settings;
 use regsync::domain::account::{Account, Role, State, StopReason};
-use regsync::domain::model::{EcsId, PersonId, Status, StudentNo};
+use regsync::domain::model::{PersonId, Status, StudentNo};
 use regsync::domain::plan::{ActionKind, Plan};
 use regsync::domain::rules;
 use regsync::domain::triage::{self, Sifter};
@@ -135,7 +135,6 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
         let person = format!("{:010}", 1_000_000 + i);
         let number = format!("{:08}", 20_000_000 + i);
         let mut a = Account {
-            ecs_id: EcsId::new(&ecs),
             // KUMOI as allocation gives them (`yamada.tarou`, `yamada.tarou.2`, ...), which a
             // new person of the same kana name must not get again.
             kumoi: {
@@ -155,19 +154,7 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
             birth_date: Some(date(&birth)),
             faculty: faculty.into(),
             status: Some(status),
-            role: Role::Student,
-            state: State::Active,
-            activation_deadline: None,
-            activation_expired: false,
-            stop_on: None,
-            stop_reason: None,
-            departed_on: None,
-            reminder_on: None,
-            reminder_sent: false,
-            holder_until: None,
-            expiry_notice_for: None,
-            hire: None,
-            approval: None,
+            ..Account::sample(&ecs)
         };
         match rng.below(40) {
             0 | 1 => {
