@@ -11,9 +11,10 @@
 //! `平成16年4月1日` and `R8.3.31`; about 90% 在学, some 休学 and 3% 卒業/修了/退学 with a 異動年月日.
 //! Every row maps without error, so the benchmark measures the path every good row takes.
 //!
-//! Deterministic for a seed: a hand-written xorshift, no OS randomness. The text is streamed in
-//! blocks through an encoding_rs encoder into a `BufWriter`, so memory stays flat whatever the
-//! row count, and a character CP932 cannot encode is an error, never a replacement.
+//! Deterministic for a seed: an xorshift64* stream (`regsync::testing`), no OS randomness. The
+//! text is streamed in blocks through an encoding_rs encoder into a `BufWriter`, so memory stays
+//! flat whatever the row count, and a character CP932 cannot encode is an error, never a
+//! replacement.
 
 use std::error::Error;
 use std::fmt::Write as _;
@@ -21,36 +22,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use encoding_rs::{EncoderResult, SHIFT_JIS};
+use regsync::testing::XorShift;
 
 type Res<T> = Result<T, Box<dyn Error>>;
-
-/// xorshift64*: enough variety for benchmark data, and the same bytes on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        // Zero is xorshift's fixed point; mix the seed so nearby seeds diverge at once.
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n as u64) >> 32) as usize
-    }
-    /// True with probability `per_mille` / 1000.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        (self.next() >> 32) % 1000 < per_mille
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 /// (kanji, katakana) surnames, common ones first.
 const SURNAMES: &[(&str, &str)] = &[
@@ -232,11 +206,11 @@ fn era(d: Ymd) -> (&'static str, char, i32) {
 }
 
 /// Writes a date the way registrar staff type it: ISO and `2004/4/1` mostly, then the era forms.
-fn push_date(out: &mut String, d: Ymd, rng: &mut Rng) {
+fn push_date(out: &mut String, d: Ymd, rng: &mut XorShift) {
     let Ymd(y, m, day) = d;
     let (kanji, letter, first) = era(d);
     let ey = y - first + 1;
-    let _ = match rng.below(10) {
+    let _ = match rng.below_scaled(10) {
         0..=3 => write!(out, "{y:04}-{m:02}-{day:02}"),
         4..=6 => write!(out, "{y}/{m}/{day}"),
         7 | 8 => write!(out, "{kanji}{ey}年{m}月{day}日"),
@@ -311,56 +285,56 @@ fn parse_args() -> Res<Args> {
 }
 
 /// One row (without quotes yet): the 11 cells of the profile, in header order.
-fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [String; 11]) {
+fn row_cells(i: u64, rng: &mut XorShift, counters: &mut [u32; 100], cells: &mut [String; 11]) {
     for c in cells.iter_mut() {
         c.clear();
     }
     // 身分 first: it decides the faculty list, the serial range and the student's age.
-    let pick = rng.below(1000);
+    let pick = rng.below_scaled(1000);
     let (status, graduate) = match pick {
         0..=749 => ("学部生", false),
         750..=949 => ("大学院生", true),
-        _ => (*rng.pick(OTHER_STATUSES), false),
+        _ => (*rng.pick_scaled(OTHER_STATUSES), false),
     };
     let (code, faculty) = if graduate {
-        *rng.pick(GRADUATE_SCHOOLS)
+        *rng.pick_scaled(GRADUATE_SCHOOLS)
     } else {
-        *rng.pick(FACULTIES)
+        *rng.pick_scaled(FACULTIES)
     };
     let years_back = if graduate {
-        rng.below(3) as i32
+        rng.below_scaled(3) as i32
     } else {
-        rng.below(6) as i32
+        rng.below_scaled(6) as i32
     };
     let admission_year = AS_OF_YEAR - years_back;
     // A real faculty numbers students `code`, year, 4-digit serial; a million rows would run a
     // faculty-year out of serials, so here the code is followed by a 6-digit per-code counter,
     // which keeps every 学籍番号 unique up to a million rows per faculty.
     let n = &mut counters[code as usize];
-    *n += 1 + rng.below(3) as u32;
+    *n += 1 + rng.below_scaled(3) as u32;
     let _ = write!(cells[0], "{code:02}{:06}", *n % 1_000_000);
     let _ = write!(
         cells[1],
         "{:010}",
         1_000_000 + spread(i, 2_654_435_761, 8_999_999, 12_345)
     );
-    if rng.chance(950) {
+    if rng.per_mille(950) {
         let _ = write!(cells[2], "a0{:06}", spread(i, 618_031, 1_000_000, 271_828));
     }
 
-    let (sur, sur_kana) = if rng.chance(10) {
-        *rng.pick(EXTENSION_SURNAMES)
+    let (sur, sur_kana) = if rng.per_mille(10) {
+        *rng.pick_scaled(EXTENSION_SURNAMES)
     } else {
-        *rng.pick(SURNAMES)
+        *rng.pick_scaled(SURNAMES)
     };
-    let (given, given_kana) = *rng.pick(GIVEN_NAMES);
-    let sep = match rng.below(100) {
+    let (given, given_kana) = *rng.pick_scaled(GIVEN_NAMES);
+    let sep = match rng.below_scaled(100) {
         0..=79 => "\u{3000}",
         80..=89 => " ",
         _ => "",
     };
     let _ = write!(cells[3], "{sur}{sep}{given}");
-    if rng.chance(30) {
+    if rng.per_mille(30) {
         push_half_width(&mut cells[4], sur_kana);
         cells[4].push(' ');
         push_half_width(&mut cells[4], given_kana);
@@ -369,11 +343,11 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
         let _ = write!(cells[4], "{sur_kana}{ksep}{given_kana}");
     }
 
-    let birth_year = admission_year - if graduate { 22 } else { 18 } - rng.below(2) as i32;
-    let m = 1 + rng.below(12) as u32;
-    let d = 1 + rng.below(days_in_month(birth_year, m) as usize) as u32;
+    let birth_year = admission_year - if graduate { 22 } else { 18 } - rng.below_scaled(2) as i32;
+    let m = 1 + rng.below_scaled(12) as u32;
+    let d = 1 + rng.below_scaled(days_in_month(birth_year, m) as usize) as u32;
     push_date(&mut cells[5], Ymd(birth_year, m, d), rng);
-    cells[6].push_str(if graduate && rng.chance(500) {
+    cells[6].push_str(if graduate && rng.per_mille(500) {
         "大学院"
     } else {
         ""
@@ -381,7 +355,7 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
     cells[6].push_str(faculty);
     cells[7].push_str(status);
 
-    let enrollment = match rng.below(1000) {
+    let enrollment = match rng.below_scaled(1000) {
         0..=899 => "在学",
         900..=969 => "休学",
         970..=984 if graduate => "修了",
@@ -395,8 +369,8 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
         "在学" => {}
         "休学" => push_date(&mut cells[10], Ymd(AS_OF_YEAR, 4, 1), rng),
         "退学" => {
-            let m = 1 + rng.below(3) as u32;
-            let d = 1 + rng.below(28) as u32;
+            let m = 1 + rng.below_scaled(3) as u32;
+            let d = 1 + rng.below_scaled(28) as u32;
             push_date(&mut cells[10], Ymd(AS_OF_YEAR, m, d), rng);
         }
         _ => push_date(&mut cells[10], Ymd(AS_OF_YEAR, 3, 31), rng),
@@ -459,7 +433,7 @@ fn main() -> Res<()> {
     let mut encoder = SHIFT_JIS.new_encoder();
     let mut text = String::with_capacity(1 << 20);
     let mut bytes = Vec::with_capacity(1 << 20);
-    let mut rng = Rng::new(args.seed);
+    let mut rng = XorShift::star(XorShift::spread(args.seed));
 
     const HEADER: [&str; 11] = [
         "学籍番号",

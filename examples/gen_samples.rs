@@ -13,32 +13,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::{Datelike, Duration, NaiveDate};
+use regsync::testing::XorShift;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
 // ---------------------------------------------------------------------------------------------
 // Small deterministic helpers
-
-/// xorshift64*: enough variety for sample data, and the same bytes on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.next() % 100 < pct
-    }
-}
 
 fn ymd(y: i32, m: u32, d: u32) -> Res<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("bad date {y}-{m}-{d}").into())
@@ -451,7 +432,7 @@ struct Notable {
 }
 
 struct World {
-    rng: Rng,
+    rng: XorShift,
     next_pid: u64,
     ecs_used: BTreeSet<String>,
     kumoi_used: BTreeSet<String>,
@@ -472,7 +453,7 @@ enum Sep {
 impl World {
     fn new() -> World {
         World {
-            rng: Rng(0x5EED_2026_0402_0001),
+            rng: XorShift::star(0x5EED_2026_0402_0001),
             next_pid: 1_204_117,
             ecs_used: BTreeSet::new(),
             kumoi_used: BTreeSet::new(),
@@ -586,7 +567,7 @@ impl World {
             7 => Fmt::Kanji,
             8 => Fmt::Short,
             _ => {
-                if self.rng.chance(50) {
+                if self.rng.percent(50) {
                     Fmt::FullWidth
                 } else {
                     Fmt::Kanji
@@ -622,8 +603,8 @@ impl World {
         let kana = if half { half_kana(&kana) } else { kana };
         let birth_fmt = self.random_birth_fmt();
         let adm_fmt = self.random_adm_fmt();
-        let status_as_code = self.rng.chance(4);
-        let enroll_as_code = self.rng.chance(4);
+        let status_as_code = self.rng.percent(4);
+        let enroll_as_code = self.rng.percent(4);
         self.rows.push(Row {
             sno: sno.into(),
             pid: p.pid.clone(),
@@ -792,7 +773,7 @@ fn build(w: &mut World) -> Res<Cast> {
             false,
         );
         // Half of them were undergraduates here: their student-number history has two numbers.
-        if w.rng.chance(50) {
+        if w.rng.percent(50) {
             let (_, ucode, _) = w.pick_faculty();
             let old = w.sno(ucode, year - 4 - if doctor { 2 } else { 0 }, 0);
             w.account(&p, &[&old, &sno], school, "学生", "有効", None, None, None);

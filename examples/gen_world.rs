@@ -29,7 +29,7 @@
 //! given name × a birth date over eight years) that new admissions rarely share a
 //! (kana, birth date) with an account, so the R2 review-candidate path stays rare.
 //!
-//! Deterministic: a hand-written xorshift seeded per person, so the same arguments always write
+//! Deterministic: an xorshift64* stream seeded per person, so the same arguments always write
 //! the same bytes. Streamed through `BufWriter`s; nothing holds a whole file.
 
 use std::error::Error;
@@ -40,35 +40,9 @@ use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDate};
 use encoding_rs::{EncoderResult, SHIFT_JIS};
+use regsync::testing::XorShift;
 
 type Res<T> = Result<T, Box<dyn Error>>;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    /// A stream for item `k` of the world seeded with `seed` (splitmix64 of both).
-    fn for_item(seed: u64, k: u64) -> Rng {
-        let mut z = seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(k.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng(z | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 11) % n as u64) as usize
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Names and affiliations
@@ -237,11 +211,11 @@ fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
 }
 
 fn draw(seed: u64, k: u64) -> Person {
-    let mut r = Rng::for_item(seed, k);
-    let kind = kind_of(r.next());
-    let grad = kind != Kind::Renumbered && r.below(100) < 22;
+    let mut r = XorShift::star(XorShift::for_item(seed, k));
+    let kind = kind_of(r.next_u64());
+    let grad = kind != Kind::Renumbered && r.below_high(100) < 22;
     let total: usize = FACULTIES.iter().map(|f| f.3).sum();
-    let mut w = r.below(total);
+    let mut w = r.below_high(total);
     let mut faculty = 0;
     for (i, f) in FACULTIES.iter().enumerate() {
         if w < f.3 {
@@ -250,35 +224,39 @@ fn draw(seed: u64, k: u64) -> Person {
         }
         w -= f.3;
     }
-    let school = (grad && r.below(100) < 15).then(|| r.below(INDEPENDENT_SCHOOLS.len()));
+    let school = (grad && r.below_high(100) < 15).then(|| r.below_high(INDEPENDENT_SCHOOLS.len()));
     // Undergraduates admitted 2020–2025 (born in the school year 18 years before); graduate
     // students admitted 2020–2025, born 22–30 years before. New admissions: 2026-04-01.
     let year = match kind {
         Kind::New => 2026,
         Kind::Renumbered => 2022,
-        _ => 2020 + r.below(6) as i32,
+        _ => 2020 + r.below_high(6) as i32,
     };
-    let admitted = if r.below(100) < 97 {
+    let admitted = if r.below_high(100) < 97 {
         ymd(year, 4, 1)
     } else {
         ymd(year - i32::from(kind != Kind::New), 10, 1)
     };
-    let age = if grad { 22 + r.below(8) as i32 } else { 18 };
+    let age = if grad {
+        22 + r.below_high(8) as i32
+    } else {
+        18
+    };
     let born_from = ymd(year - age - 1, 4, 2);
-    let birth = born_from + chrono::Days::new(r.below(365) as u64);
+    let birth = born_from + chrono::Days::new(r.below_high(365) as u64);
     Person {
         kind,
         grad,
         faculty,
         school,
-        family: r.below(FAMILY.len()),
-        head: r.below(GIVEN_HEAD.len()),
-        mid: r.below(GIVEN_MID.len()),
-        tail: r.below(GIVEN_TAIL.len()),
+        family: r.below_high(FAMILY.len()),
+        head: r.below_high(GIVEN_HEAD.len()),
+        mid: r.below_high(GIVEN_MID.len()),
+        tail: r.below_high(GIVEN_TAIL.len()),
         birth,
         admitted,
-        fmt: r.next(),
-        sep: r.next(),
+        fmt: r.next_u64(),
+        sep: r.next_u64(),
     }
 }
 
@@ -481,13 +459,18 @@ fn main() -> Res<()> {
     // Accounts get ECS-IDs from a shuffled run of serials, so ECS-ID order is unrelated to
     // student-number order; the serials stay low enough for this night's admissions.
     let with_account: u64 = (0..people)
-        .filter(|&k| !matches!(kind_of(Rng::for_item(args.seed, k).next()), Kind::New))
+        .filter(|&k| {
+            !matches!(
+                kind_of(XorShift::star(XorShift::for_item(args.seed, k)).next_u64()),
+                Kind::New
+            )
+        })
         .count() as u64;
     let first_serial = 1000u32;
     let mut serials: Vec<u32> = (0..with_account as u32).map(|i| first_serial + i).collect();
-    let mut shuffle = Rng::for_item(args.seed, u64::MAX);
+    let mut shuffle = XorShift::star(XorShift::for_item(args.seed, u64::MAX));
     for i in (1..serials.len()).rev() {
-        serials.swap(i, shuffle.below(i + 1));
+        serials.swap(i, shuffle.below_high(i + 1));
     }
     let last = first_serial as u64 + with_account;
     let admissions = people - with_account;

@@ -16,6 +16,7 @@ use regsync::domain::triage::{self, Sifter};
 use regsync::ingest::Sink;
 use regsync::ingest::batch::Batch;
 use regsync::store::{IdFormat, Store};
+use regsync::testing::XorShift;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -71,23 +72,6 @@ fn creates(p: &Plan) -> usize {
         .count()
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
-
 const FAMILY: &[(&str, &str)] = &[
     ("山田", "ヤマダ"),
     ("鈴木", "スズキ"),
@@ -112,15 +96,15 @@ const STATUSES: &[(Status, &str)] = &[
 /// kind of thing about them (unchanged, spelled differently, changed, renumbered, departed,
 /// absent, duplicated, contradicting, new, alike in kana and birth date to someone on record).
 fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = XorShift::plain(XorShift::spread(seed));
     let mut accounts = Vec::new();
     let mut kumoi_used = std::collections::HashMap::<String, u32>::new();
     let mut csv = String::from(
         "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n",
     );
     for i in 0..n {
-        let (fam, fam_kana) = FAMILY[rng.below(FAMILY.len() as u64) as usize];
-        let (giv, giv_kana) = GIVEN[rng.below(GIVEN.len() as u64) as usize];
+        let (fam, fam_kana) = *rng.pick(FAMILY);
+        let (giv, giv_kana) = *rng.pick(GIVEN);
         let name = format!("{fam}\u{3000}{giv}");
         let kana = format!("{fam_kana}\u{3000}{giv_kana}");
         // Birth dates spread out, except on April 1, where kana + birth date twins occur.
@@ -129,8 +113,8 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
         } else {
             format!("2004-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))
         };
-        let faculty = rng.pick(FACULTIES);
-        let (status, status_ja) = STATUSES[rng.below(STATUSES.len() as u64) as usize];
+        let faculty = *rng.pick(FACULTIES);
+        let (status, status_ja) = *rng.pick(STATUSES);
         let ecs = format!("a0{:06}", 100_000 + i);
         let person = format!("{:010}", 1_000_000 + i);
         let number = format!("{:08}", 20_000_000 + i);
