@@ -32,17 +32,16 @@
 //! Deterministic: an xorshift64* stream seeded per person, so the same arguments always write
 //! the same bytes. Streamed through `BufWriter`s; nothing holds a whole file.
 
-use std::error::Error;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDate};
-use encoding_rs::{EncoderResult, SHIFT_JIS};
 use regsync::testing::XorShift;
 
-type Res<T> = Result<T, Box<dyn Error>>;
+mod common;
+use common::{ACCOUNTS_HEADER, Cp932, Era, REGISTRAR_HEADER, REGISTRAR_TITLE, Res, era, ymd};
 
 // ---------------------------------------------------------------------------------------------
 // Names and affiliations
@@ -206,10 +205,6 @@ struct Person {
     sep: u64,
 }
 
-fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
-}
-
 fn draw(seed: u64, k: u64) -> Person {
     let mut r = XorShift::star(XorShift::for_item(seed, k));
     let kind = kind_of(r.next_u64());
@@ -311,12 +306,13 @@ impl Numbers {
 // Dates as the registrar's staff type them
 
 fn era_date(out: &mut String, d: NaiveDate, short: bool) {
-    let (y, m, day) = (d.year(), d.month(), d.day());
-    let (kanji, letter, year) = if (y, m, day) >= (2019, 5, 1) {
-        ("令和", "R", y - 2018)
-    } else {
-        ("平成", "H", y - 1988)
-    };
+    let (m, day) = (d.month(), d.day());
+    let Era {
+        kanji,
+        letter,
+        year,
+        ..
+    } = era(d);
     if short {
         let _ = write!(out, "{letter}{year}.{m}.{day}");
     } else {
@@ -341,16 +337,16 @@ fn reg_date(out: &mut String, d: NaiveDate, style: u64) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/// A CP932 writer: encodes each line into a reused buffer and refuses unmappable characters.
-/// Every line goes to each of `outs` (tonight's export and, with `--next-night`, tomorrow's);
-/// [`Cp932::title`] writes a different line to each.
-struct Cp932<W: Write> {
+/// The registrar exports, written in CP932: each line is encoded into a reused buffer, and an
+/// unmappable character is an error. Every line goes to each of `outs` (tonight's export and,
+/// with `--next-night`, tomorrow's); [`Exports::title`] writes a different line to each.
+struct Exports<W: Write> {
     outs: Vec<W>,
-    encoder: encoding_rs::Encoder,
+    cp932: Cp932,
     buf: Vec<u8>,
 }
 
-impl<W: Write> Cp932<W> {
+impl<W: Write> Exports<W> {
     fn line(&mut self, line: &str) -> Res<()> {
         self.encode(line)?;
         for out in &mut self.outs {
@@ -377,24 +373,10 @@ impl<W: Write> Cp932<W> {
 
     /// Encodes `line` + CRLF into `buf`.
     fn encode(&mut self, line: &str) -> Res<()> {
-        let need = self
-            .encoder
-            .max_buffer_length_from_utf8_without_replacement(line.len())
-            .ok_or("line too long")?;
         self.buf.clear();
-        self.buf.resize(need, 0);
-        let (result, read, written) =
-            self.encoder
-                .encode_from_utf8_without_replacement(line, &mut self.buf, false);
-        match result {
-            EncoderResult::InputEmpty => {}
-            EncoderResult::Unmappable(c) => {
-                return Err(format!("`{c}` (U+{:04X}) is not in CP932: {line}", c as u32).into());
-            }
-            EncoderResult::OutputFull => return Err("CP932 buffer too small".into()),
-        }
-        debug_assert_eq!(read, line.len());
-        self.buf.truncate(written);
+        self.cp932
+            .push(line, &mut self.buf)
+            .map_err(|e| format!("{e}: {line}"))?;
         self.buf.extend_from_slice(b"\r\n");
         Ok(())
     }
@@ -445,9 +427,6 @@ fn args() -> Res<Args> {
     })
 }
 
-const REGISTRAR_HEADER: &str =
-    "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日";
-const ACCOUNTS_HEADER: &str = "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限";
 /// Japanese Excel pads every row of this export with three empty columns.
 const PAD: &str = ",,,";
 
@@ -492,7 +471,7 @@ fn main() -> Res<()> {
     let next_path = args.out.join("registrar-next.csv");
     let mut acc = BufWriter::with_capacity(1 << 20, File::create(&accounts_path)?);
     acc.write_all("\u{feff}".as_bytes())?;
-    acc.write_all(ACCOUNTS_HEADER.as_bytes())?;
+    acc.write_all(ACCOUNTS_HEADER.join(",").as_bytes())?;
     if args.status {
         acc.write_all(",身分".as_bytes())?;
     }
@@ -507,18 +486,18 @@ fn main() -> Res<()> {
         // A stale one would not match this world.
         std::fs::remove_file(&next_path)?;
     }
-    let mut reg = Cp932 {
+    let mut reg = Exports {
         outs,
-        encoder: SHIFT_JIS.new_encoder(),
+        cp932: Cp932::new(),
         buf: Vec::new(),
     };
-    reg.line(&format!("令和8年度 在籍者一覧{}", ",".repeat(13)))?;
+    reg.line(&format!("{REGISTRAR_TITLE}{}", ",".repeat(13)))?;
     reg.title(
         &["2026/04/02", "2026/04/03"]
             .map(|day| format!("出力日: {day},,,,,,教務部 教務企画課{}", ",".repeat(7))),
     )?;
     reg.line(&",".repeat(13))?;
-    reg.line(&format!("{REGISTRAR_HEADER}{PAD}"))?;
+    reg.line(&format!("{}{PAD}", REGISTRAR_HEADER.join(",")))?;
 
     let mut numbers = Numbers([0; 100]);
     let mut line = String::with_capacity(256);
