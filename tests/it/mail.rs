@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use chrono::NaiveDate;
 use regsync::domain::account::{Account, Role, StopReason};
 use regsync::domain::model::StudentNo;
@@ -14,9 +13,8 @@ use regsync::store::outbox::OutboxEntry;
 use regsync::store::{IdFormat, Store};
 use tempfile::TempDir;
 
+use crate::common::{Result, cmd};
 use crate::smtp::{Mode, SmtpServer, dead_port};
-
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
@@ -133,12 +131,11 @@ impl Env {
     }
 
     fn mail(&self, args: &[&str]) -> Result<(i32, String)> {
-        let out = Command::cargo_bin("regsync")?
+        let out = cmd(self.dir.path(), &[], &[])
             .arg("--config")
             .arg(&self.config)
             .arg("mail")
             .args(args)
-            .current_dir(self.dir.path())
             .output()?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let code = out.status.code().ok_or("killed by a signal")?;
@@ -316,11 +313,10 @@ fn mail_without_a_store_sends_nothing_and_creates_nothing() -> Result {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("regsync.toml");
     std::fs::write(&config, "[paths]\nstore = \"store.sqlite\"\n")?;
-    Command::cargo_bin("regsync")?
+    cmd(dir.path(), &[], &[])
         .arg("--config")
         .arg(&config)
         .arg("mail")
-        .current_dir(dir.path())
         .assert()
         .code(0)
         .stdout("sent 0, failed 0, pending 0\n");
@@ -355,11 +351,10 @@ fn mail_config_errors_are_caught_before_any_work() -> Result {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("regsync.toml");
         std::fs::write(&config, format!("[mail]\n{mail}"))?;
-        let out = Command::cargo_bin("regsync")?
+        let out = cmd(dir.path(), &[], &[])
             .arg("--config")
             .arg(&config)
             .arg("mail")
-            .current_dir(dir.path())
             .output()?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{mail}: {stderr}");

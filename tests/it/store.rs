@@ -6,7 +6,7 @@ use regsync::domain::model::{Kind, StudentNo};
 use regsync::domain::plan::{Action, ActionKind, InputFile, Person, Plan, ReviewReason, Rule};
 use regsync::store::{ApplyExtra, IdFormat, Store, StoreError, empty_digest};
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+use crate::common::Result;
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())

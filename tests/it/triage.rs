@@ -18,7 +18,7 @@ use regsync::ingest::batch::Batch;
 use regsync::store::{IdFormat, Store};
 use regsync::testing::XorShift;
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+use crate::common::{Result, cmd, root};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
@@ -510,13 +510,9 @@ fn triage_gives_the_full_plan_over_the_demo_nights() -> Result {
         dir.path(),
         "[policy]\nguard_share = 0.25\n[mail]\ntransport = \"file\"\ndir = \"mail-out\"\n",
     )?;
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let bin = assert_cmd::cargo::cargo_bin("regsync");
+    let samples = root().join("samples");
     let regsync = |args: &[&str]| -> Result {
-        let out = std::process::Command::new(&bin)
-            .current_dir(dir.path())
-            .args(args)
-            .output()?;
+        let out = cmd(dir.path(), args, &[]).output()?;
         if out.status.code().is_some_and(|c| c == 0 || c == 5) {
             Ok(())
         } else {
