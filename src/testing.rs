@@ -1,12 +1,14 @@
 //! Scaffolding shared by the unit tests, the integration tests and the example generators: a
-//! neutral [`Account`] to build fixtures from, and the xorshift streams that generated worlds
-//! and sample files are drawn from. Compiled only for tests and with the `test-support` feature
-//! (which the crate's dev-dependency on itself turns on), so a release build carries none of it.
+//! neutral [`Account`] and [`Action`] to build fixtures from, and the xorshift streams that
+//! generated worlds and sample files are drawn from. Compiled only for tests and with the
+//! `test-support` feature (which the crate's dev-dependency on itself turns on), so a release
+//! build carries none of it.
 
 use compact_str::format_compact;
 
 use crate::domain::account::{Account, Role, State};
 use crate::domain::model::EcsId;
+use crate::domain::plan::{Action, ActionKind, Person, Rule};
 
 impl Account {
     /// An active student account holding `ecs_id`, with the KUMOI address
@@ -39,6 +41,21 @@ impl Account {
             hire: None,
             approval: None,
         }
+    }
+}
+
+impl Action {
+    /// An action of `kind` under `rule` with every other field empty (no person, source,
+    /// reason or account after it), for a fixture to fill in with struct-update syntax.
+    pub fn sample(kind: ActionKind, rule: Rule) -> Action {
+        Action::new(
+            kind,
+            rule,
+            Person::default(),
+            None,
+            String::new(),
+            String::new(),
+        )
     }
 }
 

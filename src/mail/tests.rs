@@ -11,7 +11,7 @@ use super::*;
 use crate::domain::account::{Account, Role, StopReason};
 use crate::domain::model::StudentNo;
 use crate::domain::notice::NoticeKind;
-use crate::domain::plan::{Action, ActionKind, Person, Rule};
+use crate::domain::plan::{Action, ActionKind, Rule};
 use crate::store::outbox::DueNotice;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -38,22 +38,13 @@ fn action(
     reason: StopReason,
 ) -> Action {
     Action {
-        kind,
-        rule,
         ecs_id: Some(after.ecs_id.clone()),
-        person: Person::default(),
-        source: None,
         effective_on,
         notice_on: Some(date(2026, 3, 24)),
         stop_on: Some(stop_on),
         stop_reason: Some(reason),
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja: String::new(),
-        reason_en: String::new(),
         after: Some(after),
+        ..Action::sample(kind, rule)
     }
 }
 

@@ -172,7 +172,7 @@ fn new_account() -> Account {
 
 /// A plan on the empty store with one action per `(kind, after)`.
 fn plan_of(actions: Vec<(ActionKind, Account)>) -> Plan {
-    use crate::domain::plan::{Action, Person, Rule};
+    use crate::domain::plan::{Action, Rule};
     Plan {
         format: Plan::FORMAT,
         as_of: NaiveDate::from_ymd_opt(2026, 4, 2).unwrap_or_default(),
@@ -184,14 +184,7 @@ fn plan_of(actions: Vec<(ActionKind, Account)>) -> Plan {
             .map(|(kind, after)| Action {
                 ecs_id: Some(after.ecs_id.clone()),
                 after: Some(after),
-                ..Action::new(
-                    kind,
-                    Rule::R1,
-                    Person::default(),
-                    None,
-                    String::new(),
-                    String::new(),
-                )
+                ..Action::sample(kind, Rule::R1)
             })
             .collect(),
         warnings: Vec::new(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use regsync::domain::account::{Account, Role, StopReason};
 use regsync::domain::model::StudentNo;
-use regsync::domain::plan::{Action, ActionKind, Person, Plan, Rule};
+use regsync::domain::plan::{Action, ActionKind, Plan, Rule};
 use regsync::store::outbox::OutboxEntry;
 use regsync::store::{IdFormat, Store};
 use tempfile::TempDir;
@@ -33,22 +33,11 @@ fn account(ecs_id: &str, name: &str, student_no: &str, role: Role) -> Account {
 
 fn action(kind: ActionKind, rule: Rule, after: &Account, stop_on: NaiveDate) -> Action {
     Action {
-        kind,
-        rule,
         ecs_id: Some(after.ecs_id.clone()),
-        person: Person::default(),
-        source: None,
-        effective_on: None,
-        notice_on: None,
         stop_on: Some(stop_on),
         stop_reason: Some(StopReason::Departed),
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja: String::new(),
-        reason_en: String::new(),
         after: Some(after.clone()),
+        ..Action::sample(kind, rule)
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use regsync::domain::account::Account;
 use regsync::domain::model::{Kind, StudentNo};
-use regsync::domain::plan::{Action, ActionKind, InputFile, Person, Plan, ReviewReason, Rule};
+use regsync::domain::plan::{Action, ActionKind, InputFile, Plan, ReviewReason, Rule};
 use regsync::store::{ApplyExtra, IdFormat, Store, StoreError, empty_digest};
 
 use crate::common::Result;
@@ -23,22 +23,9 @@ fn account(ecs_id: &str, student_nos: &[&str]) -> Result<Account> {
 
 fn action(kind: ActionKind, rule: Rule, after: Option<Account>) -> Action {
     Action {
-        kind,
-        rule,
         ecs_id: after.as_ref().map(|a| a.ecs_id.clone()),
-        person: Person::default(),
-        source: None,
-        effective_on: None,
-        notice_on: None,
-        stop_on: None,
-        stop_reason: None,
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja: String::new(),
-        reason_en: String::new(),
         after,
+        ..Action::sample(kind, rule)
     }
 }
 
