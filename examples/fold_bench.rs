@@ -9,6 +9,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use regsync::domain::text::{fold_kana_key, fold_kana_key_into, fold_key, fold_key_into};
+use regsync::testing::XorShift;
 
 #[path = "../src/domain/text/reference.rs"]
 mod reference;
@@ -37,15 +38,12 @@ const NAMES: &[&str] = &[
     "山\u{FA11}\u{3000}大輔",
 ];
 
-/// xorshift64*, so every run folds the same rows.
+/// A fixed xorshift64* stream, so every run folds the same rows.
 fn rows(n: usize) -> Vec<String> {
-    let mut x = 0x2545_F491_4F6C_DD1D_u64;
+    let mut rng = XorShift::star(0x2545_F491_4F6C_DD1D);
     (0..n)
         .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            let pick = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33;
+            let pick = rng.next_u64() >> 33;
             let k = usize::try_from(pick).unwrap_or(0) % NAMES.len();
             NAMES.get(k).copied().unwrap_or_default().to_owned()
         })

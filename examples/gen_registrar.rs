@@ -11,46 +11,20 @@
 //! `平成16年4月1日` and `R8.3.31`; about 90% 在学, some 休学 and 3% 卒業/修了/退学 with a 異動年月日.
 //! Every row maps without error, so the benchmark measures the path every good row takes.
 //!
-//! Deterministic for a seed: a hand-written xorshift, no OS randomness. The text is streamed in
-//! blocks through an encoding_rs encoder into a `BufWriter`, so memory stays flat whatever the
-//! row count, and a character CP932 cannot encode is an error, never a replacement.
+//! Deterministic for a seed: an xorshift64* stream (`regsync::testing`), no OS randomness. The
+//! text is streamed in blocks through an encoding_rs encoder into a `BufWriter`, so memory stays
+//! flat whatever the row count, and a character CP932 cannot encode is an error, never a
+//! replacement.
 
-use std::error::Error;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 
-use encoding_rs::{EncoderResult, SHIFT_JIS};
+use chrono::{Datelike, NaiveDate};
+use regsync::testing::XorShift;
 
-type Res<T> = Result<T, Box<dyn Error>>;
-
-/// xorshift64*: enough variety for benchmark data, and the same bytes on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        // Zero is xorshift's fixed point; mix the seed so nearby seeds diverge at once.
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n as u64) >> 32) as usize
-    }
-    /// True with probability `per_mille` / 1000.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        (self.next() >> 32) % 1000 < per_mille
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+mod common;
+use common::{Cp932, Era, REGISTRAR_HEADER, REGISTRAR_TITLE, Res, era, push_half_width, ymd};
 
 /// (kanji, katakana) surnames, common ones first.
 const SURNAMES: &[(&str, &str)] = &[
@@ -207,9 +181,6 @@ const OTHER_STATUSES: &[&str] = &[
 /// The export night; admission years run up to it.
 const AS_OF_YEAR: i32 = 2026;
 
-#[derive(Clone, Copy)]
-struct Ymd(i32, u32, u32);
-
 fn days_in_month(y: i32, m: u32) -> u32 {
     match m {
         4 | 6 | 9 | 11 => 30,
@@ -219,58 +190,21 @@ fn days_in_month(y: i32, m: u32) -> u32 {
     }
 }
 
-/// The era of a date after 1926 (Shōwa, Heisei, Reiwa): its kanji, its letter and its first year.
-fn era(d: Ymd) -> (&'static str, char, i32) {
-    let Ymd(y, m, day) = d;
-    if (y, m, day) >= (2019, 5, 1) {
-        ("令和", 'R', 2019)
-    } else if (y, m, day) >= (1989, 1, 8) {
-        ("平成", 'H', 1989)
-    } else {
-        ("昭和", 'S', 1926)
-    }
-}
-
 /// Writes a date the way registrar staff type it: ISO and `2004/4/1` mostly, then the era forms.
-fn push_date(out: &mut String, d: Ymd, rng: &mut Rng) {
-    let Ymd(y, m, day) = d;
-    let (kanji, letter, first) = era(d);
-    let ey = y - first + 1;
-    let _ = match rng.below(10) {
+fn push_date(out: &mut String, d: NaiveDate, rng: &mut XorShift) {
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    let Era {
+        kanji,
+        letter,
+        year: ey,
+        ..
+    } = era(d);
+    let _ = match rng.below_scaled(10) {
         0..=3 => write!(out, "{y:04}-{m:02}-{day:02}"),
         4..=6 => write!(out, "{y}/{m}/{day}"),
         7 | 8 => write!(out, "{kanji}{ey}年{m}月{day}日"),
         _ => write!(out, "{letter}{ey}.{m}.{day}"),
     };
-}
-
-/// Full-width katakana → half-width, as old registrar terminals typed it (ﾔﾏﾀﾞ ﾀﾛｳ).
-fn push_half_width(out: &mut String, kana: &str) {
-    const PLAIN: &str = "ァアィイゥウェエォオカキクケコサシスセソタチッツテトナニヌネノハヒフヘホマミムメモャヤュユョヨラリルレロワヲン";
-    const HALF: &str = "ｧｱｨｲｩｳｪｴｫｵｶｷｸｹｺｻｼｽｾｿﾀﾁｯﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓｬﾔｭﾕｮﾖﾗﾘﾙﾚﾛﾜｦﾝ";
-    const VOICED: &str = "ガギグゲゴザジズゼゾダヂヅデドバビブベボ";
-    const VOICED_BASE: &str = "カキクケコサシスセソタチツテトハヒフヘホ";
-    const SEMI: &str = "パピプペポ";
-    const SEMI_BASE: &str = "ハヒフヘホ";
-    let nth = |set: &str, c: char| set.chars().position(|x| x == c);
-    let half = |c: char| nth(PLAIN, c).and_then(|i| HALF.chars().nth(i));
-    for c in kana.chars() {
-        if let Some(h) = half(c) {
-            out.push(h);
-        } else if let Some(i) = nth(VOICED, c) {
-            out.extend(VOICED_BASE.chars().nth(i).and_then(half));
-            out.push('ﾞ');
-        } else if let Some(i) = nth(SEMI, c) {
-            out.extend(SEMI_BASE.chars().nth(i).and_then(half));
-            out.push('ﾟ');
-        } else if c == 'ー' {
-            out.push('ｰ');
-        } else if c == 'ヴ' {
-            out.push_str("ｳﾞ");
-        } else {
-            out.push(c);
-        }
-    }
 }
 
 /// A bijection on `0..m` for a prime `p` that does not divide `m`: unique IDs without a set.
@@ -311,56 +245,56 @@ fn parse_args() -> Res<Args> {
 }
 
 /// One row (without quotes yet): the 11 cells of the profile, in header order.
-fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [String; 11]) {
+fn row_cells(i: u64, rng: &mut XorShift, counters: &mut [u32; 100], cells: &mut [String; 11]) {
     for c in cells.iter_mut() {
         c.clear();
     }
     // 身分 first: it decides the faculty list, the serial range and the student's age.
-    let pick = rng.below(1000);
+    let pick = rng.below_scaled(1000);
     let (status, graduate) = match pick {
         0..=749 => ("学部生", false),
         750..=949 => ("大学院生", true),
-        _ => (*rng.pick(OTHER_STATUSES), false),
+        _ => (*rng.pick_scaled(OTHER_STATUSES), false),
     };
     let (code, faculty) = if graduate {
-        *rng.pick(GRADUATE_SCHOOLS)
+        *rng.pick_scaled(GRADUATE_SCHOOLS)
     } else {
-        *rng.pick(FACULTIES)
+        *rng.pick_scaled(FACULTIES)
     };
     let years_back = if graduate {
-        rng.below(3) as i32
+        rng.below_scaled(3) as i32
     } else {
-        rng.below(6) as i32
+        rng.below_scaled(6) as i32
     };
     let admission_year = AS_OF_YEAR - years_back;
     // A real faculty numbers students `code`, year, 4-digit serial; a million rows would run a
     // faculty-year out of serials, so here the code is followed by a 6-digit per-code counter,
     // which keeps every 学籍番号 unique up to a million rows per faculty.
     let n = &mut counters[code as usize];
-    *n += 1 + rng.below(3) as u32;
+    *n += 1 + rng.below_scaled(3) as u32;
     let _ = write!(cells[0], "{code:02}{:06}", *n % 1_000_000);
     let _ = write!(
         cells[1],
         "{:010}",
         1_000_000 + spread(i, 2_654_435_761, 8_999_999, 12_345)
     );
-    if rng.chance(950) {
+    if rng.per_mille(950) {
         let _ = write!(cells[2], "a0{:06}", spread(i, 618_031, 1_000_000, 271_828));
     }
 
-    let (sur, sur_kana) = if rng.chance(10) {
-        *rng.pick(EXTENSION_SURNAMES)
+    let (sur, sur_kana) = if rng.per_mille(10) {
+        *rng.pick_scaled(EXTENSION_SURNAMES)
     } else {
-        *rng.pick(SURNAMES)
+        *rng.pick_scaled(SURNAMES)
     };
-    let (given, given_kana) = *rng.pick(GIVEN_NAMES);
-    let sep = match rng.below(100) {
+    let (given, given_kana) = *rng.pick_scaled(GIVEN_NAMES);
+    let sep = match rng.below_scaled(100) {
         0..=79 => "\u{3000}",
         80..=89 => " ",
         _ => "",
     };
     let _ = write!(cells[3], "{sur}{sep}{given}");
-    if rng.chance(30) {
+    if rng.per_mille(30) {
         push_half_width(&mut cells[4], sur_kana);
         cells[4].push(' ');
         push_half_width(&mut cells[4], given_kana);
@@ -369,11 +303,11 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
         let _ = write!(cells[4], "{sur_kana}{ksep}{given_kana}");
     }
 
-    let birth_year = admission_year - if graduate { 22 } else { 18 } - rng.below(2) as i32;
-    let m = 1 + rng.below(12) as u32;
-    let d = 1 + rng.below(days_in_month(birth_year, m) as usize) as u32;
-    push_date(&mut cells[5], Ymd(birth_year, m, d), rng);
-    cells[6].push_str(if graduate && rng.chance(500) {
+    let birth_year = admission_year - if graduate { 22 } else { 18 } - rng.below_scaled(2) as i32;
+    let m = 1 + rng.below_scaled(12) as u32;
+    let d = 1 + rng.below_scaled(days_in_month(birth_year, m) as usize) as u32;
+    push_date(&mut cells[5], ymd(birth_year, m, d), rng);
+    cells[6].push_str(if graduate && rng.per_mille(500) {
         "大学院"
     } else {
         ""
@@ -381,7 +315,7 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
     cells[6].push_str(faculty);
     cells[7].push_str(status);
 
-    let enrollment = match rng.below(1000) {
+    let enrollment = match rng.below_scaled(1000) {
         0..=899 => "在学",
         900..=969 => "休学",
         970..=984 if graduate => "修了",
@@ -390,16 +324,16 @@ fn row_cells(i: u64, rng: &mut Rng, counters: &mut [u32; 100], cells: &mut [Stri
         _ => "退学",
     };
     cells[8].push_str(enrollment);
-    push_date(&mut cells[9], Ymd(admission_year, 4, 1), rng);
+    push_date(&mut cells[9], ymd(admission_year, 4, 1), rng);
     match enrollment {
         "在学" => {}
-        "休学" => push_date(&mut cells[10], Ymd(AS_OF_YEAR, 4, 1), rng),
+        "休学" => push_date(&mut cells[10], ymd(AS_OF_YEAR, 4, 1), rng),
         "退学" => {
-            let m = 1 + rng.below(3) as u32;
-            let d = 1 + rng.below(28) as u32;
-            push_date(&mut cells[10], Ymd(AS_OF_YEAR, m, d), rng);
+            let m = 1 + rng.below_scaled(3) as u32;
+            let d = 1 + rng.below_scaled(28) as u32;
+            push_date(&mut cells[10], ymd(AS_OF_YEAR, m, d), rng);
         }
-        _ => push_date(&mut cells[10], Ymd(AS_OF_YEAR, 3, 31), rng),
+        _ => push_date(&mut cells[10], ymd(AS_OF_YEAR, 3, 31), rng),
     }
 }
 
@@ -422,28 +356,15 @@ fn push_quoted_row<S: AsRef<str>>(out: &mut String, cells: &[S]) {
     out.push_str("\r\n");
 }
 
-/// Encodes `text` to CP932 and writes it; any character CP932 lacks is an error.
+/// Encodes `text` to CP932, writes it and empties it.
 fn flush(
     text: &mut String,
-    encoder: &mut encoding_rs::Encoder,
+    cp932: &mut Cp932,
     bytes: &mut Vec<u8>,
     w: &mut impl std::io::Write,
 ) -> Res<()> {
     bytes.clear();
-    let need = encoder
-        .max_buffer_length_from_utf8_without_replacement(text.len())
-        .ok_or("block too large")?;
-    bytes.reserve(need);
-    let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(text, bytes, false);
-    match result {
-        EncoderResult::InputEmpty => {}
-        EncoderResult::Unmappable(c) => {
-            return Err(format!("U+{:04X} `{c}` has no CP932 encoding", u32::from(c)).into());
-        }
-        EncoderResult::OutputFull => {
-            return Err(format!("encoder output full after {read} bytes").into());
-        }
-    }
+    cp932.push(text, bytes)?;
     w.write_all(bytes)?;
     text.clear();
     Ok(())
@@ -456,38 +377,25 @@ fn main() -> Res<()> {
     }
     let file = fs_err::File::create(&args.out)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut encoder = SHIFT_JIS.new_encoder();
+    let mut cp932 = Cp932::new();
     let mut text = String::with_capacity(1 << 20);
     let mut bytes = Vec::with_capacity(1 << 20);
-    let mut rng = Rng::new(args.seed);
+    let mut rng = XorShift::star(XorShift::spread(args.seed));
 
-    const HEADER: [&str; 11] = [
-        "学籍番号",
-        "個人番号",
-        "ECS-ID",
-        "氏名",
-        "氏名カナ",
-        "生年月日",
-        "所属",
-        "身分",
-        "在籍状態",
-        "入学年月日",
-        "異動年月日",
-    ];
     let mut title = [""; 11];
-    title[0] = "令和8年度 在籍者一覧";
+    title[0] = REGISTRAR_TITLE;
     push_quoted_row(&mut text, &title);
-    push_quoted_row(&mut text, &HEADER);
+    push_quoted_row(&mut text, &REGISTRAR_HEADER);
     let mut cells: [String; 11] = Default::default();
     let mut counters = [0u32; 100];
     for i in 0..args.rows {
         row_cells(i, &mut rng, &mut counters, &mut cells);
         push_quoted_row(&mut text, &cells);
         if text.len() >= (1 << 20) - 4096 {
-            flush(&mut text, &mut encoder, &mut bytes, &mut w)?;
+            flush(&mut text, &mut cp932, &mut bytes, &mut w)?;
         }
     }
-    flush(&mut text, &mut encoder, &mut bytes, &mut w)?;
+    flush(&mut text, &mut cp932, &mut bytes, &mut w)?;
     w.flush()?;
     let size = fs_err::metadata(&args.out)?.len();
     eprintln!(

@@ -8,37 +8,20 @@
 //! same source always writes byte-identical files.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::error::Error;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use chrono::{Datelike, Duration, NaiveDate};
+use regsync::testing::XorShift;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook};
 
-type Res<T> = Result<T, Box<dyn Error>>;
+mod common;
+use common::{
+    ACCOUNTS_HEADER, Era, REGISTRAR_HEADER, REGISTRAR_TITLE, Res, cp932, era, push_half_width,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Small deterministic helpers
-
-/// xorshift64*: enough variety for sample data, and the same bytes on every machine.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, pct: u64) -> bool {
-        self.next() % 100 < pct
-    }
-}
 
 fn ymd(y: i32, m: u32, d: u32) -> Res<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| format!("bad date {y}-{m}-{d}").into())
@@ -55,19 +38,13 @@ enum Fmt {
     Ligature,
 }
 
-fn era(d: NaiveDate) -> (&'static str, &'static str, &'static str, i32) {
-    let (y, md) = (d.year(), (d.month(), d.day()));
-    if (y, md) >= (2019, (5, 1)) {
-        ("令和", "R", "㋿", y - 2018)
-    } else if (y, md) >= (1989, (1, 8)) {
-        ("平成", "H", "㍻", y - 1988)
-    } else {
-        ("昭和", "S", "㍼", y - 1925)
-    }
-}
-
 fn fmt_date(d: NaiveDate, f: Fmt) -> String {
-    let (k, s, lig, ey) = era(d);
+    let Era {
+        kanji: k,
+        letter: s,
+        ligature: lig,
+        year: ey,
+    } = era(d);
     let (y, m, dd) = (d.year(), d.month(), d.day());
     let ey_k = if ey == 1 {
         "元".to_string()
@@ -100,50 +77,6 @@ fn fmt_name(f: Fmt) -> &'static str {
         Fmt::FullWidth => "全角数字",
         Fmt::Ligature => "合字㍻",
     }
-}
-
-/// Full-width katakana to half-width (ﾔﾏﾀﾞ ﾀﾛｳ), as old registrar terminals typed them.
-fn half_kana(s: &str) -> String {
-    const FULL: &str = "アイウエオカキクケコサシスセソタチツテトナニヌネノハヒフヘホマミムメモヤユヨラリルレロワヲンァィゥェォャュョッー";
-    const HALF: &str = "ｱｲｳｴｵｶｷｸｹｺｻｼｽｾｿﾀﾁﾂﾃﾄﾅﾆﾇﾈﾉﾊﾋﾌﾍﾎﾏﾐﾑﾒﾓﾔﾕﾖﾗﾘﾙﾚﾛﾜｦﾝｧｨｩｪｫｬｭｮｯｰ";
-    const VOICED: &str = "ガギグゲゴザジズゼゾダヂヅデドバビブベボ";
-    const VBASE: &str = "カキクケコサシスセソタチツテトハヒフヘホ";
-    const SEMI: &str = "パピプペポ";
-    const SBASE: &str = "ハヒフヘホ";
-    let half = |c: char| -> Option<char> {
-        FULL.chars()
-            .position(|f| f == c)
-            .and_then(|i| HALF.chars().nth(i))
-    };
-    let mut out = String::new();
-    for c in s.chars() {
-        if let Some(h) = half(c) {
-            out.push(h);
-        } else if let Some(i) = VOICED.chars().position(|v| v == c) {
-            let base = VBASE.chars().nth(i).and_then(half).unwrap_or(c);
-            out.push(base);
-            out.push('ﾞ');
-        } else if let Some(i) = SEMI.chars().position(|v| v == c) {
-            let base = SBASE.chars().nth(i).and_then(half).unwrap_or(c);
-            out.push(base);
-            out.push('ﾟ');
-        } else if c == 'ヴ' {
-            out.push_str("ｳﾞ");
-        } else if c == '\u{3000}' {
-            out.push(' ');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn cp932(s: &str) -> Res<Vec<u8>> {
-    let (bytes, _, had_errors) = encoding_rs::SHIFT_JIS.encode(s);
-    if had_errors {
-        return Err(format!("not encodable in CP932: {s:?}").into());
-    }
-    Ok(bytes.into_owned())
 }
 
 /// One CSV line as Excel writes it: quotes only where needed, `pad` empty cells, CRLF.
@@ -211,19 +144,6 @@ fn enroll_code(label: &str) -> &'static str {
     }
 }
 
-const REG_HEADER: [&str; 11] = [
-    "学籍番号",
-    "個人番号",
-    "ECS-ID",
-    "氏名",
-    "氏名カナ",
-    "生年月日",
-    "所属",
-    "身分",
-    "在籍状態",
-    "入学年月日",
-    "異動年月日",
-];
 /// Excel pads the formatted range: three empty columns right of the data on every row.
 const REG_PAD: usize = 3;
 
@@ -451,7 +371,7 @@ struct Notable {
 }
 
 struct World {
-    rng: Rng,
+    rng: XorShift,
     next_pid: u64,
     ecs_used: BTreeSet<String>,
     kumoi_used: BTreeSet<String>,
@@ -472,7 +392,7 @@ enum Sep {
 impl World {
     fn new() -> World {
         World {
-            rng: Rng(0x5EED_2026_0402_0001),
+            rng: XorShift::star(0x5EED_2026_0402_0001),
             next_pid: 1_204_117,
             ecs_used: BTreeSet::new(),
             kumoi_used: BTreeSet::new(),
@@ -586,7 +506,7 @@ impl World {
             7 => Fmt::Kanji,
             8 => Fmt::Short,
             _ => {
-                if self.rng.chance(50) {
+                if self.rng.percent(50) {
                     Fmt::FullWidth
                 } else {
                     Fmt::Kanji
@@ -619,11 +539,17 @@ impl World {
             ),
             Sep::None => (format!("{}{}", p.fam, p.giv), p.kana()),
         };
-        let kana = if half { half_kana(&kana) } else { kana };
+        let kana = if half {
+            let mut h = String::new();
+            push_half_width(&mut h, &kana);
+            h
+        } else {
+            kana
+        };
         let birth_fmt = self.random_birth_fmt();
         let adm_fmt = self.random_adm_fmt();
-        let status_as_code = self.rng.chance(4);
-        let enroll_as_code = self.rng.chance(4);
+        let status_as_code = self.rng.percent(4);
+        let enroll_as_code = self.rng.percent(4);
         self.rows.push(Row {
             sno: sno.into(),
             pid: p.pid.clone(),
@@ -792,7 +718,7 @@ fn build(w: &mut World) -> Res<Cast> {
             false,
         );
         // Half of them were undergraduates here: their student-number history has two numbers.
-        if w.rng.chance(50) {
+        if w.rng.percent(50) {
             let (_, ucode, _) = w.pick_faculty();
             let old = w.sno(ucode, year - 4 - if doctor { 2 } else { 0 }, 0);
             w.account(&p, &[&old, &sno], school, "学生", "有効", None, None, None);
@@ -2138,18 +2064,18 @@ fn write_registrar_csv(
     rows: &[Row],
     export_day: &str,
 ) -> Res<BTreeMap<String, usize>> {
-    let width = REG_HEADER.len();
+    let width = REGISTRAR_HEADER.len();
     let blank = vec![String::new(); width];
     let mut text = String::new();
     let mut title = blank.clone();
-    title[0] = "令和8年度 在籍者一覧".into();
+    title[0] = REGISTRAR_TITLE.into();
     text.push_str(&csv_line(&title, REG_PAD, "\r\n"));
     let mut sub = blank.clone();
     sub[0] = format!("出力日: {export_day}");
     sub[6] = "教務部 教務企画課".into();
     text.push_str(&csv_line(&sub, REG_PAD, "\r\n"));
     text.push_str(&csv_line(&blank, REG_PAD, "\r\n"));
-    let header: Vec<String> = REG_HEADER.iter().map(|s| s.to_string()).collect();
+    let header: Vec<String> = REGISTRAR_HEADER.iter().map(|s| s.to_string()).collect();
     text.push_str(&csv_line(&header, REG_PAD, "\r\n"));
     let mut line = 5;
     let mut lines = BTreeMap::new();
@@ -2195,10 +2121,10 @@ fn write_registrar_xlsx(path: &Path, rows: &[Row]) -> Res<BTreeMap<String, u32>>
     let birth_fmt = Format::new().set_num_format("yyyy/m/d");
     let adm_fmt = Format::new().set_num_format("yyyy\"年\"m\"月\"d\"日\"");
     let wrap = Format::new().set_text_wrap();
-    ws.merge_range(0, 0, 0, 10, "令和8年度 在籍者一覧", &bold)?;
+    ws.merge_range(0, 0, 0, 10, REGISTRAR_TITLE, &bold)?;
     ws.write_string(1, 0, "出力日: 2026/04/02")?;
     ws.write_string(1, 6, "教務部 教務企画課")?;
-    for (c, h) in REG_HEADER.iter().enumerate() {
+    for (c, h) in REGISTRAR_HEADER.iter().enumerate() {
         ws.write_string_with_format(3, u16::try_from(c)?, *h, &bold)?;
     }
     let mut where_ = BTreeMap::new();
@@ -2246,8 +2172,7 @@ fn write_registrar_xlsx(path: &Path, rows: &[Row]) -> Res<BTreeMap<String, u32>>
 
 fn write_accounts(path: &Path, accounts: &[Account]) -> Res<()> {
     let mut text = String::from("\u{FEFF}");
-    let header = "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限";
-    text.push_str(header);
+    text.push_str(&ACCOUNTS_HEADER.join(","));
     text.push_str("\r\n");
     let iso = |d: Option<NaiveDate>| {
         d.map(|d| d.format("%Y-%m-%d").to_string())
@@ -2311,10 +2236,10 @@ fn write_broken(dir: &Path, rows: &[Row]) -> Res<Vec<(String, String)>> {
         .cloned()
         .collect();
     let mut notes = Vec::new();
-    let header: Vec<String> = REG_HEADER.iter().map(|s| s.to_string()).collect();
+    let header: Vec<String> = REGISTRAR_HEADER.iter().map(|s| s.to_string()).collect();
     let title = |width: usize| {
         let mut t = vec![String::new(); width];
-        t[0] = "令和8年度 在籍者一覧".to_string();
+        t[0] = REGISTRAR_TITLE.to_string();
         csv_line(&t, REG_PAD, "\r\n")
     };
     // Data starts on line 3 (title, header).
@@ -2493,7 +2418,7 @@ and **2026-06-30** (the nights of `samples/demo.sh`). The same people appear acr
     let _ = writeln!(
         s,
         "Header (profile `mappings/registrar.toml`): `{}`.\n",
-        REG_HEADER.join(",")
+        REGISTRAR_HEADER.join(",")
     );
     let _ = writeln!(
         s,

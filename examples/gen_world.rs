@@ -29,46 +29,19 @@
 //! given name × a birth date over eight years) that new admissions rarely share a
 //! (kana, birth date) with an account, so the R2 review-candidate path stays rare.
 //!
-//! Deterministic: a hand-written xorshift seeded per person, so the same arguments always write
+//! Deterministic: an xorshift64* stream seeded per person, so the same arguments always write
 //! the same bytes. Streamed through `BufWriter`s; nothing holds a whole file.
 
-use std::error::Error;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use chrono::{Datelike, NaiveDate};
-use encoding_rs::{EncoderResult, SHIFT_JIS};
+use regsync::testing::XorShift;
 
-type Res<T> = Result<T, Box<dyn Error>>;
-
-/// xorshift64*.
-struct Rng(u64);
-
-impl Rng {
-    /// A stream for item `k` of the world seeded with `seed` (splitmix64 of both).
-    fn for_item(seed: u64, k: u64) -> Rng {
-        let mut z = seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(k.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng(z | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 11) % n as u64) as usize
-    }
-}
+mod common;
+use common::{ACCOUNTS_HEADER, Cp932, Era, REGISTRAR_HEADER, REGISTRAR_TITLE, Res, era, ymd};
 
 // ---------------------------------------------------------------------------------------------
 // Names and affiliations
@@ -232,16 +205,12 @@ struct Person {
     sep: u64,
 }
 
-fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).unwrap_or(NaiveDate::MIN)
-}
-
 fn draw(seed: u64, k: u64) -> Person {
-    let mut r = Rng::for_item(seed, k);
-    let kind = kind_of(r.next());
-    let grad = kind != Kind::Renumbered && r.below(100) < 22;
+    let mut r = XorShift::star(XorShift::for_item(seed, k));
+    let kind = kind_of(r.next_u64());
+    let grad = kind != Kind::Renumbered && r.below_high(100) < 22;
     let total: usize = FACULTIES.iter().map(|f| f.3).sum();
-    let mut w = r.below(total);
+    let mut w = r.below_high(total);
     let mut faculty = 0;
     for (i, f) in FACULTIES.iter().enumerate() {
         if w < f.3 {
@@ -250,35 +219,39 @@ fn draw(seed: u64, k: u64) -> Person {
         }
         w -= f.3;
     }
-    let school = (grad && r.below(100) < 15).then(|| r.below(INDEPENDENT_SCHOOLS.len()));
+    let school = (grad && r.below_high(100) < 15).then(|| r.below_high(INDEPENDENT_SCHOOLS.len()));
     // Undergraduates admitted 2020–2025 (born in the school year 18 years before); graduate
     // students admitted 2020–2025, born 22–30 years before. New admissions: 2026-04-01.
     let year = match kind {
         Kind::New => 2026,
         Kind::Renumbered => 2022,
-        _ => 2020 + r.below(6) as i32,
+        _ => 2020 + r.below_high(6) as i32,
     };
-    let admitted = if r.below(100) < 97 {
+    let admitted = if r.below_high(100) < 97 {
         ymd(year, 4, 1)
     } else {
         ymd(year - i32::from(kind != Kind::New), 10, 1)
     };
-    let age = if grad { 22 + r.below(8) as i32 } else { 18 };
+    let age = if grad {
+        22 + r.below_high(8) as i32
+    } else {
+        18
+    };
     let born_from = ymd(year - age - 1, 4, 2);
-    let birth = born_from + chrono::Days::new(r.below(365) as u64);
+    let birth = born_from + chrono::Days::new(r.below_high(365) as u64);
     Person {
         kind,
         grad,
         faculty,
         school,
-        family: r.below(FAMILY.len()),
-        head: r.below(GIVEN_HEAD.len()),
-        mid: r.below(GIVEN_MID.len()),
-        tail: r.below(GIVEN_TAIL.len()),
+        family: r.below_high(FAMILY.len()),
+        head: r.below_high(GIVEN_HEAD.len()),
+        mid: r.below_high(GIVEN_MID.len()),
+        tail: r.below_high(GIVEN_TAIL.len()),
         birth,
         admitted,
-        fmt: r.next(),
-        sep: r.next(),
+        fmt: r.next_u64(),
+        sep: r.next_u64(),
     }
 }
 
@@ -333,12 +306,13 @@ impl Numbers {
 // Dates as the registrar's staff type them
 
 fn era_date(out: &mut String, d: NaiveDate, short: bool) {
-    let (y, m, day) = (d.year(), d.month(), d.day());
-    let (kanji, letter, year) = if (y, m, day) >= (2019, 5, 1) {
-        ("令和", "R", y - 2018)
-    } else {
-        ("平成", "H", y - 1988)
-    };
+    let (m, day) = (d.month(), d.day());
+    let Era {
+        kanji,
+        letter,
+        year,
+        ..
+    } = era(d);
     if short {
         let _ = write!(out, "{letter}{year}.{m}.{day}");
     } else {
@@ -363,16 +337,16 @@ fn reg_date(out: &mut String, d: NaiveDate, style: u64) {
 // ---------------------------------------------------------------------------------------------
 // Output
 
-/// A CP932 writer: encodes each line into a reused buffer and refuses unmappable characters.
-/// Every line goes to each of `outs` (tonight's export and, with `--next-night`, tomorrow's);
-/// [`Cp932::title`] writes a different line to each.
-struct Cp932<W: Write> {
+/// The registrar exports, written in CP932: each line is encoded into a reused buffer, and an
+/// unmappable character is an error. Every line goes to each of `outs` (tonight's export and,
+/// with `--next-night`, tomorrow's); [`Exports::title`] writes a different line to each.
+struct Exports<W: Write> {
     outs: Vec<W>,
-    encoder: encoding_rs::Encoder,
+    cp932: Cp932,
     buf: Vec<u8>,
 }
 
-impl<W: Write> Cp932<W> {
+impl<W: Write> Exports<W> {
     fn line(&mut self, line: &str) -> Res<()> {
         self.encode(line)?;
         for out in &mut self.outs {
@@ -399,24 +373,10 @@ impl<W: Write> Cp932<W> {
 
     /// Encodes `line` + CRLF into `buf`.
     fn encode(&mut self, line: &str) -> Res<()> {
-        let need = self
-            .encoder
-            .max_buffer_length_from_utf8_without_replacement(line.len())
-            .ok_or("line too long")?;
         self.buf.clear();
-        self.buf.resize(need, 0);
-        let (result, read, written) =
-            self.encoder
-                .encode_from_utf8_without_replacement(line, &mut self.buf, false);
-        match result {
-            EncoderResult::InputEmpty => {}
-            EncoderResult::Unmappable(c) => {
-                return Err(format!("`{c}` (U+{:04X}) is not in CP932: {line}", c as u32).into());
-            }
-            EncoderResult::OutputFull => return Err("CP932 buffer too small".into()),
-        }
-        debug_assert_eq!(read, line.len());
-        self.buf.truncate(written);
+        self.cp932
+            .push(line, &mut self.buf)
+            .map_err(|e| format!("{e}: {line}"))?;
         self.buf.extend_from_slice(b"\r\n");
         Ok(())
     }
@@ -467,9 +427,6 @@ fn args() -> Res<Args> {
     })
 }
 
-const REGISTRAR_HEADER: &str =
-    "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日";
-const ACCOUNTS_HEADER: &str = "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限";
 /// Japanese Excel pads every row of this export with three empty columns.
 const PAD: &str = ",,,";
 
@@ -481,13 +438,18 @@ fn main() -> Res<()> {
     // Accounts get ECS-IDs from a shuffled run of serials, so ECS-ID order is unrelated to
     // student-number order; the serials stay low enough for this night's admissions.
     let with_account: u64 = (0..people)
-        .filter(|&k| !matches!(kind_of(Rng::for_item(args.seed, k).next()), Kind::New))
+        .filter(|&k| {
+            !matches!(
+                kind_of(XorShift::star(XorShift::for_item(args.seed, k)).next_u64()),
+                Kind::New
+            )
+        })
         .count() as u64;
     let first_serial = 1000u32;
     let mut serials: Vec<u32> = (0..with_account as u32).map(|i| first_serial + i).collect();
-    let mut shuffle = Rng::for_item(args.seed, u64::MAX);
+    let mut shuffle = XorShift::star(XorShift::for_item(args.seed, u64::MAX));
     for i in (1..serials.len()).rev() {
-        serials.swap(i, shuffle.below(i + 1));
+        serials.swap(i, shuffle.below_high(i + 1));
     }
     let last = first_serial as u64 + with_account;
     let admissions = people - with_account;
@@ -509,7 +471,7 @@ fn main() -> Res<()> {
     let next_path = args.out.join("registrar-next.csv");
     let mut acc = BufWriter::with_capacity(1 << 20, File::create(&accounts_path)?);
     acc.write_all("\u{feff}".as_bytes())?;
-    acc.write_all(ACCOUNTS_HEADER.as_bytes())?;
+    acc.write_all(ACCOUNTS_HEADER.join(",").as_bytes())?;
     if args.status {
         acc.write_all(",身分".as_bytes())?;
     }
@@ -524,18 +486,18 @@ fn main() -> Res<()> {
         // A stale one would not match this world.
         std::fs::remove_file(&next_path)?;
     }
-    let mut reg = Cp932 {
+    let mut reg = Exports {
         outs,
-        encoder: SHIFT_JIS.new_encoder(),
+        cp932: Cp932::new(),
         buf: Vec::new(),
     };
-    reg.line(&format!("令和8年度 在籍者一覧{}", ",".repeat(13)))?;
+    reg.line(&format!("{REGISTRAR_TITLE}{}", ",".repeat(13)))?;
     reg.title(
         &["2026/04/02", "2026/04/03"]
             .map(|day| format!("出力日: {day},,,,,,教務部 教務企画課{}", ",".repeat(7))),
     )?;
     reg.line(&",".repeat(13))?;
-    reg.line(&format!("{REGISTRAR_HEADER}{PAD}"))?;
+    reg.line(&format!("{}{PAD}", REGISTRAR_HEADER.join(",")))?;
 
     let mut numbers = Numbers([0; 100]);
     let mut line = String::with_capacity(256);

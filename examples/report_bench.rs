@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use compact_str::CompactString;
 
 use regsync::domain::account::{Account, Delivery, Role, State, StopReason};
-use regsync::domain::model::{EcsId, Kind, PersonId, Status, StudentNo};
+use regsync::domain::model::{Kind, PersonId, Status, StudentNo};
 use regsync::domain::plan::{
     Action, ActionKind, Change, InputFile, Person, Plan, ReviewReason, Rule, Source,
 };
@@ -61,7 +61,6 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 fn account(k: usize, person: &Person) -> Account {
     Account {
-        ecs_id: EcsId::new(&format!("a0{:06}", 1_000 + k)),
         kumoi: CompactString::new(format!("student.{k}@st.example.ac.jp")),
         person_id: person.person_id.clone(),
         student_nos: person.student_no.iter().cloned().collect(),
@@ -74,19 +73,7 @@ fn account(k: usize, person: &Person) -> Account {
         )),
         faculty: person.faculty.clone(),
         status: person.status,
-        role: Role::Student,
-        state: State::Active,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample(&format!("a0{:06}", 1_000 + k))
     }
 }
 

@@ -16,4 +16,6 @@ pub mod mail;
 pub mod night;
 pub mod report;
 pub mod store;
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
 pub mod triage;

@@ -8,10 +8,10 @@ use compact_str::CompactString;
 
 use super::transport::{build_message, eml_name};
 use super::*;
-use crate::domain::account::{Account, Role, State, StopReason};
-use crate::domain::model::{EcsId, StudentNo};
+use crate::domain::account::{Account, Role, StopReason};
+use crate::domain::model::StudentNo;
 use crate::domain::notice::NoticeKind;
-use crate::domain::plan::{Action, ActionKind, Person, Rule};
+use crate::domain::plan::{Action, ActionKind, Rule};
 use crate::store::outbox::DueNotice;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -20,28 +20,12 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 fn account(ecs_id: &str, name: &str, role: Role) -> Account {
     Account {
-        ecs_id: EcsId::new(ecs_id),
         kumoi: CompactString::new(format!("{ecs_id}@st.kyoto-u.ac.jp")),
-        person_id: None,
         student_nos: vec![StudentNo::new("1029000001")],
         name: CompactString::new(name),
         name_kana: CompactString::new("キョウダイ　タロウ"),
-        birth_date: None,
-        faculty: CompactString::new("工学部"),
-        status: None,
         role,
-        state: State::Active,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample(ecs_id)
     }
 }
 
@@ -54,22 +38,13 @@ fn action(
     reason: StopReason,
 ) -> Action {
     Action {
-        kind,
-        rule,
         ecs_id: Some(after.ecs_id.clone()),
-        person: Person::default(),
-        source: None,
         effective_on,
         notice_on: Some(date(2026, 3, 24)),
         stop_on: Some(stop_on),
         stop_reason: Some(reason),
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja: String::new(),
-        reason_en: String::new(),
         after: Some(after),
+        ..Action::sample(kind, rule)
     }
 }
 

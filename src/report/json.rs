@@ -135,7 +135,7 @@ fn item<W: Write, T: Serialize>(w: &mut W, value: &T, first: bool) -> io::Result
 mod tests {
     use super::*;
     use crate::domain::account::{Account, Role, State};
-    use crate::domain::model::{EcsId, StudentNo};
+    use crate::domain::model::StudentNo;
     use crate::domain::plan::{Action, Change};
     use crate::report::fixture;
 
@@ -155,28 +155,14 @@ mod tests {
 
     fn with_after(mut plan: Plan) -> Plan {
         plan.actions[1].after = Some(Account {
-            ecs_id: EcsId::new("a0001234"),
             kumoi: "takahashi.hanako@st.example.ac.jp".into(),
-            person_id: None,
             student_nos: vec![StudentNo::new("1260000001")],
             name: "髙橋 花子".into(),
             name_kana: "タカハシ ハナコ".into(),
-            birth_date: None,
             faculty: "文学部".into(),
-            status: None,
-            role: Role::Student,
             state: State::Pending,
             activation_deadline: fixture::date(2026, 5, 31),
-            activation_expired: false,
-            stop_on: None,
-            stop_reason: None,
-            departed_on: None,
-            reminder_on: None,
-            reminder_sent: false,
-            holder_until: None,
-            expiry_notice_for: None,
-            hire: None,
-            approval: None,
+            ..Account::sample("a0001234")
         });
         plan
     }

@@ -500,18 +500,19 @@ fn history_json(
 #[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::domain::model::{PersonId, Status};
 
     fn account() -> Account {
-        serde_json::from_value(serde_json::json!({
-            "ecs_id": "a0100001", "kumoi": "taro.yamada", "person_id": "P1",
-            "student_nos": ["1029000001"], "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
-            "birth_date": "2004-05-06", "faculty": "工学部", "status": "undergraduate",
-            "role": "student", "state": "active", "activation_deadline": null,
-            "activation_expired": false, "stop_on": null, "stop_reason": null,
-            "departed_on": null, "reminder_on": null, "reminder_sent": false,
-            "holder_until": null, "expiry_notice_for": null
-        }))
-        .unwrap()
+        Account {
+            kumoi: "taro.yamada".into(),
+            person_id: Some(PersonId::new("P1")),
+            student_nos: vec![StudentNo::new("1029000001")],
+            name: "山田 太郎".into(),
+            name_kana: "ヤマダ タロウ".into(),
+            birth_date: chrono::NaiveDate::from_ymd_opt(2004, 5, 6),
+            status: Some(Status::Undergraduate),
+            ..Account::sample("a0100001")
+        }
     }
 
     #[test]

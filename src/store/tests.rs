@@ -153,34 +153,17 @@ fn a_version_1_store_is_refused_read_only_and_migrated_by_open() -> Result<(), S
 /// A new account (pending, no 個人番号) for the apply tests.
 fn new_account() -> Account {
     Account {
-        ecs_id: EcsId::new("a0000001"),
         kumoi: "a0000001@example.jp".into(),
-        person_id: None,
         student_nos: vec![StudentNo::new("01260001")],
-        name: "山田　太郎".into(),
-        name_kana: "ヤマダ　タロウ".into(),
-        birth_date: None,
         faculty: "理学部".into(),
-        status: None,
-        role: Role::Student,
         state: State::Pending,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample("a0000001")
     }
 }
 
 /// A plan on the empty store with one action per `(kind, after)`.
 fn plan_of(actions: Vec<(ActionKind, Account)>) -> Plan {
-    use crate::domain::plan::{Action, Person, Rule};
+    use crate::domain::plan::{Action, Rule};
     Plan {
         format: Plan::FORMAT,
         as_of: NaiveDate::from_ymd_opt(2026, 4, 2).unwrap_or_default(),
@@ -192,14 +175,7 @@ fn plan_of(actions: Vec<(ActionKind, Account)>) -> Plan {
             .map(|(kind, after)| Action {
                 ecs_id: Some(after.ecs_id.clone()),
                 after: Some(after),
-                ..Action::new(
-                    kind,
-                    Rule::R1,
-                    Person::default(),
-                    None,
-                    String::new(),
-                    String::new(),
-                )
+                ..Action::sample(kind, Rule::R1)
             })
             .collect(),
         warnings: Vec::new(),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use tempfile::TempDir;
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+use crate::common::{Result, cmd};
 
 const HEADER: &str = "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限";
 
@@ -51,25 +51,19 @@ impl Env {
         Ok(p)
     }
 
-    fn cmd(&self) -> Result<Command> {
-        let mut c = Command::cargo_bin("regsync")?;
-        c.arg("--config")
-            .arg(&self.config)
-            .current_dir(self.dir.path());
-        Ok(c)
+    fn cmd(&self) -> Command {
+        let mut c = cmd(self.dir.path(), &[], &[]);
+        c.arg("--config").arg(&self.config);
+        c
     }
 
     fn import(&self, file: &Path) -> Result<std::process::Output> {
-        Ok(self
-            .cmd()?
-            .args(["accounts", "import"])
-            .arg(file)
-            .output()?)
+        Ok(self.cmd().args(["accounts", "import"]).arg(file).output()?)
     }
 
     fn export(&self, format: &str) -> Result<Vec<u8>> {
         let out = self
-            .cmd()?
+            .cmd()
             .args(["accounts", "export", "--format", format])
             .output()?;
         assert!(out.status.success(), "{out:?}");
@@ -248,7 +242,7 @@ fn a_seven_digit_store_imports_and_allocates() -> Result {
             .as_bytes(),
     )?;
     let out = env
-        .cmd()?
+        .cmd()
         .args(["plan", "--as-of", "2026-04-02", "--out", "plan"])
         .arg(&registrar)
         .output()?;

@@ -3,84 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
-
-const NIGHT: [&str; 4] = [
-    "samples/registrar-2026-04-02.csv",
-    "samples/hr-2026-04-02.csv",
-    "samples/renewals-2026-04-02.csv",
-    "samples/activations-2026-04-02.csv",
-];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// One finished command: exit code (None when killed by a signal), stdout, stderr.
-pub(crate) struct Ran {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-    /// Both streams, raw, for the key search.
-    pub bytes: Vec<u8>,
-}
-
-pub(crate) fn regsync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Ran> {
-    let mut cmd = Command::cargo_bin("regsync")?;
-    cmd.current_dir(dir)
-        .env("TZ", "America/Los_Angeles")
-        .env_remove("REGSYNC_FAULT")
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let o = cmd.output()?;
-    let mut bytes = o.stdout.clone();
-    bytes.extend_from_slice(&o.stderr);
-    Ok(Ran {
-        code: o.status.code(),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        bytes,
-    })
-}
-
-pub(crate) fn ok(r: Ran) -> Result<Ran> {
-    if r.code == Some(0) {
-        Ok(r)
-    } else {
-        Err(format!("exit {:?}\n{}\n{}", r.code, r.stdout, r.stderr).into())
-    }
-}
-
-/// A temp folder with the sample accounts imported and the 2026-04-02 night planned into `p/`;
-/// returns the folder and every command's output.
-pub(crate) fn planned() -> Result<(tempfile::TempDir, Vec<Ran>)> {
-    let dir = tempfile::tempdir()?;
-    let accounts = root().join("samples/accounts.csv");
-    let import = ok(regsync(
-        dir.path(),
-        &["accounts", "import", &accounts.to_string_lossy()],
-        &[],
-    )?)?;
-    let plan = ok(plan(dir.path(), "p")?)?;
-    Ok((dir, vec![import, plan]))
-}
-
-pub(crate) fn plan(dir: &Path, out: &str) -> Result<Ran> {
-    let mut args: Vec<String> = ["plan", "--as-of", "2026-04-02", "--out", out]
-        .map(String::from)
-        .to_vec();
-    args.extend(
-        NIGHT
-            .iter()
-            .map(|f| root().join(f).to_string_lossy().into_owned()),
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    regsync(dir, &args, &[])
-}
+use crate::common::{Result, files_under, ok, plan, planned, regsync};
 
 /// The activation keys in the letters (column 有効化キー).
 fn keys_in_letters(letters: &Path) -> Result<Vec<String>> {
@@ -98,22 +21,6 @@ fn keys_in_letters(letters: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(keys)
-}
-
-/// Every file under `dir`, except those under `skip`.
-fn files_under(dir: &Path, skip: &Path, found: &mut Vec<PathBuf>) -> Result {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.starts_with(skip) {
-            continue;
-        }
-        if path.is_dir() {
-            files_under(&path, skip, found)?;
-        } else {
-            found.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -184,8 +91,10 @@ fn apply_writes_private_letters_whose_keys_appear_nowhere_else() -> Result {
     assert!(!shown.stdout.contains('$'), "no hash: {}", shown.stdout);
     outputs.push(shown);
 
-    let mut files = Vec::new();
-    files_under(d, &letters, &mut files)?;
+    let files: Vec<PathBuf> = files_under(d)?
+        .into_iter()
+        .filter(|f| !f.starts_with(&letters))
+        .collect();
     assert!(files.iter().any(|f| f.ends_with("regsync.sqlite")));
     let contents: Vec<(PathBuf, Vec<u8>)> = files
         .into_iter()

@@ -1,21 +1,17 @@
 //! `regsync check` on the shipped samples: every good sample passes, every broken one is
 //! rejected with messages that point at the exact row and column.
 
-use assert_cmd::Command;
+use crate::common::{output, root};
 
+/// `regsync check FILES` in the crate's root: the exit code and stdout.
 fn check(files: &[&str]) -> (i32, String) {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::cargo_bin("regsync")
-        .map(|mut c| c.current_dir(root).arg("check").args(files).output())
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
-    match out {
-        Ok(o) => (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-        ),
-        Err(e) => (-1, e),
-    }
+    let mut args = vec!["check"];
+    args.extend(files);
+    let o = output(&root(), &args, &[]);
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
 }
 
 #[test]

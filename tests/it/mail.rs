@@ -5,18 +5,16 @@
 
 use std::path::PathBuf;
 
-use assert_cmd::Command;
 use chrono::NaiveDate;
-use regsync::domain::account::{Account, Role, State, StopReason};
-use regsync::domain::model::{EcsId, StudentNo};
-use regsync::domain::plan::{Action, ActionKind, Person, Plan, Rule};
+use regsync::domain::account::{Account, Role, StopReason};
+use regsync::domain::model::StudentNo;
+use regsync::domain::plan::{Action, ActionKind, Plan, Rule};
 use regsync::store::outbox::OutboxEntry;
 use regsync::store::{IdFormat, Store};
 use tempfile::TempDir;
 
+use crate::common::{Result, cmd};
 use crate::smtp::{Mode, SmtpServer, dead_port};
-
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
@@ -24,49 +22,22 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
 
 fn account(ecs_id: &str, name: &str, student_no: &str, role: Role) -> Account {
     Account {
-        ecs_id: EcsId::new(ecs_id),
         kumoi: format!("{ecs_id}@st.kyoto-u.ac.jp").into(),
-        person_id: None,
         student_nos: vec![StudentNo::new(student_no)],
         name: name.into(),
         name_kana: "キョウダイ　タロウ".into(),
-        birth_date: None,
-        faculty: "工学部".into(),
-        status: None,
         role,
-        state: State::Active,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample(ecs_id)
     }
 }
 
 fn action(kind: ActionKind, rule: Rule, after: &Account, stop_on: NaiveDate) -> Action {
     Action {
-        kind,
-        rule,
         ecs_id: Some(after.ecs_id.clone()),
-        person: Person::default(),
-        source: None,
-        effective_on: None,
-        notice_on: None,
         stop_on: Some(stop_on),
         stop_reason: Some(StopReason::Departed),
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja: String::new(),
-        reason_en: String::new(),
         after: Some(after.clone()),
+        ..Action::sample(kind, rule)
     }
 }
 
@@ -149,12 +120,11 @@ impl Env {
     }
 
     fn mail(&self, args: &[&str]) -> Result<(i32, String)> {
-        let out = Command::cargo_bin("regsync")?
+        let out = cmd(self.dir.path(), &[], &[])
             .arg("--config")
             .arg(&self.config)
             .arg("mail")
             .args(args)
-            .current_dir(self.dir.path())
             .output()?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let code = out.status.code().ok_or("killed by a signal")?;
@@ -332,11 +302,10 @@ fn mail_without_a_store_sends_nothing_and_creates_nothing() -> Result {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("regsync.toml");
     std::fs::write(&config, "[paths]\nstore = \"store.sqlite\"\n")?;
-    Command::cargo_bin("regsync")?
+    cmd(dir.path(), &[], &[])
         .arg("--config")
         .arg(&config)
         .arg("mail")
-        .current_dir(dir.path())
         .assert()
         .code(0)
         .stdout("sent 0, failed 0, pending 0\n");
@@ -371,11 +340,10 @@ fn mail_config_errors_are_caught_before_any_work() -> Result {
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("regsync.toml");
         std::fs::write(&config, format!("[mail]\n{mail}"))?;
-        let out = Command::cargo_bin("regsync")?
+        let out = cmd(dir.path(), &[], &[])
             .arg("--config")
             .arg(&config)
             .arg("mail")
-            .current_dir(dir.path())
             .output()?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{mail}: {stderr}");

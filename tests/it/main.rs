@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod check;
+mod common;
 mod ingest;
 mod mail;
 mod nights;

@@ -5,65 +5,17 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
+use crate::common::{NIGHT_0402, drop_in, files_under, imported, output, root, text, write};
 use crate::smtp::{Mode, SmtpServer, dead_port};
 
 type Mail = (String, String); // (recipient, notice)
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn regsync(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("regsync"));
-    c.current_dir(dir).args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    match c.output() {
-        Ok(o) => o,
-        Err(e) => unreachable!("run: {e}"),
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn config(dir: &Path, port: u16) {
     let toml = format!(
         "[policy]\nguard_share = 0.5\n\n[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"
     );
-    let _ = std::fs::write(dir.join("regsync.toml"), toml);
-}
-
-fn world() -> tempfile::TempDir {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => unreachable!("tempdir: {e}"),
-    };
-    let accounts = root().join("samples/accounts.csv");
-    let o = regsync(
-        dir.path(),
-        &["accounts", "import", &accounts.to_string_lossy()],
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    dir
-}
-
-fn drop_in(dir: &Path, files: &[&str]) {
-    let inbox = dir.join("inbox");
-    let _ = std::fs::create_dir_all(&inbox);
-    for f in files {
-        let src = root().join(f);
-        let _ = std::fs::copy(&src, inbox.join(src.file_name().unwrap_or_default()));
-    }
+    write(&dir.join("regsync.toml"), toml);
 }
 
 /// The notices a night's plan sends, read from the plan.json the run wrote.
@@ -131,19 +83,11 @@ fn a_timeline_of_nights_sends_each_notice_exactly_once() {
         Ok(s) => s,
         Err(e) => unreachable!("smtp: {e}"),
     };
-    let dir = world();
+    let dir = imported(None, &[]);
     config(dir.path(), server.port());
     let mut seen: Vec<Mail> = Vec::new();
     let nights: [(&str, &[&str]); 5] = [
-        (
-            "2026-04-02",
-            &[
-                "samples/registrar-2026-04-02.csv",
-                "samples/hr-2026-04-02.csv",
-                "samples/renewals-2026-04-02.csv",
-                "samples/activations-2026-04-02.csv",
-            ],
-        ),
+        ("2026-04-02", &NIGHT_0402),
         ("2026-04-17", &["samples/registrar-2026-04-17.csv"]),
         ("2026-05-31", &[]),
         ("2026-06-30", &[]),
@@ -152,7 +96,7 @@ fn a_timeline_of_nights_sends_each_notice_exactly_once() {
     for (night, files) in nights {
         drop_in(dir.path(), files);
         let before = server.received().len();
-        let o = regsync(dir.path(), &["run", "--as-of", night], &[]);
+        let o = output(dir.path(), &["run", "--as-of", night], &[]);
         assert_eq!(o.status.code(), Some(0), "{night}: {}", text(&o));
         let got: Vec<Mail> = received(&server)[before..].to_vec();
         let want = planned_mails(dir.path(), night);
@@ -168,7 +112,7 @@ fn a_timeline_of_nights_sends_each_notice_exactly_once() {
             "{night}: the mails are exactly the plan's notices"
         );
         // The same night again: nothing new, nothing twice.
-        let o = regsync(dir.path(), &["run", "--as-of", night], &[]);
+        let o = output(dir.path(), &["run", "--as-of", night], &[]);
         assert_eq!(o.status.code(), Some(0), "{night} again: {}", text(&o));
         assert_eq!(
             received(&server).len(),
@@ -198,7 +142,7 @@ fn a_timeline_of_nights_sends_each_notice_exactly_once() {
 }
 
 fn kumoi_of(dir: &Path, ecs_id: &str) -> String {
-    let o = regsync(dir, &["accounts", "export", "--format", "json"], &[]);
+    let o = output(dir, &["accounts", "export", "--format", "json"], &[]);
     let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
     all.as_array()
         .into_iter()
@@ -215,7 +159,7 @@ fn a_crash_in_the_middle_of_apply_leaves_the_store_as_before_and_no_mail_twice()
         Ok(s) => s,
         Err(e) => unreachable!("smtp: {e}"),
     };
-    let dir = world();
+    let dir = imported(None, &[]);
     config(dir.path(), server.port());
     drop_in(
         dir.path(),
@@ -225,14 +169,14 @@ fn a_crash_in_the_middle_of_apply_leaves_the_store_as_before_and_no_mail_twice()
         ],
     );
     let export = || {
-        text(&regsync(
+        text(&output(
             dir.path(),
             &["accounts", "export", "--format", "json"],
             &[],
         ))
     };
     let before = export();
-    let o = regsync(
+    let o = output(
         dir.path(),
         &["run", "--as-of", "2026-04-02"],
         &[("REGSYNC_FAULT", "apply-mid")],
@@ -240,7 +184,7 @@ fn a_crash_in_the_middle_of_apply_leaves_the_store_as_before_and_no_mail_twice()
     assert!(!o.status.success(), "the run was killed: {}", text(&o));
     assert_eq!(export(), before, "the store holds none of the plan");
     assert!(server.received().is_empty(), "no mail before commit");
-    let o = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(export(), before);
     let got = received(&server);
@@ -254,7 +198,7 @@ fn a_crash_in_the_middle_of_apply_leaves_the_store_as_before_and_no_mail_twice()
 
 #[test]
 fn smtp_down_applies_exits_5_and_the_next_run_sends_each_once() {
-    let dir = world();
+    let dir = imported(None, &[]);
     config(dir.path(), dead_port().unwrap_or(9));
     drop_in(
         dir.path(),
@@ -263,7 +207,7 @@ fn smtp_down_applies_exits_5_and_the_next_run_sends_each_once() {
             "samples/hr-2026-04-02.csv",
         ],
     );
-    let o = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(dir.path().join("archive").exists(), "applied and archived");
     let server = match SmtpServer::start(Mode::Accept) {
@@ -271,23 +215,23 @@ fn smtp_down_applies_exits_5_and_the_next_run_sends_each_once() {
         Err(e) => unreachable!("smtp: {e}"),
     };
     config(dir.path(), server.port());
-    let o = regsync(dir.path(), &["run", "--as-of", "2026-04-03"], &[]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-03"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let got = received(&server);
     assert_eq!(
         sorted(&got),
         sorted(&planned_mails(dir.path(), "2026-04-02"))
     );
-    let o = regsync(dir.path(), &["run", "--as-of", "2026-04-04"], &[]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-04"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(received(&server).len(), got.len(), "each exactly once");
 }
 
 #[test]
 fn the_guard_trips_on_a_30_percent_drop_and_the_reviewed_plan_applies() {
-    let dir = world();
-    let _ = std::fs::write(
-        dir.path().join("regsync.toml"),
+    let dir = imported(None, &[]);
+    write(
+        &dir.path().join("regsync.toml"),
         "[mail]\ntransport = \"file\"\n",
     );
     // A truncated export: every third data row dropped from the registrar file.
@@ -299,17 +243,16 @@ fn the_guard_trips_on_a_30_percent_drop_and_the_reviewed_plan_applies() {
             cut.extend_from_slice(l);
         }
     }
-    let _ = std::fs::create_dir_all(dir.path().join("inbox"));
-    let _ = std::fs::write(dir.path().join("inbox/registrar-truncated.csv"), cut);
+    write(&dir.path().join("inbox/registrar-truncated.csv"), cut);
     let export = || {
-        text(&regsync(
+        text(&output(
             dir.path(),
             &["accounts", "export", "--format", "json"],
             &[],
         ))
     };
     let before = export();
-    let o = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     assert!(text(&o).contains("depart exceeds"), "{}", text(&o));
     assert_eq!(export(), before, "nothing applied");
@@ -319,7 +262,7 @@ fn the_guard_trips_on_a_30_percent_drop_and_the_reviewed_plan_applies() {
         .and_then(|e| e.ok())
         .map(|e| e.path().join("plan.json"))
         .unwrap_or_default();
-    let o = regsync(dir.path(), &["apply", &plan.to_string_lossy()], &[]);
+    let o = output(dir.path(), &["apply", &plan.to_string_lossy()], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(export(), before, "the reviewed plan applied");
 }
@@ -330,20 +273,24 @@ fn activation_keys_appear_only_in_the_letters() {
         Ok(s) => s,
         Err(e) => unreachable!("smtp: {e}"),
     };
-    let dir = world();
+    let dir = imported(None, &[]);
     config(dir.path(), server.port());
     drop_in(dir.path(), &["samples/registrar-2026-04-02.csv"]);
-    let o = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let mut letters = Vec::new();
     let mut others = Vec::new();
-    walk(dir.path(), &mut |p| {
+    let files = match files_under(dir.path()) {
+        Ok(files) => files,
+        Err(e) => unreachable!("read: {e}"),
+    };
+    for p in files {
         if p.components().any(|c| c.as_os_str() == "letters") {
-            letters.push(p.to_path_buf());
+            letters.push(p);
         } else {
-            others.push(p.to_path_buf());
+            others.push(p);
         }
-    });
+    }
     assert!(!letters.is_empty());
     let mut keys = Vec::new();
     for l in &letters {
@@ -378,17 +325,6 @@ fn activation_keys_appear_only_in_the_letters() {
                 !h.contains(k.as_str()) && !h.contains(&bare),
                 "key {k} leaked"
             );
-        }
-    }
-}
-
-fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, f);
-        } else {
-            f(&p);
         }
     }
 }

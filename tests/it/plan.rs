@@ -1,54 +1,25 @@
 //! `regsync plan` on the shipped samples: the report is what the rules decide, the store is not
 //! touched, and the plan is byte-identical across runs and thread counts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+use crate::common::{NIGHT_0402, imported, output, root, tempdir};
 
-const NIGHT: [&str; 4] = [
-    "samples/registrar-2026-04-02.csv",
-    "samples/hr-2026-04-02.csv",
-    "samples/renewals-2026-04-02.csv",
-    "samples/activations-2026-04-02.csv",
-];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// The binary on `threads` threads, in a time zone far from Japan's.
+fn regsync(dir: &Path, args: &[&str], threads: &str) -> std::process::Output {
+    output(dir, args, &env(threads))
 }
 
-fn regsync(dir: &Path, args: &[&str], threads: &str) -> std::process::Output {
-    let mut cmd = match Command::cargo_bin("regsync") {
-        Ok(c) => c,
-        Err(e) => unreachable!("binary: {e}"),
-    };
-    cmd.current_dir(dir)
-        .env("RAYON_NUM_THREADS", threads)
-        .env("TZ", "America/Los_Angeles")
-        .args(args);
-    match cmd.output() {
-        Ok(o) => o,
-        Err(e) => unreachable!("run: {e}"),
-    }
+fn env(threads: &str) -> [(&str, &str); 2] {
+    [
+        ("RAYON_NUM_THREADS", threads),
+        ("TZ", "America/Los_Angeles"),
+    ]
 }
 
 /// A temp folder with the sample accounts imported into `regsync.sqlite`.
 fn world() -> tempfile::TempDir {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => unreachable!("tempdir: {e}"),
-    };
-    let accounts = root().join("samples/accounts.csv");
-    let out = regsync(
-        dir.path(),
-        &["accounts", "import", &accounts.to_string_lossy()],
-        "2",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
+    imported(None, &env("2"))
 }
 
 fn plan(dir: &Path, out: &str, threads: &str) -> Vec<u8> {
@@ -60,7 +31,7 @@ fn plan(dir: &Path, out: &str, threads: &str) -> Vec<u8> {
         out.into(),
     ];
     args.extend(
-        NIGHT
+        NIGHT_0402
             .iter()
             .map(|f| root().join(f).to_string_lossy().into_owned()),
     );
@@ -100,10 +71,7 @@ fn plan_on_the_samples_reports_every_rule_and_changes_nothing() {
 /// true: `regsync mail` migrates it (sending nothing here), and then `plan` reads it.
 #[test]
 fn a_store_of_an_older_schema_is_migrated_by_the_command_the_hint_names() {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => unreachable!("tempdir: {e}"),
-    };
+    let dir = tempdir();
     let older = regsync::store::migrations::MIGRATIONS.len() - 1;
     let made = (|| -> rusqlite::Result<()> {
         let conn = rusqlite::Connection::open(dir.path().join("regsync.sqlite"))?;
@@ -117,7 +85,7 @@ fn a_store_of_an_older_schema_is_migrated_by_the_command_the_hint_names() {
         conn.pragma_update(None, "user_version", older as i64)
     })();
     assert!(made.is_ok(), "{made:?}");
-    let night: Vec<String> = NIGHT
+    let night: Vec<String> = NIGHT_0402
         .iter()
         .map(|f| root().join(f).to_string_lossy().into_owned())
         .collect();

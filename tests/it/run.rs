@@ -1,79 +1,16 @@
 //! `regsync run`, the nightly job, through the real binary: the guard, the lock, re-runs and
 //! time zones.
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
-use assert_cmd::Command;
+use crate::common::{NIGHT_0402, drop_in, imported, output, root, text};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cmd(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut c = match Command::cargo_bin("regsync") {
-        Ok(c) => c,
-        Err(e) => unreachable!("binary: {e}"),
-    };
-    c.current_dir(dir).args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c
-}
-
-fn output(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    match cmd(dir, args, env).output() {
-        Ok(o) => o,
-        Err(e) => unreachable!("run: {e}"),
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A temp folder with the sample accounts imported and `files` in the inbox.
+/// A temp folder with `config`, the sample accounts imported and `files` in the inbox.
 fn night(files: &[&str], config: &str) -> tempfile::TempDir {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => unreachable!("tempdir: {e}"),
-    };
-    let _ = std::fs::write(dir.path().join("regsync.toml"), config);
-    let accounts = root().join("samples/accounts.csv");
-    let o = output(
-        dir.path(),
-        &["accounts", "import", &accounts.to_string_lossy()],
-        &[],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    drop_files(dir.path(), files);
+    let dir = imported(Some(config), &[]);
+    drop_in(dir.path(), files);
     dir
 }
-
-fn drop_files(dir: &Path, files: &[&str]) {
-    let inbox = dir.join("inbox");
-    let _ = std::fs::create_dir_all(&inbox);
-    for f in files {
-        let src = root().join(f);
-        let name = src
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        let _ = std::fs::copy(&src, inbox.join(name));
-    }
-}
-
-const NIGHT_0402: [&str; 4] = [
-    "samples/registrar-2026-04-02.csv",
-    "samples/hr-2026-04-02.csv",
-    "samples/renewals-2026-04-02.csv",
-    "samples/activations-2026-04-02.csv",
-];
 
 /// Generous guard limits for the small sample world, where a March graduation is 10%.
 const LOOSE: &str = "[policy]\nguard_share = 0.5\n";
@@ -109,7 +46,7 @@ fn a_second_run_on_the_same_night_changes_nothing() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let after_first = export(dir.path());
     // The same files dropped again are recognised and archived unread.
-    drop_files(dir.path(), &NIGHT_0402);
+    drop_in(dir.path(), &NIGHT_0402);
     let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("4 already processed"), "{}", text(&o));

@@ -1,6 +1,6 @@
 //! `regsync show` and `regsync review` after applying the 2026-04-02 sample night.
 
-use super::apply::{Result, ok, planned, regsync};
+use crate::common::{Result, ok, planned, regsync};
 
 fn applied() -> Result<tempfile::TempDir> {
     let (dir, _) = planned()?;

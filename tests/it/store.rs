@@ -1,12 +1,12 @@
 //! The SQLite store through its library API: creation, read-only snapshots, apply.
 
 use chrono::NaiveDate;
-use regsync::domain::account::{Account, Role, State};
-use regsync::domain::model::{EcsId, Kind, StudentNo};
-use regsync::domain::plan::{Action, ActionKind, InputFile, Person, Plan, ReviewReason, Rule};
+use regsync::domain::account::Account;
+use regsync::domain::model::{Kind, StudentNo};
+use regsync::domain::plan::{Action, ActionKind, InputFile, Plan, ReviewReason, Rule};
 use regsync::store::{ApplyExtra, IdFormat, Store, StoreError, empty_digest};
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+use crate::common::Result;
 
 fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
@@ -14,49 +14,18 @@ fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
 
 fn account(ecs_id: &str, student_nos: &[&str]) -> Result<Account> {
     Ok(Account {
-        ecs_id: EcsId::new(ecs_id),
-        kumoi: format!("{ecs_id}@st.example.ac.jp").into(),
-        person_id: None,
         student_nos: student_nos.iter().map(|s| StudentNo::new(s)).collect(),
-        name: "山田　太郎".into(),
-        name_kana: "ヤマダ　タロウ".into(),
         birth_date: Some(date(2004, 4, 1)?),
         faculty: "理学部".into(),
-        status: None,
-        role: Role::Student,
-        state: State::Active,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample(ecs_id)
     })
 }
 
 fn action(kind: ActionKind, rule: Rule, after: Option<Account>) -> Action {
     Action {
-        kind,
-        rule,
         ecs_id: after.as_ref().map(|a| a.ecs_id.clone()),
-        person: Person::default(),
-        source: None,
-        effective_on: None,
-        notice_on: None,
-        stop_on: None,
-        stop_reason: None,
-        delivery: None,
-        role: None,
-        changes: Vec::new(),
-        review: None,
-        reason_ja: String::new(),
-        reason_en: String::new(),
         after,
+        ..Action::sample(kind, rule)
     }
 }
 

@@ -9,15 +9,16 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use regsync::config::Settings;
 use regsync::domain::account::{Account, Role, State, StopReason};
-use regsync::domain::model::{EcsId, PersonId, Status, StudentNo};
+use regsync::domain::model::{PersonId, Status, StudentNo};
 use regsync::domain::plan::{ActionKind, Plan};
 use regsync::domain::rules;
 use regsync::ingest::Sink;
 use regsync::ingest::batch::Batch;
 use regsync::store::{IdFormat, Store};
+use regsync::testing::XorShift;
 use regsync::triage::{self, Sifter};
 
-type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
+use crate::common::{Result, cmd, root};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN)
@@ -71,23 +72,6 @@ fn creates(p: &Plan) -> usize {
         .count()
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<'a>(&mut self, v: &[&'a str]) -> &'a str {
-        v[self.below(v.len() as u64) as usize]
-    }
-}
-
 const FAMILY: &[(&str, &str)] = &[
     ("山田", "ヤマダ"),
     ("鈴木", "スズキ"),
@@ -112,15 +96,15 @@ const STATUSES: &[(Status, &str)] = &[
 /// kind of thing about them (unchanged, spelled differently, changed, renumbered, departed,
 /// absent, duplicated, contradicting, new, alike in kana and birth date to someone on record).
 fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = XorShift::plain(XorShift::spread(seed));
     let mut accounts = Vec::new();
     let mut kumoi_used = std::collections::HashMap::<String, u32>::new();
     let mut csv = String::from(
         "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n",
     );
     for i in 0..n {
-        let (fam, fam_kana) = FAMILY[rng.below(FAMILY.len() as u64) as usize];
-        let (giv, giv_kana) = GIVEN[rng.below(GIVEN.len() as u64) as usize];
+        let (fam, fam_kana) = *rng.pick(FAMILY);
+        let (giv, giv_kana) = *rng.pick(GIVEN);
         let name = format!("{fam}\u{3000}{giv}");
         let kana = format!("{fam_kana}\u{3000}{giv_kana}");
         // Birth dates spread out, except on April 1, where kana + birth date twins occur.
@@ -129,13 +113,12 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
         } else {
             format!("2004-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28))
         };
-        let faculty = rng.pick(FACULTIES);
-        let (status, status_ja) = STATUSES[rng.below(STATUSES.len() as u64) as usize];
+        let faculty = *rng.pick(FACULTIES);
+        let (status, status_ja) = *rng.pick(STATUSES);
         let ecs = format!("a0{:06}", 100_000 + i);
         let person = format!("{:010}", 1_000_000 + i);
         let number = format!("{:08}", 20_000_000 + i);
         let mut a = Account {
-            ecs_id: EcsId::new(&ecs),
             // KUMOI as allocation gives them (`yamada.tarou`, `yamada.tarou.2`, ...), which a
             // new person of the same kana name must not get again.
             kumoi: {
@@ -155,19 +138,7 @@ fn world(seed: u64, n: usize) -> (Vec<Account>, String) {
             birth_date: Some(date(&birth)),
             faculty: faculty.into(),
             status: Some(status),
-            role: Role::Student,
-            state: State::Active,
-            activation_deadline: None,
-            activation_expired: false,
-            stop_on: None,
-            stop_reason: None,
-            departed_on: None,
-            reminder_on: None,
-            reminder_sent: false,
-            holder_until: None,
-            expiry_notice_for: None,
-            hire: None,
-            approval: None,
+            ..Account::sample(&ecs)
         };
         match rng.below(40) {
             0 | 1 => {
@@ -530,13 +501,9 @@ fn triage_gives_the_full_plan_over_the_demo_nights() -> Result {
         dir.path(),
         "[policy]\nguard_share = 0.25\n[mail]\ntransport = \"file\"\ndir = \"mail-out\"\n",
     )?;
-    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let bin = assert_cmd::cargo::cargo_bin("regsync");
+    let samples = root().join("samples");
     let regsync = |args: &[&str]| -> Result {
-        let out = std::process::Command::new(&bin)
-            .current_dir(dir.path())
-            .args(args)
-            .output()?;
+        let out = cmd(dir.path(), args, &[]).output()?;
         if out.status.code().is_some_and(|c| c == 0 || c == 5) {
             Ok(())
         } else {

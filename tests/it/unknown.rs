@@ -5,71 +5,17 @@
 //! row still applies the rest of the night, archives its files and leaves later nights free.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use assert_cmd::Command;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cmd(dir: &Path, args: &[&str]) -> Command {
-    let mut c = match Command::cargo_bin("regsync") {
-        Ok(c) => c,
-        Err(e) => unreachable!("binary: {e}"),
-    };
-    c.current_dir(dir).args(args);
-    c
-}
-
-fn output(dir: &Path, args: &[&str]) -> Output {
-    match cmd(dir, args).output() {
-        Ok(o) => o,
-        Err(e) => unreachable!("run: {e}"),
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn write(path: &Path, contents: &str) {
-    if let Some(parent) = path.parent()
-        && let Err(e) = std::fs::create_dir_all(parent)
-    {
-        unreachable!("create `{}`: {e}", parent.display());
-    }
-    if let Err(e) = std::fs::write(path, contents) {
-        unreachable!("write `{}`: {e}", path.display());
-    }
-}
-
-/// A temp folder holding `config` as `regsync.toml` and a store made from the sample accounts.
-fn store(config: &str) -> tempfile::TempDir {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => unreachable!("tempdir: {e}"),
-    };
-    write(&dir.path().join("regsync.toml"), config);
-    let accounts = root().join("samples/accounts.csv");
-    let o = output(
-        dir.path(),
-        &["accounts", "import", &accounts.to_string_lossy()],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    dir
-}
+use crate::common::{files_under, imported, output, root, text, write};
 
 /// The ECS-IDs of every account in the store (`accounts export --format json`).
 fn exported(dir: &Path) -> BTreeSet<String> {
-    let o = output(dir, &["accounts", "export", "--format", "json"]);
+    let o = output(dir, &["accounts", "export", "--format", "json"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let accounts: Vec<serde_json::Value> = match serde_json::from_slice(&o.stdout) {
         Ok(v) => v,
@@ -89,30 +35,24 @@ const CONFIG: &str =
 /// 太田 湊 (a0451576), pending in accounts.csv and activated in the sample activations file.
 const PENDING: &str = "a0451576";
 
-/// The files in `dir` and in its subfolders.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                found.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    found.sort();
-    found
+/// The names of the files in `dir` and in its subfolders, sorted.
+fn names_under(dir: &Path) -> Vec<String> {
+    let files = match files_under(dir) {
+        Ok(files) => files,
+        Err(e) => unreachable!("read `{}`: {e}", dir.display()),
+    };
+    let mut names: Vec<String> = files
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
 fn an_activation_of_an_unknown_ecs_id_is_reviewed_and_the_night_still_applies() {
-    let dir = store(CONFIG);
+    let dir = imported(Some(CONFIG), &[]);
     let d = dir.path();
     let before = exported(d);
     assert!(!before.contains("a0499999"), "the ECS-ID must be unknown");
@@ -121,32 +61,32 @@ fn an_activation_of_an_unknown_ecs_id_is_reviewed_and_the_night_still_applies() 
             .lines()
             .any(|l| l.contains("状態 state:") && l.contains(want))
     };
-    let o = output(d, &["show", PENDING]);
+    let o = output(d, &["show", PENDING], &[]);
     assert!(state(&o, "(pending)"), "{}", text(&o));
     let registrar = root().join("samples/registrar-2026-04-02.csv");
     write(
         &d.join("inbox/activations-unknown.csv"),
-        &format!("ECS-ID,有効化日\na0499999,2026-04-15\n{PENDING},2026-03-05\n"),
+        format!("ECS-ID,有効化日\na0499999,2026-04-15\n{PENDING},2026-03-05\n"),
     );
     if let Err(e) = std::fs::copy(&registrar, d.join("inbox/registrar-2026-04-02.csv")) {
         unreachable!("copy `{}`: {e}", registrar.display());
     }
 
-    let o = output(d, &["run", "--as-of", "2026-04-02"]);
+    let o = output(d, &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
         text(&o).contains("2 file(s) read, 0 rejected"),
         "{}",
         text(&o)
     );
-    assert_eq!(files_under(&d.join("inbox")), Vec::<String>::new());
-    let archived = files_under(&d.join("archive"));
+    assert_eq!(names_under(&d.join("inbox")), Vec::<String>::new());
+    let archived = names_under(&d.join("archive"));
     for f in ["activations-unknown.csv", "registrar-2026-04-02.csv"] {
         assert!(archived.iter().any(|a| a == f), "{f} not in {archived:?}");
     }
 
     // The row is one review item, about an account nobody has.
-    let o = output(d, &["review", "list"]);
+    let o = output(d, &["review", "list"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     let list = text(&o);
     let item = list
@@ -160,11 +100,11 @@ fn an_activation_of_an_unknown_ecs_id_is_reviewed_and_the_night_still_applies() 
     assert!(before.is_subset(&after), "no account lost");
 
     // The rest of the night was applied: the other activation, and the March departures.
-    let o = output(d, &["show", PENDING]);
+    let o = output(d, &["show", PENDING], &[]);
     assert!(state(&o, "有効 (active)"), "{}", text(&o));
     // 長谷川 美月 (卒業 R8.3.31) and 菊地 舞 (卒業 2026/3/31): notice today, stop in 14 days.
     for id in ["a0183204", "a0693451"] {
-        let o = output(d, &["show", id]);
+        let o = output(d, &["show", id], &[]);
         assert!(
             text(&o).contains("2026-04-16  停止 stop — 学籍喪失 (departed)"),
             "{id}: {}",
@@ -173,10 +113,10 @@ fn an_activation_of_an_unknown_ecs_id_is_reviewed_and_the_night_still_applies() 
     }
 
     // The next night has nothing left over from the first.
-    let o = output(d, &["run", "--as-of", "2026-04-03"]);
+    let o = output(d, &["run", "--as-of", "2026-04-03"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("0 file(s) read"), "{}", text(&o));
-    assert_eq!(files_under(&d.join("inbox")), Vec::<String>::new());
+    assert_eq!(names_under(&d.join("inbox")), Vec::<String>::new());
 }
 
 // ---- every kind of input -------------------------------------------------------------------
@@ -450,7 +390,7 @@ fn files(rows: &[Row], numbers: &[u32]) -> Files {
 
 fn check(rows: &[Row], numbers: &[u32]) -> Result<(), TestCaseError> {
     let f = files(rows, numbers);
-    let dir = store("");
+    let dir = imported(Some(""), &[]);
     let d = dir.path();
     let before = exported(d);
     let written = [
@@ -469,12 +409,12 @@ fn check(rows: &[Row], numbers: &[u32]) -> Result<(), TestCaseError> {
     let mut args = vec!["plan"];
     args.extend(written.iter().map(|(name, _)| *name));
     args.extend(["--out", "p", "--as-of", "2026-04-02"]);
-    let o = output(d, &args);
+    let o = output(d, &args, &[]);
     prop_assert_eq!(o.status.code(), Some(0), "plan: {}", text(&o));
-    let o = output(d, &["apply", "p/plan.json"]);
+    let o = output(d, &["apply", "p/plan.json"], &[]);
     prop_assert_eq!(o.status.code(), Some(0), "apply: {}", text(&o));
 
-    let o = output(d, &["review", "list"]);
+    let o = output(d, &["review", "list"], &[]);
     prop_assert!(o.status.success(), "{}", text(&o));
     let list = text(&o);
     let missing: Vec<String> = f

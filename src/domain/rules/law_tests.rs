@@ -23,30 +23,11 @@ use super::tests::{account, applied, d, row, snapshot};
 use super::*;
 use crate::domain::account::{Hire, StopReason};
 use crate::domain::model::{Enrollment, JobType, Kind, PersonId, RenewalKind, StaffNo};
+use crate::testing::XorShift;
 use proptest::prelude::*;
 
 /// The nights of a world: files arrive on any of them.
 const NIGHTS: [&str; 4] = ["2026-03-10", "2026-03-12", "2026-03-15", "2026-03-18"];
-
-/// A deterministic xorshift stream, so a failing seed replays.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.below(one_in) == 0
-    }
-}
 
 /// One file of a world: its kind and its rows (as a night's `Inputs` holds them).
 #[derive(Clone, Default)]
@@ -61,9 +42,9 @@ struct World {
 const KINDS: [Kind; 4] = [Kind::Registrar, Kind::Hr, Kind::Renewals, Kind::Activations];
 
 fn world(seed: u64) -> World {
-    let mut rng = Rng(seed | 1);
+    let mut rng = XorShift::plain(seed);
     let mut w = World::default();
-    let n = 3 + rng.below(8) as usize;
+    let n = 3 + rng.below(8);
     let at = |file: u32, k: usize| RowRef {
         file,
         row: k as u32 + 2,
@@ -120,20 +101,20 @@ fn world(seed: u64) -> World {
                     Enrollment::Graduated,
                     Enrollment::Completed,
                     Enrollment::Withdrawn,
-                ][rng.below(3) as usize],
+                ][rng.below(3)],
                 Some("2026-03-31"),
             )],
             3 => {
                 // R7 / R6: the earlier number ends, a new one starts (a new 個人番号 at times).
                 let mut next = enrolled(Enrollment::Enrolled, None);
                 next.student_no = StudentNo::new(&format!("5126{k:04}"));
-                next.status = if rng.chance(2) {
+                next.status = if rng.one_in(2) {
                     Status::Graduate
                 } else {
                     Status::ResearchStudent
                 };
                 let mut end = enrolled(Enrollment::Graduated, Some("2026-03-31"));
-                if rng.chance(3) {
+                if rng.one_in(3) {
                     let p = PersonId::new(&format!("Q{k:04}"));
                     next.person_id = Some(p.clone());
                     end.person_id = Some(p);
@@ -149,8 +130,8 @@ fn world(seed: u64) -> World {
         let person_id_replaced = rows
             .iter()
             .any(|r| r.person_id.as_ref() != a.person_id.as_ref());
-        if rng.chance(3) {
-            let hired = ["2025-10-01", "2026-04-01", "2026-07-01"][rng.below(3) as usize];
+        if rng.one_in(3) {
+            let hired = ["2025-10-01", "2026-04-01", "2026-07-01"][rng.below(3)];
             w.staff.push(StaffRow {
                 at: at(1, w.staff.len()),
                 staff_no: StaffNo::new(&format!("9{k:06}")),
@@ -161,12 +142,12 @@ fn world(seed: u64) -> World {
                 name_kana: a.name_kana.clone(),
                 birth_date: None,
                 affiliation: "工学研究科".into(),
-                job_type: [JobType::Staff, JobType::PartTimeStaff][rng.below(2) as usize],
+                job_type: [JobType::Staff, JobType::PartTimeStaff][rng.below(2)],
                 hire_date: d(hired),
             });
         }
         // A 利用継続 comes at a change of status, not years after the account was stopped.
-        if a.state != State::Stopped && rng.chance(3) {
+        if a.state != State::Stopped && rng.one_in(3) {
             let kind = if a.role == Role::Holder {
                 RenewalKind::Renewal
             } else {
@@ -186,7 +167,7 @@ fn world(seed: u64) -> World {
                 valid_until: None,
             });
         }
-        if a.state == State::Pending && rng.chance(2) {
+        if a.state == State::Pending && rng.one_in(2) {
             w.activations.push(ActivationRow {
                 at: at(3, w.activations.len()),
                 ecs_id: a.ecs_id.clone(),
@@ -206,7 +187,7 @@ fn world(seed: u64) -> World {
             None,
         );
         r.admission_date = Some(d("2026-04-01"));
-        r.name_kana = ["アオキ ハナ", "イシイ ソラ", "ウエダ リン"][k as usize].into();
+        r.name_kana = ["アオキ ハナ", "イシイ ソラ", "ウエダ リン"][k].into();
         r.birth_date = Some(d("2007-01-01"));
         r.at = at(0, w.registrar.len());
         w.registrar.push(r);
@@ -282,11 +263,11 @@ fn check(seed: u64) -> Result<(), String> {
     let policy = law_policy();
     let all_first: BTreeMap<Kind, usize> = KINDS.iter().map(|&k| (k, 0)).collect();
     let reference = outcome(&w, &all_first, &policy);
-    let mut rng = Rng(seed.rotate_left(17) | 1);
+    let mut rng = XorShift::plain(seed.rotate_left(17));
     for _ in 0..3 {
         let arrival: BTreeMap<Kind, usize> = KINDS
             .iter()
-            .map(|&k| (k, rng.below(NIGHTS.len() as u64) as usize))
+            .map(|&k| (k, rng.below(NIGHTS.len())))
             .collect();
         let got = outcome(&w, &arrival, &policy);
         if got.accounts != reference.accounts || got.next_serial != reference.next_serial {

@@ -28,28 +28,12 @@ pub(crate) fn d(s: &str) -> NaiveDate {
 
 pub(crate) fn account(ecs: &str, person: &str, nos: &[&str], status: Status) -> Account {
     Account {
-        ecs_id: EcsId::new(ecs),
-        kumoi: CompactString::new(format!("{ecs}@st.example.ac.jp")),
         person_id: Some(PersonId::new(person)),
         student_nos: nos.iter().map(|s| StudentNo::new(s)).collect(),
-        name: "山田　太郎".into(),
         name_kana: "ヤマダ タロウ".into(),
         birth_date: Some(d("2000-05-05")),
-        faculty: "工学部".into(),
         status: Some(status),
-        role: Role::Student,
-        state: State::Active,
-        activation_deadline: None,
-        activation_expired: false,
-        stop_on: None,
-        stop_reason: None,
-        departed_on: None,
-        reminder_on: None,
-        reminder_sent: false,
-        holder_until: None,
-        expiry_notice_for: None,
-        hire: None,
-        approval: None,
+        ..Account::sample(ecs)
     }
 }
 
