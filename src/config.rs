@@ -304,7 +304,7 @@ fn check_mail(
 }
 
 /// Today's date in Japan, whatever the server's time zone: every date in regsync is a Japan date.
-pub fn today_in_japan() -> chrono::NaiveDate {
+pub(crate) fn today_in_japan() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Tokyo)
         .date_naive()

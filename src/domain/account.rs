@@ -33,12 +33,12 @@ impl Role {
     }
 
     /// The value named `s` by [`Role::as_str`].
-    pub fn from_name(s: &str) -> Option<Role> {
+    pub(crate) fn from_name(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
     /// 区分 as the accounts file writes it (import and export, `docs/accounts-json.md`).
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             Role::Student => "学生",
             Role::Holder => "学生以外",
@@ -47,13 +47,13 @@ impl Role {
     }
 
     /// The value labelled `s` by [`Role::label_ja`].
-    pub fn from_label_ja(s: &str) -> Option<Role> {
+    pub(crate) fn from_label_ja(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.label_ja() == s)
     }
 
     /// 区分 as `regsync show` prints it. It says 教職員へ移行中 where [`Role::label_ja`] says
     /// 教職員移行: two words for one role, both kept until one is chosen.
-    pub fn show_label_ja(self) -> &'static str {
+    pub(crate) fn show_label_ja(self) -> &'static str {
         match self {
             Role::ConvertingStaff => "教職員へ移行中",
             Role::Student | Role::Holder => self.label_ja(),
@@ -83,12 +83,12 @@ impl State {
     }
 
     /// The value named `s` by [`State::as_str`].
-    pub fn from_name(s: &str) -> Option<State> {
+    pub(crate) fn from_name(s: &str) -> Option<State> {
         State::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// 状態, as the accounts file and `regsync show` write it.
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             State::Pending => "有効化待ち",
             State::Active => "有効",
@@ -97,7 +97,7 @@ impl State {
     }
 
     /// The value labelled `s` by [`State::label_ja`].
-    pub fn from_label_ja(s: &str) -> Option<State> {
+    pub(crate) fn from_label_ja(s: &str) -> Option<State> {
         State::ALL.into_iter().find(|st| st.label_ja() == s)
     }
 }
@@ -130,11 +130,11 @@ impl StopReason {
     }
 
     /// The value named `s` by [`StopReason::as_str`].
-    pub fn from_name(s: &str) -> Option<StopReason> {
+    pub(crate) fn from_name(s: &str) -> Option<StopReason> {
         StopReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             StopReason::Departed => "学籍喪失",
             StopReason::StaffConversion => "教職員への身分変更",
@@ -169,7 +169,7 @@ impl Delivery {
         Delivery::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             Delivery::Letter => "通知書（学部経由）",
             Delivery::Counter => "窓口",
@@ -239,14 +239,14 @@ impl Account {
     }
 
     /// A departure or staff conversion is scheduled and has not happened yet.
-    pub fn stop_pending(&self) -> bool {
+    pub(crate) fn stop_pending(&self) -> bool {
         self.state != State::Stopped && self.stop_on.is_some()
     }
 
     /// An active or pending student with no stop scheduled: the only accounts a full registrar
     /// snapshot's silence makes depart (R5), and the only ones a registrar row can be quiet
     /// about (`rules::is_quiet`).
-    pub fn is_plain_student(&self) -> bool {
+    pub(crate) fn is_plain_student(&self) -> bool {
         self.role == Role::Student && self.state != State::Stopped && self.stop_on.is_none()
     }
 }

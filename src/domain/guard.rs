@@ -10,7 +10,7 @@ use crate::domain::plan::{ActionKind, Plan};
 use crate::domain::policy::Policy;
 
 /// The action kinds the guard watches.
-pub const GUARDED: [ActionKind; 3] = [
+pub(crate) const GUARDED: [ActionKind; 3] = [
     ActionKind::Depart,
     ActionKind::Stop,
     ActionKind::StaffConvert,
@@ -18,7 +18,7 @@ pub const GUARDED: [ActionKind; 3] = [
 
 /// One limit a plan exceeds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Tripped {
+pub(crate) struct Tripped {
     pub kind: ActionKind,
     pub count: usize,
     /// The limit exceeded, as a number of accounts.
@@ -28,7 +28,7 @@ pub struct Tripped {
 }
 
 impl Tripped {
-    pub fn message_ja(&self) -> String {
+    pub(crate) fn message_ja(&self) -> String {
         match self.which {
             "share" => format!(
                 "{} が {} 件：有効なアカウントの割合の上限（{} 件）を超えています",
@@ -45,7 +45,7 @@ impl Tripped {
         }
     }
 
-    pub fn message_en(&self) -> String {
+    pub(crate) fn message_en(&self) -> String {
         match self.which {
             "share" => format!(
                 "{} {} exceeds the share limit of active accounts ({})",

@@ -13,7 +13,7 @@ use crate::domain::model::{EcsId, PersonId, StudentNo};
 use crate::domain::text::fold_kana_key;
 
 /// Lookups over a snapshot's accounts, by reference; indexes are account positions.
-pub struct Index<'a> {
+pub(crate) struct Index<'a> {
     pub accounts: &'a [Account],
     by_person: HashMap<&'a str, usize>,
     by_student_no: HashMap<&'a str, usize>,
@@ -24,7 +24,7 @@ pub struct Index<'a> {
 
 /// What an input row's identifiers say about who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Match {
+pub(crate) enum Match {
     /// One account, found by an identifier.
     Account(usize),
     /// No identifier is on record.
@@ -82,7 +82,7 @@ impl<'a> Index<'a> {
     }
 
     /// Matches a row by its identifiers.
-    pub fn identify(
+    pub(crate) fn identify(
         &self,
         person_id: Option<&PersonId>,
         student_no: Option<&StudentNo>,
@@ -116,7 +116,7 @@ impl<'a> Index<'a> {
     }
 
     /// Accounts with the same folded kana name and birth date: review candidates only.
-    pub fn name_birth_candidates(
+    pub(crate) fn name_birth_candidates(
         &self,
         name_kana: &str,
         birth_date: Option<NaiveDate>,
@@ -137,7 +137,7 @@ impl<'a> Index<'a> {
     /// Builds the kana name + birth date index now, if it is not built yet. Call it before a
     /// parallel loop that needs it: built inside one, the threads that need it meanwhile wait
     /// instead of helping.
-    pub fn prepare_name_birth(&self) {
+    pub(crate) fn prepare_name_birth(&self) {
         self.name_birth();
     }
 

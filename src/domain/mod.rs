@@ -3,7 +3,7 @@
 
 pub mod account;
 pub(crate) mod guard;
-pub mod jpdate;
+pub(crate) mod jpdate;
 pub(crate) mod matching;
 pub mod model;
 pub(crate) mod notice;

@@ -131,7 +131,7 @@ impl Status {
     }
 
     /// The value named `s` by [`Status::as_str`].
-    pub fn from_name(s: &str) -> Option<Status> {
+    pub(crate) fn from_name(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
@@ -140,7 +140,7 @@ impl Status {
         matches!(self, Status::Undergraduate | Status::Graduate)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             Status::Undergraduate => "学部生",
             Status::Graduate => "大学院生",
@@ -153,7 +153,7 @@ impl Status {
     }
 
     /// The value labelled `s` by [`Status::label_ja`].
-    pub fn from_label_ja(s: &str) -> Option<Status> {
+    pub(crate) fn from_label_ja(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|st| st.label_ja() == s)
     }
 }
@@ -203,19 +203,19 @@ impl Enrollment {
     }
 
     /// The value named `s` by [`Enrollment::as_str`].
-    pub fn from_name(s: &str) -> Option<Enrollment> {
+    pub(crate) fn from_name(s: &str) -> Option<Enrollment> {
         Enrollment::ALL.into_iter().find(|e| e.as_str() == s)
     }
 
     /// True while the person is a student (在学, 休学, 留学); false once status is lost (R5).
-    pub fn is_student(self) -> bool {
+    pub(crate) fn is_student(self) -> bool {
         matches!(
             self,
             Enrollment::Enrolled | Enrollment::OnLeave | Enrollment::StudyAbroad
         )
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             Enrollment::Enrolled => "在学",
             Enrollment::OnLeave => "休学",
@@ -228,7 +228,7 @@ impl Enrollment {
     }
 
     /// The words the plan's English reasons use (R5: "graduated on 2026-03-25").
-    pub fn label_en(self) -> &'static str {
+    pub(crate) fn label_en(self) -> &'static str {
         match self {
             Enrollment::Enrolled => "enrolled",
             Enrollment::OnLeave => "on leave",
@@ -274,11 +274,11 @@ impl JobType {
     }
 
     /// The value named `s` by [`JobType::as_str`].
-    pub fn from_name(s: &str) -> Option<JobType> {
+    pub(crate) fn from_name(s: &str) -> Option<JobType> {
         JobType::ALL.into_iter().find(|j| j.as_str() == s)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             JobType::Faculty => "教員",
             JobType::Staff => "職員",
@@ -289,7 +289,7 @@ impl JobType {
 
     /// The words the plan's English reasons use ("hired 2026-04-01 as Staff"): the variant
     /// names, as those reasons have always printed them.
-    pub fn label_en(self) -> &'static str {
+    pub(crate) fn label_en(self) -> &'static str {
         match self {
             JobType::Faculty => "Faculty",
             JobType::Staff => "Staff",
@@ -328,11 +328,11 @@ impl RenewalKind {
     }
 
     /// The value named `s` by [`RenewalKind::as_str`].
-    pub fn from_name(s: &str) -> Option<RenewalKind> {
+    pub(crate) fn from_name(s: &str) -> Option<RenewalKind> {
         RenewalKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             RenewalKind::Continuation => "利用継続",
             RenewalKind::Renewal => "年度更新",
@@ -342,7 +342,7 @@ impl RenewalKind {
 
     /// The words the plan's English reasons use ("Continuation approved on 2026-03-10"): the
     /// variant names, as those reasons have always printed them.
-    pub fn label_en(self) -> &'static str {
+    pub(crate) fn label_en(self) -> &'static str {
         match self {
             RenewalKind::Continuation => "Continuation",
             RenewalKind::Renewal => "Renewal",

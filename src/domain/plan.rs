@@ -74,7 +74,7 @@ impl ActionKind {
         ActionKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             ActionKind::Review => "要確認",
             ActionKind::Create => "新規作成",
@@ -213,7 +213,7 @@ impl ReviewReason {
         ReviewReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
-    pub fn label_ja(self) -> &'static str {
+    pub(crate) fn label_ja(self) -> &'static str {
         match self {
             ReviewReason::EcsIdMismatch => "ECS-ID不一致",
             ReviewReason::DuplicateRows => "重複行",

@@ -5,7 +5,7 @@
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 /// `date + days`, saturating at the end of the calendar rather than failing.
-pub fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
+pub(crate) fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
     date.checked_add_days(Days::new(u64::from(days)))
         .unwrap_or(NaiveDate::MAX)
 }
@@ -13,7 +13,7 @@ pub fn add_days(date: NaiveDate, days: u32) -> NaiveDate {
 /// One month before `date`, month-end aware: the last day of a month maps to the last day of
 /// the month before (June 30 → May 31), any other day to the same day a month earlier, clamped
 /// (April 1 → March 1, March 30 → February 28).
-pub fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
+pub(crate) fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
     let is_month_end = date
         .succ_opt()
         .is_none_or(|next| next.month() != date.month());
@@ -33,7 +33,7 @@ pub fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
 }
 
 /// R9: the first June 30 on or after `date`.
-pub fn june_30_on_or_after(date: NaiveDate) -> NaiveDate {
+pub(crate) fn june_30_on_or_after(date: NaiveDate) -> NaiveDate {
     let this_year = NaiveDate::from_ymd_opt(date.year(), 6, 30).unwrap_or(date);
     if date <= this_year {
         this_year
@@ -43,7 +43,7 @@ pub fn june_30_on_or_after(date: NaiveDate) -> NaiveDate {
 }
 
 /// R10: the last day (March 31) of the 年度 that contains `date`.
-pub fn fiscal_year_end(date: NaiveDate) -> NaiveDate {
+pub(crate) fn fiscal_year_end(date: NaiveDate) -> NaiveDate {
     let year = if date.month() >= 4 {
         date.year() + 1
     } else {

@@ -20,7 +20,7 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Trims ASCII whitespace, U+3000 (ideographic space) and U+00A0 (no-break space) from both ends.
 /// Excel pads cells with all three.
-pub fn trim_cell(s: &str) -> &str {
+pub(crate) fn trim_cell(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{3000}' || c == '\u{A0}')
 }
 
@@ -29,7 +29,7 @@ pub fn trim_cell(s: &str) -> &str {
 /// they may mean something.
 ///
 /// Borrows when the trimmed cell is already ASCII, which is nearly always.
-pub fn fold_id(s: &str) -> Cow<'_, str> {
+pub(crate) fn fold_id(s: &str) -> Cow<'_, str> {
     let t = trim_cell(s);
     if t.is_ascii() {
         return Cow::Borrowed(t);
@@ -320,7 +320,7 @@ fn is_compatibility_ideograph(c: char) -> bool {
 }
 
 /// Kana name folded for romanization, keeping one ASCII space between family and given names.
-pub fn fold_kana_key_spaced(s: &str) -> String {
+pub(crate) fn fold_kana_key_spaced(s: &str) -> String {
     s.split(|c: char| c.is_whitespace())
         .filter(|p| !p.is_empty())
         .map(fold_kana_key)

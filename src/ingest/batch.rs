@@ -184,7 +184,7 @@ impl<R: Seek> Seek for Hashing<R> {
 
 /// The name a file is shown by in plans and reports: its file name, without the folder, so the
 /// plan does not depend on where the inbox is.
-pub fn display_name(path: &Path) -> String {
+pub(crate) fn display_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),

@@ -51,7 +51,11 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(location: Location, ja: impl Into<String>, en: impl Into<String>) -> Self {
+    pub(crate) fn warning(
+        location: Location,
+        ja: impl Into<String>,
+        en: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             location,
@@ -60,7 +64,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
@@ -104,7 +108,7 @@ impl Diagnostic {
 }
 
 /// Spreadsheet column letters for a 0-based index: 0 → A, 25 → Z, 26 → AA.
-pub fn column_letters(index: u32) -> String {
+pub(crate) fn column_letters(index: u32) -> String {
     let mut n = index as u64 + 1;
     let mut out = Vec::new();
     while n > 0 {

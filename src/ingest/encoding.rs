@@ -58,7 +58,7 @@ impl Encoding {
 
 /// A malformed byte sequence in a chunk: where it starts within the chunk and the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadBytes {
+pub(crate) struct BadBytes {
     pub offset: usize,
     pub bytes: Vec<u8>,
 }
@@ -97,7 +97,7 @@ impl EncodingError {
         )
     }
 
-    pub fn message_en(&self) -> String {
+    pub(crate) fn message_en(&self) -> String {
         if self.is_replacement_character() {
             return format!(
                 "line {}, byte {}: the file contains U+FFFD (the replacement character), so text was already lost when it was exported",
@@ -133,7 +133,7 @@ fn byte_list(bytes: &[u8]) -> String {
 
 /// Cheap sniff: BOM → [`Encoding::Utf8Bom`]; valid UTF-8 → [`Encoding::Utf8`]; else
 /// [`Encoding::Cp932`], tentatively: strictness is checked when decoding.
-pub fn sniff(bytes: &[u8]) -> Encoding {
+pub(crate) fn sniff(bytes: &[u8]) -> Encoding {
     if bytes.starts_with(BOM) {
         Encoding::Utf8Bom
     } else if std::str::from_utf8(bytes).is_ok() {
@@ -155,7 +155,7 @@ pub fn body(bytes: &[u8], enc: Encoding) -> &[u8] {
 /// after a LF, or at the start or end of the file). UTF-8 is borrowed; CP932 is decoded into an
 /// owned string. On a malformed sequence (or U+FFFD in UTF-8), returns its offset within `bytes`
 /// and the bytes.
-pub fn decode_chunk<'a>(bytes: &'a [u8], enc: Encoding) -> Result<Cow<'a, str>, BadBytes> {
+pub(crate) fn decode_chunk<'a>(bytes: &'a [u8], enc: Encoding) -> Result<Cow<'a, str>, BadBytes> {
     match enc {
         Encoding::Utf8Bom | Encoding::Utf8 => std::str::from_utf8(bytes)
             .map_err(|e| utf8_bad_bytes(bytes, &e))
@@ -190,7 +190,7 @@ fn utf8_bad_bytes(bytes: &[u8], e: &std::str::Utf8Error) -> BadBytes {
 /// [`decode_chunk`] into a caller's buffer (cleared first), so that a reader decoding chunk
 /// after chunk reuses one allocation instead of faulting in fresh pages for every chunk. UTF-8 is
 /// still borrowed and leaves `buf` untouched.
-pub fn decode_chunk_into<'a>(
+pub(crate) fn decode_chunk_into<'a>(
     bytes: &'a [u8],
     enc: Encoding,
     buf: &'a mut String,
@@ -296,7 +296,7 @@ fn cp932_find_0x80(bytes: &[u8]) -> Option<usize> {
 
 /// Turns a byte offset in the whole file into a 1-based line and a 1-based byte column. Lines end
 /// at LF, so a CR belongs to the line it ends. An offset past the end is located at the end.
-pub fn locate(file: &[u8], offset: usize) -> (u64, u64) {
+pub(crate) fn locate(file: &[u8], offset: usize) -> (u64, u64) {
     let before = &file[..offset.min(file.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     let line_start = before

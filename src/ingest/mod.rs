@@ -9,7 +9,7 @@
 pub mod accounts;
 pub mod batch;
 pub(crate) mod csv;
-pub mod diag;
+pub(crate) mod diag;
 pub mod encoding;
 pub(crate) mod excel;
 pub(crate) mod map;
@@ -119,7 +119,12 @@ impl Sink<'_> {
 /// every record's [`RowRef`]. CSV files are streamed.
 ///
 /// [`RowRef`]: crate::domain::model::RowRef
-pub fn read_file_with(path: &Path, file: u32, profiles: &Profiles, sink: Sink<'_>) -> Ingested {
+pub(crate) fn read_file_with(
+    path: &Path,
+    file: u32,
+    profiles: &Profiles,
+    sink: Sink<'_>,
+) -> Ingested {
     let read =
         std::fs::File::open(path).and_then(|mut f| read_source(path, &mut f, file, profiles, sink));
     read.unwrap_or_else(|e| unreadable(path, &e))

@@ -235,7 +235,7 @@ mod indexmap_free {
     use serde::Deserialize;
 
     #[derive(Default)]
-    pub struct OrderedValues(pub Vec<(String, String)>);
+    pub(crate) struct OrderedValues(pub Vec<(String, String)>);
 
     impl<'de> Deserialize<'de> for OrderedValues {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

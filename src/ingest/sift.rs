@@ -31,7 +31,7 @@ pub struct QuietRows {
 
 impl QuietRows {
     /// Takes `row` in as `sifted` says; hands it back when it is to be kept.
-    pub fn sift(&mut self, sifted: Sifted, row: RegistrarRow) -> Option<RegistrarRow> {
+    pub(crate) fn sift(&mut self, sifted: Sifted, row: RegistrarRow) -> Option<RegistrarRow> {
         match sifted {
             Sifted::Keep => return Some(row),
             Sifted::Quiet(slot) => self.slots.push(slot),
@@ -44,7 +44,7 @@ impl QuietRows {
     }
 
     /// Moves `other`'s rows after these, their spreadsheet rows moved down by `delta`.
-    pub fn append(&mut self, other: &mut QuietRows, delta: u32) {
+    pub(crate) fn append(&mut self, other: &mut QuietRows, delta: u32) {
         for (_, row) in &mut other.held {
             row.at.row += delta;
         }

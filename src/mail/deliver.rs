@@ -11,7 +11,7 @@ use crate::store::Store;
 
 /// What one delivery run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct DeliveryReport {
+pub(crate) struct DeliveryReport {
     /// Notices sent in this run.
     pub sent: usize,
     /// Notices whose send failed in this run (they will be retried).
@@ -38,7 +38,7 @@ pub fn backoff(attempts: u32) -> Duration {
 /// When the transport itself is down (connection refused, timeout, a folder that cannot be
 /// written), the run stops after the first such failure: the rest stay pending for the next
 /// run instead of each waiting for its own timeout.
-pub fn deliver(
+pub(crate) fn deliver(
     store: &mut Store,
     mail: &MailSettings,
     now: DateTime<Tz>,

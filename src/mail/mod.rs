@@ -10,7 +10,7 @@
 //! No mail carries a password or an activation key: the templates cannot name one (R12, R13).
 
 mod deliver;
-pub mod templates;
+pub(crate) mod templates;
 mod transport;
 
 use chrono::NaiveDate;
@@ -21,8 +21,10 @@ use crate::domain::plan::Plan;
 use crate::store::StoreError;
 use crate::store::outbox::OutboxEntry;
 
-pub use deliver::{DeliveryReport, backoff, deliver};
-pub use templates::{COUNTER, Rendered, Templates, Vars};
+pub use deliver::backoff;
+pub(crate) use deliver::deliver;
+pub use templates::Templates;
+pub(crate) use templates::{COUNTER, Rendered, Vars};
 pub use transport::{Secret, Tls, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +61,7 @@ pub struct MailSettings {
 }
 
 /// The default sender; a real installation names its own in `[mail] from`.
-pub const DEFAULT_FROM: &str = "情報環境支援センター <support@example.ac.jp>";
+pub(crate) const DEFAULT_FROM: &str = "情報環境支援センター <support@example.ac.jp>";
 
 /// Renders `notice` with the built-in templates. See [`render_with`].
 pub fn render(notice: &Notice, plan: &Plan) -> Result<Rendered, MailError> {
@@ -68,7 +70,7 @@ pub fn render(notice: &Notice, plan: &Plan) -> Result<Rendered, MailError> {
 
 /// Renders `notice` from its action (`plan.actions[notice.action]`): the name and KUMOI
 /// address of the account after the action, the action's effective date, and the stop date.
-pub fn render_with(
+pub(crate) fn render_with(
     templates: &Templates,
     notice: &Notice,
     plan: &Plan,
@@ -115,7 +117,7 @@ pub fn outbox_entries(plan: &Plan) -> Result<Vec<OutboxEntry>, MailError> {
 /// has until the writer is done (~2 s at a million accounts) for ~0.6 s of rendering. Rendered
 /// on every core, the notices took cores from the writer, which alone decides how long an apply
 /// takes (4 % slower at 1M in alternating runs).
-pub fn outbox_entries_with(
+pub(crate) fn outbox_entries_with(
     templates: &Templates,
     plan: &Plan,
 ) -> Result<Vec<OutboxEntry>, MailError> {
@@ -136,7 +138,7 @@ pub fn outbox_entries_with(
 }
 
 /// `2026年4月1日`: how the notices write dates.
-pub fn ja_date(d: NaiveDate) -> String {
+pub(crate) fn ja_date(d: NaiveDate) -> String {
     d.format("%Y年%-m月%-d日").to_string()
 }
 

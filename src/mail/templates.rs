@@ -17,11 +17,11 @@ use crate::domain::notice::NoticeKind;
 use crate::mail::MailError;
 
 /// The support counter every notice names (docs/rules.md, "Words").
-pub const COUNTER: &str = "情報環境支援センター（学術情報メディアセンター南館1F）";
+pub(crate) const COUNTER: &str = "情報環境支援センター（学術情報メディアセンター南館1F）";
 
 /// The only variables a template may use. There is deliberately no password or activation
 /// key among them: those never go out by mail (R3, R12, R13).
-pub const VARIABLES: [&str; 7] = [
+pub(crate) const VARIABLES: [&str; 7] = [
     "name",
     "ecs_id",
     "kumoi",

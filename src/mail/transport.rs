@@ -167,7 +167,7 @@ impl Sender<'_> {
 
 /// The file name of a notice's `.eml`: the outbox id, the notice, the ECS-ID (anything but
 /// ASCII letters, digits, `-` and `_` replaced, so a strange ID cannot leave the folder).
-pub fn eml_name(n: &DueNotice) -> String {
+pub(crate) fn eml_name(n: &DueNotice) -> String {
     format!("{:06}-{}-{}.eml", n.id, safe(&n.notice), safe(&n.ecs_id))
 }
 

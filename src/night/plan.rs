@@ -51,7 +51,7 @@ pub fn compute(
 }
 
 /// The compact keys of every account on record (none without a store).
-pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<Keys> {
+pub(crate) fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<Keys> {
     match store {
         Some(store) => store
             .keys()
@@ -63,7 +63,7 @@ pub fn read_keys(settings: &Settings, store: Option<&Store>) -> anyhow::Result<K
 /// Plans the accepted files of `batch`, read with a [`Sifter`] over `keys`: selects the
 /// accounts the rules can act on, loads them, and runs the rules (see `triage`). Takes
 /// the batch's records.
-pub fn plan_batch(
+pub(crate) fn plan_batch(
     settings: &Settings,
     store: Option<&Store>,
     keys: Keys,

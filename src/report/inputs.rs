@@ -10,12 +10,12 @@ use crate::ingest::Ingested;
 const SHOWN_PER_FILE: usize = 50;
 
 /// The whole report, as printed.
-pub fn render_inputs(results: &[Ingested]) -> String {
+pub(crate) fn render_inputs(results: &[Ingested]) -> String {
     render_input_refs(&results.iter().collect::<Vec<_>>())
 }
 
 /// [`render_inputs`] over borrowed results (`plan` and `run` print only the rejected files).
-pub fn render_input_refs(results: &[&Ingested]) -> String {
+pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
     let mut s = String::new();
     let width = results
         .iter()

@@ -21,7 +21,7 @@ const ACTION_BYTES: usize = 1280;
 /// action's text is found first (a scan that only checks the syntax), then the actions are
 /// parsed on every core: a national night's `plan.json` holds 100,000 actions, which `apply`
 /// reads first thing. An error names the action by its position.
-pub fn read_plan_json(text: &[u8]) -> serde_json::Result<Plan> {
+pub(crate) fn read_plan_json(text: &[u8]) -> serde_json::Result<Plan> {
     use rayon::prelude::*;
     use serde::de::Error as _;
     /// The plan with its actions still as text.

@@ -30,13 +30,13 @@ use crate::domain::plan::Plan;
 
 pub use self::csv::report_csv;
 pub use self::html::report_html;
-pub use self::inputs::{render_input_refs, render_inputs};
-pub use self::json::read_plan_json;
+pub(crate) use self::inputs::{render_input_refs, render_inputs};
+pub(crate) use self::json::read_plan_json;
 
 /// File names inside the output folder.
-pub const PLAN_JSON: &str = "plan.json";
-pub const REPORT_CSV: &str = "report.csv";
-pub const REPORT_HTML: &str = "report.html";
+pub(crate) const PLAN_JSON: &str = "plan.json";
+pub(crate) const REPORT_CSV: &str = "report.csv";
+pub(crate) const REPORT_HTML: &str = "report.html";
 
 /// Where [`write_all`] put the three files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub fn counts_line(plan: &Plan) -> String {
 }
 
 /// One line: the day, the inputs and the counts per action kind — the summary cron mails.
-pub fn summary_line(plan: &Plan) -> String {
+pub(crate) fn summary_line(plan: &Plan) -> String {
     format!(
         "plan for {} on {} input file(s): {} action(s) — {}",
         plan.as_of,

@@ -186,7 +186,7 @@ pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreE
 /// KUMOI addresses that are one of `bases` or one of them numbered (`base.N`).
 /// Read from the store at `path` (on its own connection) in a transaction at `digest`, or
 /// refused.
-pub fn reserved(
+pub(crate) fn reserved(
     path: &Path,
     digest: &str,
     first_new_id: &str,

@@ -23,7 +23,7 @@ pub struct HistoryRow {
 
 /// One outbox row of an account (the body is not read: `show` lists, it does not resend).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NoticeRow {
+pub(crate) struct NoticeRow {
     pub notice: String,
     pub effective_on: String,
     pub status: String,
@@ -36,7 +36,7 @@ pub struct NoticeRow {
 /// How an identifier given to `show` matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum MatchedBy {
+pub(crate) enum MatchedBy {
     EcsId,
     StudentNo,
     PersonId,
@@ -45,7 +45,10 @@ pub enum MatchedBy {
 impl Store {
     /// The ECS-IDs `id` names: the account with that ECS-ID, else the account that ever had
     /// that student number, else the accounts with that 個人番号 (normally one).
-    pub fn find_accounts(&self, id: &str) -> Result<(Vec<String>, Option<MatchedBy>), StoreError> {
+    pub(crate) fn find_accounts(
+        &self,
+        id: &str,
+    ) -> Result<(Vec<String>, Option<MatchedBy>), StoreError> {
         let by_ecs: Option<String> = self
             .conn
             .query_row("SELECT ecs_id FROM accounts WHERE ecs_id = ?1", [id], |r| {
@@ -100,7 +103,7 @@ impl Store {
     }
 
     /// The account's notices in the outbox, by effective date.
-    pub fn notices_for(&self, ecs_id: &str) -> Result<Vec<NoticeRow>, StoreError> {
+    pub(crate) fn notices_for(&self, ecs_id: &str) -> Result<Vec<NoticeRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT notice, effective_on, status, attempts, sent_at, last_error, subject \
              FROM outbox WHERE ecs_id = ?1 ORDER BY effective_on, id",
@@ -123,7 +126,7 @@ impl Store {
 impl Store {
     /// Whether regsync issued an activation key for the account (the hash itself never
     /// leaves the store through here).
-    pub fn has_activation_key(&self, ecs_id: &str) -> Result<bool, StoreError> {
+    pub(crate) fn has_activation_key(&self, ecs_id: &str) -> Result<bool, StoreError> {
         Ok(self
             .conn
             .query_row(

@@ -35,12 +35,12 @@ use crate::domain::model::{EcsId, JobType, PersonId, RenewalKind, Status, Studen
 use crate::domain::policy::Policy;
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
+pub(crate) const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
 
 /// The default shape of ECS-IDs: this prefix followed by [`ECS_ID_DIGITS`] digits, the serial
 /// (`a0106210`); the policy's `id_prefix` and `id_digits` (see [`IdFormat`]) may say otherwise.
-pub const ECS_ID_PREFIX: &str = "a0";
-pub const ECS_ID_DIGITS: usize = 6;
+pub(crate) const ECS_ID_PREFIX: &str = "a0";
+pub(crate) const ECS_ID_DIGITS: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -143,7 +143,7 @@ impl IdFormat {
     }
 
     /// The serial after the highest one among `ids` (0 when none has this shape).
-    pub fn serial_after<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> u64 {
+    pub(crate) fn serial_after<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> u64 {
         ids.into_iter()
             .filter_map(|id| self.serial(id))
             .map(|s| s + 1)
@@ -186,7 +186,7 @@ pub struct ApplyExtra<'a> {
 }
 
 /// The hook of [`ApplyExtra::before_commit`].
-pub type BeforeCommit<'a> = dyn Fn(&Transaction<'_>) -> Result<(), StoreError> + 'a;
+pub(crate) type BeforeCommit<'a> = dyn Fn(&Transaction<'_>) -> Result<(), StoreError> + 'a;
 
 impl std::fmt::Debug for ApplyExtra<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -236,7 +236,7 @@ impl std::fmt::Debug for Store {
 }
 
 /// The page size of a new store, in bytes (see [`Store::open`]).
-pub const PAGE_SIZE: i64 = 65_536;
+pub(crate) const PAGE_SIZE: i64 = 65_536;
 
 const ACCOUNT_COLUMNS: &str = "ecs_id, kumoi, person_id, name, name_kana, birth_date, faculty, \
     status, role, state, activation_deadline, activation_expired, stop_on, stop_reason, \
@@ -389,7 +389,7 @@ impl Store {
     }
 
     /// Stores a run's one-line summary.
-    pub fn finish_run(&mut self, run_id: i64, summary: &str) -> Result<(), StoreError> {
+    pub(crate) fn finish_run(&mut self, run_id: i64, summary: &str) -> Result<(), StoreError> {
         self.writable()?;
         self.conn.execute(
             "UPDATE runs SET summary = ?2 WHERE id = ?1",

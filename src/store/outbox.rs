@@ -60,7 +60,7 @@ fn inflate(bytes: &[u8]) -> Result<String, StoreError> {
 
 /// An outbox row as delivery reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DueNotice {
+pub(crate) struct DueNotice {
     pub id: i64,
     pub ecs_id: String,
     pub notice: String,
@@ -74,7 +74,7 @@ pub struct DueNotice {
 
 /// How many outbox rows are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct OutboxCounts {
+pub(crate) struct OutboxCounts {
     pub pending: usize,
     pub failed: usize,
     pub sent: usize,
@@ -82,7 +82,7 @@ pub struct OutboxCounts {
 
 /// The error recorded for a row whose send was interrupted (the process stopped between the
 /// claim and the result). Replaced by the real outcome when the send finishes.
-pub const INTERRUPTED: &str = "interrupted while sending; it will be sent again";
+pub(crate) const INTERRUPTED: &str = "interrupted while sending; it will be sent again";
 
 /// Enqueues `entries` inside the caller's transaction (`apply`'s), ignoring notices already in
 /// the outbox (same account, notice and effective date). An unsent notice of the same account
@@ -199,7 +199,7 @@ fn inflate_against(bytes: &[u8], dict: &[u8]) -> Result<String, StoreError> {
 }
 
 /// `at` as the store writes timestamps.
-pub fn timestamp(at: &DateTime<Tz>) -> String {
+pub(crate) fn timestamp(at: &DateTime<Tz>) -> String {
     at.with_timezone(&chrono_tz::Asia::Tokyo)
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
@@ -223,7 +223,7 @@ impl Store {
     /// Up to `limit` rows due for sending at `now`, with an id above `after_id`, in id order:
     /// every pending row, and failed rows whose retry time has come (every failed row when
     /// `retry_all`).
-    pub fn due_notices(
+    pub(crate) fn due_notices(
         &self,
         now: &DateTime<Tz>,
         retry_all: bool,
@@ -269,7 +269,7 @@ impl Store {
     /// `retry_at` as its retry time, so that a crash during the send leaves a failed row that a
     /// later run retries. Returns false (and changes nothing) when the row changed since it was
     /// read — sent or claimed by another `mail` — so the caller must not send it.
-    pub fn claim_notice(
+    pub(crate) fn claim_notice(
         &mut self,
         n: &DueNotice,
         retry_at: &DateTime<Tz>,
@@ -290,7 +290,7 @@ impl Store {
     }
 
     /// Marks row `id` sent at `at`.
-    pub fn mark_sent(&mut self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
+    pub(crate) fn mark_sent(&mut self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
         self.writable()?;
         self.conn.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
@@ -302,7 +302,7 @@ impl Store {
 
     /// Marks row `id` failed with `error` (which must not hold the message text), to be tried
     /// again from `retry_at`. The attempt was counted by [`Store::claim_notice`].
-    pub fn mark_failed(
+    pub(crate) fn mark_failed(
         &mut self,
         id: i64,
         error: &str,
@@ -318,12 +318,12 @@ impl Store {
     }
 
     /// Notices not sent yet: pending ones and failed ones waiting for a retry.
-    pub fn pending_count(&self) -> Result<usize, StoreError> {
+    pub(crate) fn pending_count(&self) -> Result<usize, StoreError> {
         let c = self.outbox_counts()?;
         Ok(c.pending + c.failed)
     }
 
-    pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+    pub(crate) fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;

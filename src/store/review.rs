@@ -10,7 +10,7 @@ use super::{Store, StoreError, now};
 
 /// One review item as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReviewItem {
+pub(crate) struct ReviewItem {
     pub id: i64,
     pub run_id: Option<i64>,
     /// The snake_case name of the plan's `ReviewReason`.
@@ -46,7 +46,7 @@ fn item(r: &Row<'_>) -> rusqlite::Result<ReviewItem> {
 
 impl Store {
     /// The open review items, oldest first.
-    pub fn open_reviews(&self) -> Result<Vec<ReviewItem>, StoreError> {
+    pub(crate) fn open_reviews(&self) -> Result<Vec<ReviewItem>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM review WHERE status = 'open' ORDER BY id"
         ))?;
@@ -55,7 +55,7 @@ impl Store {
     }
 
     /// Every review item about one account, oldest first.
-    pub fn reviews_for(&self, ecs_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
+    pub(crate) fn reviews_for(&self, ecs_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {COLUMNS} FROM review WHERE ecs_id = ?1 ORDER BY id"
         ))?;
@@ -65,7 +65,7 @@ impl Store {
 
     /// Marks the open item `id` resolved with `note` and the current time; an unknown or
     /// already resolved item is an error.
-    pub fn resolve_review(&mut self, id: i64, note: &str) -> Result<ReviewItem, StoreError> {
+    pub(crate) fn resolve_review(&mut self, id: i64, note: &str) -> Result<ReviewItem, StoreError> {
         self.writable()?;
         let tx = self
             .conn

@@ -19,7 +19,7 @@ pub use crate::ingest::Slot;
 /// (7 bits each). Anything else is its xxh3 hash, marked by the two top bits; [`IdMap`] notices
 /// when two accounts' identifiers share a key, so a hash never joins two people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct IdKey(pub(super) u64);
+pub(crate) struct IdKey(pub(super) u64);
 
 impl IdKey {
     pub(super) const ASCII: u64 = 1 << 63;
@@ -27,7 +27,7 @@ impl IdKey {
 
     /// Whether the key is the identifier itself, not its hash: equal exact keys are equal
     /// identifiers.
-    pub fn is_exact(self) -> bool {
+    pub(crate) fn is_exact(self) -> bool {
         self.0 & IdKey::HASHED != IdKey::HASHED
     }
 
@@ -49,14 +49,14 @@ impl IdKey {
 /// rarely, two hashes alike) maps to all of them, so triage keeps the rows that name it and
 /// loads every one of those accounts; the rules then match on the identifiers themselves.
 #[derive(Debug, Default)]
-pub struct IdMap {
+pub(crate) struct IdMap {
     pub(super) one: FxHashMap<IdKey, Slot>,
     pub(super) many: FxHashMap<IdKey, Vec<Slot>>,
 }
 
 /// What an [`IdMap`] holds for a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Found<'a> {
+pub(crate) enum Found<'a> {
     None,
     One(Slot),
     Many(&'a [Slot]),
@@ -108,7 +108,7 @@ impl IdMap {
 /// What triage needs of one account besides its identifiers. The store keeps it with each
 /// account, as [`Facts::to_bytes`], computed by [`Facts::of`] whenever it writes the account.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// [`registrar_fp`] of the account; `None` when its 身分 is not known yet (the next row
     /// fills it, which is a change).
     pub fp: Option<u128>,
@@ -122,11 +122,11 @@ pub struct Facts {
 impl Facts {
     /// An active or pending student with nothing scheduled: the only accounts a row can be
     /// quiet about, and the only ones a full snapshot's silence makes depart (R5).
-    pub const PLAIN_STUDENT: u8 = 1;
-    pub const HAS_PERSON_ID: u8 = 2;
-    pub const HAS_BIRTH_DATE: u8 = 4;
+    pub(crate) const PLAIN_STUDENT: u8 = 1;
+    pub(crate) const HAS_PERSON_ID: u8 = 2;
+    pub(crate) const HAS_BIRTH_DATE: u8 = 4;
     /// Not stopped: what the mass-change guard counts.
-    pub const NOT_STOPPED: u8 = 8;
+    pub(crate) const NOT_STOPPED: u8 = 8;
 
     /// The layout version of [`Facts::to_bytes`].
     pub(super) const VERSION: u8 = 1;
@@ -154,10 +154,6 @@ impl Facts {
         }
     }
 
-    pub fn has(&self, flag: u8) -> bool {
-        self.flags & flag != 0
-    }
-
     /// The stored form (the store's `accounts.triage`): [`Facts::to_bytes`], then the account's
     /// student numbers, oldest first, each followed by a zero byte, so a scan of the accounts
     /// alone yields every identifier (and `store::keys::load` the history).
@@ -177,7 +173,7 @@ impl Facts {
     }
 
     /// The facts and the student numbers of [`Facts::encode`]; `None` for other bytes.
-    pub fn decode(b: &[u8]) -> Option<(Facts, impl Iterator<Item = &str>)> {
+    pub(crate) fn decode(b: &[u8]) -> Option<(Facts, impl Iterator<Item = &str>)> {
         let facts = Facts::from_bytes(b.get(..32)?)?;
         let rest = std::str::from_utf8(&b[32..]).ok()?;
         if !rest.is_empty() && !rest.ends_with('\0') {
@@ -189,7 +185,7 @@ impl Facts {
 
     /// 32 bytes: fingerprint (16, LE), kana key (8), due date (4, days from CE, `i32::MIN` for
     /// none), flags, whether there is a fingerprint, the layout version, one zero.
-    pub fn to_bytes(&self) -> [u8; 32] {
+    pub(crate) fn to_bytes(self) -> [u8; 32] {
         let mut b = [0u8; 32];
         b[..16].copy_from_slice(&self.fp.unwrap_or(0).to_le_bytes());
         b[16..24].copy_from_slice(&self.kana_birth.to_le_bytes());
@@ -202,7 +198,7 @@ impl Facts {
     }
 
     /// `None` for bytes not made by [`Facts::to_bytes`] of this version.
-    pub fn from_bytes(b: &[u8]) -> Option<Facts> {
+    pub(crate) fn from_bytes(b: &[u8]) -> Option<Facts> {
         let b: &[u8; 32] = b.try_into().ok()?;
         if b[30] != Facts::VERSION || b[29] > 1 {
             return None;
@@ -299,7 +295,7 @@ fn status_code(s: Status) -> u8 {
 
 /// Reusable buffers for the folds, one per thread.
 #[derive(Default)]
-pub struct Scratch {
+pub(crate) struct Scratch {
     pub(super) name: String,
     pub(super) kana: String,
 }
@@ -307,7 +303,7 @@ pub struct Scratch {
 /// The fingerprint of what a registrar row says about a person and the rules compare with the
 /// account (`rules::refresh_person` and the student number): current student number and 所属
 /// exactly, 身分, and the name and kana name by their folded keys, each length-prefixed.
-pub fn registrar_fp(
+pub(crate) fn registrar_fp(
     student_no: &str,
     faculty: &str,
     status: Status,
@@ -332,7 +328,7 @@ pub fn registrar_fp(
 }
 
 /// The fingerprint of an account, as the store keeps it; `None` until its 身分 is known.
-pub fn account_fp(a: &Account, scratch: &mut Scratch) -> Option<u128> {
+pub(crate) fn account_fp(a: &Account, scratch: &mut Scratch) -> Option<u128> {
     let status = a.status?;
     let no = a.student_no().map_or("", |s| s.as_str());
     Some(registrar_fp(
@@ -347,7 +343,11 @@ pub fn account_fp(a: &Account, scratch: &mut Scratch) -> Option<u128> {
 
 /// The key of (birth date, folded kana name) that `Index::name_birth_candidates` matches on,
 /// hashed; 0 when either is missing.
-pub fn kana_birth_key(name_kana: &str, birth: Option<NaiveDate>, scratch: &mut Scratch) -> u64 {
+pub(crate) fn kana_birth_key(
+    name_kana: &str,
+    birth: Option<NaiveDate>,
+    scratch: &mut Scratch,
+) -> u64 {
     let Some(birth) = birth else { return 0 };
     fold_kana_key_into(name_kana, &mut scratch.kana);
     if scratch.kana.is_empty() {
@@ -382,7 +382,7 @@ pub struct Keys {
 /// The accounts of one range of ECS-IDs, as the store reads them; slots count from the range's
 /// first account.
 #[derive(Debug, Default)]
-pub struct KeysPart {
+pub(crate) struct KeysPart {
     pub ecs_ids: Vec<CompactString>,
     pub(super) facts: Vec<Packed>,
     pub(super) person_ids: Vec<(IdKey, Slot)>,
@@ -412,23 +412,11 @@ impl KeysPart {
         self.ecs_ids.push(CompactString::new(ecs_id));
         self.facts.push(packed);
     }
-
-    pub fn len(&self) -> usize {
-        self.ecs_ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ecs_ids.is_empty()
-    }
-
-    pub fn ecs_id(&self, slot: Slot) -> &str {
-        &self.ecs_ids[slot as usize]
-    }
 }
 
 impl Keys {
     /// Joins the parts (in ECS-ID order) and indexes them.
-    pub fn from_parts(parts: Vec<KeysPart>, next_serial: u64, digest: String) -> Keys {
+    pub(crate) fn from_parts(parts: Vec<KeysPart>, next_serial: u64, digest: String) -> Keys {
         // The first part's vectors grow to hold the others (no copy of the first).
         let mut parts = parts.into_iter();
         let mut all = parts.next().unwrap_or_default();
@@ -478,11 +466,11 @@ impl Keys {
         &self.ecs_ids[slot as usize]
     }
 
-    pub fn by_person(&self, person_id: &str) -> Found<'_> {
+    pub(crate) fn by_person(&self, person_id: &str) -> Found<'_> {
         self.by_person.get(person_id)
     }
 
-    pub fn by_student_no(&self, student_no: &str) -> Found<'_> {
+    pub(crate) fn by_student_no(&self, student_no: &str) -> Found<'_> {
         self.by_student_no.get(student_no)
     }
 
@@ -492,7 +480,7 @@ impl Keys {
     }
 
     /// Accounts not stopped: what the mass-change guard measures against.
-    pub fn not_stopped(&self) -> usize {
+    pub(crate) fn not_stopped(&self) -> usize {
         self.facts
             .par_iter()
             .filter(|f| f.has(Facts::NOT_STOPPED))
@@ -556,6 +544,6 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's fold buffers (for callers folding row after row).
-pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with_borrow_mut(f)
 }

@@ -50,7 +50,10 @@ use crate::ingest::Sink;
 use crate::ingest::batch::{Batch, BatchFile};
 use crate::ingest::profile::Profiles;
 
-pub use self::keys::{Facts, Found, Keys, KeysPart, Scratch, Slot, with_scratch};
+#[cfg(test)]
+pub(crate) use self::keys::Found;
+pub(crate) use self::keys::{Facts, KeysPart, with_scratch};
+pub use self::keys::{Keys, Slot};
 pub use self::select::{Selection, Stats};
 pub use self::sift::Sifter;
 

@@ -13,7 +13,7 @@ use crate::ingest::QuietRows;
 /// those slots out of `quiet`, so [`select`] can run again as if the rows had been kept. A slot
 /// with a quiet row that was dropped, not held, stays as it is (its files must be read again).
 /// Returns how many rows came back.
-pub fn take_back(inputs: &mut Inputs, quiet: &mut QuietRows, mixed: &[Slot]) -> usize {
+pub(crate) fn take_back(inputs: &mut Inputs, quiet: &mut QuietRows, mixed: &[Slot]) -> usize {
     if mixed.is_empty() {
         return 0;
     }

@@ -133,7 +133,7 @@ fn suffix_number(s: &str) -> Option<u32> {
 /// be given (R3): `base` itself, or `base.n` with `n` as allocation writes it. No other local
 /// part can collide with an allocation, so the store and the snapshot need not be searched for
 /// more (`yamada.tarou.x1` and `yamada.taroumaru` never can).
-pub fn collides(base: &str, local: &str) -> bool {
+pub(crate) fn collides(base: &str, local: &str) -> bool {
     local == base
         || local
             .strip_prefix(base)

@@ -43,8 +43,9 @@ use crate::domain::model::{
 use crate::domain::plan::{Action, ActionKind, Change, InputFile, Person, Plan, Source};
 use crate::domain::policy::Policy;
 
-pub use allocate::{collides, romanize};
-pub use quiet::{OnRecord, is_quiet};
+pub(crate) use allocate::collides;
+pub use allocate::romanize;
+pub(crate) use quiet::{OnRecord, is_quiet};
 
 /// Everything read from the input files of one plan.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use crate::domain::text::{fold_kana_key, fold_key};
 
 /// What [`is_quiet`] needs to know of an account on record: the account itself, or what triage
 /// keeps of it.
-pub trait OnRecord {
+pub(crate) trait OnRecord {
     /// [`Account::is_plain_student`].
     fn is_plain_student(&self) -> bool;
     /// Whether the account holds this 個人番号 (a row may bring one the account lacks: R7).
@@ -24,7 +24,7 @@ pub trait OnRecord {
 /// blank (the rules skip blank values, so a blank one may hide a change); the account is a plain
 /// student; the row brings no 個人番号 or birth date the account lacks; and the registrar fields
 /// are the account's.
-pub fn is_quiet(row: &RegistrarRow, account: &impl OnRecord) -> bool {
+pub(crate) fn is_quiet(row: &RegistrarRow, account: &impl OnRecord) -> bool {
     row.enrollment.is_student()
         && !row.faculty.is_empty()
         && !row.name.is_empty()
