@@ -32,21 +32,7 @@ pub const REGISTRAR_HEADER: [&str; 11] = [
 pub const REGISTRAR_TITLE: &str = "令和8年度 在籍者一覧";
 
 /// The account directory's header (`regsync accounts import`), in column order.
-pub const ACCOUNTS_HEADER: [&str; 13] = [
-    "ECS-ID",
-    "個人番号",
-    "学籍番号",
-    "氏名",
-    "氏名カナ",
-    "生年月日",
-    "所属",
-    "区分",
-    "状態",
-    "KUMOI",
-    "有効化期限",
-    "停止予定日",
-    "利用期限",
-];
+pub const ACCOUNTS_HEADER: [&str; 13] = regsync::ingest::accounts::HEADER;
 
 /// A date the generator made from parts that are valid by construction (`NaiveDate::MIN` if
 /// they were not).

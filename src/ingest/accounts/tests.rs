@@ -7,28 +7,11 @@ const HEAD: &str = "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年�
 fn store() -> Snapshot {
     Snapshot {
         accounts: vec![Account {
-            ecs_id: EcsId::new("a0100001"),
             kumoi: "stored@st.example.ac.jp".into(),
             person_id: Some(PersonId::new("0001200001")),
             student_nos: vec![StudentNo::new("01220011")],
-            name: "山田　太郎".into(),
-            name_kana: "ヤマダ　タロウ".into(),
-            birth_date: None,
             faculty: "理学部".into(),
-            status: None,
-            role: Role::Student,
-            state: State::Active,
-            activation_deadline: None,
-            activation_expired: false,
-            stop_on: None,
-            stop_reason: None,
-            departed_on: None,
-            reminder_on: None,
-            reminder_sent: false,
-            holder_until: None,
-            expiry_notice_for: None,
-            hire: None,
-            approval: None,
+            ..Account::sample("a0100001")
         }],
         ..Snapshot::default()
     }
