@@ -25,7 +25,7 @@ pub use actions::write_actions_jsonl;
 pub use letters::{LetterRow, letters, write_letters};
 
 use crate::domain::plan::Plan;
-use crate::store::outbox::OutboxEntry;
+use crate::store::outbox::Packed;
 
 /// The name of the published letters folder inside the output folder.
 pub const LETTERS_DIR: &str = "letters";
@@ -295,7 +295,7 @@ pub fn execute(
         // What the side thread left: its staged outputs, or the error that stopped it.
         let staged: std::cell::Cell<Option<Staged>> = std::cell::Cell::new(None);
         let failed: std::cell::Cell<Option<anyhow::Error>> = std::cell::Cell::new(None);
-        let join = || -> Option<anyhow::Result<(Vec<OutboxEntry>, Staged)>> {
+        let join = || -> Option<anyhow::Result<(Vec<Packed>, Staged)>> {
             let handle = side.take()?;
             Some(
                 handle
@@ -371,13 +371,17 @@ fn render_and_stage(
     plan: &Plan,
     out: &Path,
     rows: &[LetterRow],
-) -> anyhow::Result<(Vec<OutboxEntry>, Staged)> {
+) -> anyhow::Result<(Vec<Packed>, Staged)> {
     let clock = std::time::Instant::now();
-    let entries = crate::mail::outbox_entries_with(templates, plan)?;
+    // Each notice is compressed as soon as it is rendered: a night's texts are never all held
+    // at once. On this one thread: the writer needs the cores.
+    let entries = crate::mail::rendered(templates, plan)
+        .map(|e| e.map(Packed::new))
+        .collect::<Result<Vec<_>, _>>()?;
     tracing::info!(
         notices = entries.len(),
         ms = clock.elapsed().as_millis(),
-        "notices rendered"
+        "notices rendered and compressed"
     );
     let clock = std::time::Instant::now();
     // From here until the commit, every way out discards the staged keys.

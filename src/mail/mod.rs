@@ -121,20 +121,26 @@ pub(crate) fn outbox_entries_with(
     templates: &Templates,
     plan: &Plan,
 ) -> Result<Vec<OutboxEntry>, MailError> {
-    notices(plan)
-        .iter()
-        .map(|n| {
-            let r = render_with(templates, n, plan)?;
-            Ok(OutboxEntry {
-                ecs_id: n.ecs_id.to_string(),
-                notice: n.kind.as_str().to_string(),
-                effective_on: n.effective_on,
-                to: n.to.clone(),
-                subject: r.subject,
-                body: r.body,
-            })
+    rendered(templates, plan).collect()
+}
+
+/// [`outbox_entries_with`] one notice at a time, so a caller can store each before the next is
+/// rendered (`apply` compresses them as they come).
+pub(crate) fn rendered<'a>(
+    templates: &'a Templates,
+    plan: &'a Plan,
+) -> impl Iterator<Item = Result<OutboxEntry, MailError>> + 'a {
+    notices(plan).into_iter().map(move |n| {
+        let r = render_with(templates, &n, plan)?;
+        Ok(OutboxEntry {
+            ecs_id: n.ecs_id.to_string(),
+            notice: n.kind.as_str().to_string(),
+            effective_on: n.effective_on,
+            to: n.to,
+            subject: r.subject,
+            body: r.body,
         })
-        .collect()
+    })
 }
 
 /// `2026年4月1日`: how the notices write dates.

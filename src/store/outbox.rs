@@ -12,7 +12,8 @@
 //!
 //! A notice's text is stored zlib-compressed (a BLOB in the `body` column: ~2 KB of mostly
 //! Japanese text becomes ~1 KB, and a March night queues tens of thousands); a TEXT body is read
-//! as it is. Callers only see text: compression is this module's business.
+//! as it is. Callers hand in text ([`OutboxEntry`]) and get text back; [`pack`] compresses a
+//! night's notices before its transaction, which [`enqueue`] then writes.
 
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
@@ -36,16 +37,42 @@ pub struct OutboxEntry {
     pub body: String,
 }
 
-/// zlib at the fast level (the level makes little difference to the size of a notice).
+/// A notice ready for the outbox: its text compressed ([`pack`]).
+pub struct Packed {
+    entry: OutboxEntry,
+    body: Vec<u8>,
+}
+
+impl Packed {
+    /// The notice with its text compressed; the text is dropped.
+    pub fn new(mut entry: OutboxEntry) -> Packed {
+        let body = deflate(&std::mem::take(&mut entry.body));
+        Packed { entry, body }
+    }
+}
+
+/// Compresses each notice's text, dropping the texts as it goes.
+pub fn pack(entries: Vec<OutboxEntry>) -> Vec<Packed> {
+    entries.into_iter().map(Packed::new).collect()
+}
+
+/// zlib at the fast level (the level makes little difference to the size of a notice). Each
+/// thread keeps one compressor: setting one up costs more than compressing a notice, and a
+/// fresh ~300 KB state per notice fragments the heap (tens of thousands of notices a night).
 fn deflate(text: &str) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut z = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(text.len() / 2 + 64),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = z.write_all(text.as_bytes());
-    z.finish().unwrap_or_default()
+    thread_local! {
+        static COMPRESS: std::cell::RefCell<flate2::Compress> =
+            std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), true));
+    }
+    COMPRESS.with_borrow_mut(|z| {
+        z.reset();
+        // zlib's bound for one call that finishes the stream.
+        let mut out = Vec::with_capacity(text.len() + text.len() / 1000 + 64);
+        let done = z.compress_vec(text.as_bytes(), &mut out, flate2::FlushCompress::Finish);
+        debug_assert!(matches!(done, Ok(flate2::Status::StreamEnd)), "{done:?}");
+        out.shrink_to_fit();
+        out
+    })
 }
 
 /// The text of a zlib stream.
@@ -84,7 +111,7 @@ pub(crate) struct OutboxCounts {
 /// claim and the result). Replaced by the real outcome when the send finishes.
 pub(crate) const INTERRUPTED: &str = "interrupted while sending; it will be sent again";
 
-/// Enqueues `entries` inside the caller's transaction (`apply`'s), ignoring notices already in
+/// Enqueues the packed `notices` inside the caller's transaction (`apply`'s), ignoring notices already in
 /// the outbox (same account, notice and effective date). An unsent notice of the same account
 /// and kind for another date is dropped: its date was corrected, and the old text would announce
 /// a wrong date. Returns the number of rows inserted.
@@ -92,11 +119,7 @@ pub(crate) const INTERRUPTED: &str = "interrupted while sending; it will be sent
 /// Rows are written in ECS-ID order (one account's notices keep their order), so the outbox's
 /// key index is written front to back; only the accounts that have an unsent notice at all are
 /// looked at for stale ones.
-pub fn enqueue(
-    tx: &Transaction<'_>,
-    run_id: i64,
-    entries: &[OutboxEntry],
-) -> Result<usize, StoreError> {
+pub fn enqueue(tx: &Transaction<'_>, run_id: i64, notices: &[Packed]) -> Result<usize, StoreError> {
     // ECS-ID → the kinds of notice it has unsent.
     let mut unsent: std::collections::HashMap<String, Vec<String>> = Default::default();
     {
@@ -117,17 +140,15 @@ pub fn enqueue(
          (ecs_id, notice, effective_on, to_addr, subject, body, created_run) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut ordered: Vec<&OutboxEntry> = entries.iter().collect();
-    ordered.sort_by(|a, b| (&a.ecs_id, &a.notice).cmp(&(&b.ecs_id, &b.notice)));
-    let bodies: Vec<Vec<u8>> = {
-        use rayon::prelude::*;
-        ordered.par_iter().map(|e| deflate(&e.body)).collect()
-    };
+    let mut ordered: Vec<&Packed> = notices.iter().collect();
+    ordered.sort_by(|a, b| {
+        (&a.entry.ecs_id, &a.entry.notice).cmp(&(&b.entry.ecs_id, &b.entry.notice))
+    });
     let mut inserted = 0;
     // The last entry inserted: in this order, the only one of the batch that a later entry of the
     // same account and kind (for another date) replaces.
     let mut last: Option<(&str, &str)> = None;
-    for (e, body) in ordered.into_iter().zip(&bodies) {
+    for Packed { entry: e, body } in ordered {
         let effective_on = iso(e.effective_on);
         let key = (e.ecs_id.as_str(), e.notice.as_str());
         let stored = unsent
@@ -215,7 +236,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = enqueue(&tx, run_id, entries)?;
+        let n = enqueue(&tx, run_id, &pack(entries.to_vec()))?;
         tx.commit()?;
         Ok(n)
     }
