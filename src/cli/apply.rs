@@ -109,8 +109,6 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     );
     store.finish_run(run_id, text.lines().next().unwrap_or_default())?;
     std::io::stdout().lock().write_all(text.as_bytes())?;
-    // The process ends here: see `plan::run`.
-    std::mem::forget(plan);
     Ok(Exit::Done)
 }
 
