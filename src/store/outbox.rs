@@ -12,8 +12,8 @@
 //!
 //! A notice's text is stored zlib-compressed (a BLOB in the `body` column: ~2 KB of mostly
 //! Japanese text becomes ~1 KB, and a March night queues tens of thousands); a TEXT body is read
-//! as it is. Callers hand in text ([`OutboxEntry`]) and get text back; [`pack`] compresses a
-//! night's notices before its transaction, which [`enqueue`] then writes.
+//! as it is. Callers hand in text ([`OutboxEntry`]) and get text back; [`Packed::new`] compresses
+//! a notice before the transaction, which [`enqueue`] then writes.
 
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
@@ -37,7 +37,7 @@ pub struct OutboxEntry {
     pub body: String,
 }
 
-/// A notice ready for the outbox: its text compressed ([`pack`]).
+/// A notice ready for the outbox: its text compressed ([`Packed::new`]).
 pub struct Packed {
     entry: OutboxEntry,
     body: Vec<u8>,
@@ -49,11 +49,6 @@ impl Packed {
         let body = deflate(&std::mem::take(&mut entry.body));
         Packed { entry, body }
     }
-}
-
-/// Compresses each notice's text, dropping the texts as it goes.
-pub fn pack(entries: Vec<OutboxEntry>) -> Vec<Packed> {
-    entries.into_iter().map(Packed::new).collect()
 }
 
 /// zlib at the fast level (the level makes little difference to the size of a notice). Each
@@ -236,7 +231,8 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = enqueue(&tx, run_id, &pack(entries.to_vec()))?;
+        let packed: Vec<Packed> = entries.iter().cloned().map(Packed::new).collect();
+        let n = enqueue(&tx, run_id, &packed)?;
         tx.commit()?;
         Ok(n)
     }
