@@ -4,7 +4,7 @@
 # One round runs every binary once, in the order given; compare medians over several rounds.
 #
 # Usage: benches/ab_apply.sh ROUNDS PLAN STORE LABEL=BINARY [LABEL=BINARY ...]
-#   PLAN    a plan.json made on STORE by `regsync plan` (e.g. in bench-data/world-1m/work/)
+#   PLAN    a plan.json made on STORE by `regsync plan` (e.g. `regsync plan ... --out /tmp/p`)
 #   STORE   the store the plan was made on; copied (with `sync`) before each run, never written
 # Example: benches/ab_apply.sh 5 /tmp/p/plan.json bench-data/world-1m/regsync.sqlite \
 #              old=/tmp/regsync-old new=target/release/regsync
@@ -22,6 +22,8 @@ ROUNDS=$1 PLAN=$(realpath "$2") STORE=$(realpath "$3")
 shift 3
 [[ -f $PLAN && -f $STORE ]] || die "no plan at $PLAN or no store at $STORE"
 [[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) is needed"
+# As cron/regsync.service runs it: glibc's malloc asks for transparent huge pages.
+export GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.hugetlb=1}
 
 for ((round = 1; round <= ROUNDS; round++)); do
     for spec in "$@"; do

@@ -24,6 +24,8 @@ fi
 
 cargo build --release --quiet --bin regsync --example gen_world
 BIN=$PWD/target/release/regsync
+# As cron/regsync.service runs it: glibc's malloc asks for transparent huge pages.
+export GLIBC_TUNABLES=${GLIBC_TUNABLES-glibc.malloc.hugetlb=1}
 
 if [[ ! -f $DIR/registrar.csv || ! -f $DIR/accounts.csv ]]; then
     echo "== generating $DIR ($ROWS rows, seed $SEED)"
