@@ -1,8 +1,10 @@
-//! The mass-change guard: a nightly run must not depart, stop or convert a large part of the
-//! accounts by accident (a truncated export, a wrong file). Per action kind, a plan may touch at
-//! most `guard_share` of the active accounts and at most `guard_count` accounts; past either
-//! limit `run` applies nothing and says which limit tripped. An administrator who has read the
-//! report can still `apply` the plan explicitly.
+//! The mass-change guard: a nightly run must not depart, stop, convert or create a large number
+//! of accounts by accident (a truncated export, a wrong file, a store that was never set up).
+//! Per action kind, a plan may touch at most a share of the active accounts and at most an
+//! absolute number (`guard_share`/`guard_count`; for new accounts `guard_create_share`/
+//! `guard_create_count`); past either limit `run` applies nothing and says which limit tripped,
+//! with the numbers and how to proceed. An administrator who has read the report can `apply`
+//! the plan explicitly, or raise one kind's limit for one run (`run --allow KIND=N`).
 
 use serde::Serialize;
 
@@ -10,11 +12,22 @@ use crate::domain::plan::{ActionKind, Plan};
 use crate::domain::policy::Policy;
 
 /// The action kinds the guard watches.
-pub(crate) const GUARDED: [ActionKind; 3] = [
+pub(crate) const GUARDED: [ActionKind; 4] = [
     ActionKind::Depart,
     ActionKind::Stop,
     ActionKind::StaffConvert,
+    ActionKind::Create,
 ];
+
+/// Which limit tripped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Limit {
+    /// The share of active accounts (`share` of `active`, rounded down).
+    Share { share_pct: u32, active: usize },
+    /// The absolute number.
+    Count,
+}
 
 /// One limit a plan exceeds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,50 +36,44 @@ pub(crate) struct Tripped {
     pub count: usize,
     /// The limit exceeded, as a number of accounts.
     pub limit: usize,
-    /// `share` when the share of active accounts tripped, `count` for the absolute number.
-    pub which: &'static str,
+    pub which: Limit,
 }
 
 impl Tripped {
     pub(crate) fn message_ja(&self) -> String {
+        let (kind, count, limit) = (self.kind.as_str(), self.count, self.limit);
         match self.which {
-            "share" => format!(
-                "{} が {} 件：有効なアカウントの割合の上限（{} 件）を超えています",
-                self.kind.as_str(),
-                self.count,
-                self.limit
+            Limit::Share { share_pct, active } => format!(
+                "{kind} が {count} 件：有効なアカウント {active} 件の {share_pct}%（{limit} 件）を超えています"
             ),
-            _ => format!(
-                "{} が {} 件：件数の上限（{} 件）を超えています",
-                self.kind.as_str(),
-                self.count,
-                self.limit
-            ),
+            Limit::Count => format!("{kind} が {count} 件：件数の上限（{limit} 件）を超えています"),
         }
     }
 
     pub(crate) fn message_en(&self) -> String {
+        let (kind, count, limit) = (self.kind.as_str(), self.count, self.limit);
         match self.which {
-            "share" => format!(
-                "{} {} exceeds the share limit of active accounts ({})",
-                self.count,
-                self.kind.as_str(),
-                self.limit
+            Limit::Share { share_pct, active } => format!(
+                "{count} {kind} exceed {share_pct}% of the {active} active accounts ({limit})"
             ),
-            _ => format!(
-                "{} {} exceeds the absolute limit ({})",
-                self.count,
-                self.kind.as_str(),
-                self.limit
-            ),
+            Limit::Count => format!("{count} {kind} exceed the absolute limit ({limit})"),
         }
+    }
+
+    /// The `run` flag that lets this plan through for one run.
+    pub(crate) fn allow_flag(&self) -> String {
+        format!("--allow {}={}", self.kind.as_str(), self.count)
     }
 }
 
 /// The limits `plan` exceeds, given how many accounts are active (not stopped) before it.
-pub fn check(plan: &Plan, active: usize, policy: &Policy) -> Vec<Tripped> {
-    let share_limit = (policy.guard_share * active as f64).floor() as usize;
-    let count_limit = usize::try_from(policy.guard_count).unwrap_or(usize::MAX);
+/// `allowed` raises a kind's limits for this run to the given number (`run --allow KIND=N`).
+pub fn check(
+    plan: &Plan,
+    active: usize,
+    policy: &Policy,
+    allowed: &[(ActionKind, usize)],
+) -> Vec<Tripped> {
     let counts = plan.counts();
     let mut out = Vec::new();
     for kind in GUARDED {
@@ -74,21 +81,35 @@ pub fn check(plan: &Plan, active: usize, policy: &Policy) -> Vec<Tripped> {
             .iter()
             .find(|(k, _)| *k == kind)
             .map_or(0, |(_, n)| *n);
-        if count > share_limit {
-            out.push(Tripped {
-                kind,
-                count,
-                limit: share_limit,
-                which: "share",
-            });
-        } else if count > count_limit {
-            out.push(Tripped {
-                kind,
-                count,
-                limit: count_limit,
-                which: "count",
-            });
+        if allowed.iter().any(|&(k, n)| k == kind && count <= n) {
+            continue;
         }
+        let (share, count_limit) = match kind {
+            ActionKind::Create => (policy.guard_create_share, policy.guard_create_count),
+            _ => (policy.guard_share, policy.guard_count),
+        };
+        let share_limit = (share * active as f64).floor() as usize;
+        let count_limit = usize::try_from(count_limit).unwrap_or(usize::MAX);
+        let which = if count > share_limit {
+            Limit::Share {
+                share_pct: (share * 100.0).round() as u32,
+                active,
+            }
+        } else if count > count_limit {
+            Limit::Count
+        } else {
+            continue;
+        };
+        let limit = match which {
+            Limit::Share { .. } => share_limit,
+            Limit::Count => count_limit,
+        };
+        out.push(Tripped {
+            kind,
+            count,
+            limit,
+            which,
+        });
     }
     out
 }
@@ -121,20 +142,53 @@ mod tests {
     #[test]
     fn guard_limits_by_share_and_by_count() {
         let policy = Policy::default();
+        let share = |pct, active| {
+            Some(Limit::Share {
+                share_pct: pct,
+                active,
+            })
+        };
         for (kind, n, active, tripped) in [
             (ActionKind::Depart, 50, 1000, None),
-            (ActionKind::Depart, 51, 1000, Some("share")),
-            (ActionKind::Stop, 300, 1000, Some("share")),
-            (ActionKind::StaffConvert, 201, 100_000, Some("count")),
+            (ActionKind::Depart, 51, 1000, share(5, 1000)),
+            (ActionKind::Stop, 300, 1000, share(5, 1000)),
+            (ActionKind::StaffConvert, 201, 100_000, Some(Limit::Count)),
             (ActionKind::StaffConvert, 200, 100_000, None),
-            (ActionKind::Create, 5000, 1000, None),
+            // New accounts: an April intake passes, a night on an empty store does not.
+            (ActionKind::Create, 300, 1000, None),
+            (ActionKind::Create, 301, 1000, share(30, 1000)),
+            (ActionKind::Create, 1, 0, share(30, 0)),
+            (ActionKind::Create, 6001, 100_000, Some(Limit::Count)),
+            (ActionKind::Create, 6000, 100_000, None),
         ] {
-            let got = check(&plan_with(kind, n), active, &policy);
+            let got = check(&plan_with(kind, n), active, &policy, &[]);
             assert_eq!(
                 got.first().map(|t| t.which),
                 tripped,
                 "{kind:?} {n} of {active}"
             );
         }
+    }
+
+    #[test]
+    fn allowing_a_kind_lifts_its_limits_up_to_the_number_given_only() {
+        let policy = Policy::default();
+        let plan = plan_with(ActionKind::Create, 173);
+        let tripped = check(&plan, 0, &policy, &[]);
+        assert_eq!(tripped.len(), 1);
+        assert_eq!(tripped[0].allow_flag(), "--allow create=173");
+        assert_eq!(
+            tripped[0].message_en(),
+            "173 create exceed 30% of the 0 active accounts (0)"
+        );
+        assert!(check(&plan, 0, &policy, &[(ActionKind::Create, 173)]).is_empty());
+        assert_eq!(
+            check(&plan, 0, &policy, &[(ActionKind::Create, 172)]).len(),
+            1
+        );
+        assert_eq!(
+            check(&plan, 0, &policy, &[(ActionKind::Depart, 500)]).len(),
+            1
+        );
     }
 }

@@ -35,6 +35,11 @@ pub struct Policy {
     pub guard_share: f64,
     /// ...and the largest absolute number.
     pub guard_count: u64,
+    /// Mass-change guard for new accounts: the largest number one run may create, as a share of
+    /// the active accounts (so a night on an empty or wrong store stops for a person)...
+    pub guard_create_share: f64,
+    /// ...and as an absolute number.
+    pub guard_create_count: u64,
     /// New ECS-IDs: this prefix followed by `id_digits` digits (`a0` + 6 → `a0123456`).
     pub id_prefix: String,
     pub id_digits: u32,
@@ -55,6 +60,9 @@ impl Default for Policy {
             holder_notice_months: 1,
             guard_share: 0.05,
             guard_count: 200,
+            // An April intake is some 15 % of a university's active accounts.
+            guard_create_share: 0.30,
+            guard_create_count: 6000,
             id_prefix: "a0".to_string(),
             id_digits: 6,
             kumoi_domain: "st.kyoto-u.ac.jp".to_string(),
@@ -70,6 +78,9 @@ impl Policy {
         }
         if !(0.0..=1.0).contains(&self.guard_share) {
             return Err("`policy.guard_share` must be between 0 and 1".into());
+        }
+        if !(0.0..=10.0).contains(&self.guard_create_share) {
+            return Err("`policy.guard_create_share` must be between 0 and 10".into());
         }
         if self.id_prefix.is_empty() || !self.id_prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err("`policy.id_prefix` must be ASCII letters and digits".into());

@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 
 use crate::config::Settings;
 use crate::domain::guard::{self, Tripped};
-use crate::domain::plan::Plan;
+use crate::domain::plan::{ActionKind, Plan};
 use crate::ingest::Sink;
 use crate::ingest::batch::{Batch, display_name};
 use crate::store::Store;
@@ -54,8 +54,18 @@ struct Inbox {
     rejected: Vec<PathBuf>,
 }
 
-/// One nightly run for `as_of`.
-pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
+/// What a night is asked to do.
+#[derive(Debug, Clone)]
+pub struct Night {
+    /// The night, as a Japan date.
+    pub as_of: NaiveDate,
+    /// Guard limits raised for this run only (`run --allow KIND=N`).
+    pub allow: Vec<(ActionKind, usize)>,
+}
+
+/// One nightly run.
+pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
+    let as_of = night.as_of;
     let lock_path = lock_path(&settings.store_path);
     let mut lock = fd_lock::RwLock::new(open_lock(&lock_path)?);
     let _held = match lock.try_write() {
@@ -85,7 +95,7 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
         crate::report::summary_line(&plan)
     );
 
-    let tripped = guard::check(&plan, active, &settings.policy);
+    let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
     if !tripped.is_empty() {
         refuse(&tripped, &report_dir, &mut summary)?;
         // Earlier notices still waiting are sent all the same.
@@ -96,6 +106,13 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
             summary,
             report_dir: Some(report_dir),
         });
+    }
+    for (kind, n) in &night.allow {
+        let _ = write!(
+            summary,
+            " ガードの上限をこの run に限り引き上げ / guard limit raised for this run: {} up to {n} (--allow).",
+            kind.as_str()
+        );
     }
     apply(
         settings,
@@ -190,25 +207,41 @@ fn read_inbox(
 }
 
 /// The mass-change guard tripped: writes `guard.txt` beside the reports and says so in the
-/// summary. Nothing is applied and the inputs stay in the inbox.
+/// summary, with each limit, its numbers and the ways on. Nothing is applied and the inputs stay
+/// in the inbox.
 fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyhow::Result<()> {
+    let report = report_dir.join("report.html");
+    let plan = report_dir.join("plan.json");
+    let allow: Vec<String> = tripped.iter().map(Tripped::allow_flag).collect();
     let mut text = String::new();
     for t in tripped {
         let _ = writeln!(text, "{} / {}", t.message_ja(), t.message_en());
     }
+    let _ = writeln!(
+        text,
+        "\n進め方 / how to proceed:\n\
+         1. {} を確認する / review the report.\n\
+         2. 正しければ `regsync apply {}` で適用する / if it is right, apply that plan, or\n\
+         3. この run に限り上限を上げて再実行する / run again with the limit raised for one run: \
+         `regsync run {}` (recorded in the run's summary).",
+        report.display(),
+        plan.display(),
+        allow.join(" ")
+    );
     let path = report_dir.join("guard.txt");
     std::fs::write(&path, &text).with_context(|| format!("writing `{}`", path.display()))?;
     let _ = write!(
         summary,
         " 大量変更ガードにより何も適用していません / the mass-change guard tripped, nothing applied: {}. \
-         Review {} and apply it with `regsync apply {}`.",
+         Review {}, then apply it with `regsync apply {}`, or run again with `regsync run {}`.",
         tripped
             .iter()
             .map(|t| t.message_en())
             .collect::<Vec<_>>()
             .join("; "),
-        report_dir.join("report.html").display(),
-        report_dir.join("plan.json").display()
+        report.display(),
+        plan.display(),
+        allow.join(" ")
     );
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{NIGHT_0402, drop_in, imported, output, root, text};
+use crate::common::{NIGHT_0402, drop_in, imported, output, root, tempdir, text};
 
 /// A temp folder with `config`, the sample accounts imported and `files` in the inbox.
 fn night(files: &[&str], config: &str) -> tempfile::TempDir {
@@ -27,15 +27,92 @@ fn the_guard_trips_on_a_mass_departure_and_applies_nothing() {
     let before = export(dir.path());
     let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let says = text(&o);
     assert!(
-        text(&o).contains("depart exceeds the share limit"),
-        "{}",
-        text(&o)
+        says.contains("depart exceed 5% of the") && says.contains("active accounts"),
+        "{says}"
     );
     assert_eq!(export(dir.path()), before, "nothing applied");
     assert!(
         dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
         "inputs stay in the inbox"
+    );
+    // The summary names the ways on: the report, `apply` of its plan, or `--allow` for one run.
+    let allow = says
+        .split('`')
+        .find_map(|s| {
+            s.strip_prefix("regsync run ")
+                .filter(|a| a.starts_with("--allow"))
+        })
+        .map(str::to_string)
+        .unwrap_or_default();
+    assert!(allow.starts_with("--allow depart="), "{allow}");
+    assert!(
+        says.contains("report.html") && says.contains("regsync apply"),
+        "{says}"
+    );
+    let guard_txt = std::fs::read_dir(dir.path().join("reports"))
+        .ok()
+        .and_then(|mut r| r.next())
+        .and_then(|e| e.ok())
+        .map(|e| e.path().join("guard.txt"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    assert!(guard_txt.contains(&allow), "{guard_txt}");
+
+    // One limit too few still stops; the number the guard named lets the night through.
+    let n: usize = allow
+        .strip_prefix("--allow depart=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default();
+    let flag = "--allow";
+    let less = format!("depart={}", n - 1);
+    let o = output(
+        dir.path(),
+        &["run", "--as-of", "2026-04-02", flag, &less],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert_eq!(export(dir.path()), before, "nothing applied");
+    let exact = format!("depart={n}");
+    let o = output(
+        dir.path(),
+        &["run", "--as-of", "2026-04-02", flag, &exact],
+        &[],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 5)), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "guard limit raised for this run: depart up to {n}"
+        )),
+        "{}",
+        text(&o)
+    );
+    assert_ne!(export(dir.path()), before, "applied");
+}
+
+#[test]
+fn the_guard_stops_a_night_that_would_create_every_student_of_an_empty_store() {
+    // No account on record: every row of the export would be a new ECS-ID.
+    let dir = tempdir();
+    drop_in(dir.path(), &["samples/registrar-2026-04-02.csv"]);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let says = text(&o);
+    assert!(
+        says.contains("create exceed 30% of the 0 active accounts (0)"),
+        "{says}"
+    );
+    assert!(says.contains("--allow create="), "{says}");
+    assert!(
+        !dir.path()
+            .join("reports")
+            .read_dir()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.path().join("letters").exists()),
+        "no letters written"
     );
 }
 

@@ -417,3 +417,65 @@ fn r1_r5_a_night_of_several_decide_blocks_acts_on_every_row_in_order() {
         .collect();
     assert_eq!(departed.len(), 20);
 }
+
+#[test]
+fn r2_an_ecs_id_on_record_matches_a_row_whose_other_identifiers_are_new() {
+    // The registrar re-keyed the person (new 個人番号 and student number) but the export still
+    // carries the ECS-ID: the row is that account, never a second ECS-ID.
+    let snap = snapshot(vec![account(
+        "a0000021",
+        "P21",
+        &["01230021"],
+        Status::Undergraduate,
+    )]);
+    let mut r = row(
+        7,
+        "P21-NEW",
+        "05260021",
+        Status::Graduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    r.ecs_id = Some(EcsId::new("a0000021"));
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert!(
+        !kinds(&p).contains(&ActionKind::Create),
+        "a second ECS-ID was planned: {:?}",
+        kinds(&p)
+    );
+    assert!(
+        p.actions.iter().all(|a| a
+            .after
+            .as_ref()
+            .is_none_or(|x| x.ecs_id.as_str() == "a0000021")),
+        "{:?}",
+        p.actions
+    );
+}
+
+#[test]
+fn r2_an_ecs_id_not_on_record_is_a_review_item_never_a_new_id() {
+    let snap = snapshot(vec![account(
+        "a0000022",
+        "P22",
+        &["01230022"],
+        Status::Undergraduate,
+    )]);
+    let mut r = row(
+        8,
+        "P-UNKNOWN",
+        "05260099",
+        Status::Undergraduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    r.ecs_id = Some(EcsId::new("a0999998"));
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(p.actions[0].rule, Rule::R2);
+    assert!(
+        p.actions[0].reason_en.contains("a0999998"),
+        "{}",
+        p.actions[0].reason_en
+    );
+}
