@@ -1,6 +1,7 @@
-//! `regsync review list` and `regsync review resolve ID --note TEXT`: the queue of items that
-//! need a person (ambiguous matches, ECS-ID mismatches, duplicate rows, variant-kanji
-//! candidates). `apply` fills it; an administrator resolves each item with a note, once.
+//! `regsync review list` and `regsync review resolve ID [--same-as ECS-ID | --different-person |
+//! --dismiss] --note TEXT`: the queue of items that need a person (ambiguous matches, ECS-ID
+//! mismatches, duplicate rows, variant-kanji candidates). `apply` fills it, one item per
+//! situation; an administrator resolves each item once (see `store::review`).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -9,8 +10,9 @@ use serde_json::Value;
 
 use crate::cli::Exit;
 use crate::config::Settings;
-use crate::store::Store;
-use crate::store::review::ReviewItem;
+use crate::config::today_in_japan;
+use crate::store::review::{Resolution, ReviewItem};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,6 +33,16 @@ pub struct ResolveArgs {
     /// The item's number, as `review list` shows it
     #[arg(value_name = "ID")]
     pub id: i64,
+    /// The row's person is this account: its student number (and 個人番号) join the account,
+    /// and the next plan matches the row to it (R2)
+    #[arg(long, value_name = "ECS-ID", group = "how")]
+    pub same_as: Option<String>,
+    /// The row's person is none of the candidates: the next plan creates an account for it
+    #[arg(long, group = "how")]
+    pub different_person: bool,
+    /// Nothing to change in regsync (the default): the note says what was done
+    #[arg(long, group = "how")]
+    pub dismiss: bool,
     /// What was decided or done (kept with the item)
     #[arg(long, value_name = "TEXT")]
     pub note: String,
@@ -80,13 +92,39 @@ fn resolve(settings: &Settings, args: &ResolveArgs) -> anyhow::Result<Exit> {
             settings.store_path.display()
         );
     }
+    let how = match (&args.same_as, args.different_person) {
+        (Some(ecs_id), _) => Resolution::SameAs(ecs_id.trim().to_string()),
+        (None, true) => Resolution::DifferentPerson,
+        (None, false) => Resolution::Dismiss,
+    };
     let mut store = Store::open(&settings.store_path)?;
-    let item = store.resolve_review(args.id, &args.note)?;
+    let run_id = match how {
+        Resolution::Dismiss => None,
+        _ => Some(store.begin_run(today_in_japan(), "review resolve")?),
+    };
+    let item = match store.resolve_review(args.id, &how, &args.note, run_id) {
+        Ok(item) => item,
+        Err(e @ StoreError::ReviewCannot { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Usage);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let then = match how {
+        Resolution::Dismiss => "",
+        Resolution::SameAs(_) => {
+            " 次回の plan でこの行はそのアカウントに対応します / the next plan matches the row to that account"
+        }
+        Resolution::DifferentPerson => {
+            " 次回の plan でこの行には新しいアカウントを作ります / the next plan creates an account for the row"
+        }
+    };
     println!(
-        "#{} を解決済みにしました / review item #{} resolved at {}",
+        "#{} を解決済みにしました / review item #{} resolved at {} ({}).{then}",
         item.id,
         item.id,
-        item.resolved_at.as_deref().unwrap_or_default()
+        item.resolved_at.as_deref().unwrap_or_default(),
+        item.resolution.as_deref().unwrap_or_default()
     );
     Ok(Exit::Done)
 }
@@ -115,8 +153,15 @@ fn render(item: &ReviewItem, s: &mut String) {
     };
     let _ = writeln!(
         s,
-        "#{}  {}  ECS-ID {ecs_id}  {source}",
-        item.id, item.reason,
+        "#{}  {}  ECS-ID {ecs_id}  {source}  (runs {}, seen {}×)",
+        item.id,
+        item.reason,
+        match (item.run_id, item.last_run) {
+            (Some(a), Some(b)) if a != b => format!("{a}–{b}"),
+            (Some(a), _) => a.to_string(),
+            _ => "—".into(),
+        },
+        item.seen,
     );
     let name = get(&["person", "name"]);
     let student_no = get(&["person", "student_no"]);
@@ -131,6 +176,13 @@ fn render(item: &ReviewItem, s: &mut String) {
         if !text.is_empty() {
             let _ = writeln!(s, "    {text}");
         }
+    }
+    if item.reason == "name_birth_candidate" {
+        let _ = writeln!(
+            s,
+            "    → regsync review resolve {} --same-as ECS-ID | --different-person | --dismiss --note TEXT",
+            item.id
+        );
     }
     s.push('\n');
 }

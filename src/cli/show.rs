@@ -38,6 +38,22 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     };
     let (ecs_ids, by) = store.find_accounts(&id)?;
     let Some(by) = by else {
+        let queued = store.open_reviews_naming(&id)?;
+        if !queued.is_empty() {
+            // Not an account yet: a row that waits for a person's decision.
+            let mut text = format!(
+                "「{id}」はアカウントにはなく、要確認の項目にあります / `{id}` is on no account; it is in the review queue:\n"
+            );
+            for item in &queued {
+                let _ = writeln!(
+                    text,
+                    "  #{}  {}  (regsync review list; regsync review resolve {} ...)",
+                    item.id, item.reason, item.id
+                );
+            }
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            return Ok(Exit::Done);
+        }
         eprintln!(
             "error: `{id}` is not an ECS-ID, student number or 個人番号 in the store\n\
              「{id}」に該当するアカウントはありません（ECS-ID・学籍番号・個人番号で検索）"

@@ -265,6 +265,11 @@ pub struct Snapshot {
     /// otherwise pick.
     #[serde(default)]
     pub reserved: Reserved,
+    /// Review decisions that a row's person (by student number) is not the account named,
+    /// though their kana name and birth date are the same (`review resolve --different-person`):
+    /// that account is no longer a review candidate for that row (R2).
+    #[serde(default)]
+    pub distinct: std::collections::BTreeSet<(StudentNo, EcsId)>,
 }
 
 /// ECS-IDs and KUMOI local parts on record outside a partial snapshot's accounts.

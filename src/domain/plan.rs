@@ -271,6 +271,10 @@ pub struct Action {
     pub role: Option<Role>,
     pub changes: Vec<Change>,
     pub review: Option<ReviewReason>,
+    /// A `name_birth_candidate` review's candidates: the accounts with the row's kana name and
+    /// birth date (at most ten; the reason text counts the rest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<EcsId>,
     /// Why, in plain words, for the report.
     pub reason_ja: String,
     pub reason_en: String,
@@ -303,6 +307,7 @@ impl Action {
             role: None,
             changes: Vec::new(),
             review: None,
+            candidates: Vec::new(),
             reason_ja,
             reason_en,
             after: None,

@@ -93,6 +93,7 @@ pub(crate) fn plan_batch(
             next_serial: keys.next_serial,
             digest: keys.digest.clone(),
             reserved: Default::default(),
+            distinct: Default::default(),
         },
     };
     inputs.quiet_seen = selection

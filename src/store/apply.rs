@@ -31,6 +31,7 @@ use super::{
 use crate::domain::account::Account;
 use crate::domain::model::{EcsId, StudentNo};
 use crate::domain::plan::{Action, ActionKind, Plan};
+use crate::store::migrations::review_about;
 
 /// Actions per batch handed from the reader to the writer.
 const BATCH: usize = 1_024;
@@ -115,8 +116,8 @@ impl Store {
     /// queued; `next_serial` is raised to the plan's (and past every created ECS-ID); the
     /// plan's input files are recorded as processed; the revision is bumped.
     ///
-    /// A review item identical to one still open (same reason and same action) is not queued
-    /// twice. `extra` adds the activation key hashes of created accounts and a hook that runs
+    /// A review item about a situation the queue has already (open or resolved) is not queued
+    /// again (see `migrations::review_about`). `extra` adds the activation key hashes of created accounts and a hook that runs
     /// inside the transaction just before the commit (the outbox).
     pub fn apply(
         &mut self,
@@ -256,6 +257,7 @@ struct Statements<'t> {
     insert_sn: Statement<'t>,
     delete_sn: Statement<'t>,
     history: Statement<'t>,
+    review_seen: Statement<'t>,
     review: Statement<'t>,
 }
 
@@ -268,15 +270,24 @@ impl<'t> Statements<'t> {
             insert_sn: tx.prepare(INSERT_STUDENT_NO)?,
             delete_sn: tx.prepare("DELETE FROM student_nos WHERE ecs_id = ?1")?,
             history: tx.prepare(INSERT_HISTORY)?,
-            // The same item found again (a plan re-made on the same inputs) stays one item.
             // An item about an ECS-ID no account has (a row naming an unknown account) links
-            // to no account: the ECS-ID stays in its details.
-            review: tx.prepare(
-                "INSERT INTO review (run_id, reason, ecs_id, source_file, source_row, details_json) \
-                 SELECT ?1, ?2, (SELECT ecs_id FROM accounts WHERE ecs_id = ?3), ?4, ?5, ?6 \
-                 WHERE NOT EXISTS (SELECT 1 FROM review \
-                 WHERE status = 'open' AND reason = ?2 AND details_json = ?6)",
-            )?,
+            // to no account: the ECS-ID stays in its details. The same situation found again
+            // (another night, file or row: see `review_about`) is not queued again: the open
+            // item is brought up to date, and a resolved one stays resolved.
+            review_seen: tx.prepare(concat!(
+                "UPDATE review SET last_run = ?1, seen = seen + 1, source_file = ?4, \
+                 source_row = ?5, details_json = ?6 WHERE status = 'open' AND about = (",
+                review_about!("?2", "?6"),
+                ")"
+            ))?,
+            review: tx.prepare(concat!(
+                "INSERT INTO review (run_id, last_run, reason, ecs_id, source_file, source_row, \
+                 details_json) \
+                 SELECT ?1, ?1, ?2, (SELECT ecs_id FROM accounts WHERE ecs_id = ?3), ?4, ?5, ?6 \
+                 WHERE NOT EXISTS (SELECT 1 FROM review WHERE about = (",
+                review_about!("?2", "?6"),
+                "))"
+            ))?,
         })
     }
 
@@ -321,20 +332,25 @@ impl<'t> Statements<'t> {
         Ok(())
     }
 
-    /// Queues a review item unless the same one is still open; returns how many were queued.
+    /// Queues a review item unless an item about the same situation exists (an open one is
+    /// brought up to date); returns how many were queued.
     fn queue_review(&mut self, action: &Action, run_id: i64) -> Result<usize, StoreError> {
         let reason = match &action.review {
             Some(r) => r.as_str().to_string(),
             None => "unspecified".to_string(),
         };
-        Ok(self.review.execute((
+        let params = (
             run_id,
             reason,
             action.ecs_id.as_ref().map(EcsId::as_str),
             action.source.as_ref().map(|s| s.file.as_str()),
             action.source.as_ref().map(|s| s.row),
             serde_json::to_string(action)?,
-        ))?)
+        );
+        if self.review_seen.execute(params.clone())? > 0 {
+            return Ok(0);
+        }
+        Ok(self.review.execute(params)?)
     }
 }
 

@@ -172,11 +172,21 @@ pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreE
                 Ok(accounts)
             })
             .collect::<Result<_, _>>()?;
+        let distinct = {
+            let conn = super::open_reader(path)?;
+            let tx = conn.unchecked_transaction()?;
+            let digest = digest_of(&tx)?;
+            if digest != keys.digest {
+                return Err(changed(&keys.digest, &digest));
+            }
+            super::distinct_of(&tx)?
+        };
         Ok(Snapshot {
             accounts: loaded.into_iter().flatten().collect(),
             next_serial: keys.next_serial,
             digest: keys.digest.clone(),
             reserved: Default::default(),
+            distinct,
         })
     }
 }

@@ -201,5 +201,59 @@ ALTER TABLE accounts ADD COLUMN approved_until TEXT;
 /// cannot be dropped without rebuilding the table).
 const V6: &str = "";
 
+/// What a review item is about, as SQL over its reason and its action's JSON: the kind of
+/// conflict and the row's identifiers (ECS-ID, 個人番号, student number), and the reason text
+/// (which names the candidates), except for duplicate rows (whose text names row numbers). The
+/// same situation on another night, from another file or row, is about the same thing.
+/// Migration 7 freezes it as the generated column `review.about`; a change needs a migration.
+macro_rules! review_about {
+    ($reason:literal, $details:literal) => {
+        concat!(
+            $reason,
+            " || char(31) || coalesce(json_extract(",
+            $details,
+            ", '$.ecs_id'), '') || char(31) || coalesce(json_extract(",
+            $details,
+            ", '$.person.person_id'), '') || char(31) || coalesce(json_extract(",
+            $details,
+            ", '$.person.student_no'), '') || char(31) || CASE ",
+            $reason,
+            " WHEN 'duplicate_rows' THEN '' ELSE coalesce(json_extract(",
+            $details,
+            ", '$.reason_en'), '') END"
+        )
+    };
+}
+pub(crate) use review_about;
+
+/// Migration 7: a review queue that resolves. Each item knows what it is about
+/// ([`review_about`]), so a night that sees the same situation again updates the open item
+/// (`last_run`, `seen`) instead of adding one, and a resolved item stays resolved while the
+/// situation is unchanged. Open items that were already the same situation are folded into the
+/// oldest. `distinct_persons` keeps the resolutions `--different-person`: the row's person
+/// (by student number) is not the account named, so its name and birth date no longer make a
+/// review candidate of it (R2).
+const V7: &str = concat!(
+    "ALTER TABLE review ADD COLUMN about TEXT GENERATED ALWAYS AS (",
+    review_about!("reason", "details_json"),
+    ") VIRTUAL;
+ALTER TABLE review ADD COLUMN last_run INTEGER;
+ALTER TABLE review ADD COLUMN seen INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX review_about ON review (about);
+UPDATE review SET status = 'resolved',
+    resolution = 'the same situation as #' || (SELECT min(o.id) FROM review o
+        WHERE o.status = 'open' AND o.about = review.about),
+    resolved_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+WHERE status = 'open' AND id > (SELECT min(o.id) FROM review o
+    WHERE o.status = 'open' AND o.about = review.about);
+CREATE TABLE distinct_persons (
+    student_no TEXT NOT NULL,
+    ecs_id     TEXT NOT NULL REFERENCES accounts (ecs_id),
+    review_id  INTEGER REFERENCES review (id),
+    PRIMARY KEY (student_no, ecs_id)
+) WITHOUT ROWID;
+"
+);
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];

@@ -90,6 +90,8 @@ pub enum StoreError {
     ReviewNotFound { id: i64 },
     #[error("review item #{id} was already resolved at {at}")]
     ReviewResolved { id: i64, at: String },
+    #[error("review item #{id} cannot be resolved with `{how}`: {why}")]
+    ReviewCannot { id: i64, how: String, why: String },
     #[error(transparent)]
     Json(#[from] serde_json::Error),
     #[error("the transaction was called off before its commit")]
@@ -363,12 +365,14 @@ impl Store {
         let digest = digest_of(&tx)?;
         let next_serial = next_serial_of(&tx)?;
         let accounts = keys::read_accounts(&tx)?;
+        let distinct = distinct_of(&tx)?;
         tx.finish()?;
         Ok(Snapshot {
             accounts,
             next_serial,
             digest,
             reserved: Default::default(),
+            distinct,
         })
     }
 
@@ -606,6 +610,20 @@ fn raise_next_serial(tx: &Transaction<'_>, at_least: u64) -> Result<(), StoreErr
         [v],
     )?;
     Ok(())
+}
+
+/// The review decisions "this row's person is not that account" (migration 7).
+fn distinct_of(
+    tx: &Transaction<'_>,
+) -> Result<std::collections::BTreeSet<(StudentNo, EcsId)>, StoreError> {
+    let mut stmt = tx.prepare("SELECT student_no, ecs_id FROM distinct_persons")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            StudentNo::new(&r.get::<_, String>(0)?),
+            EcsId::new(&r.get::<_, String>(1)?),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn bump_revision(tx: &Transaction<'_>) -> Result<(), StoreError> {

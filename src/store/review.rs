@@ -1,12 +1,26 @@
 //! The review queue: items that need a person (docs/contract.md: the `review` action). `apply` queues
-//! them; `regsync review list` shows the open ones and `regsync review resolve` closes one with
-//! a note. Resolving is bookkeeping: it does not change what a plan is computed on, so it does
-//! not bump the store's revision (a reviewed plan stays applicable).
+//! them, one per situation (`migrations::review_about`): the same situation on a later night
+//! updates the open item, and a resolved one stays resolved. `regsync review list` shows the
+//! open ones; `regsync review resolve` closes one:
+//! - with a note only ([`Store::resolve_review`]): bookkeeping, which does not change what a
+//!   plan is computed on, so it does not bump the store's revision;
+//! - `--same-as ECS-ID` ([`Store::link_review`]): the row's student number (and 個人番号, when
+//!   the account has none) join that account, so the next plan matches the row to it (R2);
+//! - `--different-person` ([`Store::separate_review`]): the candidates are not the row's
+//!   person, so the next plan creates an account for it (R1, R2).
+//!
+//! The two that act change the next plan, so they bump the revision and write history.
 
-use rusqlite::{OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::Serialize;
 
-use super::{Store, StoreError, now};
+use super::{
+    INSERT_HISTORY, INSERT_STUDENT_NO, Store, StoreError, bump_revision, execute_account,
+    insert_sql, load_account, now,
+};
+use crate::domain::model::{PersonId, StudentNo};
+use crate::domain::plan::Action;
+use crate::store::keys;
 
 /// One review item as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,10 +38,13 @@ pub(crate) struct ReviewItem {
     pub status: String,
     pub resolution: Option<String>,
     pub resolved_at: Option<String>,
+    /// The last run that found the situation again, and on how many runs it was found.
+    pub last_run: Option<i64>,
+    pub seen: i64,
 }
 
 const COLUMNS: &str = "id, run_id, reason, ecs_id, source_file, source_row, details_json, \
-    status, resolution, resolved_at";
+    status, resolution, resolved_at, last_run, seen";
 
 fn item(r: &Row<'_>) -> rusqlite::Result<ReviewItem> {
     Ok(ReviewItem {
@@ -41,7 +58,74 @@ fn item(r: &Row<'_>) -> rusqlite::Result<ReviewItem> {
         status: r.get(7)?,
         resolution: r.get(8)?,
         resolved_at: r.get(9)?,
+        last_run: r.get(10)?,
+        seen: r.get(11)?,
     })
+}
+
+/// How `review resolve` settles an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// Bookkeeping only: the note says what was done.
+    Dismiss,
+    /// The row's person is this account (R2).
+    SameAs(String),
+    /// The row's person is none of the candidates.
+    DifferentPerson,
+}
+
+/// The open item `id` in `tx`, or why it cannot be resolved.
+fn open_item(tx: &Transaction<'_>, id: i64) -> Result<ReviewItem, StoreError> {
+    let found = tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM review WHERE id = ?1"),
+            [id],
+            item,
+        )
+        .optional()?;
+    let Some(found) = found else {
+        return Err(StoreError::ReviewNotFound { id });
+    };
+    if found.status != "open" {
+        return Err(StoreError::ReviewResolved {
+            id,
+            at: found.resolved_at.unwrap_or_default(),
+        });
+    }
+    Ok(found)
+}
+
+/// The row's student number of a `name_birth_candidate` item, which the acting resolutions
+/// need, and its action.
+fn candidate_row(found: &ReviewItem, how: &str) -> Result<(Action, StudentNo), StoreError> {
+    let refuse = |why: &str| StoreError::ReviewCannot {
+        id: found.id,
+        how: how.to_string(),
+        why: why.to_string(),
+    };
+    if found.reason != "name_birth_candidate" {
+        return Err(refuse(&format!(
+            "it applies to `name_birth_candidate` items, and this one is `{}`; resolve it with a note",
+            found.reason
+        )));
+    }
+    let action: Action = serde_json::from_str(&found.details_json)?;
+    let student_no = action
+        .person
+        .student_no
+        .clone()
+        .ok_or_else(|| refuse("the row has no student number"))?;
+    Ok((action, student_no))
+}
+
+/// Marks the item resolved inside `tx`.
+fn close(tx: &Transaction<'_>, id: i64, resolution: &str, at: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE review SET status = 'resolved', resolution = ?2, resolved_at = ?3 \
+         WHERE id = ?1 AND status = 'open'",
+        (id, resolution, at),
+    )?;
+    Ok(())
 }
 
 impl Store {
@@ -54,6 +138,18 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The open review items whose row names `id` as its student number, 個人番号 or ECS-ID.
+    pub(crate) fn open_reviews_naming(&self, id: &str) -> Result<Vec<ReviewItem>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM review WHERE status = 'open' AND ?1 IN ( \
+             json_extract(details_json, '$.person.student_no'), \
+             json_extract(details_json, '$.person.person_id'), \
+             json_extract(details_json, '$.ecs_id')) ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([id], item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every review item about one account, oldest first.
     pub(crate) fn reviews_for(&self, ecs_id: &str) -> Result<Vec<ReviewItem>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
@@ -63,41 +159,121 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Marks the open item `id` resolved with `note` and the current time; an unknown or
-    /// already resolved item is an error.
-    pub(crate) fn resolve_review(&mut self, id: i64, note: &str) -> Result<ReviewItem, StoreError> {
+    /// Resolves the open item `id` as `how` says, with `note` and the current time, in one
+    /// transaction; an unknown or already resolved item is an error, and so is an acting
+    /// resolution the item does not allow (the store is then unchanged).
+    pub(crate) fn resolve_review(
+        &mut self,
+        id: i64,
+        how: &Resolution,
+        note: &str,
+        run_id: Option<i64>,
+    ) -> Result<ReviewItem, StoreError> {
         self.writable()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let found = tx
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM review WHERE id = ?1"),
-                [id],
-                item,
-            )
-            .optional()?;
-        let Some(found) = found else {
-            return Err(StoreError::ReviewNotFound { id });
-        };
-        if found.status != "open" {
-            return Err(StoreError::ReviewResolved {
-                id,
-                at: found.resolved_at.unwrap_or_default(),
-            });
-        }
+        let found = open_item(&tx, id)?;
         let at = now();
-        tx.execute(
-            "UPDATE review SET status = 'resolved', resolution = ?2, resolved_at = ?3 \
-             WHERE id = ?1 AND status = 'open'",
-            (id, note, &at),
-        )?;
+        let resolution = match how {
+            Resolution::Dismiss => note.to_string(),
+            Resolution::SameAs(ecs_id) => {
+                link(&tx, &found, ecs_id, run_id, &at)?;
+                format!("same-as {ecs_id}: {note}")
+            }
+            Resolution::DifferentPerson => {
+                let (action, student_no) = candidate_row(&found, "--different-person")?;
+                for c in &action.candidates {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO distinct_persons (student_no, ecs_id, review_id) \
+                         SELECT ?1, ecs_id, ?3 FROM accounts WHERE ecs_id = ?2",
+                        (student_no.as_str(), c.as_str(), id),
+                    )?;
+                }
+                bump_revision(&tx)?;
+                format!("different-person: {note}")
+            }
+        };
+        close(&tx, id, &resolution, &at)?;
         tx.commit()?;
         Ok(ReviewItem {
             status: "resolved".into(),
-            resolution: Some(note.to_string()),
+            resolution: Some(resolution),
             resolved_at: Some(at),
             ..found
         })
     }
+}
+
+/// `--same-as`: the row's student number (and its 個人番号 when the account has none) join the
+/// account `ecs_id`, with a history row, so the next plan matches the row to it (R2).
+fn link(
+    tx: &Transaction<'_>,
+    found: &ReviewItem,
+    ecs_id: &str,
+    run_id: Option<i64>,
+    at: &str,
+) -> Result<(), StoreError> {
+    let (action, student_no) = candidate_row(found, "--same-as")?;
+    let refuse = |why: String| StoreError::ReviewCannot {
+        id: found.id,
+        how: "--same-as".into(),
+        why,
+    };
+    let before = load_account(tx, ecs_id)?
+        .ok_or_else(|| refuse(format!("there is no account `{ecs_id}`")))?;
+    let holder: Option<String> = tx
+        .query_row(
+            "SELECT ecs_id FROM student_nos WHERE student_no = ?1",
+            [student_no.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(holder) = holder.filter(|h| h != ecs_id) {
+        return Err(refuse(format!(
+            "student number `{student_no}` is already on `{holder}`; an identifier is never on two accounts (R2)"
+        )));
+    }
+    let mut after = before.clone();
+    if !after.student_nos.contains(&student_no) {
+        after.student_nos.push(student_no.clone());
+    }
+    if let (None, Some(p)) = (&after.person_id, &action.person.person_id) {
+        let other: Option<String> = tx
+            .query_row(
+                "SELECT ecs_id FROM accounts WHERE person_id = ?1",
+                [p.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(other) = other {
+            return Err(refuse(format!("個人番号 `{p}` is already on `{other}`")));
+        }
+        after.person_id = Some(PersonId::new(p.as_str()));
+    }
+    let mut upsert = tx.prepare(&insert_sql(true))?;
+    execute_account(&mut upsert, &after, &keys::derived(&after), None)?;
+    if before.student_nos.len() < after.student_nos.len() {
+        tx.execute(
+            INSERT_STUDENT_NO,
+            (
+                ecs_id,
+                (after.student_nos.len() - 1) as i64,
+                student_no.as_str(),
+            ),
+        )?;
+    }
+    tx.execute(
+        INSERT_HISTORY,
+        (
+            run_id,
+            ecs_id,
+            "link",
+            "R2",
+            serde_json::to_string(&before)?,
+            serde_json::to_string(&after)?,
+            at,
+        ),
+    )?;
+    bump_revision(tx)
 }

@@ -9,6 +9,7 @@ mod ingest;
 mod mail;
 mod nights;
 mod plan;
+mod review;
 mod run;
 mod show;
 mod smtp;

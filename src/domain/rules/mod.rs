@@ -69,6 +69,7 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
     let mut work = Work {
         index: Index::new(&snapshot.accounts),
         reserved: &snapshot.reserved,
+        distinct: &snapshot.distinct,
         inputs,
         as_of,
         policy,
@@ -154,10 +155,15 @@ enum Target {
 }
 
 /// The working state of one plan: the passes (a file each) read and extend it in turn.
+/// How many accounts a reason text names at most.
+const NAMED: usize = 10;
+
 struct Work<'a> {
     index: Index<'a>,
     /// Identifiers of accounts outside the snapshot, for allocation.
     reserved: &'a Reserved,
+    /// Rows' persons and accounts a person said are different people (`Snapshot::distinct`).
+    distinct: &'a std::collections::BTreeSet<(StudentNo, EcsId)>,
     inputs: &'a Inputs,
     as_of: NaiveDate,
     policy: &'a Policy,
@@ -198,12 +204,19 @@ impl<'a> Work<'a> {
     }
 
     /// The ECS-IDs of `accounts`, for a review item's text.
+    /// The ECS-IDs of `accounts` for a reason text: at most [`NAMED`], then how many more (a
+    /// common kana name and birth date must not make a review item grow without bound).
     fn ids(&self, accounts: &[usize]) -> String {
-        accounts
+        let mut ids = accounts
             .iter()
+            .take(NAMED)
             .map(|&i| self.index.accounts[i].ecs_id.as_str())
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        if accounts.len() > NAMED {
+            ids.push_str(&format!(" (+{})", accounts.len() - NAMED));
+        }
+        ids
     }
 
     /// Every action carries its account's final state in this plan, so apply is order-free.

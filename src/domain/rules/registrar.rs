@@ -427,18 +427,31 @@ impl Work<'_> {
         let Some(row) = group.iter().find(|r| r.enrollment.is_student()) else {
             return Decision::Nothing;
         };
-        let candidates = self
+        let mut candidates = self
             .index
             .name_birth_candidates(&row.name_kana, row.birth_date);
+        // Accounts a person said are not this row's person (`review resolve --different-person`).
+        candidates.retain(|&c| {
+            !self.distinct.contains(&(
+                row.student_no.clone(),
+                self.index.accounts[c].ecs_id.clone(),
+            ))
+        });
         if !candidates.is_empty() {
             let ids = self.ids(&candidates);
-            return Decision::Review(vec![self.review_row(
+            let mut review = self.review_row(
                 row,
                 ReviewReason::NameBirthCandidate,
                 None,
                 format!("R2: 識別子は一致しませんが、氏名カナと生年月日が {ids} と同じです。同一人物なら同じECS-IDを使います"),
                 format!("R2: no identifier matches, but the kana name and birth date equal those of {ids}; if the same person, the same ECS-ID must be used"),
-            )]);
+            );
+            review.candidates = candidates
+                .iter()
+                .take(super::NAMED)
+                .map(|&c| self.index.accounts[c].ecs_id.clone())
+                .collect();
+            return Decision::Review(vec![review]);
         }
         let admitted = row.admission_date.unwrap_or(self.as_of);
         let delivery = self.delivery(admitted);

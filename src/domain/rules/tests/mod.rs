@@ -83,6 +83,7 @@ pub(crate) fn snapshot(accounts: Vec<Account>) -> Snapshot {
         next_serial: 100,
         digest: "test".into(),
         reserved: Default::default(),
+        distinct: Default::default(),
     }
 }
 
@@ -134,6 +135,7 @@ pub(crate) fn applied(snap: &Snapshot, plan: &Plan) -> Snapshot {
         next_serial: plan.next_serial,
         digest: "after".into(),
         reserved: Default::default(),
+        distinct: snap.distinct.clone(),
     }
 }
 

@@ -479,3 +479,59 @@ fn r2_an_ecs_id_not_on_record_is_a_review_item_never_a_new_id() {
         p.actions[0].reason_en
     );
 }
+
+#[test]
+fn r2_a_common_name_and_birth_date_names_ten_candidates_and_counts_the_rest() {
+    // Twelve people on record share the row's kana name and birth date.
+    let accounts: Vec<Account> = (0..12)
+        .map(|i| {
+            account(
+                &format!("a00001{i:02}"),
+                &format!("P1{i:02}"),
+                &[&format!("0123{i:04}")],
+                Status::Undergraduate,
+            )
+        })
+        .collect();
+    let snap = snapshot(accounts);
+    let r = row(
+        9,
+        "PNEW",
+        "09260001",
+        Status::Undergraduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    let a = &p.actions[0];
+    assert_eq!(a.candidates.len(), 10);
+    assert!(a.reason_en.contains("a0000109 (+2)"), "{}", a.reason_en);
+    assert!(!a.reason_en.contains("a0000110"), "{}", a.reason_en);
+}
+
+#[test]
+fn r2_candidates_a_person_said_are_different_people_no_longer_hold_the_row_back() {
+    let mut snap = snapshot(vec![
+        account("a0000031", "P31", &["01230031"], Status::Undergraduate),
+        account("a0000032", "P32", &["01230032"], Status::Undergraduate),
+    ]);
+    let r = row(
+        9,
+        "PNEW",
+        "09260031",
+        Status::Undergraduate,
+        Enrollment::Enrolled,
+        None,
+    );
+    let no = StudentNo::new("09260031");
+    // One of two candidates ruled out: still a review, naming the other only.
+    snap.distinct.insert((no.clone(), EcsId::new("a0000031")));
+    let p = run(&snap, &inputs(vec![r.clone()]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review]);
+    assert_eq!(p.actions[0].candidates, vec![EcsId::new("a0000032")]);
+    // Both ruled out: the row's person is new (R1), with a new ECS-ID.
+    snap.distinct.insert((no, EcsId::new("a0000032")));
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Create]);
+}
