@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod check;
+mod init;
 mod mail;
 mod plan;
 mod review;
@@ -50,6 +51,8 @@ pub enum Command {
     Check(check::Args),
     /// Import the existing account directory once; export the store as CSV or JSON
     Accounts(accounts::Args),
+    /// Set up a store with no accounts (`--empty`), for a university that starts with none
+    Init(init::Args),
     /// Dry run: compute the plan and write plan.json, report.html and report.csv; change nothing
     Plan(plan::Args),
     /// The nightly job: lock, read the inbox, plan, guard, apply, send mail, archive or reject inputs
@@ -90,7 +93,22 @@ pub fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
+    let needs_store = matches!(
+        cli.command,
+        Command::Plan(_) | Command::Run(_) | Command::Apply(_) | Command::Mail(_)
+    );
+    if needs_store {
+        match init::refuse_unset_store(&settings) {
+            Ok(None) => {}
+            Ok(Some(exit)) => return exit.into(),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return Exit::Failed.into();
+            }
+        }
+    }
     let result = match cli.command {
+        Command::Init(args) => init::run(&settings, args),
         Command::Check(args) => check::run(&settings, args),
         Command::Accounts(args) => accounts::run(&settings, args),
         Command::Plan(args) => plan::run(&settings, args),

@@ -19,6 +19,7 @@ pub(crate) mod lookup;
 pub mod migrations;
 pub mod outbox;
 pub(crate) mod review;
+pub mod setup;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -90,6 +91,8 @@ pub enum StoreError {
     ReviewNotFound { id: i64 },
     #[error("review item #{id} was already resolved at {at}")]
     ReviewResolved { id: i64, at: String },
+    #[error("the store `{path}` is set up already (by `accounts import` or `init`)")]
+    SetUpAlready { path: PathBuf },
     #[error("review item #{id} cannot be resolved with `{how}`: {why}")]
     ReviewCannot { id: i64, how: String, why: String },
     #[error(transparent)]

@@ -298,17 +298,18 @@ fn the_file_transport_writes_one_eml_per_notice() -> Result {
 }
 
 #[test]
-fn mail_without_a_store_sends_nothing_and_creates_nothing() -> Result {
+fn mail_without_a_store_refuses_and_creates_nothing() -> Result {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("regsync.toml");
     std::fs::write(&config, "[paths]\nstore = \"store.sqlite\"\n")?;
-    cmd(dir.path(), &[], &[])
+    let o = cmd(dir.path(), &[], &[])
         .arg("--config")
         .arg(&config)
         .arg("mail")
-        .assert()
-        .code(0)
-        .stdout("sent 0, failed 0, pending 0\n");
+        .output()?;
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("regsync accounts import FILE"), "{stderr}");
     assert!(!dir.path().join("store.sqlite").exists());
     Ok(())
 }

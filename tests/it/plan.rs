@@ -82,6 +82,12 @@ fn a_store_of_an_older_schema_is_migrated_by_the_command_the_hint_names() {
             "INSERT INTO meta (id, store_uuid, revision) VALUES (1, 'x', 0)",
             [],
         )?;
+        // Set up as a real one was, by an import.
+        conn.execute(
+            "INSERT INTO runs (as_of, started_at, command) \
+             VALUES ('2026-03-01', '2026-03-01T00:00:00Z', 'accounts import')",
+            [],
+        )?;
         conn.pragma_update(None, "user_version", older as i64)
     })();
     assert!(made.is_ok(), "{made:?}");

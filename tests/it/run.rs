@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{NIGHT_0402, drop_in, imported, output, root, tempdir, text};
+use crate::common::{NIGHT_0402, drop_in, files_under, imported, output, root, tempdir, text};
 
 /// A temp folder with `config`, the sample accounts imported and `files` in the inbox.
 fn night(files: &[&str], config: &str) -> tempfile::TempDir {
@@ -92,10 +92,38 @@ fn the_guard_trips_on_a_mass_departure_and_applies_nothing() {
 }
 
 #[test]
-fn the_guard_stops_a_night_that_would_create_every_student_of_an_empty_store() {
-    // No account on record: every row of the export would be a new ECS-ID.
+fn a_store_never_set_up_is_refused_and_an_empty_one_stops_at_the_create_guard() {
+    // A wrong working folder: no store, an export in the inbox. Nothing is created.
     let dir = tempdir();
     drop_in(dir.path(), &["samples/registrar-2026-04-02.csv"]);
+    for args in [
+        &["run", "--as-of", "2026-04-02"][..],
+        &["plan", "--as-of", "2026-04-02"],
+        &["apply", "plan/plan.json"],
+        &["mail"],
+    ] {
+        let o = output(dir.path(), args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        let says = text(&o);
+        assert!(
+            says.contains("regsync accounts import FILE") && says.contains("regsync init --empty"),
+            "{says}"
+        );
+        assert!(
+            !dir.path().join("regsync.sqlite").exists(),
+            "{args:?} created a store"
+        );
+    }
+    // `init` wants `--empty` said.
+    let o = output(dir.path(), &["init"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!dir.path().join("regsync.sqlite").exists());
+
+    // Set up empty on purpose: every row would be a new ECS-ID, and the guard stops the night.
+    let o = output(dir.path(), &["init", "--empty"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = output(dir.path(), &["init", "--empty"], &[]);
+    assert_eq!(o.status.code(), Some(2), "set up twice: {}", text(&o));
     let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
     let says = text(&o);
@@ -105,15 +133,14 @@ fn the_guard_stops_a_night_that_would_create_every_student_of_an_empty_store() {
     );
     assert!(says.contains("--allow create="), "{says}");
     assert!(
-        !dir.path()
-            .join("reports")
-            .read_dir()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| e.path().join("letters").exists()),
+        files_under(&dir.path().join("reports"))
+            .unwrap_or_default()
+            .iter()
+            .all(|p| !p.to_string_lossy().contains("letters")),
         "no letters written"
     );
+    let exported = text(&output(dir.path(), &["accounts", "export"], &[]));
+    assert_eq!(exported.lines().count(), 1, "only the header: {exported}");
 }
 
 #[test]
