@@ -157,7 +157,12 @@ pub(crate) fn deliver(
                 Err(f) => f,
             };
             if let Some(stop) = settle(store, mail, n, &owner, failure, sender.secrets(), &mut report)? {
-                report.stopped = Some(stop);
+                // An exchange cut short by the run's deadline is the deadline's doing.
+                let run_over = stop_at.is_some_and(|s| Instant::now() >= s);
+                report.stopped = Some(match stop {
+                    Stopped::Down(_) if run_over => Stopped::Deadline,
+                    stop => stop,
+                });
                 break 'batches;
             }
         }

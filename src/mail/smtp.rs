@@ -82,9 +82,7 @@ impl SmtpClient {
             let (from, to) = (from.clone(), to.clone());
             std::thread::Builder::new()
                 .name("smtp".into())
-                .spawn(move || {
-                    let _ = tx.send(client.exchange(&from, &to, &message, &gate, deadline));
-                })
+                .spawn(move || client.exchange(&from, &to, &message, &gate, deadline, &tx))
         };
         if let Err(e) = worker {
             return Err(Failure::Down(format!("cannot start the SMTP thread: {e}")));
@@ -109,7 +107,8 @@ impl SmtpClient {
         }
     }
 
-    /// The exchange itself, on the worker thread.
+    /// The exchange itself, on the worker thread. The outcome goes to `done` as soon as it is
+    /// known, before QUIT, so the caller records a 250 without waiting for the goodbye.
     fn exchange(
         &self,
         from: &Address,
@@ -117,31 +116,37 @@ impl SmtpClient {
         message: &[u8],
         gate: &Mutex<Gate>,
         deadline: Instant,
-    ) -> Result<(), Failure> {
-        let down = |e: lettre::transport::smtp::Error| Failure::Down(e.to_string());
+        done: &mpsc::Sender<Result<(), Failure>>,
+    ) {
         let hello = ClientId::default();
         let wrapper = match self.tls {
             Tls::Tls => self.tls_parameters.as_ref(),
             _ => None,
         };
-        let mut conn = SmtpConnection::connect(
+        let mut conn = match SmtpConnection::connect(
             (self.host.as_str(), self.port),
             Some(self.read_timeout(deadline)),
             &hello,
             wrapper,
             None,
-        )
-        .map_err(down)?;
+        ) {
+            Ok(conn) => conn,
+            Err(e) => {
+                let _ = done.send(Err(Failure::Down(e.to_string())));
+                return;
+            }
+        };
         let result = self.session(&mut conn, &hello, from, to, message, gate, deadline);
-        if result.is_ok() {
+        let ok = result.is_ok();
+        let _ = done.send(result);
+        if ok {
             let _ = conn.command(Quit);
         } else {
             conn.abort();
         }
-        result
     }
 
-    #[expect(clippy::too_many_arguments)]
+    #[expect(clippy::too_many_arguments, reason = "one exchange's state, passed down once")]
     fn session(
         &self,
         conn: &mut SmtpConnection,
