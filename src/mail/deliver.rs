@@ -3,13 +3,14 @@
 //! small transaction (see [`crate::store::outbox`]).
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::mail::smtp::Failure;
+use crate::mail::smtp::{Accepted, Failure};
 use crate::mail::transport::build_message;
 use crate::mail::{MailError, MailSettings};
 use crate::store::Store;
@@ -117,6 +118,8 @@ pub(crate) fn deliver(
     let mut report = DeliveryReport::default();
     let sender = mail.transport.connect()?;
     let owner = lease_owner()?;
+    // Marks a notice sent on the thread that read the 250 (see `smtp`).
+    let recorder = Arc::new(Mutex::new(store.sent_recorder()?));
     let mut after_id = 0;
     'batches: loop {
         let now = now();
@@ -143,20 +146,42 @@ pub(crate) fn deliver(
                 // Sent, or taken by another process, since it was read.
                 continue;
             }
-            let deadline = stop_at.map_or(started + mail.deadline, |s| s.min(started + mail.deadline));
+            let deadline =
+                stop_at.map_or(started + mail.deadline, |s| s.min(started + mail.deadline));
+            let accepted: Accepted = {
+                let (recorder, id) = (Arc::clone(&recorder), n.id);
+                Box::new(move || {
+                    let r = recorder.lock().map_err(|_| ()).and_then(|r| {
+                        r.mark_sent(id, &self::now()).map_err(|e| {
+                            tracing::warn!(id, error = %e, "marking a sent notice failed; trying again");
+                        })
+                    });
+                    r.is_ok()
+                })
+            };
             let sent = build_message(&mail.from, n, now.into())
                 .map_err(Failure::Permanent)
-                .and_then(|m| sender.send(n, &m, deadline));
+                .and_then(|m| sender.send(n, &m, deadline, accepted));
             let failure = match sent {
-                Ok(()) => {
-                    store.mark_sent(n.id, &self::now())?;
+                Ok(recorded) => {
+                    if !recorded {
+                        store.mark_sent(n.id, &self::now())?;
+                    }
                     report.sent += 1;
                     tracing::info!(id = n.id, notice = %n.notice, ecs_id = %n.ecs_id, "notice sent");
                     continue;
                 }
                 Err(f) => f,
             };
-            if let Some(stop) = settle(store, mail, n, &owner, failure, sender.secrets(), &mut report)? {
+            if let Some(stop) = settle(
+                store,
+                mail,
+                n,
+                &owner,
+                failure,
+                sender.secrets(),
+                &mut report,
+            )? {
                 // An exchange cut short by the run's deadline is the deadline's doing.
                 let run_over = stop_at.is_some_and(|s| Instant::now() >= s);
                 report.stopped = Some(match stop {
@@ -185,7 +210,13 @@ fn settle(
     let clean = |e: &str| scrub(e, &n.body, secrets);
     let retry_at = now + backoff(n.attempts.saturating_add(1));
     let (settled, stop) = match failure {
-        Failure::Temporary(e) => (Settled::Retry { error: clean(&e), at: retry_at }, None),
+        Failure::Temporary(e) => (
+            Settled::Retry {
+                error: clean(&e),
+                at: retry_at,
+            },
+            None,
+        ),
         Failure::Permanent(e) => {
             let error = clean(&e);
             report.failed.push(Refused {
@@ -198,7 +229,13 @@ fn settle(
         Failure::Down(e) => {
             let error = clean(&e);
             let stop = Stopped::Down(error.clone());
-            (Settled::Retry { error, at: retry_at }, Some(stop))
+            (
+                Settled::Retry {
+                    error,
+                    at: retry_at,
+                },
+                Some(stop),
+            )
         }
         Failure::Auth(e) => {
             let error = clean(&e);
@@ -238,7 +275,11 @@ fn chrono_std(d: std::time::Duration) -> Duration {
 fn lease_owner() -> Result<String, MailError> {
     let mut token = [0u8; 8];
     getrandom::fill(&mut token).map_err(|e| MailError::Io(std::io::Error::other(e.to_string())))?;
-    Ok(format!("{}:{}", std::process::id(), crate::digest::hex(&token)))
+    Ok(format!(
+        "{}:{}",
+        std::process::id(),
+        crate::digest::hex(&token)
+    ))
 }
 
 /// Whether the process named in a lease `owner` has ended, as far as this host can tell (the

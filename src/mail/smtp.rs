@@ -45,6 +45,10 @@ pub(crate) enum Failure {
     Unknown(String),
 }
 
+/// What runs on the worker the moment the server takes a message (it marks the notice sent);
+/// true when it did its work.
+pub(crate) type Accepted = Box<dyn FnOnce() -> bool + Send>;
+
 /// What the caller and an abandoned worker share: whether the caller gave up, and whether the
 /// worker handed the message over. Both change under the lock, so exactly one of "handed over"
 /// and "given up first" holds.
@@ -67,14 +71,16 @@ pub(crate) struct SmtpClient {
 
 impl SmtpClient {
     /// Sends `message` (RFC 5322 bytes) from `from` to `to`, the whole exchange bounded by
-    /// `deadline`.
+    /// `deadline`. `accepted` runs on the worker as soon as the server took the message, before
+    /// anything else; its result comes back as the `Ok` value.
     pub(crate) fn send(
         self: &Arc<Self>,
         from: &Address,
         to: &Address,
         message: Vec<u8>,
         deadline: Instant,
-    ) -> Result<(), Failure> {
+        accepted: Accepted,
+    ) -> Result<bool, Failure> {
         let gate = Arc::new(Mutex::new(Gate::default()));
         let (tx, rx) = mpsc::channel();
         let worker = {
@@ -82,7 +88,9 @@ impl SmtpClient {
             let (from, to) = (from.clone(), to.clone());
             std::thread::Builder::new()
                 .name("smtp".into())
-                .spawn(move || client.exchange(&from, &to, &message, &gate, deadline, &tx))
+                .spawn(move || {
+                    client.exchange(&from, &to, &message, &gate, deadline, accepted, &tx);
+                })
         };
         if let Err(e) = worker {
             return Err(Failure::Down(format!("cannot start the SMTP thread: {e}")));
@@ -107,8 +115,12 @@ impl SmtpClient {
         }
     }
 
-    /// The exchange itself, on the worker thread. The outcome goes to `done` as soon as it is
-    /// known, before QUIT, so the caller records a 250 without waiting for the goodbye.
+    /// The exchange itself, on the worker thread. A 250 is recorded (`accepted`) and the
+    /// outcome sent to `done` as soon as it is known, before QUIT.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one exchange's inputs, passed once"
+    )]
     fn exchange(
         &self,
         from: &Address,
@@ -116,7 +128,8 @@ impl SmtpClient {
         message: &[u8],
         gate: &Mutex<Gate>,
         deadline: Instant,
-        done: &mpsc::Sender<Result<(), Failure>>,
+        accepted: Accepted,
+        done: &mpsc::Sender<Result<bool, Failure>>,
     ) {
         let hello = ClientId::default();
         let wrapper = match self.tls {
@@ -132,11 +145,14 @@ impl SmtpClient {
         ) {
             Ok(conn) => conn,
             Err(e) => {
+                drop(accepted);
                 let _ = done.send(Err(Failure::Down(e.to_string())));
                 return;
             }
         };
-        let result = self.session(&mut conn, &hello, from, to, message, gate, deadline);
+        let result = self
+            .session(&mut conn, &hello, from, to, message, gate, deadline)
+            .map(|()| accepted());
         let ok = result.is_ok();
         let _ = done.send(result);
         if ok {
@@ -146,7 +162,10 @@ impl SmtpClient {
         }
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one exchange's state, passed down once")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one exchange's state, passed down once"
+    )]
     fn session(
         &self,
         conn: &mut SmtpConnection,
@@ -279,8 +298,7 @@ pub(crate) fn secrets(username: &str, password: &str) -> Vec<String> {
 
 /// Standard base64 with padding (RFC 4648), as SMTP AUTH encodes.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [

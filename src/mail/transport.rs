@@ -14,7 +14,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::TlsParameters;
 
 use crate::mail::MailError;
-use crate::mail::smtp::{self, Failure, SmtpClient};
+use crate::mail::smtp::{self, Accepted, Failure, SmtpClient};
 use crate::store::outbox::DueNotice;
 
 /// How the SMTP connection is protected.
@@ -115,12 +115,12 @@ impl Transport {
             } => {
                 let tls_parameters = match tls {
                     Tls::None => None,
-                    Tls::StartTls | Tls::Tls => {
-                        Some(TlsParameters::new(host.clone()).map_err(|e| MailError::Smtp {
+                    Tls::StartTls | Tls::Tls => Some(TlsParameters::new(host.clone()).map_err(
+                        |e| MailError::Smtp {
                             host: host.clone(),
                             message: e.to_string(),
-                        })?)
-                    }
+                        },
+                    )?),
                 };
                 let mut credentials = None;
                 let mut secrets = Vec::new();
@@ -154,16 +154,19 @@ impl Transport {
 }
 
 impl Sender<'_> {
-    /// Sends one notice, the whole exchange bounded by `deadline`.
+    /// Sends one notice, the whole exchange bounded by `deadline`; `accepted` runs as soon as
+    /// the message is taken (see [`SmtpClient::send`]).
     pub(crate) fn send(
         &self,
         n: &DueNotice,
         message: &Message,
         deadline: Instant,
-    ) -> Result<(), Failure> {
+        accepted: Accepted,
+    ) -> Result<bool, Failure> {
         match self {
             Sender::File(dir) => {
-                write_eml(dir, n, message).map_err(|e| Failure::Down(e.to_string()))
+                write_eml(dir, n, message).map_err(|e| Failure::Down(e.to_string()))?;
+                Ok(accepted())
             }
             Sender::Smtp { client, .. } => {
                 let envelope = message.envelope();
@@ -172,7 +175,7 @@ impl Sender<'_> {
                         "a notice has one sender and one recipient".into(),
                     ));
                 };
-                client.send(from, to, message.formatted(), deadline)
+                client.send(from, to, message.formatted(), deadline, accepted)
             }
         }
     }

@@ -298,7 +298,11 @@ fn send_mail(
                     " 恒久的な失敗 {} failed permanently: {}{}.",
                     r.failed.len(),
                     listed.join("; "),
-                    if more > 0 { format!("; and {more} more") } else { String::new() }
+                    if more > 0 {
+                        format!("; and {more} more")
+                    } else {
+                        String::new()
+                    }
                 );
             }
             if let Some(stopped) = &r.stopped {

@@ -248,6 +248,26 @@ fn inflate_against(bytes: &[u8], dict: &[u8]) -> Result<String, StoreError> {
     String::from_utf8(out).map_err(|e| bad(&e.to_string()))
 }
 
+/// See [`Store::sent_recorder`].
+pub(crate) struct SentRecorder {
+    conn: rusqlite::Connection,
+}
+
+impl SentRecorder {
+    pub(crate) fn mark_sent(&self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
+        mark_sent(&self.conn, id, at)
+    }
+}
+
+fn mark_sent(conn: &rusqlite::Connection, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
+             next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?2",
+    )?
+    .execute((timestamp(at), id))?;
+    Ok(())
+}
+
 /// `at` as the store writes timestamps.
 pub(crate) fn timestamp(at: &DateTime<Tz>) -> String {
     at.with_timezone(&chrono_tz::Asia::Tokyo)
@@ -347,12 +367,17 @@ impl Store {
     /// Whoever holds it now: the message was accepted.
     pub(crate) fn mark_sent(&mut self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
         self.writable()?;
-        self.conn.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
-                 next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?2",
-            (timestamp(at), id),
-        )?;
-        Ok(())
+        mark_sent(&self.conn, id, at)
+    }
+
+    /// A second connection to the store that only marks rows sent, for the thread that reads
+    /// the server's 250: the record then follows the reply without waiting for another thread.
+    pub(crate) fn sent_recorder(&self) -> Result<SentRecorder, StoreError> {
+        self.writable()?;
+        let conn = rusqlite::Connection::open(&self.path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(SentRecorder { conn })
     }
 
     /// Records the end of a send that did not deliver (or may not have) row `id`, if `owner`

@@ -434,7 +434,11 @@ fn store_at(version: usize, rows: &str) -> Result<tempfile::TempDir, StoreError>
          INSERT INTO runs (id, as_of, started_at, command) VALUES (1, '2026-03-02', '2026-03-02T00:00:00+09:00', 't');",
     )?;
     conn.execute_batch(rows)?;
-    conn.pragma_update(None, "user_version", i64::try_from(version).unwrap_or(i64::MAX))?;
+    conn.pragma_update(
+        None,
+        "user_version",
+        i64::try_from(version).unwrap_or(i64::MAX),
+    )?;
     Ok(dir)
 }
 
@@ -486,8 +490,22 @@ fn migration_7_keeps_the_meaning_of_every_outbox_row() -> Result<(), StoreError>
     let rows = [
         row(1, 1, "pending", 0, "NULL", "NULL"),
         row(2, 2, "sent", 1, "NULL", "NULL"),
-        row(3, 3, "failed", 1, "'451 try later'", "'2026-03-02T10:00:00+09:00'"),
-        row(4, 4, "failed", 1, &interrupted, "'2026-03-02T10:00:00+09:00'"),
+        row(
+            3,
+            3,
+            "failed",
+            1,
+            "'451 try later'",
+            "'2026-03-02T10:00:00+09:00'",
+        ),
+        row(
+            4,
+            4,
+            "failed",
+            1,
+            &interrupted,
+            "'2026-03-02T10:00:00+09:00'",
+        ),
         row(9, 9, "pending", 0, "NULL", "NULL"),
         "DELETE FROM outbox WHERE id = 9;".to_string(),
     ]

@@ -225,7 +225,10 @@ fn each_notice_is_delivered_once_and_a_rerun_sends_nothing() -> Result {
     let server = SmtpServer::start(Mode::Accept)?;
     env.smtp_config(server.port())?;
 
-    assert_eq!(env.mail(&[])?, (0, "sent 3, failed 0, unknown 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
+    );
     assert_eq!(recipients(&server), ALL);
     let received = server.received();
     for m in &received {
@@ -240,7 +243,10 @@ fn each_notice_is_delivered_once_and_a_rerun_sends_nothing() -> Result {
         "every row marked sent after one attempt"
     );
 
-    assert_eq!(env.mail(&[])?, (0, "sent 0, failed 0, unknown 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 0, failed 0, unknown 0, pending 0".into())
+    );
     assert_eq!(
         env.mail(&["--retry"])?,
         (0, "sent 0, failed 0, unknown 0, pending 0".into())
@@ -283,7 +289,10 @@ fn smtp_down_leaves_notices_pending_and_retry_sends_each_exactly_once() -> Resul
     // A server that refuses service (421) counts as down too.
     let refusing = SmtpServer::start(Mode::Refuse)?;
     env.smtp_config(refusing.port())?;
-    assert_eq!(env.mail(&[])?, (5, "sent 0, failed 0, unknown 0, pending 3".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (5, "sent 0, failed 0, unknown 0, pending 3".into())
+    );
     assert!(refusing.received().is_empty());
     refusing.stop();
 
@@ -320,7 +329,10 @@ fn a_failed_notice_waits_for_its_backoff_without_retry() -> Result {
     let server = SmtpServer::start(Mode::Accept)?;
     env.smtp_config(server.port())?;
     // The failed one is not due for 5 minutes; the two pending ones go out.
-    assert_eq!(env.mail(&[])?, (5, "sent 2, failed 0, unknown 0, pending 1".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (5, "sent 2, failed 0, unknown 0, pending 1".into())
+    );
     assert_eq!(
         recipients(&server),
         ["a0000002@st.kyoto-u.ac.jp", "a0000003@st.kyoto-u.ac.jp"]
@@ -336,7 +348,10 @@ fn the_file_transport_writes_one_eml_per_notice() -> Result {
         &env.config,
         "[paths]\nstore = \"store.sqlite\"\n\n[mail]\ntransport = \"file\"\ndir = \"out\"\n",
     )?;
-    assert_eq!(env.mail(&[])?, (0, "sent 3, failed 0, unknown 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
+    );
     let mut names: Vec<String> = std::fs::read_dir(env.dir.path().join("out"))?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<std::io::Result<_>>()?;
@@ -352,7 +367,10 @@ fn the_file_transport_writes_one_eml_per_notice() -> Result {
     let eml = std::fs::read_to_string(env.dir.path().join("out").join(&names[0]))?;
     assert!(eml.contains("To: a0000001@st.kyoto-u.ac.jp\r\n"), "{eml}");
     assert!(eml.contains("\r\n\r\n"), "headers, a blank line, the body");
-    assert_eq!(env.mail(&[])?, (0, "sent 0, failed 0, unknown 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 0, failed 0, unknown 0, pending 0".into())
+    );
     Ok(())
 }
 
@@ -438,7 +456,10 @@ fn a_corrected_date_replaces_the_unsent_notice_and_keeps_the_sent_one() -> Resul
         &env.config,
         "[paths]\nstore = \"store.sqlite\"\n\n[mail]\ndir = \"out\"\n",
     )?;
-    assert_eq!(env.mail(&[])?, (0, "sent 3, failed 0, unknown 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
+    );
     let mut store = env.store()?;
     let mut again = corrected.clone();
     again.effective_on = date(2026, 4, 21)?;

@@ -170,7 +170,10 @@ fn a_refused_login_stops_delivery_at_once_and_no_credential_is_kept() -> Result 
     let server = SmtpServer::start(Mode::Auth(payloads[0].into()))?;
     env.smtp_config_with(server.port(), login)?;
     let (code, out) = env.mail_all(&[], &password)?;
-    assert_eq!((code, out.as_str()), (0, "sent 3, failed 0, unknown 0, pending 0"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "sent 3, failed 0, unknown 0, pending 0")
+    );
     assert_eq!(server.received().len(), 3);
     Ok(())
 }
@@ -186,10 +189,7 @@ fn a_trickling_server_cannot_hold_mail_past_its_deadline() -> Result {
     let took = started.elapsed();
     assert_eq!(code, 5, "{out}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(
-        out.contains("did not finish within the deadline"),
-        "{out}"
-    );
+    assert!(out.contains("did not finish within the deadline"), "{out}");
     assert_eq!(
         env.statuses()?,
         vec![
@@ -207,7 +207,10 @@ fn a_trickling_server_cannot_hold_mail_past_its_deadline() -> Result {
 fn a_trickling_server_ends_the_run_with_exit_5_and_the_next_night_runs() -> Result {
     let env = Env::many(20)?;
     let server = SmtpServer::start(Mode::Trickle(Duration::from_millis(500)))?;
-    env.smtp_config_with(server.port(), "deadline_secs = 2\n\n[run]\ndeadline_secs = 3\n")?;
+    env.smtp_config_with(
+        server.port(),
+        "deadline_secs = 2\n\n[run]\ndeadline_secs = 3\n",
+    )?;
     let started = Instant::now();
     let o = bin(env.dir.path())
         .arg("--config")
@@ -223,7 +226,10 @@ fn a_trickling_server_ends_the_run_with_exit_5_and_the_next_night_runs() -> Resu
 
     // The lock was released: the next night runs (not exit 4) and delivers.
     let server = SmtpServer::start(Mode::Accept)?;
-    env.smtp_config_with(server.port(), "deadline_secs = 2\n\n[run]\ndeadline_secs = 3\n")?;
+    env.smtp_config_with(
+        server.port(),
+        "deadline_secs = 2\n\n[run]\ndeadline_secs = 3\n",
+    )?;
     let o = bin(env.dir.path())
         .arg("--config")
         .arg(&env.config)
@@ -231,7 +237,10 @@ fn a_trickling_server_ends_the_run_with_exit_5_and_the_next_night_runs() -> Resu
         .output()?;
     let summary = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{summary}");
-    assert!(summary.contains("Mail: sent 20, failed 0, unknown 0, pending 0."), "{summary}");
+    assert!(
+        summary.contains("Mail: sent 20, failed 0, unknown 0, pending 0."),
+        "{summary}"
+    );
     assert_eq!(tally(&server), (20, 0));
     Ok(())
 }
@@ -255,7 +264,11 @@ fn the_run_deadline_stops_delivery_and_the_rest_wait_for_the_next_run() -> Resul
     assert!(summary.contains("the run's deadline came"), "{summary}");
     let sent = server.received().len();
     assert!((1..20).contains(&sent), "sent {sent}");
-    let pending = env.statuses()?.iter().filter(|(s, _)| s == "pending").count();
+    let pending = env
+        .statuses()?
+        .iter()
+        .filter(|(s, _)| s == "pending")
+        .count();
     assert_eq!(sent + pending, 20);
     Ok(())
 }
@@ -267,7 +280,10 @@ fn an_unknown_outcome_waits_for_its_delay_and_is_resent_with_the_same_message_id
     env.smtp_config_with(silent.port(), "deadline_secs = 1\n")?;
     let (code, out) = env.mail_all(&[], &[])?;
     assert_eq!(code, 5, "{out}");
-    assert!(out.starts_with("sent 0, failed 0, unknown 1, pending 3\n"), "{out}");
+    assert!(
+        out.starts_with("sent 0, failed 0, unknown 1, pending 3\n"),
+        "{out}"
+    );
     assert_eq!(env.statuses()?[0], ("unknown".to_string(), 1));
     let first = silent.received();
     silent.stop();
@@ -289,7 +305,10 @@ fn an_unknown_outcome_waits_for_its_delay_and_is_resent_with_the_same_message_id
         [],
     )?;
     drop(conn);
-    assert_eq!(env.mail(&[])?, (0, "sent 1, failed 0, unknown 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 1, failed 0, unknown 0, pending 0".into())
+    );
     let again = server.received();
     let resent = again.last().and_then(|m| m.message_id());
     assert_eq!(resent, first.first().and_then(|m| m.message_id()));
@@ -437,7 +456,10 @@ fn kill_trials(trials: usize, seed: u64) -> Result<(usize, Duration)> {
         data_times.extend(server.received().iter().map(|m| m.data_time));
     }
     data_times.sort();
-    let median = data_times.get(data_times.len() / 2).copied().unwrap_or_default();
+    let median = data_times
+        .get(data_times.len() / 2)
+        .copied()
+        .unwrap_or_default();
     Ok((duplicates, median))
 }
 

@@ -211,7 +211,8 @@ impl Session {
             } else if upper.starts_with("RCPT TO:") {
                 let rcpt = address(&command[8..]);
                 if matches!(&self.mode, Mode::Reject(r) if *r == rcpt) {
-                    let refusal = format!("550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown\r\n");
+                    let refusal =
+                        format!("550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown\r\n");
                     self.reply(&mut out, &refusal)?;
                 } else {
                     to.push(rcpt);
