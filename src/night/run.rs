@@ -4,7 +4,7 @@
 //! the right thing each time: a second concurrent run leaves at once; a file already processed
 //! (same SHA-256) is archived without being read again; a bad file is set aside whole with its
 //! error report; nothing is applied past the mass-change guard; notices go out after the
-//! commit, from the outbox, so a crash never sends one twice.
+//! commit, from the outbox, so a crash loses none; mail delivery stops at the run's deadline.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
