@@ -36,6 +36,16 @@ struct RawConfig {
     policy: Policy,
     #[serde(default)]
     mail: RawMail,
+    #[serde(default)]
+    run: RawRun,
+}
+
+/// `[run]`: the nightly job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    /// How long a run may deliver mail, counted from its start; 7200 when absent.
+    deadline_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -77,6 +87,10 @@ struct RawMail {
     password_file: Option<PathBuf>,
     /// 30 when absent.
     timeout_secs: Option<u64>,
+    /// The whole SMTP exchange of one message; 120 when absent.
+    deadline_secs: Option<u64>,
+    /// The wait before a notice whose outcome is unknown is sent again; 360 when absent.
+    unknown_delay_mins: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +126,8 @@ pub struct Settings {
     pub policy: Policy,
     /// `[mail]`: transport, sender and the checked notice templates.
     pub mail: MailSettings,
+    /// `[run] deadline_secs`: after this long a run stops delivering mail and ends (exit 5).
+    pub run_deadline: std::time::Duration,
 }
 
 impl Settings {
@@ -162,6 +178,15 @@ impl Settings {
             path: config_path.clone(),
             message,
         })?;
+        let run_deadline = match raw.run.deadline_secs.unwrap_or(7200) {
+            0 => {
+                return Err(ConfigError::Invalid {
+                    path: config_path,
+                    message: "`run.deadline_secs` must be at least 1".into(),
+                });
+            }
+            secs => std::time::Duration::from_secs(secs),
+        };
         let mappings = raw.paths.mappings.as_deref().map(|d| base.join(d));
         let mail = check_mail(raw.mail, &base, mappings.as_deref()).map_err(|e| match e {
             MailConfigError::Invalid(message) => ConfigError::Invalid {
@@ -180,6 +205,7 @@ impl Settings {
             reports,
             policy: raw.policy,
             mail,
+            run_deadline,
         })
     }
 }
@@ -226,6 +252,7 @@ fn check_mail(
                 ("password_env", raw.password_env.is_some()),
                 ("password_file", raw.password_file.is_some()),
                 ("timeout_secs", raw.timeout_secs.is_some()),
+                ("deadline_secs", raw.deadline_secs.is_some()),
             ];
             if let Some((key, _)) = smtp_keys.iter().find(|(_, set)| *set) {
                 return Err(MailConfigError::Invalid(format!(
@@ -296,10 +323,20 @@ fn check_mail(
             }
         }
     };
+    let deadline = match raw.deadline_secs.unwrap_or(120) {
+        0 => return Err(invalid("`mail.deadline_secs` must be at least 1")),
+        secs => std::time::Duration::from_secs(secs),
+    };
+    let unknown_delay = raw
+        .unknown_delay_mins
+        .and_then(|m| i64::try_from(m).ok())
+        .map_or(chrono::Duration::hours(6), chrono::Duration::minutes);
     Ok(MailSettings {
         transport,
         from,
         templates: Templates::load(mappings)?,
+        deadline,
+        unknown_delay,
     })
 }
 

@@ -3,13 +3,16 @@
 //! [`outbox_entries`] renders a plan's notices ([`crate::domain::notice::notices`]) with the
 //! templates ([`templates`]); `apply` enqueues them in its transaction
 //! ([`crate::store::outbox::enqueue`]); after commit, [`deliver`] sends what the outbox holds
-//! through a [`Transport`] (SMTP, or `.eml` files for tests and demos), marking each row as it
-//! goes. Mail is never sent inside the apply transaction, and a notice is sent once per
-//! (account, notice, effective date), across crashes and re-runs.
+//! through a [`Transport`] (SMTP, or `.eml` files for tests and demos), claiming each row for
+//! one process with a lease and recording its outcome as it goes. Mail is never sent inside the
+//! apply transaction, and a notice is sent once per (account, notice, effective date), across
+//! re-runs and concurrent processes; across a crash, as far as SMTP allows (a notice whose
+//! outcome is unknown is sent again after a delay, with the same Message-ID).
 //!
 //! No mail carries a password or an activation key: the templates cannot name one (R12, R13).
 
 mod deliver;
+mod smtp;
 pub(crate) mod templates;
 mod transport;
 
@@ -58,6 +61,11 @@ pub struct MailSettings {
     /// The sender of every notice.
     pub from: Mailbox,
     pub templates: Templates,
+    /// How long one message may take, the whole SMTP exchange (`[mail] deadline_secs`).
+    pub deadline: std::time::Duration,
+    /// How long a notice whose outcome is unknown waits before it is sent again (`[mail]
+    /// unknown_delay_mins`).
+    pub unknown_delay: chrono::Duration,
 }
 
 /// The default sender; a real installation names its own in `[mail] from`.

@@ -5,15 +5,16 @@
 //! environment variable or the file the config names ([`Secret`]).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
-use lettre::{SmtpTransport, Transport as _};
+use lettre::transport::smtp::client::TlsParameters;
 
 use crate::mail::MailError;
+use crate::mail::smtp::{self, Accepted, Failure, SmtpClient};
 use crate::store::outbox::DueNotice;
 
 /// How the SMTP connection is protected.
@@ -90,17 +91,14 @@ pub enum Transport {
     },
 }
 
-/// A transport ready to send: the SMTP client is built (and its password read) once per run.
+/// A transport ready to send: the SMTP client is set up (and its password read) once per run.
 pub(crate) enum Sender<'a> {
     File(&'a Path),
-    Smtp(Box<SmtpTransport>),
-}
-
-/// Why a send failed, and whether the transport itself is down (the rest of the run would fail
-/// the same way, so it stops and leaves them pending) or only this message failed.
-pub(crate) struct SendError {
-    pub message: String,
-    pub transport_down: bool,
+    Smtp {
+        client: Arc<SmtpClient>,
+        /// What the server could echo of the login, to scrub from error texts.
+        secrets: Vec<String>,
+    },
 }
 
 impl Transport {
@@ -115,21 +113,17 @@ impl Transport {
                 password,
                 timeout,
             } => {
-                let setup = |e: lettre::transport::smtp::Error| MailError::Smtp {
-                    host: host.clone(),
-                    message: e.to_string(),
+                let tls_parameters = match tls {
+                    Tls::None => None,
+                    Tls::StartTls | Tls::Tls => Some(TlsParameters::new(host.clone()).map_err(
+                        |e| MailError::Smtp {
+                            host: host.clone(),
+                            message: e.to_string(),
+                        },
+                    )?),
                 };
-                let tls = match tls {
-                    Tls::None => SmtpTls::None,
-                    Tls::StartTls => {
-                        SmtpTls::Required(TlsParameters::new(host.clone()).map_err(setup)?)
-                    }
-                    Tls::Tls => SmtpTls::Wrapper(TlsParameters::new(host.clone()).map_err(setup)?),
-                };
-                let mut builder = SmtpTransport::builder_dangerous(host.as_str())
-                    .port(*port)
-                    .tls(tls)
-                    .timeout(Some(*timeout));
+                let mut credentials = None;
+                let mut secrets = Vec::new();
                 if let Some(user) = username {
                     let password = match password {
                         Some(secret) => secret.read()?,
@@ -139,28 +133,58 @@ impl Transport {
                             ));
                         }
                     };
-                    builder = builder.credentials(Credentials::new(user.clone(), password));
+                    secrets = smtp::secrets(user, &password);
+                    credentials = Some(Credentials::new(user.clone(), password));
                 }
-                Ok(Sender::Smtp(Box::new(builder.build())))
+                let client = SmtpClient {
+                    host: host.clone(),
+                    port: *port,
+                    tls: *tls,
+                    tls_parameters,
+                    credentials,
+                    timeout: *timeout,
+                };
+                Ok(Sender::Smtp {
+                    client: Arc::new(client),
+                    secrets,
+                })
             }
         }
     }
 }
 
 impl Sender<'_> {
-    pub(crate) fn send(&self, n: &DueNotice, message: &Message) -> Result<(), SendError> {
+    /// Sends one notice, the whole exchange bounded by `deadline`; `accepted` runs as soon as
+    /// the message is taken (see [`SmtpClient::send`]).
+    pub(crate) fn send(
+        &self,
+        n: &DueNotice,
+        message: &Message,
+        deadline: Instant,
+        accepted: Accepted,
+    ) -> Result<bool, Failure> {
         match self {
-            Sender::File(dir) => write_eml(dir, n, message).map_err(|e| SendError {
-                message: e.to_string(),
-                transport_down: true,
-            }),
-            Sender::Smtp(smtp) => smtp.send(message).map(|_| ()).map_err(|e| SendError {
-                // A 4xx/5xx reply concerns this message (a full or unknown mailbox), except
-                // 421 (service not available, closing the connection); anything else (refused
-                // connection, timeout, TLS) is the server being unreachable.
-                transport_down: e.status().is_none_or(|code| u16::from(code) == 421),
-                message: e.to_string(),
-            }),
+            Sender::File(dir) => {
+                write_eml(dir, n, message).map_err(|e| Failure::Down(e.to_string()))?;
+                Ok(accepted())
+            }
+            Sender::Smtp { client, .. } => {
+                let envelope = message.envelope();
+                let (Some(from), [to]) = (envelope.from(), envelope.to()) else {
+                    return Err(Failure::Permanent(
+                        "a notice has one sender and one recipient".into(),
+                    ));
+                };
+                client.send(from, to, message.formatted(), deadline, accepted)
+            }
+        }
+    }
+
+    /// What to remove from an error text before it is stored or logged.
+    pub(crate) fn secrets(&self) -> &[String] {
+        match self {
+            Sender::File(_) => &[],
+            Sender::Smtp { secrets, .. } => secrets,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the right thing each time: a second concurrent run leaves at once; a file already processed
 //! (same SHA-256) is archived without being read again; a bad file is set aside whole with its
 //! error report; nothing is applied past the mass-change guard; notices go out after the
-//! commit, from the outbox, so a crash never sends one twice.
+//! commit, from the outbox, so a crash loses none; mail delivery stops at the run's deadline.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -66,6 +66,8 @@ pub struct Night {
 /// One nightly run.
 pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let as_of = night.as_of;
+    // After the deadline the run stops delivering and ends; notices left wait for the next one.
+    let stop_mail_at = std::time::Instant::now() + settings.run_deadline;
     let lock_path = lock_path(&settings.store_path);
     let mut lock = fd_lock::RwLock::new(open_lock(&lock_path)?);
     let _held = match lock.try_write() {
@@ -99,7 +101,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     if !tripped.is_empty() {
         refuse(&tripped, &report_dir, &mut summary)?;
         // Earlier notices still waiting are sent all the same.
-        send_mail(settings, &mut store, &mut summary);
+        send_mail(settings, &mut store, stop_mail_at, &mut summary);
         store.finish_run(run_id, &summary)?;
         return Ok(Outcome {
             verdict: Verdict::GuardTripped,
@@ -126,7 +128,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     for path in inbox.accepted.iter().chain(&inbox.repeated) {
         move_into(&archive, path)?;
     }
-    let pending = send_mail(settings, &mut store, &mut summary);
+    let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary);
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
     let verdict = if !inbox.rejected.is_empty() {
@@ -296,19 +298,50 @@ fn apply(
     }
 }
 
-/// Delivers what the outbox holds; returns whether notices are still waiting. A mail server that
-/// is down does not fail the run: the notices stay pending for the next one (exit 5).
-fn send_mail(settings: &Settings, store: &mut Store, summary: &mut String) -> bool {
-    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
-    // Once a night, every notice that failed before is tried again, whatever its backoff.
-    match crate::mail::deliver(store, &settings.mail, now, true) {
+/// Delivers what the outbox holds until `stop_at`; returns whether notices are still waiting or
+/// one was refused for good tonight. A mail server that is down, slow or refusing the login
+/// does not fail the run: the notices stay pending for the next one (exit 5).
+fn send_mail(
+    settings: &Settings,
+    store: &mut Store,
+    stop_at: std::time::Instant,
+    summary: &mut String,
+) -> bool {
+    // Once a night, every notice that failed for now is tried again, whatever its backoff.
+    match crate::mail::deliver(store, &settings.mail, true, Some(stop_at)) {
         Ok(r) => {
             let _ = write!(
                 summary,
-                " Mail: sent {}, failed {}, pending {}.",
-                r.sent, r.failed, r.pending_left
+                " Mail: sent {}, failed {}, unknown {}, pending {}.",
+                r.sent,
+                r.failed.len(),
+                r.unknown,
+                r.pending_left
             );
-            r.pending_left > 0
+            if !r.failed.is_empty() {
+                let listed: Vec<String> = r
+                    .failed
+                    .iter()
+                    .take(10)
+                    .map(|f| format!("{} {}: {}", f.ecs_id, f.notice, f.reason))
+                    .collect();
+                let more = r.failed.len().saturating_sub(listed.len());
+                let _ = write!(
+                    summary,
+                    " 恒久的な失敗 {} failed permanently: {}{}.",
+                    r.failed.len(),
+                    listed.join("; "),
+                    if more > 0 {
+                        format!("; and {more} more")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            if let Some(stopped) = &r.stopped {
+                let _ = write!(summary, " {}.", stopped.describe());
+            }
+            r.pending_left > 0 || !r.failed.is_empty()
         }
         Err(e) => {
             let _ = write!(

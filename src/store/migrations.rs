@@ -201,11 +201,57 @@ ALTER TABLE accounts ADD COLUMN approved_until TEXT;
 /// cannot be dropped without rebuilding the table).
 const V6: &str = "";
 
+/// Migration 7: the outbox claims a notice for one process at a time, and tells a notice the
+/// server refused for good from one whose outcome is unknown (see `store::outbox`). SQLite
+/// cannot change a CHECK, so the table is rebuilt: statuses `pending`, `sending` (held by
+/// `lease_owner` until `lease_until`), `sent`, `unknown` and `failed` (refused for good). The
+/// old rows keep their meaning: `pending` and `sent` stay; an old `failed` was a send to retry
+/// after its backoff, so it becomes `pending` with its retry time, except the rows a process
+/// left while sending (`outbox::INTERRUPTED`), whose outcome is `unknown`. The dictionary
+/// column and table (empty since migration 6) go with the rebuild; the id sequence carries on,
+/// so no id is given twice.
+const V7: &str = r#"
+CREATE TABLE outbox_v7 (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    ecs_id          TEXT NOT NULL REFERENCES accounts (ecs_id),
+    notice          TEXT NOT NULL,
+    effective_on    TEXT NOT NULL,
+    to_addr         TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sending', 'sent', 'unknown', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    created_run     INTEGER REFERENCES runs (id),
+    sent_at         TEXT,
+    lease_owner     TEXT,
+    lease_until     TEXT,
+    UNIQUE (ecs_id, notice, effective_on),
+    CHECK ((status = 'sending') = (lease_owner IS NOT NULL AND lease_until IS NOT NULL))
+);
+INSERT INTO outbox_v7 (id, ecs_id, notice, effective_on, to_addr, subject, body, status,
+                       attempts, next_attempt_at, last_error, created_run, sent_at)
+SELECT id, ecs_id, notice, effective_on, to_addr, subject, body,
+       CASE WHEN status <> 'failed' THEN status
+            WHEN last_error = 'interrupted while sending; it will be sent again' THEN 'unknown'
+            ELSE 'pending' END,
+       attempts, next_attempt_at, last_error, created_run, sent_at
+FROM outbox;
+DELETE FROM sqlite_sequence WHERE name = 'outbox_v7';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_v7', seq FROM sqlite_sequence WHERE name = 'outbox';
+DROP TABLE outbox;
+DROP TABLE outbox_dicts;
+ALTER TABLE outbox_v7 RENAME TO outbox;
+CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
+"#;
+
 /// What a review item is about, as SQL over its reason and its action's JSON: the kind of
 /// conflict and the row's identifiers (ECS-ID, 個人番号, student number), and the reason text
 /// (which names the candidates), except for duplicate rows (whose text names row numbers). The
 /// same situation on another night, from another file or row, is about the same thing.
-/// Migration 7 freezes it as the generated column `review.about`; a change needs a migration.
+/// Migration 8 freezes it as the generated column `review.about`; a change needs a migration.
 macro_rules! review_about {
     ($reason:literal, $details:literal) => {
         concat!(
@@ -226,14 +272,14 @@ macro_rules! review_about {
 }
 pub(crate) use review_about;
 
-/// Migration 7: a review queue that resolves. Each item knows what it is about
+/// Migration 8: a review queue that resolves. Each item knows what it is about
 /// ([`review_about`]), so a night that sees the same situation again updates the open item
 /// (`last_run`, `seen`) instead of adding one, and a resolved item stays resolved while the
 /// situation is unchanged. Open items that were already the same situation are folded into the
 /// oldest. `distinct_persons` keeps the resolutions `--different-person`: the row's person
 /// (by student number) is not the account named, so its name and birth date no longer make a
 /// review candidate of it (R2).
-const V7: &str = concat!(
+const V8: &str = concat!(
     "ALTER TABLE review ADD COLUMN about TEXT GENERATED ALWAYS AS (",
     review_about!("reason", "details_json"),
     ") VIRTUAL;
@@ -256,4 +302,4 @@ CREATE TABLE distinct_persons (
 );
 
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];

@@ -615,7 +615,7 @@ fn raise_next_serial(tx: &Transaction<'_>, at_least: u64) -> Result<(), StoreErr
     Ok(())
 }
 
-/// The review decisions "this row's person is not that account" (migration 7).
+/// The review decisions "this row's person is not that account" (migration 8).
 fn distinct_of(
     tx: &Transaction<'_>,
 ) -> Result<std::collections::BTreeSet<(StudentNo, EcsId)>, StoreError> {

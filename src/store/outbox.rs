@@ -95,16 +95,50 @@ pub(crate) struct DueNotice {
 }
 
 /// How many outbox rows are in each state.
+///
+/// `pending`: to be sent (after `next_attempt_at` when set: a temporary failure's backoff);
+/// `sending`: held by one process (`lease_owner`) until `lease_until`; `sent`: the server took
+/// it; `unknown`: handed over without a reply, or its process died while sending: sent again,
+/// with the same Message-ID, from `next_attempt_at`; `failed`: refused for good (5xx), never
+/// retried, the server's reason in `last_error`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub(crate) struct OutboxCounts {
     pub pending: usize,
+    pub sending: usize,
+    pub unknown: usize,
     pub failed: usize,
     pub sent: usize,
 }
 
-/// The error recorded for a row whose send was interrupted (the process stopped between the
-/// claim and the result). Replaced by the real outcome when the send finishes.
+/// The error recorded for a row whose process ended while sending it (migration 7 also finds it
+/// in rows a version without leases left).
 pub(crate) const INTERRUPTED: &str = "interrupted while sending; it will be sent again";
+
+/// When a row is due for sending: pending (after its retry time unless `?2`, retry all), or
+/// unknown after its delay. `?3` is now.
+const DUE: &str = "(status = 'pending' \
+    AND (?2 OR next_attempt_at IS NULL OR next_attempt_at <= ?3) \
+    OR status = 'unknown' AND next_attempt_at <= ?3)";
+
+/// A process's hold on the rows it sends: who (a random token and the pid) and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lease {
+    pub owner: String,
+    pub until: DateTime<Tz>,
+}
+
+/// How a send that did not deliver a notice ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Settled {
+    /// Not delivered (a 4xx, or the server unreachable): pending again from `at`.
+    Retry { error: String, at: DateTime<Tz> },
+    /// Handed over without a reply: sent again from `at`.
+    Unknown { error: String, at: DateTime<Tz> },
+    /// Refused for good (5xx): never retried.
+    Failed { error: String },
+    /// Not tried after all (the login was refused): pending, the attempt not counted.
+    Released { error: String },
+}
 
 /// Enqueues the packed `notices` inside the caller's transaction (`apply`'s), ignoring notices already in
 /// the outbox (same account, notice and effective date). An unsent notice of the same account
@@ -119,7 +153,7 @@ pub fn enqueue(tx: &Transaction<'_>, run_id: i64, notices: &[Packed]) -> Result<
     let mut unsent: std::collections::HashMap<String, Vec<String>> = Default::default();
     {
         let mut stmt = tx.prepare(
-            "SELECT DISTINCT ecs_id, notice FROM outbox WHERE status IN ('pending', 'failed')",
+            "SELECT DISTINCT ecs_id, notice FROM outbox WHERE status IN ('pending', 'unknown', 'failed')",
         )?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
@@ -128,7 +162,7 @@ pub fn enqueue(tx: &Transaction<'_>, run_id: i64, notices: &[Packed]) -> Result<
     }
     let mut drop_stale = tx.prepare_cached(
         "DELETE FROM outbox WHERE ecs_id = ?1 AND notice = ?2 AND effective_on <> ?3 \
-         AND status IN ('pending', 'failed')",
+         AND status IN ('pending', 'unknown', 'failed')",
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO outbox \
@@ -214,6 +248,26 @@ fn inflate_against(bytes: &[u8], dict: &[u8]) -> Result<String, StoreError> {
     String::from_utf8(out).map_err(|e| bad(&e.to_string()))
 }
 
+/// See [`Store::sent_recorder`].
+pub(crate) struct SentRecorder {
+    conn: rusqlite::Connection,
+}
+
+impl SentRecorder {
+    pub(crate) fn mark_sent(&self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
+        mark_sent(&self.conn, id, at)
+    }
+}
+
+fn mark_sent(conn: &rusqlite::Connection, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
+             next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?2",
+    )?
+    .execute((timestamp(at), id))?;
+    Ok(())
+}
+
 /// `at` as the store writes timestamps.
 pub(crate) fn timestamp(at: &DateTime<Tz>) -> String {
     at.with_timezone(&chrono_tz::Asia::Tokyo)
@@ -238,8 +292,9 @@ impl Store {
     }
 
     /// Up to `limit` rows due for sending at `now`, with an id above `after_id`, in id order:
-    /// every pending row, and failed rows whose retry time has come (every failed row when
-    /// `retry_all`).
+    /// pending rows (those waiting for a retry only once their time has come, or at once when
+    /// `retry_all`) and rows whose outcome is unknown once their delay has passed. A row
+    /// another process holds (`sending`) is never due.
     pub(crate) fn due_notices(
         &self,
         now: &DateTime<Tz>,
@@ -247,13 +302,10 @@ impl Store {
         after_id: i64,
         limit: usize,
     ) -> Result<Vec<DueNotice>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id, ecs_id, notice, effective_on, to_addr, subject, body, attempts \
-             FROM outbox \
-             WHERE id > ?1 AND (status = 'pending' OR (status = 'failed' \
-                 AND (?2 OR next_attempt_at IS NULL OR next_attempt_at <= ?3))) \
-             ORDER BY id LIMIT ?4",
-        )?;
+             FROM outbox WHERE id > ?1 AND {DUE} ORDER BY id LIMIT ?4"
+        ))?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut rows = stmt.query((after_id, retry_all, timestamp(now), limit))?;
         let mut due = Vec::new();
@@ -282,62 +334,116 @@ impl Store {
         Ok(due)
     }
 
-    /// Claims `n` for one send attempt: counts the attempt and records it as interrupted, with
-    /// `retry_at` as its retry time, so that a crash during the send leaves a failed row that a
-    /// later run retries. Returns false (and changes nothing) when the row changed since it was
-    /// read — sent or claimed by another `mail` — so the caller must not send it.
+    /// Takes row `id` for one send: `sending`, held by `lease.owner` until `lease.until`, the
+    /// attempt counted. One UPDATE whose WHERE is the row being due ([`Store::due_notices`]),
+    /// so of two processes that read the same row only one gets it; the other gets false and
+    /// must not send it.
     pub(crate) fn claim_notice(
         &mut self,
-        n: &DueNotice,
-        retry_at: &DateTime<Tz>,
+        id: i64,
+        lease: &Lease,
+        now: &DateTime<Tz>,
+        retry_all: bool,
     ) -> Result<bool, StoreError> {
         self.writable()?;
         let changed = self.conn.execute(
-            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, \
-                 last_error = ?1, next_attempt_at = ?2 \
-             WHERE id = ?3 AND attempts = ?4 AND status <> 'sent'",
+            &format!(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, \
+                     lease_owner = ?4, lease_until = ?5 \
+                 WHERE id = ?1 AND {DUE}"
+            ),
             (
-                INTERRUPTED,
-                timestamp(retry_at),
-                n.id,
-                i64::from(n.attempts),
+                id,
+                retry_all,
+                timestamp(now),
+                &lease.owner,
+                timestamp(&lease.until),
             ),
         )?;
         Ok(changed == 1)
     }
 
-    /// Marks row `id` sent at `at`.
+    /// Marks row `id` sent at `at`, in a transaction of its own, right after the server's 250.
+    /// Whoever holds it now: the message was accepted.
     pub(crate) fn mark_sent(&mut self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
         self.writable()?;
-        self.conn.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
-                 next_attempt_at = NULL WHERE id = ?2",
-            (timestamp(at), id),
-        )?;
-        Ok(())
+        mark_sent(&self.conn, id, at)
     }
 
-    /// Marks row `id` failed with `error` (which must not hold the message text), to be tried
-    /// again from `retry_at`. The attempt was counted by [`Store::claim_notice`].
-    pub(crate) fn mark_failed(
+    /// A second connection to the store that only marks rows sent, for the thread that reads
+    /// the server's 250: the record then follows the reply without waiting for another thread.
+    pub(crate) fn sent_recorder(&self) -> Result<SentRecorder, StoreError> {
+        self.writable()?;
+        let conn = rusqlite::Connection::open(&self.path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(SentRecorder { conn })
+    }
+
+    /// Records the end of a send that did not deliver (or may not have) row `id`, if `owner`
+    /// still holds it. `error` must not hold the message text or a credential.
+    pub(crate) fn settle_notice(
         &mut self,
         id: i64,
-        error: &str,
-        retry_at: &DateTime<Tz>,
+        owner: &str,
+        settled: &Settled,
     ) -> Result<(), StoreError> {
         self.writable()?;
+        let (status, error, next, uncount) = match settled {
+            Settled::Retry { error, at } => ("pending", error, Some(timestamp(at)), false),
+            Settled::Unknown { error, at } => ("unknown", error, Some(timestamp(at)), false),
+            Settled::Failed { error } => ("failed", error, None, false),
+            Settled::Released { error } => ("pending", error, None, true),
+        };
         self.conn.execute(
-            "UPDATE outbox SET status = 'failed', last_error = ?1, next_attempt_at = ?2 \
-             WHERE id = ?3",
-            (error, timestamp(retry_at), id),
+            "UPDATE outbox SET status = ?1, last_error = ?2, next_attempt_at = ?3, \
+                 attempts = attempts - ?4, lease_owner = NULL, lease_until = NULL \
+             WHERE id = ?5 AND status = 'sending' AND lease_owner = ?6",
+            (status, error, next, i64::from(uncount), id, owner),
         )?;
         Ok(())
     }
 
-    /// Notices not sent yet: pending ones and failed ones waiting for a retry.
+    /// Rows held by a process that is gone (its lease expired by `now`, or `dead` says its
+    /// owner has ended) become `unknown`, to be sent again from `retry_at`: the process may
+    /// have died after the server took the message. Returns how many.
+    pub(crate) fn expire_leases(
+        &mut self,
+        now: &DateTime<Tz>,
+        retry_at: &DateTime<Tz>,
+        dead: impl Fn(&str) -> bool,
+    ) -> Result<usize, StoreError> {
+        self.writable()?;
+        let owners: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT lease_owner FROM outbox \
+                 WHERE status = 'sending' AND lease_owner IS NOT NULL",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut expire = self.conn.prepare_cached(
+            "UPDATE outbox SET status = 'unknown', last_error = ?1, next_attempt_at = ?2, \
+                 lease_owner = NULL, lease_until = NULL \
+             WHERE status = 'sending' AND lease_owner = ?3 AND (?4 OR lease_until <= ?5)",
+        )?;
+        let mut n = 0;
+        for owner in owners {
+            n += expire.execute((
+                INTERRUPTED,
+                timestamp(retry_at),
+                &owner,
+                dead(&owner),
+                timestamp(now),
+            ))?;
+        }
+        Ok(n)
+    }
+
+    /// Notices not sent yet and still to be: pending, being sent, and unknown ones.
     pub(crate) fn pending_count(&self) -> Result<usize, StoreError> {
         let c = self.outbox_counts()?;
-        Ok(c.pending + c.failed)
+        Ok(c.pending + c.sending + c.unknown)
     }
 
     pub(crate) fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
@@ -352,6 +458,8 @@ impl Store {
             let n = usize::try_from(n).unwrap_or(0);
             match status.as_str() {
                 "pending" => counts.pending = n,
+                "sending" => counts.sending = n,
+                "unknown" => counts.unknown = n,
                 "failed" => counts.failed = n,
                 "sent" => counts.sent = n,
                 other => {

@@ -419,12 +419,34 @@ fn outbox_bodies_round_trip_compressed_and_plain() -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A store at schema `version`, built by the migrations up to it, with one account and one
+/// run, and `rows` (SQL) run on it.
+fn store_at(version: usize, rows: &str) -> Result<tempfile::TempDir, StoreError> {
+    let dir = tempfile::tempdir().map_err(|e| StoreError::Random(e.to_string()))?;
+    let conn = Connection::open(dir.path().join("s.sqlite"))?;
+    for sql in &migrations::MIGRATIONS[..version] {
+        conn.execute_batch(sql)?;
+    }
+    conn.execute_batch(
+        "INSERT INTO meta (id, store_uuid, revision) VALUES (1, 'x', 0);
+         INSERT INTO accounts (ecs_id, kumoi, name, name_kana, faculty, role, state)
+             VALUES ('a0000001', 'a0000001@example.jp', '京大　太郎', 'キョウダイ　タロウ', '工学部', 'student', 'active');
+         INSERT INTO runs (id, as_of, started_at, command) VALUES (1, '2026-03-02', '2026-03-02T00:00:00+09:00', 't');",
+    )?;
+    conn.execute_batch(rows)?;
+    conn.pragma_update(
+        None,
+        "user_version",
+        i64::try_from(version).unwrap_or(i64::MAX),
+    )?;
+    Ok(dir)
+}
+
 /// A store at version 5 whose outbox holds bodies compressed against a preset dictionary
 /// (`outbox_dicts`, written by earlier versions): migration 6 stores them again as plain zlib,
 /// and they read back the same.
 #[test]
 fn migration_6_rewrites_bodies_compressed_against_a_dictionary() -> Result<(), StoreError> {
-    let (dir, store, run) = store_with_one_account()?;
     let text = "京大　太郎 様\n\n卒業・修了・退学等により、学籍を失われたことを確認しました。\n";
     let dict = text.replace("京大　太郎", "山田　花子").into_bytes();
     let mut z = flate2::Compress::new(flate2::Compression::fast(), true);
@@ -433,32 +455,100 @@ fn migration_6_rewrites_bodies_compressed_against_a_dictionary() -> Result<(), S
     let mut against = Vec::with_capacity(text.len() + 64);
     z.compress_vec(text.as_bytes(), &mut against, flate2::FlushCompress::Finish)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store.conn.execute(
-        "INSERT INTO outbox_dicts (id, sha256, dict) VALUES (7, 'x', ?1)",
-        [&dict],
-    )?;
-    store.conn.execute(
-        "INSERT INTO outbox (ecs_id, notice, effective_on, to_addr, subject, body, created_run, dict) \
-         VALUES ('a0000001', 'departure', '2026-04-30', 'a0000001@example.jp', 's', ?1, ?2, 7)",
-        (&against, run),
-    )?;
-    // As version 5 left it: without what the later migrations add.
-    store.conn.execute_batch(
-        "DROP INDEX review_about; ALTER TABLE review DROP COLUMN about; \
-         ALTER TABLE review DROP COLUMN last_run; ALTER TABLE review DROP COLUMN seen; \
-         DROP TABLE distinct_persons;",
-    )?;
-    store.conn.pragma_update(None, "user_version", 5)?;
-    drop(store);
+    let dir = store_at(5, "")?;
+    {
+        let conn = Connection::open(dir.path().join("s.sqlite"))?;
+        conn.execute(
+            "INSERT INTO outbox_dicts (id, sha256, dict) VALUES (7, 'x', ?1)",
+            [&dict],
+        )?;
+        conn.execute(
+            "INSERT INTO outbox (ecs_id, notice, effective_on, to_addr, subject, body, created_run, dict) \
+             VALUES ('a0000001', 'departure', '2026-04-30', 'a0000001@example.jp', 's', ?1, 1, 7)",
+            [&against],
+        )?;
+    }
     let store = Store::open(&dir.path().join("s.sqlite"))?;
     let due: Vec<String> = due_now(&store)?.into_iter().map(|n| n.body).collect();
     assert_eq!(due, [text.to_string()]);
-    let (dicts, named): (i64, i64) = store.conn.query_row(
-        "SELECT (SELECT count(*) FROM outbox_dicts), (SELECT count(dict) FROM outbox)",
+    Ok(())
+}
+
+/// Migration 7 keeps what each outbox row meant: pending and sent stay; a send that failed for
+/// now stays to be retried after its backoff (now `pending`); a row a process left while
+/// sending becomes `unknown`. The ids carry on after the highest ever given.
+#[test]
+fn migration_7_keeps_the_meaning_of_every_outbox_row() -> Result<(), StoreError> {
+    let row = |id: i64, day: u32, status: &str, attempts: u32, error: &str, next: &str| {
+        format!(
+            "INSERT INTO outbox (id, ecs_id, notice, effective_on, to_addr, subject, body, status, \
+             attempts, last_error, next_attempt_at, created_run) VALUES ({id}, 'a0000001', 'departure', \
+             '2026-04-{day:02}', 'a0000001@example.jp', 's', 'text', '{status}', {attempts}, {error}, {next}, 1);"
+        )
+    };
+    let interrupted = format!("'{}'", super::outbox::INTERRUPTED);
+    let rows = [
+        row(1, 1, "pending", 0, "NULL", "NULL"),
+        row(2, 2, "sent", 1, "NULL", "NULL"),
+        row(
+            3,
+            3,
+            "failed",
+            1,
+            "'451 try later'",
+            "'2026-03-02T10:00:00+09:00'",
+        ),
+        row(
+            4,
+            4,
+            "failed",
+            1,
+            &interrupted,
+            "'2026-03-02T10:00:00+09:00'",
+        ),
+        row(9, 9, "pending", 0, "NULL", "NULL"),
+        "DELETE FROM outbox WHERE id = 9;".to_string(),
+    ]
+    .concat();
+    let dir = store_at(6, &rows)?;
+    let mut store = Store::open(&dir.path().join("s.sqlite"))?;
+    let statuses: Vec<(i64, String, i64, Option<String>)> = store
+        .conn
+        .prepare("SELECT id, status, attempts, next_attempt_at FROM outbox ORDER BY id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let retry_at = Some("2026-03-02T10:00:00+09:00".to_string());
+    assert_eq!(
+        statuses,
+        [
+            (1, "pending".to_string(), 0, None),
+            (2, "sent".to_string(), 1, None),
+            (3, "pending".to_string(), 1, retry_at.clone()),
+            (4, "unknown".to_string(), 1, retry_at),
+        ]
+    );
+    let dicts: i64 = store.conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'outbox_dicts'",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| r.get(0),
     )?;
-    assert_eq!((dicts, named), (0, 0));
+    assert_eq!(dicts, 0);
+    // The next notice gets an id above every id given before, the deleted 9 included.
+    use super::outbox::OutboxEntry;
+    let run = store.begin_run(NaiveDate::from_ymd_opt(2026, 3, 3).unwrap_or_default(), "t")?;
+    let entry = OutboxEntry {
+        ecs_id: "a0000001".into(),
+        notice: "staff_reminder".into(),
+        effective_on: NaiveDate::from_ymd_opt(2026, 5, 1).unwrap_or_default(),
+        to: "a0000001@example.jp".into(),
+        subject: "s".into(),
+        body: "b".into(),
+    };
+    assert_eq!(store.enqueue_notices(run, &[entry])?, 1);
+    let last: i64 = store
+        .conn
+        .query_row("SELECT max(id) FROM outbox", [], |r| r.get(0))?;
+    assert_eq!(last, 10);
     Ok(())
 }
 

@@ -16,7 +16,7 @@ use tempfile::TempDir;
 use crate::common::{Result, cmd};
 use crate::smtp::{Mode, SmtpServer, dead_port};
 
-fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
+pub(crate) fn date(y: i32, m: u32, d: u32) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| "bad date".into())
 }
 
@@ -41,16 +41,17 @@ fn action(kind: ActionKind, rule: Rule, after: &Account, stop_on: NaiveDate) -> 
     }
 }
 
-/// A store with three accounts and one notice each in the outbox (a departure, a staff
-/// conversion, a holder's expiry), rendered from a hand-made plan as `apply` renders them.
-struct Env {
-    dir: TempDir,
-    config: PathBuf,
-    entries: Vec<OutboxEntry>,
+/// A store with accounts and one notice each in the outbox, rendered from a hand-made plan as
+/// `apply` renders them.
+pub(crate) struct Env {
+    pub dir: TempDir,
+    pub config: PathBuf,
+    pub entries: Vec<OutboxEntry>,
 }
 
 impl Env {
-    fn new() -> Result<Env> {
+    /// Three accounts: a departure, a staff conversion, a holder's expiry.
+    pub fn new() -> Result<Env> {
         let dir = tempfile::tempdir()?;
         let accounts = [
             account("a0000001", "京大　太郎", "1029000001", Role::Student),
@@ -93,10 +94,48 @@ impl Env {
             warnings: Vec::new(),
         };
         plan.actions[0].effective_on = Some(date(2026, 3, 24)?);
-        let entries = regsync::mail::outbox_entries(&plan)?;
-        assert_eq!(entries.len(), 3);
+        Env::enqueue(dir, &mut store, &plan)
+    }
+
+    /// `n` students, each with a departure notice.
+    pub fn many(n: u32) -> Result<Env> {
+        let dir = tempfile::tempdir()?;
+        let accounts: Vec<Account> = (1..=n)
+            .map(|i| {
+                account(
+                    &format!("a{i:07}"),
+                    "京大　太郎",
+                    &format!("10290{i:05}"),
+                    Role::Student,
+                )
+            })
+            .collect();
+        let mut store = Store::open(&dir.path().join("store.sqlite"))?;
+        store.import(&accounts, &IdFormat::default(), None, None)?;
+        let stop_on = date(2026, 4, 7)?;
+        let plan = Plan {
+            format: Plan::FORMAT,
+            as_of: date(2026, 3, 24)?,
+            store_digest: store.digest()?,
+            next_serial: u64::from(n) + 1,
+            inputs: Vec::new(),
+            actions: accounts
+                .iter()
+                .map(|a| Action {
+                    effective_on: Some(date(2026, 3, 24).unwrap_or_default()),
+                    ..action(ActionKind::Depart, Rule::R5, a, stop_on)
+                })
+                .collect(),
+            warnings: Vec::new(),
+        };
+        Env::enqueue(dir, &mut store, &plan)
+    }
+
+    fn enqueue(dir: TempDir, store: &mut Store, plan: &Plan) -> Result<Env> {
+        let entries = regsync::mail::outbox_entries(plan)?;
+        assert_eq!(entries.len(), plan.actions.len());
         let run = store.begin_run(plan.as_of, "test")?;
-        assert_eq!(store.enqueue_notices(run, &entries)?, 3);
+        assert_eq!(store.enqueue_notices(run, &entries)?, entries.len());
         // Enqueuing the same notices again adds nothing: one per (account, notice, date).
         assert_eq!(store.enqueue_notices(run, &entries)?, 0);
         let config = dir.path().join("regsync.toml");
@@ -107,20 +146,32 @@ impl Env {
         })
     }
 
-    fn smtp_config(&self, port: u16) -> Result {
+    pub fn smtp_config(&self, port: u16) -> Result {
+        self.smtp_config_with(port, "")
+    }
+
+    /// The SMTP config, with `extra` lines added to `[mail]` (and sections after it).
+    pub fn smtp_config_with(&self, port: u16, extra: &str) -> Result {
         std::fs::write(
             &self.config,
             format!(
                 "[paths]\nstore = \"store.sqlite\"\n\n[mail]\ntransport = \"smtp\"\n\
                  host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\ntimeout_secs = 5\n\
-                 from = \"情報環境支援センター <support@example.ac.jp>\"\n"
+                 from = \"情報環境支援センター <support@example.ac.jp>\"\n{extra}"
             ),
         )?;
         Ok(())
     }
 
-    fn mail(&self, args: &[&str]) -> Result<(i32, String)> {
-        let out = cmd(self.dir.path(), &[], &[])
+    /// `regsync mail ARGS`: its exit code and the first line of its output.
+    pub fn mail(&self, args: &[&str]) -> Result<(i32, String)> {
+        let (code, out) = self.mail_all(args, &[])?;
+        Ok((code, out.lines().next().unwrap_or_default().to_string()))
+    }
+
+    /// `regsync mail ARGS` with `env`: its exit code and all its output.
+    pub fn mail_all(&self, args: &[&str], env: &[(&str, &str)]) -> Result<(i32, String)> {
+        let out = cmd(self.dir.path(), &[], env)
             .arg("--config")
             .arg(&self.config)
             .arg("mail")
@@ -129,15 +180,16 @@ impl Env {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let code = out.status.code().ok_or("killed by a signal")?;
         assert!(code == 0 || code == 5, "exit {code}: {stderr}");
-        Ok((code, String::from_utf8(out.stdout)?.trim().to_string()))
+        let stdout = String::from_utf8(out.stdout)?;
+        Ok((code, format!("{}{stderr}", stdout.trim_end())))
     }
 
-    fn store(&self) -> Result<Store> {
+    pub fn store(&self) -> Result<Store> {
         Ok(Store::open(&self.dir.path().join("store.sqlite"))?)
     }
 
     /// (status, attempts) of each notice, in enqueue order.
-    fn statuses(&self) -> Result<Vec<(String, u32)>> {
+    pub fn statuses(&self) -> Result<Vec<(String, u32)>> {
         let store = self.store()?;
         let mut out = Vec::new();
         for e in &self.entries {
@@ -155,7 +207,7 @@ impl Env {
 }
 
 /// The recipients the server got, sorted, and whether every message was one of ours.
-fn recipients(server: &SmtpServer) -> Vec<String> {
+pub(crate) fn recipients(server: &SmtpServer) -> Vec<String> {
     let mut to: Vec<String> = server.received().into_iter().flat_map(|m| m.to).collect();
     to.sort();
     to
@@ -173,7 +225,10 @@ fn each_notice_is_delivered_once_and_a_rerun_sends_nothing() -> Result {
     let server = SmtpServer::start(Mode::Accept)?;
     env.smtp_config(server.port())?;
 
-    assert_eq!(env.mail(&[])?, (0, "sent 3, failed 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
+    );
     assert_eq!(recipients(&server), ALL);
     let received = server.received();
     for m in &received {
@@ -188,10 +243,13 @@ fn each_notice_is_delivered_once_and_a_rerun_sends_nothing() -> Result {
         "every row marked sent after one attempt"
     );
 
-    assert_eq!(env.mail(&[])?, (0, "sent 0, failed 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 0, failed 0, unknown 0, pending 0".into())
+    );
     assert_eq!(
         env.mail(&["--retry"])?,
-        (0, "sent 0, failed 0, pending 0".into())
+        (0, "sent 0, failed 0, unknown 0, pending 0".into())
     );
     assert_eq!(server.received().len(), 3, "nothing sent twice");
     server.stop();
@@ -202,13 +260,20 @@ fn each_notice_is_delivered_once_and_a_rerun_sends_nothing() -> Result {
 fn smtp_down_leaves_notices_pending_and_retry_sends_each_exactly_once() -> Result {
     let env = Env::new()?;
 
-    // Nothing listening: the first send fails, the run stops there, the rest stay pending.
+    // Nothing listening: the first send fails, the run stops there, the rest stay pending; the
+    // first waits for its backoff. Nothing failed for good.
     env.smtp_config(dead_port()?)?;
-    assert_eq!(env.mail(&[])?, (5, "sent 0, failed 1, pending 3".into()));
+    let (code, out) = env.mail_all(&[], &[])?;
+    assert_eq!(code, 5);
+    assert!(
+        out.starts_with("sent 0, failed 0, unknown 0, pending 3\n")
+            && out.contains("delivery stopped, the rest stay pending"),
+        "{out}"
+    );
     assert_eq!(
         env.statuses()?,
         vec![
-            ("failed".to_string(), 1),
+            ("pending".to_string(), 1),
             ("pending".to_string(), 0),
             ("pending".to_string(), 0)
         ]
@@ -224,16 +289,19 @@ fn smtp_down_leaves_notices_pending_and_retry_sends_each_exactly_once() -> Resul
     // A server that refuses service (421) counts as down too.
     let refusing = SmtpServer::start(Mode::Refuse)?;
     env.smtp_config(refusing.port())?;
-    assert_eq!(env.mail(&[])?, (5, "sent 0, failed 1, pending 3".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (5, "sent 0, failed 0, unknown 0, pending 3".into())
+    );
     assert!(refusing.received().is_empty());
     refusing.stop();
 
-    // Back up: `--retry` also sends the failed ones, whatever their backoff, each once.
+    // Back up: `--retry` also sends the ones waiting for their backoff, each once.
     let server = SmtpServer::start(Mode::Accept)?;
     env.smtp_config(server.port())?;
     assert_eq!(
         env.mail(&["--retry"])?,
-        (0, "sent 3, failed 0, pending 0".into())
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
     );
     assert_eq!(recipients(&server), ALL);
     assert_eq!(
@@ -246,7 +314,7 @@ fn smtp_down_leaves_notices_pending_and_retry_sends_each_exactly_once() -> Resul
     );
     assert_eq!(
         env.mail(&["--retry"])?,
-        (0, "sent 0, failed 0, pending 0".into())
+        (0, "sent 0, failed 0, unknown 0, pending 0".into())
     );
     assert_eq!(server.received().len(), 3);
     server.stop();
@@ -261,7 +329,10 @@ fn a_failed_notice_waits_for_its_backoff_without_retry() -> Result {
     let server = SmtpServer::start(Mode::Accept)?;
     env.smtp_config(server.port())?;
     // The failed one is not due for 5 minutes; the two pending ones go out.
-    assert_eq!(env.mail(&[])?, (5, "sent 2, failed 0, pending 1".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (5, "sent 2, failed 0, unknown 0, pending 1".into())
+    );
     assert_eq!(
         recipients(&server),
         ["a0000002@st.kyoto-u.ac.jp", "a0000003@st.kyoto-u.ac.jp"]
@@ -277,7 +348,10 @@ fn the_file_transport_writes_one_eml_per_notice() -> Result {
         &env.config,
         "[paths]\nstore = \"store.sqlite\"\n\n[mail]\ntransport = \"file\"\ndir = \"out\"\n",
     )?;
-    assert_eq!(env.mail(&[])?, (0, "sent 3, failed 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
+    );
     let mut names: Vec<String> = std::fs::read_dir(env.dir.path().join("out"))?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect::<std::io::Result<_>>()?;
@@ -293,7 +367,10 @@ fn the_file_transport_writes_one_eml_per_notice() -> Result {
     let eml = std::fs::read_to_string(env.dir.path().join("out").join(&names[0]))?;
     assert!(eml.contains("To: a0000001@st.kyoto-u.ac.jp\r\n"), "{eml}");
     assert!(eml.contains("\r\n\r\n"), "headers, a blank line, the body");
-    assert_eq!(env.mail(&[])?, (0, "sent 0, failed 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 0, failed 0, unknown 0, pending 0".into())
+    );
     Ok(())
 }
 
@@ -380,7 +457,10 @@ fn a_corrected_date_replaces_the_unsent_notice_and_keeps_the_sent_one() -> Resul
         &env.config,
         "[paths]\nstore = \"store.sqlite\"\n\n[mail]\ndir = \"out\"\n",
     )?;
-    assert_eq!(env.mail(&[])?, (0, "sent 3, failed 0, pending 0".into()));
+    assert_eq!(
+        env.mail(&[])?,
+        (0, "sent 3, failed 0, unknown 0, pending 0".into())
+    );
     let mut store = env.store()?;
     let mut again = corrected.clone();
     again.effective_on = date(2026, 4, 21)?;

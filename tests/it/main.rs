@@ -7,6 +7,7 @@ mod check;
 mod common;
 mod ingest;
 mod mail;
+mod mail_faults;
 mod nights;
 mod plan;
 mod review;
