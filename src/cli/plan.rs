@@ -31,7 +31,11 @@ pub struct Args {
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let mut skipped = Vec::new();
     let files = if args.files.is_empty() {
-        let scan = scan(&settings.inbox, settings.settle, std::time::SystemTime::now())?;
+        let scan = scan(
+            &settings.inbox,
+            settings.settle,
+            std::time::SystemTime::now(),
+        )?;
         skipped = scan.skipped;
         scan.files
     } else {

@@ -80,7 +80,10 @@ fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, out: &mut Outcome) {
     let first_row_no = row0.saturating_add(1);
     // The header search looks at the first rows of the used range, blank ones included.
     let mut head = vec![Vec::new(); HEADER_SEARCH_ROWS];
-    for (n, cells) in rows.iter().take_while(|r| r.0 - row0 < HEADER_SEARCH_ROWS as u32) {
+    for (n, cells) in rows
+        .iter()
+        .take_while(|r| r.0 - row0 < HEADER_SEARCH_ROWS as u32)
+    {
         head[(n - row0) as usize] = cells.iter().map(header_text).collect();
     }
     let header = match find_header(&head, first_row_no, profiles) {
@@ -174,7 +177,9 @@ fn sheet_rows<RS: Read + Seek>(
     let mut rows = Rows::new(limits);
     match book {
         Sheets::Xlsx(x) => {
-            let mut cells = x.worksheet_cells_reader(sheet).map_err(|e| unreadable(&e))?;
+            let mut cells = x
+                .worksheet_cells_reader(sheet)
+                .map_err(|e| unreadable(&e))?;
             let dims = cells.dimensions();
             rows.check_claim(dims.start, dims.end)?;
             while let Some(c) = cells.next_cell().map_err(|e| unreadable(&e))? {
@@ -182,7 +187,9 @@ fn sheet_rows<RS: Read + Seek>(
             }
         }
         Sheets::Xlsb(x) => {
-            let mut cells = x.worksheet_cells_reader(sheet).map_err(|e| unreadable(&e))?;
+            let mut cells = x
+                .worksheet_cells_reader(sheet)
+                .map_err(|e| unreadable(&e))?;
             let dims = cells.dimensions();
             rows.check_claim(dims.start, dims.end)?;
             while let Some(c) = cells.next_cell().map_err(|e| unreadable(&e))? {

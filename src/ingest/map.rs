@@ -688,7 +688,9 @@ impl<'a, 'c> RowCtx<'a, 'c> {
             pos,
             header,
             format!("「{shown}」{ja_len}は{header}の形式（{source}）に合いません"),
-            format!("`{shown}`{en_len} does not have the form of a {header}: `{source}` was expected"),
+            format!(
+                "`{shown}`{en_len} does not have the form of a {header}: `{source}` was expected"
+            ),
         );
         None
     }

@@ -19,7 +19,9 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{
+    DirBuilderExt as _, FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _,
+};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -139,9 +141,8 @@ pub fn scan(inbox: &Path, settle: Duration, now: SystemTime) -> anyhow::Result<S
         // `symlink_metadata` describes the entry itself, never what a link points to.
         let meta = std::fs::symlink_metadata(&path)
             .with_context(|| format!("reading `{}`", path.display()))?;
-        let why = Skip::of(meta.file_type()).or_else(|| {
-            (!settled(&meta, settle, now)).then_some(Skip::Unsettled)
-        });
+        let why = Skip::of(meta.file_type())
+            .or_else(|| (!settled(&meta, settle, now)).then_some(Skip::Unsettled));
         match why {
             Some(why) => scan.skipped.push(Skipped { path, why }),
             None => scan.files.push(path),

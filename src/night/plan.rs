@@ -154,6 +154,10 @@ fn reserved(
 /// The regular files in the inbox, by name, whatever their age; hidden files, links and other
 /// entries are skipped (see [`super::inbox::scan`]).
 pub fn inbox_files(inbox: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let scan = super::inbox::scan(inbox, std::time::Duration::ZERO, std::time::SystemTime::now())?;
+    let scan = super::inbox::scan(
+        inbox,
+        std::time::Duration::ZERO,
+        std::time::SystemTime::now(),
+    )?;
     Ok(scan.files)
 }
