@@ -364,3 +364,68 @@ fn cell(d: &Data) -> Cell<'_> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Data {
+        Data::String(s.to_string())
+    }
+
+    #[test]
+    fn rows_keep_only_held_cells_sorted_with_repeated_rows_joined() {
+        let limits = Limits::default();
+        let mut rows = Rows::new(&limits);
+        for (pos, v) in [
+            ((4, 2), text("c5")),
+            ((4, 0), text("a5")),
+            ((1, 1), text("b2")),
+            ((4, 1), Data::Empty),
+            ((1, 0), text("a2")),
+            ((4, 3), text("d5")),
+        ] {
+            assert_eq!(rows.push(pos, v), Ok(()));
+        }
+        assert_eq!(
+            rows.finish(),
+            vec![
+                (1, vec![text("a2"), text("b2")]),
+                (4, vec![text("a5"), Data::Empty, text("c5"), text("d5")]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cell_or_a_declared_range_beyond_the_limits_is_located() {
+        let limits = Limits {
+            max_rows: 10,
+            max_columns: 3,
+            max_uncompressed: 1 << 20,
+        };
+        let mut rows = Rows::new(&limits);
+        assert_eq!(rows.push((9, 2), text("ok")), Ok(()));
+        let far = rows
+            .push((10, 0), text("x"))
+            .err()
+            .map(|d| d.render("f.xlsx", Some("S")));
+        assert_eq!(
+            far.as_deref(),
+            Some(
+                "f.xlsx:S!A11(): エラー error: セルA11は読み取りの上限（10行、C列まで）の外にあります / cell A11 is beyond the limits of 10 rows and columns up to C"
+            )
+        );
+        assert!(rows.push((0, 3), text("x")).is_err());
+        assert_eq!(rows.check_claim((0, 0), (9, 2)), Ok(()));
+        let claim = rows
+            .check_claim((0, 0), (1_048_575, 16_383))
+            .err()
+            .map(|d| d.en);
+        assert_eq!(
+            claim.as_deref(),
+            Some(
+                "the sheet declares the used range A1:XFD1048576, beyond the limits of 10 rows and columns up to C; delete the unused rows and columns and save it again"
+            )
+        );
+    }
+}

@@ -545,4 +545,39 @@ type = "date"
         let err = Profiles::from_sources([("a.toml".to_string(), text.to_string())]);
         assert!(matches!(err, Err(ProfileError::Invalid { .. })), "{err:?}");
     }
+
+    #[test]
+    fn an_id_pattern_must_compile_and_belongs_to_id_columns() {
+        let profile = |extra: &str, ty: &str| {
+            format!(
+                "kind = \"activations\"\ntitle = \"t\"\n[[columns]]\nfield = \"ecs_id\"\nheader = \"ECS-ID\"\nrequired = true\ntype = \"{ty}\"\n{extra}\n[[columns]]\nfield = \"activated_on\"\nheader = \"有効化日\"\nrequired = true\ntype = \"date\"\n"
+            )
+        };
+        let load = |text: String| Profiles::from_sources([("a.toml".to_string(), text)]);
+        let ok = load(profile("pattern = \"[a-z][0-9]{7}\"", "id")).map_err(|e| e.to_string());
+        let pattern = ok
+            .as_ref()
+            .ok()
+            .and_then(|p| match &p.files[0].columns[0].ty {
+                ColumnType::Id { pattern, .. } => pattern.clone(),
+                _ => None,
+            });
+        assert!(pattern.as_ref().is_some_and(|p| p.is_match("a0183204")));
+        assert!(pattern.as_ref().is_some_and(|p| !p.is_match("a01832045")));
+        assert!(pattern.as_ref().is_some_and(|p| !p.is_match("xa0183204")));
+        let bad = load(profile("pattern = \"[0-9\"", "id")).map_err(|e| e.to_string());
+        assert!(
+            bad.as_ref()
+                .err()
+                .is_some_and(|e| e.contains("is not a valid pattern")),
+            "{bad:?}"
+        );
+        let text = load(profile("pattern = \"x\"", "text")).map_err(|e| e.to_string());
+        assert!(
+            text.as_ref()
+                .err()
+                .is_some_and(|e| e.contains("`pattern` is only for")),
+            "{text:?}"
+        );
+    }
 }
