@@ -8,7 +8,10 @@
 //! workbook's parts must declare sizes within [`Limits::max_uncompressed`] before calamine opens
 //! it (the `zip` crate then refuses to expand a part past its declared size), and the sheet is
 //! read cell by cell, keeping only the cells it holds: a cell, or a declared used range, beyond
-//! [`Limits::max_rows`] or [`Limits::max_columns`] rejects the file at once, located.
+//! [`Limits::max_rows`] or [`Limits::max_columns`] rejects the file at once, located. An `.xls`,
+//! which calamine parses whole as it opens it, has its records walked first ([`biff`]).
+
+mod biff;
 
 use std::io::{Cursor, Read, Seek};
 
@@ -26,9 +29,14 @@ type Row = (u32, Vec<Data>);
 pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     let mut out = Outcome::default();
     let limits = &profiles.limits;
-    if bytes.starts_with(b"PK")
-        && let Err(d) = check_zip(&bytes, limits)
-    {
+    let checked = if bytes.starts_with(b"PK") {
+        check_zip(&bytes, limits)
+    } else if biff::is_compound(&bytes) {
+        biff::check(&bytes, limits)
+    } else {
+        Ok(())
+    };
+    if let Err(d) = checked {
         out.diagnostics.push(d);
         return out;
     }
@@ -196,9 +204,9 @@ fn sheet_rows<RS: Read + Seek>(
                 rows.push(c.get_position(), Data::from(c.get_value().clone()))?;
             }
         }
-        // An `.xls` has every sheet parsed when it is opened (BIFF8 bounds a sheet to 65,536
-        // rows and 256 columns), and `.ods` is bounded by its parts' sizes: their ranges are
-        // checked here like any sheet's.
+        // An `.xls` has every sheet parsed when it is opened, within the bounds [`biff::check`]
+        // found, and an `.ods` is bounded by its parts' sizes: their ranges are checked here
+        // like any sheet's.
         Sheets::Xls(_) | Sheets::Ods(_) => {
             let range = book.worksheet_range(sheet).map_err(|e| unreadable(&e))?;
             if let (Some(start), Some(end)) = (range.start(), range.end()) {

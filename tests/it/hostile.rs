@@ -233,3 +233,20 @@ fn check_rejects_each_hostile_workbook_under_the_memory_limit() -> Result {
     assert!(out.contains("0 accepted, 3 rejected"), "{out}");
     Ok(())
 }
+
+#[test]
+fn an_xls_declaring_four_billion_rows_is_rejected_beside_a_good_export() -> Result {
+    // The shipped `.xls` sample with its sheet's DIMENSIONS record (`00 02 0E 00`, BIFF8: a
+    // 32-bit row count) patched to declare 4,000,000,000 rows.
+    let mut xls = std::fs::read(root().join("tests/data/xls/registrar-small.xls"))?;
+    let at = xls
+        .windows(4)
+        .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+        .ok_or("no DIMENSIONS record")?;
+    xls[at + 8..at + 12].copy_from_slice(&4_000_000_000u32.to_le_bytes());
+    night_beside_a_good_export(
+        "dims.xls",
+        &xls,
+        "sheet 1 declares the used range A1:K4000000000, beyond the limits",
+    )
+}
