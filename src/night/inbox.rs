@@ -43,12 +43,14 @@ pub enum Skip {
     Unsettled,
     /// Changed while it was being copied.
     Changed,
+    /// Could not be opened (its permissions, most likely).
+    Unopenable,
 }
 
 impl Skip {
     /// Whether the entry is set aside in `rejected/` (else it is left in the inbox).
     pub fn set_aside(self) -> bool {
-        !matches!(self, Skip::Unsettled | Skip::Changed)
+        !matches!(self, Skip::Unsettled | Skip::Changed | Skip::Unopenable)
     }
 
     pub fn message_ja(self) -> &'static str {
@@ -60,6 +62,7 @@ impl Skip {
             Skip::Directory => "フォルダです。中身は読みません",
             Skip::Unsettled => "書き込み中の可能性があります。次回の実行で読みます",
             Skip::Changed => "読み込み中に変更されました。次回の実行で読みます",
+            Skip::Unopenable => "開けません。権限を確認してください",
         }
     }
 
@@ -72,6 +75,7 @@ impl Skip {
             Skip::Directory => "a folder; its contents are not read",
             Skip::Unsettled => "still being written; left for the next run",
             Skip::Changed => "changed while it was being read; left for the next run",
+            Skip::Unopenable => "cannot be opened; check its permissions",
         }
     }
 
@@ -139,8 +143,12 @@ pub fn scan(inbox: &Path, settle: Duration, now: SystemTime) -> anyhow::Result<S
         }
         let path = entry.path();
         // `symlink_metadata` describes the entry itself, never what a link points to.
-        let meta = std::fs::symlink_metadata(&path)
-            .with_context(|| format!("reading `{}`", path.display()))?;
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            // Removed since the folder was listed.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading `{}`", path.display())),
+        };
         let why = Skip::of(meta.file_type())
             .or_else(|| (!settled(&meta, settle, now)).then_some(Skip::Unsettled));
         match why {
@@ -263,7 +271,8 @@ pub(crate) fn take(
         Ok(f) => f,
         // The entry became a link since it was listed.
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Err(Skip::Symlink)),
-        Err(e) => return Err(e).with_context(|| format!("opening `{}`", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Err(Skip::Changed)),
+        Err(_) => return Ok(Err(Skip::Unopenable)),
     };
     let before = file
         .metadata()
