@@ -21,6 +21,10 @@ guard_share = 0.25
 [mail]
 transport = "file"
 dir = "mail-out"
+
+# The demo drops each night's files and runs at once; a real inbox keeps the settle window.
+[inbox]
+settle_secs = 0
 TOML
 "$bin" accounts import ../samples/accounts.csv
 night() {

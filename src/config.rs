@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::domain::policy::Policy;
-use crate::ingest::profile::{ProfileError, Profiles};
+use crate::ingest::profile::{Limits, ProfileError, Profiles};
 use crate::mail::{MailError, MailSettings, Secret, Templates, Tls, Transport};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,48 @@ struct RawConfig {
     mail: RawMail,
     #[serde(default)]
     run: RawRun,
+    #[serde(default)]
+    inbox: RawInbox,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+/// `[inbox]`: how `run` and `plan` treat the files they find in the inbox.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInbox {
+    /// A file modified less than this many seconds ago is still being written: it is left for
+    /// the next run. 120 when absent; 0 reads every file at once.
+    settle_secs: Option<u64>,
+}
+
+/// `[limits]`: the bounds a workbook is read within (see [`Limits`]).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    max_rows: Option<u32>,
+    max_columns: Option<u32>,
+    max_uncompressed_mib: Option<u64>,
+}
+
+impl RawLimits {
+    fn check(self) -> Result<Limits, String> {
+        let d = Limits::default();
+        let limits = Limits {
+            max_rows: self.max_rows.unwrap_or(d.max_rows),
+            max_columns: self.max_columns.unwrap_or(d.max_columns),
+            max_uncompressed: self
+                .max_uncompressed_mib
+                .map_or(d.max_uncompressed, |m| m.saturating_mul(1 << 20)),
+        };
+        if limits.max_rows == 0 || limits.max_columns == 0 || limits.max_uncompressed == 0 {
+            return Err("`limits.max_rows`, `limits.max_columns` and `limits.max_uncompressed_mib` must be at least 1".into());
+        }
+        if limits.max_columns > 16_384 || limits.max_rows > 1 << 30 {
+            return Err("`limits.max_columns` is at most 16384 (XFD) and `limits.max_rows` at most 1073741824".into());
+        }
+        Ok(limits)
+    }
 }
 
 /// `[run]`: the nightly job.
@@ -128,6 +170,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// `[run] deadline_secs`: after this long a run stops delivering mail and ends (exit 5).
     pub run_deadline: std::time::Duration,
+    /// `[inbox] settle_secs`: files modified more recently are left for the next run.
+    pub settle: std::time::Duration,
 }
 
 impl Settings {
@@ -154,7 +198,7 @@ impl Settings {
             }
             None => (RawConfig::default(), PathBuf::new()),
         };
-        let profiles = match &raw.paths.mappings {
+        let mut profiles = match &raw.paths.mappings {
             Some(dir) => Profiles::load(&base.join(dir))?,
             None => Profiles::builtin()?,
         };
@@ -187,6 +231,11 @@ impl Settings {
             }
             secs => std::time::Duration::from_secs(secs),
         };
+        profiles.limits = raw.limits.check().map_err(|message| ConfigError::Invalid {
+            path: config_path.clone(),
+            message,
+        })?;
+        let settle = std::time::Duration::from_secs(raw.inbox.settle_secs.unwrap_or(120));
         let mappings = raw.paths.mappings.as_deref().map(|d| base.join(d));
         let mail = check_mail(raw.mail, &base, mappings.as_deref()).map_err(|e| match e {
             MailConfigError::Invalid(message) => ConfigError::Invalid {
@@ -206,6 +255,7 @@ impl Settings {
             policy: raw.policy,
             mail,
             run_deadline,
+            settle,
         })
     }
 }

@@ -10,7 +10,8 @@ use chrono::NaiveDate;
 
 use crate::cli::Exit;
 use crate::config::{Settings, today_in_japan};
-use crate::night::plan::{compute, inbox_files};
+use crate::night::inbox::scan;
+use crate::night::plan::compute;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,8 +29,15 @@ pub struct Args {
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
+    let mut skipped = Vec::new();
     let files = if args.files.is_empty() {
-        inbox_files(&settings.inbox)?
+        let scan = scan(
+            &settings.inbox,
+            settings.settle,
+            std::time::SystemTime::now(),
+        )?;
+        skipped = scan.skipped;
+        scan.files
     } else {
         args.files
     };
@@ -44,6 +52,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     );
 
     let mut out = std::io::stdout().lock();
+    for s in &skipped {
+        writeln!(out, "読みません / not read: {}", s.describe())?;
+    }
     let rejected: Vec<_> = batch.rejected().collect();
     if !rejected.is_empty() {
         let ingested: Vec<_> = rejected.iter().map(|f| &f.ingested).collect();

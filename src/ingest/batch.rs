@@ -111,8 +111,9 @@ impl Batch {
     }
 }
 
-fn read_one(path: &Path, index: u32, profiles: &Profiles, sink: Sink<'_>) -> BatchFile {
-    let read = std::fs::File::open(path).and_then(|f| {
+/// Reads one file of a batch; `index` is its position in the batch.
+pub(crate) fn read_one(path: &Path, index: u32, profiles: &Profiles, sink: Sink<'_>) -> BatchFile {
+    let read = crate::ingest::open_regular(path, true).and_then(|f| {
         // The file is hashed as it is read, in the same pass.
         let mut src = Hashing::new(f);
         let ingested = read_source(path, &mut src, index, profiles, sink)?;

@@ -15,10 +15,13 @@ use crate::domain::model::{
 };
 use crate::domain::text::{fold_id, fold_key, trim_cell};
 use crate::ingest::diag::{Diagnostic, Location};
-use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, Profiles};
+use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, IdPattern, Profiles};
 
 /// How many rows from the top are searched for the header row.
 pub(crate) const HEADER_SEARCH_ROWS: usize = 30;
+
+/// How many characters of a value that does not match its pattern a message shows.
+const SHOWN_CHARS: usize = 40;
 
 /// One cell as a reader found it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -569,13 +572,10 @@ impl<'a, 'c> RowCtx<'a, 'c> {
 
     fn id(&mut self, field: Field) -> Option<CompactString> {
         let (col, pos, header, cell) = self.cell(field)?;
-        let (required, width) = (
-            col.required,
-            match col.ty {
-                ColumnType::Id { width } => width,
-                _ => None,
-            },
-        );
+        let (required, width, pattern) = match &col.ty {
+            ColumnType::Id { width, pattern } => (col.required, *width, pattern.as_ref()),
+            _ => (col.required, None, None),
+        };
         let raw: std::borrow::Cow<'_, str> = match cell {
             Cell::Empty => "".into(),
             // `fold_id` trims and then folds full-width ASCII; a cell that is ASCII once trimmed
@@ -626,7 +626,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                     s.push('0');
                 }
                 s.push_str(&raw);
-                return Some(s);
+                return self.matching(pos, header, pattern, s);
             }
             if digits && raw.len() > width {
                 self.error(
@@ -653,7 +653,46 @@ impl<'a, 'c> RowCtx<'a, 'c> {
             );
             return None;
         }
-        Some(CompactString::new(&raw))
+        self.matching(pos, header, pattern, CompactString::new(&raw))
+    }
+
+    /// `value` when it has the form the profile declares for its column, else a located error
+    /// showing the value (cut short when long, with its length).
+    fn matching(
+        &mut self,
+        pos: u32,
+        header: &str,
+        pattern: Option<&IdPattern>,
+        value: CompactString,
+    ) -> Option<CompactString> {
+        let Some(pattern) = pattern else {
+            return Some(value);
+        };
+        if pattern.is_match(&value) {
+            return Some(value);
+        }
+        let chars = value.chars().count();
+        let shown: String = if chars > SHOWN_CHARS {
+            let head: String = value.chars().take(SHOWN_CHARS).collect();
+            format!("{head}…")
+        } else {
+            value.to_string()
+        };
+        let (ja_len, en_len) = if chars > SHOWN_CHARS {
+            (format!("（{chars}文字）"), format!(" ({chars} characters)"))
+        } else {
+            (String::new(), String::new())
+        };
+        let source = &pattern.source;
+        self.error(
+            pos,
+            header,
+            format!("「{shown}」{ja_len}は{header}の形式（{source}）に合いません"),
+            format!(
+                "`{shown}`{en_len} does not have the form of a {header}: `{source}` was expected"
+            ),
+        );
+        None
     }
 
     fn text(&mut self, field: Field) -> CompactString {

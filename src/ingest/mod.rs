@@ -126,8 +126,30 @@ pub(crate) fn read_file_with(
     sink: Sink<'_>,
 ) -> Ingested {
     let read =
-        std::fs::File::open(path).and_then(|mut f| read_source(path, &mut f, file, profiles, sink));
+        open_regular(path, true).and_then(|mut f| read_source(path, &mut f, file, profiles, sink));
     read.unwrap_or_else(|e| unreadable(path, &e))
+}
+
+/// Opens `path` for reading without blocking on a FIFO (and, unless `follow`, without
+/// following a symbolic link: that fails with `ELOOP`), then checks on the opened handle that it
+/// is a regular file, so what is read is what was checked.
+pub(crate) fn open_regular(path: &Path, follow: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut flags = libc::O_NONBLOCK;
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)?;
+    if file.metadata()?.file_type().is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::other(
+            "通常のファイルではありません / not a regular file",
+        ))
+    }
 }
 
 /// Reads one file from `src`, positioned at its start; the path decides the format and names

@@ -140,9 +140,11 @@ impl Field {
 
 #[derive(Debug, Clone)]
 pub enum ColumnType {
-    /// An identifier or code; digits restored to `width` when Excel dropped leading zeros.
+    /// An identifier or code; digits restored to `width` when Excel dropped leading zeros, then
+    /// matched whole against `pattern` when the profile declares one.
     Id {
         width: Option<usize>,
+        pattern: Option<IdPattern>,
     },
     /// Free text kept as written (trimmed of padding).
     Text,
@@ -157,6 +159,32 @@ pub enum ColumnType {
         folded: HashMap<String, Code>,
         labels: Vec<String>,
     },
+}
+
+/// The form an identifier column's values must have, as the profile writes it (`[0-9]{8}`),
+/// matched against the whole value. The `regex` crate matches in time linear in the value, so a
+/// hostile cell of thousands of letters costs no more than reading it.
+#[derive(Debug, Clone)]
+pub struct IdPattern {
+    pub source: String,
+    regex: regex::Regex,
+}
+
+impl IdPattern {
+    fn new(source: &str) -> Result<Self, String> {
+        regex::RegexBuilder::new(&format!("^(?:{source})$"))
+            .size_limit(1 << 20)
+            .build()
+            .map(|regex| IdPattern {
+                source: source.to_string(),
+                regex,
+            })
+            .map_err(|e| format!("`{source}` is not a valid pattern: {e}"))
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -188,10 +216,37 @@ pub struct FileProfile {
     pub columns: Vec<Column>,
 }
 
-/// All kinds' profiles, the unit a mapping directory provides.
+/// All kinds' profiles, the unit a mapping directory provides, with the bounds every workbook
+/// is read within.
 #[derive(Debug, Clone)]
 pub struct Profiles {
     pub files: Vec<FileProfile>,
+    /// `[limits]` of the configuration; the defaults otherwise.
+    pub limits: Limits,
+}
+
+/// Bounds on a workbook, checked before anything is allocated in proportion to what the file
+/// claims: a sheet's cells beyond `max_rows` or `max_columns` (or a declared used range beyond
+/// them), or parts that expand to more than `max_uncompressed` bytes, reject the file. CSV
+/// files are streamed and need none of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The last sheet row a cell may be on (1-based, title rows included).
+    pub max_rows: u32,
+    /// The last sheet column a cell may be in (1-based: 26 is Z).
+    pub max_columns: u32,
+    /// The most bytes a workbook's parts may expand to, all together.
+    pub max_uncompressed: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rows: 2_000_000,
+            max_columns: 200,
+            max_uncompressed: 256 << 20,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -216,6 +271,7 @@ struct RawColumn {
     #[serde(rename = "type")]
     ty: RawType,
     width: Option<usize>,
+    pattern: Option<String>,
     formats: Option<Vec<DateStyle>>,
     #[serde(default)]
     values: indexmap_free::OrderedValues,
@@ -311,7 +367,10 @@ impl Profiles {
             });
         }
         files.sort_by_key(|f| f.kind);
-        Ok(Profiles { files })
+        Ok(Profiles {
+            files,
+            limits: Limits::default(),
+        })
     }
 
     pub fn get(&self, kind: Kind) -> Option<&FileProfile> {
@@ -346,8 +405,23 @@ fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
                 c.header
             )));
         }
+        if c.pattern.is_some() && c.ty != RawType::Id {
+            return Err(invalid(format!(
+                "column `{}`: `pattern` is only for `type = \"id\"`",
+                c.header
+            )));
+        }
         let ty = match c.ty {
-            RawType::Id => ColumnType::Id { width: c.width },
+            RawType::Id => ColumnType::Id {
+                width: c.width,
+                pattern: match c.pattern.as_deref() {
+                    Some(p) => Some(
+                        IdPattern::new(p)
+                            .map_err(|e| invalid(format!("column `{}`: {e}", c.header)))?,
+                    ),
+                    None => None,
+                },
+            },
             RawType::Text => ColumnType::Text,
             RawType::Date => ColumnType::Date {
                 styles: c
@@ -470,5 +544,40 @@ type = "date"
 "#;
         let err = Profiles::from_sources([("a.toml".to_string(), text.to_string())]);
         assert!(matches!(err, Err(ProfileError::Invalid { .. })), "{err:?}");
+    }
+
+    #[test]
+    fn an_id_pattern_must_compile_and_belongs_to_id_columns() {
+        let profile = |extra: &str, ty: &str| {
+            format!(
+                "kind = \"activations\"\ntitle = \"t\"\n[[columns]]\nfield = \"ecs_id\"\nheader = \"ECS-ID\"\nrequired = true\ntype = \"{ty}\"\n{extra}\n[[columns]]\nfield = \"activated_on\"\nheader = \"有効化日\"\nrequired = true\ntype = \"date\"\n"
+            )
+        };
+        let load = |text: String| Profiles::from_sources([("a.toml".to_string(), text)]);
+        let ok = load(profile("pattern = \"[a-z][0-9]{7}\"", "id")).map_err(|e| e.to_string());
+        let pattern = ok
+            .as_ref()
+            .ok()
+            .and_then(|p| match &p.files[0].columns[0].ty {
+                ColumnType::Id { pattern, .. } => pattern.clone(),
+                _ => None,
+            });
+        assert!(pattern.as_ref().is_some_and(|p| p.is_match("a0183204")));
+        assert!(pattern.as_ref().is_some_and(|p| !p.is_match("a01832045")));
+        assert!(pattern.as_ref().is_some_and(|p| !p.is_match("xa0183204")));
+        let bad = load(profile("pattern = \"[0-9\"", "id")).map_err(|e| e.to_string());
+        assert!(
+            bad.as_ref()
+                .err()
+                .is_some_and(|e| e.contains("is not a valid pattern")),
+            "{bad:?}"
+        );
+        let text = load(profile("pattern = \"x\"", "text")).map_err(|e| e.to_string());
+        assert!(
+            text.as_ref()
+                .err()
+                .is_some_and(|e| e.contains("`pattern` is only for")),
+            "{text:?}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! inbox, guard, apply, mail, archive) and returns a typed [`run::Outcome`]. Only `cli` turns
 //! outcomes into exit codes.
 
+pub mod inbox;
 pub mod plan;
 pub mod run;
 

@@ -152,27 +152,13 @@ fn reserved(
         .with_context(|| format!("reading the store `{}`", settings.store_path.display()))
 }
 
-/// The files in the inbox, by name; hidden files and folders are skipped.
+/// The regular files in the inbox, by name, whatever their age; hidden files, links and other
+/// entries are skipped (see [`super::inbox::scan`]).
 pub fn inbox_files(inbox: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let entries = match std::fs::read_dir(inbox) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
-        Err(e) => {
-            return Err(anyhow::anyhow!(
-                "cannot read the inbox `{}`: {e}",
-                inbox.display()
-            ));
-        }
-    };
-    for entry in entries {
-        let entry = entry.with_context(|| format!("reading the inbox `{}`", inbox.display()))?;
-        let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if path.is_file() && !hidden {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
+    let scan = super::inbox::scan(
+        inbox,
+        std::time::Duration::ZERO,
+        std::time::SystemTime::now(),
+    )?;
+    Ok(scan.files)
 }

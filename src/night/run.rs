@@ -17,7 +17,8 @@ use crate::config::Settings;
 use crate::domain::guard::{self, Tripped};
 use crate::domain::plan::{ActionKind, Plan};
 use crate::ingest::Sink;
-use crate::ingest::batch::{Batch, display_name};
+use crate::ingest::batch::{Batch, display_name, read_one};
+use crate::night::inbox::{self, Journal, Skipped, Taken};
 use crate::store::Store;
 
 /// How a night ended; `cli` maps each to its exit code.
@@ -47,11 +48,13 @@ pub struct Outcome {
 struct Inbox {
     batch: Batch,
     /// Accepted files: archived once the plan is applied.
-    accepted: Vec<PathBuf>,
+    accepted: Vec<Taken>,
     /// Files processed before (same SHA-256): archived unread.
-    repeated: Vec<PathBuf>,
-    /// Files set aside in `rejected/` with their error report.
-    rejected: Vec<PathBuf>,
+    repeated: Vec<Taken>,
+    /// Files and entries set aside in `rejected/`.
+    rejected: usize,
+    /// Sentences for the summary: entries not read, and why.
+    notes: Vec<String>,
 }
 
 /// What a night is asked to do.
@@ -91,15 +94,20 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     crate::report::write_all(&plan, &report_dir)?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}",
-        inbox.accepted.len() + inbox.rejected.len(),
-        inbox.rejected.len(),
+        inbox.batch.files.len(),
+        inbox.rejected,
         inbox.repeated.len(),
         crate::report::summary_line(&plan)
     );
+    for note in &inbox.notes {
+        let _ = write!(summary, " {note}.");
+    }
 
     let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
     if !tripped.is_empty() {
         refuse(&tripped, &report_dir, &mut summary)?;
+        // The inputs stay in the inbox; their copies go.
+        inbox::discard_staging(&settings.archive)?;
         // Earlier notices still waiting are sent all the same.
         send_mail(settings, &mut store, stop_mail_at, &mut summary);
         store.finish_run(run_id, &summary)?;
@@ -125,13 +133,14 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         &mut summary,
     )?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
-    for path in inbox.accepted.iter().chain(&inbox.repeated) {
-        move_into(&archive, path)?;
+    for taken in inbox.accepted.iter().chain(&inbox.repeated) {
+        archive_taken(&archive, taken, &mut summary)?;
     }
+    inbox::discard_staging(&settings.archive)?;
     let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary);
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
-    let verdict = if !inbox.rejected.is_empty() {
+    let verdict = if inbox.rejected > 0 {
         Verdict::Rejected
     } else if pending {
         Verdict::MailPending
@@ -172,42 +181,127 @@ fn locked(lock_path: &Path) -> Outcome {
     }
 }
 
-/// Reads the inbox: files already processed are set to be archived unread, rejected files are
-/// set aside with their error report, the rest are read (with a sifter over `keys`).
+/// Reads the inbox: entries that are not settled regular files are left or set aside unread;
+/// each file is taken into a private copy ([`inbox::take`]); a file whose last attempt did not
+/// finish is set aside; files already processed are set to be archived unread; the rest are
+/// parsed one at a time, each attempt journaled, with a sifter over `keys`, and rejected files
+/// are set aside with their error report.
 fn read_inbox(
     settings: &Settings,
     store: &Store,
     keys: &crate::triage::Keys,
 ) -> anyhow::Result<Inbox> {
-    let files = super::plan::inbox_files(&settings.inbox)?;
-    let sifter = crate::triage::Sifter::new(keys);
-    let mut batch = Batch::read_with(&files, &settings.profiles, Sink::Sift(&sifter));
-    let mut repeated = Vec::new();
-    for f in &batch.files {
-        if !f.sha256.is_empty() && store.processed(&f.sha256)?.is_some() {
-            repeated.push(f.ingested.path.clone());
+    let now = std::time::SystemTime::now();
+    let scan = inbox::scan(&settings.inbox, settings.settle, now)?;
+    let mut notes = Vec::new();
+    let mut rejected = 0;
+    for skipped in &scan.skipped {
+        rejected += usize::from(skip(settings, skipped, &mut notes)?);
+    }
+    let staging = inbox::staging(&settings.archive)?;
+    let journal = Journal::open(&settings.store_path)?;
+    let unfinished = journal.unfinished()?;
+    let (mut to_read, mut repeated) = (Vec::new(), Vec::new());
+    for path in &scan.files {
+        let taken = match inbox::take(path, &staging, settings.settle, now)? {
+            Ok(t) => t,
+            Err(why) => {
+                let skipped = Skipped {
+                    path: path.clone(),
+                    why,
+                };
+                rejected += usize::from(skip(settings, &skipped, &mut notes)?);
+                continue;
+            }
+        };
+        if unfinished.iter().any(|(sha, _)| *sha == taken.sha256) {
+            set_aside_taken(&settings.rejected, &taken, &crashed(&taken), &mut notes)?;
+            journal.end(&taken.sha256)?;
+            notes.push(format!(
+                "Set aside: {} (前回の読み込みが完了しませんでした / a previous attempt to read it did not finish)",
+                taken.name()
+            ));
+            rejected += 1;
+        } else if store.processed(&taken.sha256)?.is_some() {
+            repeated.push(taken);
+        } else {
+            to_read.push(taken);
         }
     }
-    batch.files.retain(|f| !repeated.contains(&f.ingested.path));
-    let rejected: Vec<PathBuf> = batch.rejected().map(|f| f.ingested.path.clone()).collect();
-    for f in batch.rejected() {
-        let report = crate::report::render_input_refs(&[&f.ingested]);
-        set_aside(&settings.rejected, &f.ingested.path, &report)?;
+    // An attempt on a file no longer in the inbox is forgotten.
+    for (sha, name) in &unfinished {
+        if std::fs::symlink_metadata(settings.inbox.join(name)).is_err() {
+            journal.end(sha)?;
+        }
     }
-    let accepted = batch
-        .files
-        .iter()
-        .filter(|f| f.accepted)
-        .map(|f| f.ingested.path.clone())
-        .collect();
+    let sifter = crate::triage::Sifter::new(keys);
+    let mut files = Vec::with_capacity(to_read.len());
+    for (i, taken) in to_read.iter().enumerate() {
+        // One file at a time, so an attempt left in the journal names the file that killed it.
+        journal.begin(&taken.sha256, &taken.name())?;
+        if crate::fault::at(&format!("abort-reading:{}", taken.name())) {
+            std::process::abort();
+        }
+        let sink = Sink::Sift(&sifter);
+        files.push(read_one(&taken.copy, i as u32, &settings.profiles, sink));
+        journal.end(&taken.sha256)?;
+    }
+    let mut batch = Batch { files };
+    let mut accepted = Vec::new();
+    for (f, taken) in batch.files.iter_mut().zip(to_read) {
+        if f.accepted {
+            accepted.push(taken);
+            continue;
+        }
+        // The error report names the file as it was dropped.
+        f.ingested.path = taken.path.clone();
+        let report = crate::report::render_input_refs(&[&f.ingested]);
+        set_aside_taken(&settings.rejected, &taken, &report, &mut notes)?;
+        rejected += 1;
+    }
     Ok(Inbox {
         batch,
         accepted,
         repeated,
         rejected,
+        notes,
     })
 }
 
+/// An inbox entry that is not read: set aside unopened (returns true) or left for the next run.
+fn skip(settings: &Settings, skipped: &Skipped, notes: &mut Vec<String>) -> anyhow::Result<bool> {
+    if !skipped.why.set_aside() {
+        notes.push(format!("Left in the inbox: {}", skipped.describe()));
+        return Ok(false);
+    }
+    let report = format!(
+        "{}: エラー error: {} / {}\n",
+        skipped.path.display(),
+        skipped.why.message_ja(),
+        skipped.why.message_en()
+    );
+    // Renamed, never copied: a copy would read through the link or block on the FIFO.
+    match rename_into(&settings.rejected, &skipped.path) {
+        Ok(moved) => {
+            write_report(&moved, &report)?;
+            notes.push(format!("Set aside unread: {}", skipped.describe()));
+        }
+        Err(e) => notes.push(format!(
+            "Not read and could not be set aside ({e:#}): {}",
+            skipped.describe()
+        )),
+    }
+    Ok(true)
+}
+
+/// The error report of a file whose last attempt did not finish.
+fn crashed(taken: &Taken) -> String {
+    format!(
+        "{}: エラー error: 前回このファイルを読み込んでいる途中で処理が異常終了しました。読み込まずに取り除きます。内容を確認し、正しければ入れ直してください / \
+         a previous run died while reading this file; it is set aside unread: check it, and drop it again if it is right\n",
+        taken.path.display()
+    )
+}
 /// The mass-change guard tripped: writes `guard.txt` beside the reports and says so in the
 /// summary, with each limit, its numbers and the ways on. Nothing is applied and the inputs stay
 /// in the inbox.
@@ -362,29 +456,82 @@ fn lock_path(store: &Path) -> PathBuf {
     store.with_file_name(name)
 }
 
-/// Moves a rejected file into `dir` with its error report beside it (`NAME.errors.txt`).
-fn set_aside(dir: &Path, path: &Path, report: &str) -> anyhow::Result<()> {
-    let moved = move_into(dir, path)?;
-    let mut report_path = moved.clone().into_os_string();
-    report_path.push(".errors.txt");
-    std::fs::write(&report_path, report)
-        .with_context(|| format!("writing `{}`", PathBuf::from(&report_path).display()))?;
+/// Moves the copy of a rejected file into `dir` with its error report beside it
+/// (`NAME.errors.txt`), then removes the inbox file if it has not changed since it was copied.
+fn set_aside_taken(
+    dir: &Path,
+    taken: &Taken,
+    report: &str,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    let moved = move_copy(dir, &taken.copy)?;
+    write_report(&moved, report)?;
+    inbox::sync_dir(dir)?;
+    if !taken.remove_original()? {
+        notes.push(changed(taken));
+    }
     Ok(())
 }
 
-/// Moves `path` into `dir` (created if needed), never overwriting: a name already there gets a
-/// numbered suffix. Returns the new path.
-fn move_into(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
+/// Moves the copy of an applied or already processed file into the night's archive, durably,
+/// then removes the inbox file if it has not changed since it was copied: the archive holds
+/// the bytes that were hashed, and a file changed since is read again by the next run.
+fn archive_taken(archive: &Path, taken: &Taken, summary: &mut String) -> anyhow::Result<()> {
+    move_copy(archive, &taken.copy)?;
+    inbox::sync_dir(archive)?;
+    if !taken.remove_original()? {
+        let _ = write!(summary, " {}.", changed(taken));
+    }
+    Ok(())
+}
+
+fn changed(taken: &Taken) -> String {
+    format!(
+        "Left in the inbox: {} (読み込んだ後に変更されました。次回の実行で読みます / changed after it was read; left for the next run)",
+        taken.name()
+    )
+}
+
+fn write_report(moved: &Path, report: &str) -> anyhow::Result<()> {
+    let mut report_path = moved.as_os_str().to_owned();
+    report_path.push(".errors.txt");
+    std::fs::write(&report_path, report)
+        .with_context(|| format!("writing `{}`", PathBuf::from(&report_path).display()))
+}
+
+/// Moves the private copy `copy` into `dir` as [`rename_into`] does, or, when `dir` is on
+/// another file system, copies it there (synced) and removes it.
+fn move_copy(dir: &Path, copy: &Path) -> anyhow::Result<PathBuf> {
+    let target = free_name(dir, copy)?;
+    if std::fs::rename(copy, &target).is_err() {
+        std::fs::copy(copy, &target)
+            .and_then(|_| File::open(&target)?.sync_all())
+            .and_then(|()| std::fs::remove_file(copy))
+            .with_context(|| format!("moving `{}` to `{}`", copy.display(), target.display()))?;
+    }
+    Ok(target)
+}
+
+/// A name in `dir` (created if needed) for `path`'s file name that no entry holds: a name
+/// already there gets a numbered prefix (`2-NAME`).
+fn free_name(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     let name = display_name(path);
     let mut target = dir.join(&name);
     let mut n = 2;
-    while target.exists() {
+    // `symlink_metadata`: a dangling link is a name taken too.
+    while std::fs::symlink_metadata(&target).is_ok() {
         target = dir.join(format!("{n}-{name}"));
         n += 1;
     }
+    Ok(target)
+}
+
+/// Renames `path` into `dir` under a free name and returns the new path. Never copies, so a
+/// link or a FIFO is moved as the entry it is.
+fn rename_into(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
+    let target = free_name(dir, path)?;
     std::fs::rename(path, &target)
-        .or_else(|_| std::fs::copy(path, &target).and_then(|_| std::fs::remove_file(path)))
         .with_context(|| format!("moving `{}` to `{}`", path.display(), target.display()))?;
     Ok(target)
 }

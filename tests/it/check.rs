@@ -38,3 +38,37 @@ fn broken_samples_are_rejected_with_located_errors() {
         assert_eq!(code, 3, "{name}");
     }
 }
+
+#[test]
+fn check_rejects_a_student_number_that_is_not_eight_digits() -> crate::common::Result {
+    let dir = crate::common::tempdir();
+    let long = "A".repeat(5000);
+    let csv = format!(
+        "学籍番号,氏名,氏名カナ,所属,身分,在籍状態\r\n\
+         ABCDEFGH,山田　太郎,ヤマダ　タロウ,工学部,学部生,在学\r\n\
+         {long},鈴木　花子,スズキ　ハナコ,文学部,学部生,在学\r\n\
+         1234567,佐藤　一郎,サトウ　イチロウ,理学部,学部生,在学\r\n"
+    );
+    std::fs::write(dir.path().join("ids.csv"), csv)?;
+    let o = output(dir.path(), &["check", "ids.csv"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains(
+            "ids.csv:2:1(学籍番号): エラー error: 「ABCDEFGH」は学籍番号の形式（[0-9]{8}）に合いません / `ABCDEFGH` does not have the form of a 学籍番号: `[0-9]{8}` was expected"
+        ),
+        "{out}"
+    );
+    let shown = "A".repeat(40);
+    assert!(
+        out.contains(&format!(
+            "ids.csv:3:1(学籍番号): エラー error: 「{shown}…」（5000文字）は学籍番号の形式"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains(&"A".repeat(41)), "a long value is cut short");
+    // Seven digits are a number that lost its leading zero: 01234567.
+    assert!(!out.contains("ids.csv:4:"), "{out}");
+    assert!(out.contains("2 件のエラー errors"), "{out}");
+    Ok(())
+}

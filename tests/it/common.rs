@@ -89,14 +89,35 @@ pub(crate) fn imported(config: Option<&str>, env: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-/// Copies `files` (paths below [`root`]) into `dir`'s inbox.
+/// Copies `files` (paths below [`root`]) into `dir`'s inbox, dropped an hour ago ([`settle`]).
 pub(crate) fn drop_in(dir: &Path, files: &[&str]) {
     let inbox = dir.join("inbox");
     let _ = std::fs::create_dir_all(&inbox);
     for f in files {
         let src = root().join(f);
-        let _ = std::fs::copy(&src, inbox.join(src.file_name().unwrap_or_default()));
+        let to = inbox.join(src.file_name().unwrap_or_default());
+        let _ = std::fs::copy(&src, &to);
+        settle(&to);
     }
+}
+
+/// Sets `path`'s modification time an hour back, past the inbox's settle window: the file was
+/// dropped a while before the run, not while it starts.
+pub(crate) fn settle(path: &Path) {
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let set = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(an_hour_ago));
+    if let Err(e) = set {
+        unreachable!("set the time of `{}`: {e}", path.display());
+    }
+}
+
+/// [`write`], then [`settle`]: a file dropped into an inbox a while ago.
+pub(crate) fn write_settled(path: &Path, contents: impl AsRef<[u8]>) {
+    write(path, contents);
+    settle(path);
 }
 
 /// Every file in `dir` and its subfolders, in no particular order; a folder that does not

@@ -5,6 +5,8 @@ mod accounts;
 mod apply;
 mod check;
 mod common;
+mod hostile;
+mod inbox;
 mod ingest;
 mod mail;
 mod mail_faults;

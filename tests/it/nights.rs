@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::common::{NIGHT_0402, drop_in, files_under, imported, output, root, text, write};
+use crate::common::{
+    NIGHT_0402, drop_in, files_under, imported, output, root, text, write, write_settled,
+};
 use crate::smtp::{Mode, SmtpServer, dead_port};
 
 type Mail = (String, String); // (recipient, notice)
@@ -243,7 +245,7 @@ fn the_guard_trips_on_a_30_percent_drop_and_the_reviewed_plan_applies() {
             cut.extend_from_slice(l);
         }
     }
-    write(&dir.path().join("inbox/registrar-truncated.csv"), cut);
+    write_settled(&dir.path().join("inbox/registrar-truncated.csv"), cut);
     let export = || {
         text(&output(
             dir.path(),

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::common::{drop_in, imported, output, root, text, write};
+use crate::common::{drop_in, imported, output, root, text, write_settled};
 
 const CONFIG: &str =
     "[policy]\nguard_share = 0.5\n[mail]\ntransport = \"file\"\ndir = \"mail-out\"\n";
@@ -14,7 +14,7 @@ fn export_again(dir: &Path, night: u32, blank: usize) {
     let mut bytes =
         std::fs::read(root().join("samples/registrar-2026-04-02.csv")).unwrap_or_default();
     bytes.extend(b"\r\n".repeat(blank));
-    write(
+    write_settled(
         &dir.join(format!("inbox/registrar-night{night}.csv")),
         bytes,
     );

@@ -534,6 +534,7 @@ fn triage_gives_the_full_plan_over_the_demo_nights() -> Result {
     for (night, files) in nights {
         for f in *files {
             std::fs::copy(samples.join(f), inbox.join(f))?;
+            crate::common::settle(&inbox.join(f));
         }
         let files = regsync::night::plan::inbox_files(&inbox)?;
         assert_same(&settings, &files, date(night))?;

@@ -11,7 +11,7 @@ use std::process::Output;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use crate::common::{files_under, imported, output, root, text, write};
+use crate::common::{files_under, imported, output, root, settle, text, write, write_settled};
 
 /// The ECS-IDs of every account in the store (`accounts export --format json`).
 fn exported(dir: &Path) -> BTreeSet<String> {
@@ -64,13 +64,14 @@ fn an_activation_of_an_unknown_ecs_id_is_reviewed_and_the_night_still_applies() 
     let o = output(d, &["show", PENDING], &[]);
     assert!(state(&o, "(pending)"), "{}", text(&o));
     let registrar = root().join("samples/registrar-2026-04-02.csv");
-    write(
+    write_settled(
         &d.join("inbox/activations-unknown.csv"),
         format!("ECS-ID,有効化日\na0499999,2026-04-15\n{PENDING},2026-03-05\n"),
     );
     if let Err(e) = std::fs::copy(&registrar, d.join("inbox/registrar-2026-04-02.csv")) {
         unreachable!("copy `{}`: {e}", registrar.display());
     }
+    settle(&d.join("inbox/registrar-2026-04-02.csv"));
 
     let o = output(d, &["run", "--as-of", "2026-04-02"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -1,0 +1,309 @@
+//! The inbox of `run` through the real binary: a file still being written is left for the next
+//! run and the archive holds exactly the bytes that were hashed; links, FIFOs and folders are
+//! named and set aside unread; a file whose reading killed a run is set aside by the next one.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::common::{Result, imported, regsync, root, settle, write, write_settled};
+
+/// Generous guard limits for the small sample world, where a March graduation is 10%.
+const LOOSE: &str = "[policy]\nguard_share = 0.5\n";
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The (name, SHA-256) of every input in the plan.json of `reports/<night>-run<run>/`.
+fn planned_inputs(dir: &Path, night: &str, run: u32) -> Result<Vec<(String, String)>> {
+    let path = dir.join(format!("reports/{night}-run{run}/plan.json"));
+    let plan: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
+    Ok(plan["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap_or_default().to_string(),
+                i["sha256"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect())
+}
+
+fn sample(name: &str) -> Result<Vec<u8>> {
+    Ok(std::fs::read(root().join("samples").join(name))?)
+}
+
+#[test]
+fn a_file_written_in_two_parts_is_not_read_until_it_settles_and_is_archived_as_hashed() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    let name = "registrar-2026-04-02.csv";
+    let whole = sample(name)?;
+    let (first, second) = whole.split_at(whole.len() / 2);
+    // The first part is written as the run starts (a modification time of now); HR's roster,
+    // dropped an hour ago, is read that night.
+    write(&inbox.join(name), first);
+    write_settled(
+        &inbox.join("hr-2026-04-02.csv"),
+        sample("hr-2026-04-02.csv")?,
+    );
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "Left in the inbox: {name} (書き込み中の可能性があります。次回の実行で読みます / still being written; left for the next run)"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("1 file(s) read, 0 rejected"),
+        "{}",
+        r.stdout
+    );
+    let inputs = planned_inputs(dir.path(), "2026-04-02", 2)?;
+    assert_eq!(
+        inputs.iter().map(|i| i.0.as_str()).collect::<Vec<_>>(),
+        ["hr-2026-04-02.csv"],
+        "nothing is read from the file being written"
+    );
+    assert_eq!(std::fs::read(inbox.join(name))?, first, "left as it was");
+
+    // The second part arrives; by the next run the file has not changed for an hour.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(inbox.join(name))?;
+    std::io::Write::write_all(&mut file, second)?;
+    drop(file);
+    settle(&inbox.join(name));
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let archived = std::fs::read(dir.path().join("archive/2026-04-02-run3").join(name))?;
+    assert_eq!(archived, whole);
+    assert_eq!(
+        planned_inputs(dir.path(), "2026-04-02", 3)?,
+        [(name.to_string(), sha256(&whole))],
+        "the plan names the SHA-256 of exactly the archived bytes"
+    );
+    assert!(!inbox.join(name).exists());
+    Ok(())
+}
+
+#[test]
+fn a_file_changed_while_the_run_reads_it_is_archived_as_hashed_and_left_for_the_next_run() -> Result
+{
+    let dir = imported(Some(&format!("{LOOSE}\n[inbox]\nsettle_secs = 0\n")), &[]);
+    let inbox = dir.path().join("inbox");
+    let name = "activations-2026-04-02.csv";
+    let original = sample(name)?;
+    write(&inbox.join(name), &original);
+    // The run pauses after copying each file; meanwhile a writer appends a line.
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regsync"))
+        .current_dir(dir.path())
+        .args(["run", "--as-of", "2026-04-02"])
+        .env("REGSYNC_FAULT", "inbox-pause")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let copy = dir.path().join("archive/.incoming").join(name);
+    let started = Instant::now();
+    while !copy.exists() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(inbox.join(name))?;
+    std::io::Write::write_all(&mut file, b"\r\n")?;
+    drop(file);
+    let o = child.wait_with_output()?;
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let archived = std::fs::read(dir.path().join("archive/2026-04-02-run2").join(name))?;
+    assert_eq!(
+        archived, original,
+        "the archive holds the bytes that were hashed"
+    );
+    assert_eq!(
+        planned_inputs(dir.path(), "2026-04-02", 2)?,
+        [(name.to_string(), sha256(&original))]
+    );
+    assert!(
+        out.contains(&format!(
+            "Left in the inbox: {name} (読み込んだ後に変更されました"
+        )),
+        "{out}"
+    );
+    let mut changed = original.clone();
+    changed.extend_from_slice(b"\r\n");
+    assert_eq!(
+        std::fs::read(inbox.join(name))?,
+        changed,
+        "left for the next run"
+    );
+    Ok(())
+}
+
+/// Runs `regsync run` in `dir`, killing it if it has not finished within a minute.
+fn run_with_deadline(dir: &Path, args: &[&str]) -> Result<(Option<i32>, String)> {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("regsync"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("REGSYNC_FAULT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let started = Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill()?;
+            return Err("the run hung".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = child.wait_with_output()?;
+    Ok((
+        o.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    ))
+}
+
+#[test]
+fn links_fifos_and_folders_in_the_inbox_are_named_and_set_aside_unread() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox)?;
+    // A good export outside the inbox, reached only through a link.
+    let outside = dir.path().join("elsewhere/registrar-2026-04-02.csv");
+    write(&outside, sample("registrar-2026-04-02.csv")?);
+    std::os::unix::fs::symlink(&outside, inbox.join("registrar-link.csv"))?;
+    let fifo = inbox.join("pipe.csv");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    std::fs::create_dir_all(inbox.join("folder.csv"))?;
+    write_settled(
+        &inbox.join("hr-2026-04-02.csv"),
+        sample("hr-2026-04-02.csv")?,
+    );
+
+    // `plan` names them and reads none of them.
+    let (code, out) = run_with_deadline(dir.path(), &["plan", "--as-of", "2026-04-02"])?;
+    assert_eq!(code, Some(0), "{out}");
+    for line in [
+        "not read: folder.csv (フォルダです。中身は読みません / a folder; its contents are not read)",
+        "not read: pipe.csv (名前付きパイプ（FIFO）です。読みません / a named pipe (FIFO); not read)",
+        "not read: registrar-link.csv (シンボリックリンクです。リンク先は読みません / a symbolic link; its target is not read)",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+
+    let (code, out) = run_with_deadline(dir.path(), &["run", "--as-of", "2026-04-02"])?;
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("1 file(s) read, 3 rejected"), "{out}");
+    assert!(
+        out.contains("Set aside unread: registrar-link.csv (シンボリックリンクです"),
+        "{out}"
+    );
+    assert!(out.contains("Set aside unread: pipe.csv ("), "{out}");
+    assert_eq!(
+        planned_inputs(dir.path(), "2026-04-02", 2)?
+            .into_iter()
+            .map(|i| i.0)
+            .collect::<Vec<_>>(),
+        ["hr-2026-04-02.csv"],
+        "the link's target is never read"
+    );
+    let rejected = dir.path().join("rejected");
+    assert!(std::fs::symlink_metadata(rejected.join("registrar-link.csv"))?.is_symlink());
+    assert!(
+        std::fs::read_to_string(rejected.join("registrar-link.csv.errors.txt"))?
+            .contains("a symbolic link; its target is not read")
+    );
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::symlink_metadata(rejected.join("pipe.csv"))?.file_type()
+    ));
+    assert!(rejected.join("folder.csv").is_dir());
+    assert_eq!(
+        std::fs::read(&outside)?,
+        sample("registrar-2026-04-02.csv")?
+    );
+    // The link's target would depart 18 students: none of that reached the plan.
+    assert!(!out.contains("depart 18"), "{out}");
+    Ok(())
+}
+
+#[test]
+fn a_file_whose_reading_killed_a_run_is_set_aside_and_the_rest_of_the_inbox_goes_ahead() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    // Files are read in name order: the roster first, and the fault kills the process there.
+    let (crashing, good) = ("hr-2026-04-02.csv", "registrar-2026-04-02.csv");
+    write_settled(&inbox.join(crashing), sample(crashing)?);
+    write_settled(&inbox.join(good), sample(good)?);
+    let fault = format!("abort-reading:{crashing}");
+    let r = regsync(
+        dir.path(),
+        &["run", "--as-of", "2026-04-02"],
+        &[("REGSYNC_FAULT", &fault)],
+    )?;
+    assert_eq!(
+        r.code, None,
+        "killed by the abort: {}{}",
+        r.stdout, r.stderr
+    );
+    assert!(inbox.join(crashing).exists() && inbox.join(good).exists());
+
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "Set aside: {crashing} (前回の読み込みが完了しませんでした / a previous attempt to read it did not finish)"
+        )),
+        "{}",
+        r.stdout
+    );
+    let report = std::fs::read_to_string(
+        dir.path()
+            .join("rejected")
+            .join(format!("{crashing}.errors.txt")),
+    )?;
+    assert!(
+        report.contains("a previous run died while reading this file"),
+        "{report}"
+    );
+    assert!(
+        r.stdout.contains("depart 22"),
+        "the good export is applied: {}",
+        r.stdout
+    );
+    assert!(
+        dir.path()
+            .join("archive/2026-04-02-run3")
+            .join(good)
+            .exists()
+    );
+
+    // Dropped again after a look, the roster is read like any file, and the night after is
+    // as usual.
+    write_settled(&inbox.join(crashing), sample(crashing)?);
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-03"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("1 file(s) read, 0 rejected"),
+        "{}",
+        r.stdout
+    );
+    Ok(())
+}
