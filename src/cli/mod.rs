@@ -90,6 +90,8 @@ pub fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
+    // Before any file is made: the group that may read them.
+    crate::private::set_group(settings.group);
     let result = match cli.command {
         Command::Check(args) => check::run(&settings, args),
         Command::Accounts(args) => accounts::run(&settings, args),
