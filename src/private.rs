@@ -56,6 +56,10 @@ impl Kind {
 /// Creates `path` and any missing parent folders; each folder made is private. Folders that
 /// exist already are left as they are (the operator's inbox, a shared parent).
 pub(crate) fn create_dir_all(path: &Path) -> io::Result<()> {
+    create_dirs(path).map_err(named(path))
+}
+
+fn create_dirs(path: &Path) -> io::Result<()> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Ok(());
     }
@@ -69,7 +73,7 @@ pub(crate) fn create_dir_all(path: &Path) -> io::Result<()> {
         at = p.parent();
     }
     for dir in missing.iter().rev() {
-        match create_dir(dir, Kind::Shared) {
+        match make_dir(dir, Kind::Shared) {
             Ok(()) => {}
             // Another process made it in between.
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {}
@@ -81,6 +85,10 @@ pub(crate) fn create_dir_all(path: &Path) -> io::Result<()> {
 
 /// Creates the new folder `path` (failing when it exists) with the mode of `kind`.
 pub(crate) fn create_dir(path: &Path, kind: Kind) -> io::Result<()> {
+    make_dir(path, kind).map_err(named(path))
+}
+
+fn make_dir(path: &Path, kind: Kind) -> io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     {
@@ -114,6 +122,10 @@ pub(crate) fn open_with_mode(
     path: &Path,
     kind: Kind,
 ) -> io::Result<File> {
+    open_private(options, path, kind).map_err(named(path))
+}
+
+fn open_private(options: &mut std::fs::OpenOptions, path: &Path, kind: Kind) -> io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
@@ -135,7 +147,7 @@ pub(crate) fn open_with_mode(
 pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> io::Result<()> {
     use std::io::Write as _;
     let mut file = create(path)?;
-    file.write_all(bytes.as_ref())
+    file.write_all(bytes.as_ref()).map_err(named(path))
 }
 
 /// Makes the existing file or folder `path` private (a file moved into the archive, the
@@ -146,6 +158,12 @@ pub(crate) fn set_mode(path: &Path) -> io::Result<()> {
     } else {
         set_file_mode(path, Kind::Shared)
     }
+    .map_err(named(path))
+}
+
+/// The error `e` with `path` named in it, keeping its kind.
+fn named(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("`{}`: {e}", path.display()))
 }
 
 fn set_file_mode(path: &Path, kind: Kind) -> io::Result<()> {

@@ -83,26 +83,13 @@ pub fn check_outputs(out: &Path, with_letters: bool) -> Result<(), ApplyError> {
 
 /// A folder of 0700 (on unix), failing when it exists.
 pub(crate) fn create_private_dir(path: &Path) -> Result<(), ApplyError> {
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(path).map_err(io_err(path))
+    crate::private::create_dir(path, crate::private::Kind::Secret).map_err(io_err(path))
 }
 
 /// A new file of mode 0600 (on unix) from its creation on, failing when it exists: a key
 /// never sits in a file another user could have opened in between.
 pub(crate) fn create_private_file(path: &Path) -> Result<std::fs::File, ApplyError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(io_err(path))
+    crate::private::create_new(path, crate::private::Kind::Secret).map_err(io_err(path))
 }
 
 /// The outputs of one apply, written but not yet published.
@@ -130,7 +117,7 @@ pub struct Published {
 /// is created when missing). Call before the store commits; then [`Staged::publish`] after the
 /// commit, or [`Staged::discard`] when it did not happen.
 pub fn stage(out: &Path, plan: &Plan, rows: &[LetterRow]) -> Result<Staged, ApplyError> {
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    crate::private::create_dir_all(out).map_err(io_err(out))?;
     let mut tag = [0u8; 6];
     getrandom::fill(&mut tag).map_err(|e| ApplyError::Random(e.to_string()))?;
     let dir = out.join(format!(

@@ -157,7 +157,7 @@ fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<Exit> {
     };
     match &args.out {
         Some(p) => {
-            let mut w = std::io::BufWriter::new(fs_err::File::create(p)?);
+            let mut w = std::io::BufWriter::new(crate::private::create(p)?);
             write_export(&mut w, args.format, &snapshot.accounts)?;
             w.flush()?;
         }

@@ -129,15 +129,15 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
 /// Opens (creating it and its folder if needed) the file the run lock is taken on.
 fn open_lock(lock_path: &Path) -> anyhow::Result<File> {
     if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        crate::private::create_dir_all(parent)
             .with_context(|| format!("creating `{}`", parent.display()))?;
     }
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path)
-        .with_context(|| format!("opening the lock `{}`", lock_path.display()))
+    crate::private::open_with_mode(
+        OpenOptions::new().create(true).truncate(false).write(true),
+        lock_path,
+        crate::private::Kind::Shared,
+    )
+    .with_context(|| format!("opening the lock `{}`", lock_path.display()))
 }
 
 /// The outcome of a run that found the lock held: it leaves at once.
@@ -197,7 +197,7 @@ fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyho
         let _ = writeln!(text, "{} / {}", t.message_ja(), t.message_en());
     }
     let path = report_dir.join("guard.txt");
-    std::fs::write(&path, &text).with_context(|| format!("writing `{}`", path.display()))?;
+    crate::private::write(&path, &text).with_context(|| format!("writing `{}`", path.display()))?;
     let _ = write!(
         summary,
         " 大量変更ガードにより何も適用していません / the mass-change guard tripped, nothing applied: {}. \
@@ -301,7 +301,7 @@ fn set_aside(dir: &Path, path: &Path, report: &str) -> anyhow::Result<()> {
     let moved = move_into(dir, path)?;
     let mut report_path = moved.clone().into_os_string();
     report_path.push(".errors.txt");
-    std::fs::write(&report_path, report)
+    crate::private::write(Path::new(&report_path), report)
         .with_context(|| format!("writing `{}`", PathBuf::from(&report_path).display()))?;
     Ok(())
 }
@@ -309,7 +309,7 @@ fn set_aside(dir: &Path, path: &Path, report: &str) -> anyhow::Result<()> {
 /// Moves `path` into `dir` (created if needed), never overwriting: a name already there gets a
 /// numbered suffix. Returns the new path.
 fn move_into(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    crate::private::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     let name = display_name(path);
     let mut target = dir.join(&name);
     let mut n = 2;
@@ -320,5 +320,6 @@ fn move_into(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
     std::fs::rename(path, &target)
         .or_else(|_| std::fs::copy(path, &target).and_then(|_| std::fs::remove_file(path)))
         .with_context(|| format!("moving `{}` to `{}`", path.display(), target.display()))?;
+    crate::private::set_mode(&target)?;
     Ok(target)
 }
