@@ -50,9 +50,15 @@ pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
         .filter(|a| a.kind == ActionKind::Create && a.delivery == Some(Delivery::Letter))
         .filter_map(|a| a.after.as_ref())
         .collect();
+    letters_for(&accounts)
+}
+
+/// The letters of `accounts`, each with a fresh key, ordered by faculty, student number and
+/// ECS-ID (also for the keys a recovery re-issues).
+pub(crate) fn letters_for(accounts: &[&Account]) -> Result<Vec<LetterRow>, ApplyError> {
     let keys = activation_keys(accounts.len())?;
     let mut rows = Vec::with_capacity(accounts.len());
-    for (a, key) in accounts.into_iter().zip(keys) {
+    for (a, key) in accounts.iter().zip(keys) {
         rows.push(LetterRow {
             faculty: a.faculty.to_string(),
             student_no: a
@@ -126,6 +132,7 @@ pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, App
         }
         let file = w.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
         file.sync_all().map_err(io_err(&path))?;
+        crate::apply::staging::crash_point("stage-letter-synced");
         paths.push(path);
     }
     Ok(paths)

@@ -70,6 +70,7 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
     let mut store = Store::open(&settings.store_path)?;
     let run_id = store.begin_run(as_of, "run")?;
     let report_dir = settings.reports.join(format!("{as_of}-run{run_id}"));
+    let recovered = recover(settings, &mut store, run_id);
 
     let keys = super::plan::read_keys(settings, Some(&store))?;
     let mut inbox = read_inbox(settings, &store, &keys)?;
@@ -84,6 +85,9 @@ pub fn run(settings: &Settings, as_of: NaiveDate) -> anyhow::Result<Outcome> {
         inbox.repeated.len(),
         crate::report::summary_line(&plan)
     );
+    if let Some(recovered) = recovered {
+        let _ = write!(summary, " {recovered}");
+    }
 
     let tripped = guard::check(&plan, active, &settings.policy);
     if !tripped.is_empty() {
@@ -211,6 +215,22 @@ fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyho
         report_dir.join("plan.json").display()
     );
     Ok(())
+}
+
+/// Before planning: the staging folders that earlier runs left in their report folders (a
+/// crash while publishing letters) are published, re-issued or removed (see
+/// [`crate::apply::recover`]); returns what was done, for the summary.
+fn recover(settings: &Settings, store: &mut Store, run_id: i64) -> Option<String> {
+    let mut folders: Vec<PathBuf> = match std::fs::read_dir(&settings.reports) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(_) => return None,
+    };
+    folders.sort();
+    crate::apply::recover(store, &folders, run_id).summary()
 }
 
 /// Applies the plan in one transaction; the notices are queued in it and sent after the commit,

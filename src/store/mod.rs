@@ -19,6 +19,7 @@ pub(crate) mod lookup;
 pub mod migrations;
 pub mod outbox;
 pub(crate) mod review;
+mod staging;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ mod ingest;
 mod mail;
 mod nights;
 mod plan;
+mod recover;
 mod run;
 mod show;
 mod smtp;
