@@ -13,6 +13,7 @@ use crate::apply::keys::{ActivationKey, activation_keys, hash_keys};
 use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
 use crate::domain::account::{Account, Delivery};
 use crate::domain::plan::{ActionKind, Plan};
+use crate::report::csv::neutralise;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -127,6 +128,7 @@ pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, App
                 r.key.expose(),
                 &deadline,
             ];
+            // As in `report.csv`: names come from other people's files.
             w.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
                 .map_err(csv_err)?;
         }
@@ -159,18 +161,6 @@ pub fn file_stem(faculty: &str) -> String {
         return "所属なし".to_string();
     }
     s
-}
-
-/// A cell Excel would read as a formula gets a leading `'` (as in `report.csv`): names come
-/// from other people's files.
-fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    let formula =
-        cell.starts_with(['\t', '\r']) || cell.trim_start().starts_with(['=', '+', '-', '@']);
-    if formula {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 //! The renderers are also exposed as functions returning bytes ([`plan_json`], [`report_csv`],
 //! [`report_html`]) so they can be tested and snapshotted without touching the disk.
 
-mod csv;
+pub(crate) mod csv;
 mod html;
 mod inputs;
 mod json;
