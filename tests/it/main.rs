@@ -9,6 +9,7 @@ mod ingest;
 mod mail;
 mod nights;
 mod plan;
+mod private;
 mod recover;
 mod run;
 mod show;
