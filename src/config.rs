@@ -209,7 +209,10 @@ fn toml_message(text: &str, e: &toml::de::Error) -> String {
     };
     let start = span.start.min(text.len());
     let line_no = text.get(..start).map_or(0, |t| t.matches('\n').count());
-    let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let line_start = text
+        .get(..start)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
     let column = text.get(line_start..start).map_or(0, |t| t.chars().count()) + 1;
     let near = text
         .lines()

@@ -63,6 +63,12 @@ fn create_dirs(path: &Path) -> io::Result<()> {
     if path.as_os_str().is_empty() || path.is_dir() {
         return Ok(());
     }
+    if path.symlink_metadata().is_ok() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "exists and is not a folder",
+        ));
+    }
     let mut missing: Vec<PathBuf> = Vec::new();
     let mut at = Some(path);
     while let Some(p) = at.filter(|p| !p.as_os_str().is_empty()) {
@@ -236,7 +242,10 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666))?;
         write(&f, "y")?;
         assert_eq!(mode(&f), 0o600, "rewriting a file makes it private");
-        assert!(create_new(&f, Kind::Secret).is_err(), "create_new never replaces");
+        assert!(
+            create_new(&f, Kind::Secret).is_err(),
+            "create_new never replaces"
+        );
         Ok(())
     }
 

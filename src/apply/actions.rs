@@ -64,7 +64,8 @@ pub fn action_lines(plan: &Plan) -> impl Iterator<Item = ActionLine<'_>> {
 /// see `crate::private`) and returns the number of lines.
 pub fn write_actions_jsonl(path: &Path, plan: &Plan) -> Result<usize, ApplyError> {
     // Personal data, no key: the configured group may read it, like the reports.
-    let file = crate::private::create_new(path, crate::private::Kind::Shared).map_err(io_err(path))?;
+    let file =
+        crate::private::create_new(path, crate::private::Kind::Shared).map_err(io_err(path))?;
     let mut w = std::io::BufWriter::new(file);
     let mut n = 0;
     for line in action_lines(plan) {

@@ -9,10 +9,9 @@
 //! `.apply-<random>.partial` beside the outputs (mode 0700, files 0600, synced to disk)
 //! *before* the commit; [`Staged::publish`] renames them into place *after* it. A crash before
 //! the commit leaves only that hidden folder, whose keys match nothing in the store; a crash
-//! between the commit and the rename leaves the valid letters in it. Either way the next
-//! `apply` in the folder names the leftover ([`leftovers`]) and says which case it is (the
-//! folder records the store digest the plan was made on). The counter can always issue a new
-//! key (R4).
+//! between the commit and the rename leaves the valid letters in it. Either way the next `run`
+//! (or `apply` into the folder) settles it from the store ([`recover`]): published when its
+//! keys verify, removed when they match nothing, new keys issued when it cannot be read back.
 
 pub mod actions;
 pub mod keys;
@@ -34,7 +33,6 @@ use crate::store::outbox::Packed;
 pub const LETTERS_DIR: &str = "letters";
 /// The name of the published list of applied actions inside the output folder.
 pub const ACTIONS_JSONL: &str = "actions.jsonl";
-
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -132,7 +130,9 @@ pub fn execute(
     std::thread::scope(|scope| {
         let side = std::thread::Builder::new()
             .name("apply-notices".into())
-            .spawn_scoped(scope, || render_and_stage(templates, plan, out, &rows, run_id))?;
+            .spawn_scoped(scope, || {
+                render_and_stage(templates, plan, out, &rows, run_id)
+            })?;
         // The hook below runs on this thread, inside the transaction: plain cells do.
         let side = std::cell::Cell::new(Some(side));
         // What the side thread left: its staged outputs, or the error that stopped it.

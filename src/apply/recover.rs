@@ -6,8 +6,8 @@
 //! Whether the plan committed is decided from the store, never from the files alone:
 //! - letters staged: the staged keys are checked against the stored `activation_key_hash` of
 //!   their accounts. All match: committed, published. None match: never committed (or since
-//!   re-issued), removed. The letters already renamed away (only the note left): published
-//!   before the stop, the folder is removed.
+//!   re-issued), removed. No letters left in it: renamed into place before the stop when the
+//!   run wrote those accounts, else never written; either way the folder is removed.
 //! - letters that cannot be read back whole, or only some of whose keys match: the accounts
 //!   the staged run wrote get new keys (a `reissue_key` history row each), staged, committed
 //!   and published the same way; an account re-issued since keeps its newer key.
@@ -107,7 +107,9 @@ fn describe(dir: &Path, done: &Done) -> String {
                 "`{d}`: 適用済みの通知書 {letters} 件を公開 / committed, {letters} letter(s) published to `{}`",
                 to.display()
             ),
-            None => format!("`{d}`: 適用済み、actions.jsonl を公開 / committed, actions.jsonl published"),
+            None => format!(
+                "`{d}`: 適用済み、actions.jsonl を公開 / committed, actions.jsonl published"
+            ),
         },
         Done::AlreadyPublished => {
             format!("`{d}`: 公開済みの残り、削除 / already published, removed")
@@ -189,8 +191,12 @@ fn with_letters(
 ) -> anyhow::Result<Done> {
     let staged_letters = dir.join(LETTERS_DIR);
     if !staged_letters.exists() {
-        // The letters are renamed after actions.jsonl and only after the commit.
-        return Ok(Done::AlreadyPublished);
+        // Either renamed into place after the commit, or never written: the store says which.
+        return Ok(if store.written_by_run(note.run_id, &note.ecs_ids)?.is_empty() {
+            Done::NeverCommitted { keys: 0 }
+        } else {
+            Done::AlreadyPublished
+        });
     }
     let rows = read_back(&staged_letters, note);
     let hashes = store.activation_key_hashes(&note.ecs_ids)?;
@@ -330,9 +336,8 @@ fn publish_file(from: &Path, to: &Path) -> anyhow::Result<()> {
     if to.symlink_metadata().is_ok() {
         anyhow::bail!("`{}` exists already", to.display());
     }
-    std::fs::rename(from, to).map_err(|e| {
-        anyhow::anyhow!("moving `{}` to `{}`: {e}", from.display(), to.display())
-    })?;
+    std::fs::rename(from, to)
+        .map_err(|e| anyhow::anyhow!("moving `{}` to `{}`: {e}", from.display(), to.display()))?;
     if let Some(parent) = to.parent() {
         sync_dir(parent);
     }

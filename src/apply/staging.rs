@@ -128,7 +128,12 @@ pub(crate) fn crash_point(name: &str) {
 /// Writes the letters and `actions.jsonl` of `plan`, applied by run `run_id`, into a new
 /// staging folder in `out` (which is created when missing). Call before the store commits;
 /// then [`Staged::publish`] after the commit, or [`Staged::discard`] when it did not happen.
-pub fn stage(out: &Path, plan: &Plan, rows: &[LetterRow], run_id: i64) -> Result<Staged, ApplyError> {
+pub fn stage(
+    out: &Path,
+    plan: &Plan,
+    rows: &[LetterRow],
+    run_id: i64,
+) -> Result<Staged, ApplyError> {
     let note = Note {
         plan_digest: plan.store_digest.clone(),
         run_id,
@@ -160,6 +165,7 @@ pub(crate) fn stage_with(
         lock.write_all(note.render().as_bytes())
             .map_err(io_err(&note_path))?;
         lock.sync_all().map_err(io_err(&note_path))?;
+        crash_point("stage-note-synced");
         let letters = if rows.is_empty() {
             Vec::new()
         } else {

@@ -224,7 +224,11 @@ fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
             &day(a.stop_on),
             &day(a.holder_until),
         ];
-        out.write_record(cells.iter().map(|c| crate::report::csv::neutralise(c).into_owned()))?;
+        out.write_record(
+            cells
+                .iter()
+                .map(|c| crate::report::csv::neutralise(c).into_owned()),
+        )?;
     }
     out.flush()?;
     Ok(())

@@ -23,10 +23,7 @@ impl Store {
         )?;
         let mut found = HashMap::with_capacity(ecs_ids.len());
         for id in ecs_ids {
-            if let Some(hash) = stmt
-                .query_row([id], |r| r.get::<_, String>(0))
-                .optional()?
-            {
+            if let Some(hash) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
                 found.insert(id.clone(), hash);
             }
         }
@@ -52,9 +49,9 @@ impl Store {
         run_id: i64,
         ecs_ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM history WHERE run_id = ?1 AND ecs_id = ?2)")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM history WHERE run_id = ?1 AND ecs_id = ?2)",
+        )?;
         let mut found = Vec::new();
         for id in ecs_ids {
             if stmt.query_row((run_id, id), |r| r.get::<_, bool>(0))? {

@@ -63,7 +63,12 @@ fn night(config: &str) -> Result<tempfile::TempDir> {
         .collect();
     crate::common::drop_in(d, &files);
     let o = under_umask_000(d, &["run", "--as-of", "2026-04-02"])?;
-    assert_eq!(o.status.code(), Some(3), "the bad file is rejected: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "the bad file is rejected: {}",
+        text(&o)
+    );
     let o = under_umask_000(d, &["accounts", "export", "--out", "export.csv"])?;
     assert!(o.status.success(), "{}", text(&o));
     Ok(dir)
@@ -85,12 +90,16 @@ fn assert_made(found: &[(PathBuf, u32, u32, bool)]) {
         "export.csv",
     ] {
         assert!(
-            found.iter().any(|(p, ..)| p.file_name().is_some_and(|n| n == name)),
+            found
+                .iter()
+                .any(|(p, ..)| p.file_name().is_some_and(|n| n == name)),
             "{name} was not made"
         );
     }
     assert!(
-        found.iter().any(|(p, ..)| p.extension().is_some_and(|e| e == "eml")),
+        found
+            .iter()
+            .any(|(p, ..)| p.extension().is_some_and(|e| e == "eml")),
         "no mail file"
     );
 }

@@ -11,10 +11,11 @@ use crate::common::{NIGHT_0402, Result, drop_in, files_under, imported, regsync}
 /// Generous guard limits for the small sample world, where a March graduation is 10%.
 const LOOSE: &str = "[policy]\nguard_share = 0.5\n";
 
-/// Every rename and sync of an apply, in the order they happen: staging (a letter file, all
-/// letters, actions.jsonl, the folder), the last moment before the commit, right after it, and
+/// Every rename and sync of an apply, in the order they happen: staging (the note, a letter
+/// file, all letters, actions.jsonl, the folder), the last moment before the commit, right after it, and
 /// publishing (actions.jsonl renamed, letters renamed, the folder synced).
-const POINTS: [&str; 9] = [
+const POINTS: [&str; 10] = [
+    "stage-note-synced",
     "stage-letter-synced",
     "stage-letters-synced",
     "stage-actions-synced",
@@ -36,7 +37,10 @@ const AFTER_COMMIT: [&str; 4] = [
 
 /// `(ECS-ID, key)` of each row of the published letters below `reports`, and the staging
 /// folders left.
-fn published(reports: &Path) -> Result<(Vec<(String, String)>, Vec<PathBuf>)> {
+/// `(ECS-ID, key)` of one letter row.
+type LetterKey = (String, String);
+
+fn published(reports: &Path) -> Result<(Vec<LetterKey>, Vec<PathBuf>)> {
     let mut rows = Vec::new();
     let mut staging = Vec::new();
     for f in files_under(reports)? {
@@ -135,7 +139,13 @@ fn a_kill_at_every_rename_and_sync_of_apply_loses_no_letter() -> Result {
                     let trial = || -> Result<(String, usize, String)> {
                         let dir = killed_at(point)?;
                         let next = regsync(dir.path(), &["run", "--as-of", "2026-04-03"], &[])?;
-                        assert_eq!(next.code, Some(0), "{point}: {}{}", next.stdout, next.stderr);
+                        assert_eq!(
+                            next.code,
+                            Some(0),
+                            "{point}: {}{}",
+                            next.stdout,
+                            next.stderr
+                        );
                         let letters = check_letters(dir.path(), point)?;
                         Ok((point.to_string(), letters, next.stdout))
                     };
@@ -165,7 +175,10 @@ fn a_kill_at_every_rename_and_sync_of_apply_loses_no_letter() -> Result {
             );
         }
         if point == "apply-committed" || point == "publish-actions-renamed" {
-            assert!(summary.contains("32 letter(s) published"), "{point}: {summary}");
+            assert!(
+                summary.contains("32 letter(s) published"),
+                "{point}: {summary}"
+            );
         }
         if point.starts_with("stage-") || point == "apply-staged" {
             assert!(summary.contains("never committed"), "{point}: {summary}");
@@ -181,7 +194,9 @@ fn letters_that_cannot_be_read_back_are_reissued_with_new_keys() -> Result {
     // Damage the staged letters: one faculty's file is lost.
     let staged_letter = files_under(&d.join("reports"))?
         .into_iter()
-        .find(|f| f.to_string_lossy().contains(".apply-") && f.extension().is_some_and(|e| e == "csv"))
+        .find(|f| {
+            f.to_string_lossy().contains(".apply-") && f.extension().is_some_and(|e| e == "csv")
+        })
         .ok_or("no staged letter")?;
     std::fs::remove_file(&staged_letter)?;
     let next = regsync(d, &["run", "--as-of", "2026-04-03"], &[])?;
