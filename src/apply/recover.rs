@@ -192,11 +192,13 @@ fn with_letters(
     let staged_letters = dir.join(LETTERS_DIR);
     if !staged_letters.exists() {
         // Either renamed into place after the commit, or never written: the store says which.
-        return Ok(if store.written_by_run(note.run_id, &note.ecs_ids)?.is_empty() {
-            Done::NeverCommitted { keys: 0 }
-        } else {
-            Done::AlreadyPublished
-        });
+        return Ok(
+            if store.written_by_run(note.run_id, &note.ecs_ids)?.is_empty() {
+                Done::NeverCommitted { keys: 0 }
+            } else {
+                Done::AlreadyPublished
+            },
+        );
     }
     let rows = read_back(&staged_letters, note);
     let hashes = store.activation_key_hashes(&note.ecs_ids)?;
