@@ -345,3 +345,56 @@ fn publish_file(from: &Path, to: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn note(run_id: i64) -> Note {
+        Note {
+            plan_digest: "d".into(),
+            run_id,
+            kind: StagedKind::Apply,
+            ecs_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_staging_folder_in_use_is_left_alone_and_a_dead_one_of_no_commit_is_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&tmp.path().join("s.sqlite")).unwrap();
+        let run_id = store.begin_run(chrono::NaiveDate::MIN, "test").unwrap();
+        let out = tmp.path().join("out");
+        let live = stage_with(&out, &note(run_id), &[], None).unwrap();
+        let folders = [out.clone()];
+        let r = recover(&mut store, &folders, run_id);
+        assert!(r.lines.is_empty(), "{:?}", r.lines);
+        assert!(live.dir().exists(), "held by its apply");
+        // The process that staged it stops: its lock goes with it.
+        let dir = live.dir().to_path_buf();
+        drop(live);
+        let r = recover(&mut store, &folders, run_id);
+        assert_eq!(r.lines.len(), 1);
+        assert!(r.lines[0].contains("never committed"), "{:?}", r.lines);
+        assert!(!dir.exists());
+        assert!(!r.failed);
+    }
+
+    #[test]
+    fn recovered_outputs_never_replace_one_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".apply-0a1b2c.partial");
+        assert_eq!(free_name(tmp.path(), LETTERS_DIR, &dir), tmp.path().join("letters"));
+        std::fs::create_dir(tmp.path().join("letters")).unwrap();
+        std::fs::write(tmp.path().join(ACTIONS_JSONL), "").unwrap();
+        assert_eq!(
+            free_name(tmp.path(), LETTERS_DIR, &dir),
+            tmp.path().join("letters-0a1b2c")
+        );
+        assert_eq!(
+            free_name(tmp.path(), ACTIONS_JSONL, &dir),
+            tmp.path().join("actions-0a1b2c.jsonl")
+        );
+    }
+}

@@ -37,7 +37,7 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM history WHERE run_id = ?1 AND action <> ?2) \
              OR EXISTS (SELECT 1 FROM files WHERE run_id = ?1) \
              OR EXISTS (SELECT 1 FROM review WHERE run_id = ?1) \
-             OR EXISTS (SELECT 1 FROM outbox WHERE run_id = ?1)",
+             OR EXISTS (SELECT 1 FROM outbox WHERE created_run = ?1)",
             (run_id, REISSUE_KEY),
             |r| r.get(0),
         )?)
@@ -106,5 +106,32 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_applied_when_it_wrote_anything_but_reissued_keys() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&tmp.path().join("s.sqlite")).unwrap();
+        let day = chrono::NaiveDate::MIN;
+        let run = store.begin_run(day, "run").unwrap();
+        assert!(!store.run_applied(run).unwrap());
+        store
+            .conn
+            .execute(
+                "INSERT INTO files (sha256, name, kind, rows, run_id, processed_at) \
+                 VALUES ('x', 'f.csv', 'registrar', 1, ?1, 'now')",
+                [run],
+            )
+            .unwrap();
+        assert!(store.run_applied(run).unwrap());
+        let other = store.begin_run(day, "run").unwrap();
+        assert!(!store.run_applied(other).unwrap());
+        assert!(store.written_by_run(other, &["a0000001".into()]).unwrap().is_empty());
     }
 }
