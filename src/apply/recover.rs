@@ -385,7 +385,10 @@ mod tests {
     fn recovered_outputs_never_replace_one_there() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(".apply-0a1b2c.partial");
-        assert_eq!(free_name(tmp.path(), LETTERS_DIR, &dir), tmp.path().join("letters"));
+        assert_eq!(
+            free_name(tmp.path(), LETTERS_DIR, &dir),
+            tmp.path().join("letters")
+        );
         std::fs::create_dir(tmp.path().join("letters")).unwrap();
         std::fs::write(tmp.path().join(ACTIONS_JSONL), "").unwrap();
         assert_eq!(

@@ -132,6 +132,11 @@ mod tests {
         assert!(store.run_applied(run).unwrap());
         let other = store.begin_run(day, "run").unwrap();
         assert!(!store.run_applied(other).unwrap());
-        assert!(store.written_by_run(other, &["a0000001".into()]).unwrap().is_empty());
+        assert!(
+            store
+                .written_by_run(other, &["a0000001".into()])
+                .unwrap()
+                .is_empty()
+        );
     }
 }
