@@ -150,6 +150,8 @@ struct RawPaths {
     rejected: Option<PathBuf>,
     /// Where `run` writes each night's reports; `reports` when absent.
     reports: Option<PathBuf>,
+    /// A group (name or gid) that may read the files regsync creates; owner only when absent.
+    group: Option<String>,
 }
 
 /// Checked settings.
@@ -172,6 +174,8 @@ pub struct Settings {
     pub run_deadline: std::time::Duration,
     /// `[inbox] settle_secs`: files modified more recently are left for the next run.
     pub settle: std::time::Duration,
+    /// `[paths] group`: the gid that may read the files regsync creates (see `private`).
+    pub group: Option<u32>,
 }
 
 impl Settings {
@@ -191,7 +195,7 @@ impl Settings {
                 })?;
                 let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
                     path: p.to_path_buf(),
-                    message: e.to_string(),
+                    message: toml_message(&text, &e),
                 })?;
                 let base = p.parent().map(Path::to_path_buf).unwrap_or_default();
                 (raw, base)
@@ -222,6 +226,17 @@ impl Settings {
             path: config_path.clone(),
             message,
         })?;
+        let group = match raw.paths.group.as_deref() {
+            None => None,
+            Some(name) => Some(crate::private::resolve_group(name).ok_or_else(|| {
+                ConfigError::Invalid {
+                    path: config_path.clone(),
+                    message: format!(
+                        "`paths.group` = `{name}` はグループ名でも数値の gid でもありません / is neither a group in `/etc/group` nor a numeric gid"
+                    ),
+                }
+            })?),
+        };
         let run_deadline = match raw.run.deadline_secs.unwrap_or(7200) {
             0 => {
                 return Err(ConfigError::Invalid {
@@ -256,7 +271,41 @@ impl Settings {
             mail,
             run_deadline,
             settle,
+            group,
         })
+    }
+}
+
+/// The message for a TOML error in `text`. The `toml` crate quotes the offending line; when
+/// that line or one beside it mentions a password, only the line and column are given, so a
+/// password typed into the file never reaches a terminal, a log or cron's mail.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return e.to_string();
+    };
+    let start = span.start.min(text.len());
+    let line_no = text.get(..start).map_or(0, |t| t.matches('\n').count());
+    let line_start = text
+        .get(..start)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let column = text.get(line_start..start).map_or(0, |t| t.chars().count()) + 1;
+    let near = text
+        .lines()
+        .enumerate()
+        .skip(line_no.saturating_sub(1))
+        .take(3)
+        .any(|(_, l)| l.to_lowercase().contains("password"));
+    if near {
+        format!(
+            "TOML の構文または値の誤り（{}行 {}列）。password を含む行なので内容は表示しません / \
+             TOML syntax or value error at line {}, column {column}; the line is not shown because it mentions a password",
+            line_no + 1,
+            column,
+            line_no + 1
+        )
+    } else {
+        e.to_string()
     }
 }
 
@@ -395,4 +444,38 @@ pub(crate) fn today_in_japan() -> chrono::NaiveDate {
     chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Tokyo)
         .date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str) -> String {
+        match toml::from_str::<RawConfig>(text) {
+            Ok(_) => String::new(),
+            Err(e) => toml_message(text, &e),
+        }
+    }
+
+    #[test]
+    fn a_toml_error_on_a_password_line_never_echoes_the_line() {
+        for text in [
+            "[mail]\npassword = \"hunter2\" x\n",
+            "[mail]\nPASSWORD = \"hunter2\n",
+            "[mail]\npassword2 = \"hunter2\"\n",
+            "[mail]\npassword = \"hunter2\"\nhost = = 1\n",
+        ] {
+            let m = message(text);
+            assert!(!m.contains("hunter2"), "{text:?} gave {m}");
+            assert!(m.contains("line "), "{m}");
+        }
+        let m = message("[mail]\npassword = \"hunter2\" x\n");
+        assert!(m.contains("line 2, column 22"), "{m}");
+    }
+
+    #[test]
+    fn other_toml_errors_keep_the_quoted_line() {
+        let m = message("[paths]\nstore = = \"x\"\n");
+        assert!(m.contains("store = = "), "{m}");
+    }
 }

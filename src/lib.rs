@@ -14,6 +14,7 @@ pub mod fault;
 pub mod ingest;
 pub mod mail;
 pub mod night;
+pub(crate) mod private;
 pub mod report;
 pub mod store;
 #[cfg(any(test, feature = "test-support"))]

@@ -163,3 +163,9 @@ impl XorShift {
         &items[self.below_scaled(items.len())]
     }
 }
+
+/// Whether `typed` is the activation key whose stored hash (`accounts.activation_key_hash`)
+/// for `ecs_id` is `stored`: the crash tests check each published letter with it.
+pub fn verify_key(typed: &str, ecs_id: &str, stored: &str) -> bool {
+    crate::apply::keys::verify_key(typed, ecs_id, stored)
+}

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::apply::{ApplyError, create_private_file, io_err};
+use crate::apply::{ApplyError, io_err};
 use crate::domain::account::{Delivery, Role, State, StopReason};
 use crate::domain::model::Status;
 use crate::domain::plan::{ActionKind, Plan, Rule};
@@ -60,10 +60,12 @@ pub fn action_lines(plan: &Plan) -> impl Iterator<Item = ActionLine<'_>> {
     })
 }
 
-/// Writes `actions.jsonl` for `plan` to the new file `path` (mode 0600: it holds personal
-/// data) and returns the number of lines.
+/// Writes `actions.jsonl` for `plan` to the new file `path` (private: it holds personal data;
+/// see `crate::private`) and returns the number of lines.
 pub fn write_actions_jsonl(path: &Path, plan: &Plan) -> Result<usize, ApplyError> {
-    let file = create_private_file(path)?;
+    // Personal data, no key: the configured group may read it, like the reports.
+    let file =
+        crate::private::create_new(path, crate::private::Kind::Shared).map_err(io_err(path))?;
     let mut w = std::io::BufWriter::new(file);
     let mut n = 0;
     for line in action_lines(plan) {

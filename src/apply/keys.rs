@@ -102,7 +102,6 @@ const SALT_BYTES: usize = 16;
 
 /// Whether `typed` (as a person types it: any case, with or without hyphens and spaces) is
 /// the key whose [`hash_key`] is `stored`.
-#[cfg(test)]
 pub fn verify_key(typed: &str, ecs_id: &str, stored: &str) -> bool {
     let Some((salt_hex, _)) = stored.split_once('$') else {
         return false;
@@ -130,7 +129,6 @@ fn normalize(key: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;

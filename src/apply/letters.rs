@@ -13,6 +13,7 @@ use crate::apply::keys::{ActivationKey, activation_keys, hash_keys};
 use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
 use crate::domain::account::{Account, Delivery};
 use crate::domain::plan::{ActionKind, Plan};
+use crate::report::csv::neutralise;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -50,9 +51,15 @@ pub fn letters(plan: &Plan) -> Result<Vec<LetterRow>, ApplyError> {
         .filter(|a| a.kind == ActionKind::Create && a.delivery == Some(Delivery::Letter))
         .filter_map(|a| a.after.as_ref())
         .collect();
+    letters_for(&accounts)
+}
+
+/// The letters of `accounts`, each with a fresh key, ordered by faculty, student number and
+/// ECS-ID (also for the keys a recovery re-issues).
+pub(crate) fn letters_for(accounts: &[&Account]) -> Result<Vec<LetterRow>, ApplyError> {
     let keys = activation_keys(accounts.len())?;
     let mut rows = Vec::with_capacity(accounts.len());
-    for (a, key) in accounts.into_iter().zip(keys) {
+    for (a, key) in accounts.iter().zip(keys) {
         rows.push(LetterRow {
             faculty: a.faculty.to_string(),
             student_no: a
@@ -121,11 +128,13 @@ pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, App
                 r.key.expose(),
                 &deadline,
             ];
+            // As in `report.csv`: names come from other people's files.
             w.write_record(cells.iter().map(|c| neutralise(c).into_owned()))
                 .map_err(csv_err)?;
         }
         let file = w.into_inner().map_err(|e| io_err(&path)(e.into_error()))?;
         file.sync_all().map_err(io_err(&path))?;
+        crate::apply::staging::crash_point("stage-letter-synced");
         paths.push(path);
     }
     Ok(paths)
@@ -152,18 +161,6 @@ pub fn file_stem(faculty: &str) -> String {
         return "所属なし".to_string();
     }
     s
-}
-
-/// A cell Excel would read as a formula gets a leading `'` (as in `report.csv`): names come
-/// from other people's files.
-fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    let formula =
-        cell.starts_with(['\t', '\r']) || cell.trim_start().starts_with(['=', '+', '-', '@']);
-    if formula {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
 }
 
 #[cfg(test)]

@@ -9,20 +9,22 @@
 //! `.apply-<random>.partial` beside the outputs (mode 0700, files 0600, synced to disk)
 //! *before* the commit; [`Staged::publish`] renames them into place *after* it. A crash before
 //! the commit leaves only that hidden folder, whose keys match nothing in the store; a crash
-//! between the commit and the rename leaves the valid letters in it. Either way the next
-//! `apply` in the folder names the leftover ([`leftovers`]) and says which case it is (the
-//! folder records the store digest the plan was made on). The counter can always issue a new
-//! key (R4).
+//! between the commit and the rename leaves the valid letters in it. Either way the next `run`
+//! (or `apply` into the folder) settles it from the store ([`recover`]): published when its
+//! keys verify, removed when they match nothing, new keys issued when it cannot be read back.
 
 pub mod actions;
 pub mod keys;
 pub mod letters;
+mod recover;
+mod staging;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use actions::write_actions_jsonl;
 pub use letters::{LetterRow, letters, write_letters};
+pub use recover::{recover, staging_folders};
+pub use staging::{Published, Staged, stage};
 
 use crate::domain::plan::Plan;
 use crate::store::outbox::Packed;
@@ -31,11 +33,6 @@ use crate::store::outbox::Packed;
 pub const LETTERS_DIR: &str = "letters";
 /// The name of the published list of applied actions inside the output folder.
 pub const ACTIONS_JSONL: &str = "actions.jsonl";
-
-const STAGING_PREFIX: &str = ".apply-";
-const STAGING_SUFFIX: &str = ".partial";
-/// Inside a staging folder: the store digest the staged plan was made on.
-const STAGED_DIGEST: &str = "plan_digest";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -83,169 +80,13 @@ pub fn check_outputs(out: &Path, with_letters: bool) -> Result<(), ApplyError> {
 
 /// A folder of 0700 (on unix), failing when it exists.
 pub(crate) fn create_private_dir(path: &Path) -> Result<(), ApplyError> {
-    let mut builder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
-    }
-    builder.create(path).map_err(io_err(path))
+    crate::private::create_dir(path, crate::private::Kind::Secret).map_err(io_err(path))
 }
 
 /// A new file of mode 0600 (on unix) from its creation on, failing when it exists: a key
 /// never sits in a file another user could have opened in between.
 pub(crate) fn create_private_file(path: &Path) -> Result<std::fs::File, ApplyError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path).map_err(io_err(path))
-}
-
-/// The outputs of one apply, written but not yet published.
-#[derive(Debug)]
-pub struct Staged {
-    out: PathBuf,
-    dir: PathBuf,
-    letters: Vec<PathBuf>,
-    actions: usize,
-}
-
-/// Where an apply's outputs went.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    /// The letters folder, when the plan had letter creates.
-    pub letters_dir: Option<PathBuf>,
-    /// One CSV per faculty, inside `letters_dir`.
-    pub letter_files: Vec<PathBuf>,
-    pub actions_jsonl: PathBuf,
-    /// Lines in `actions.jsonl`.
-    pub actions: usize,
-}
-
-/// Writes the letters and `actions.jsonl` of `plan` into a new staging folder in `out` (which
-/// is created when missing). Call before the store commits; then [`Staged::publish`] after the
-/// commit, or [`Staged::discard`] when it did not happen.
-pub fn stage(out: &Path, plan: &Plan, rows: &[LetterRow]) -> Result<Staged, ApplyError> {
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let mut tag = [0u8; 6];
-    getrandom::fill(&mut tag).map_err(|e| ApplyError::Random(e.to_string()))?;
-    let dir = out.join(format!(
-        "{STAGING_PREFIX}{}{STAGING_SUFFIX}",
-        crate::digest::hex(&tag)
-    ));
-    create_private_dir(&dir)?;
-    let staged = (|| {
-        let digest_path = dir.join(STAGED_DIGEST);
-        let mut f = create_private_file(&digest_path)?;
-        writeln!(f, "{}", plan.store_digest).map_err(io_err(&digest_path))?;
-        let letters = if rows.is_empty() {
-            Vec::new()
-        } else {
-            write_letters(&dir.join(LETTERS_DIR), rows)?
-        };
-        let actions = write_actions_jsonl(&dir.join(ACTIONS_JSONL), plan)?;
-        sync_dir(&dir);
-        Ok(Staged {
-            out: out.to_path_buf(),
-            dir: dir.clone(),
-            letters,
-            actions,
-        })
-    })();
-    if staged.is_err() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    staged
-}
-
-impl Staged {
-    /// The staging folder (named in messages when publishing fails).
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Moves the staged outputs into `out` (renames in one file system) and removes the
-    /// staging folder.
-    pub fn publish(self) -> Result<Published, ApplyError> {
-        let actions_jsonl = self.out.join(ACTIONS_JSONL);
-        let staged_actions = self.dir.join(ACTIONS_JSONL);
-        std::fs::rename(&staged_actions, &actions_jsonl).map_err(io_err(&actions_jsonl))?;
-        let (letters_dir, letter_files) = if self.letters.is_empty() {
-            (None, Vec::new())
-        } else {
-            let to = self.out.join(LETTERS_DIR);
-            // rename(2) replaces an empty folder silently: check again right before.
-            if to.symlink_metadata().is_ok() {
-                return Err(ApplyError::Exists { path: to });
-            }
-            std::fs::rename(self.dir.join(LETTERS_DIR), &to).map_err(io_err(&to))?;
-            let files = self
-                .letters
-                .iter()
-                .filter_map(|p| p.file_name())
-                .map(|n| to.join(n))
-                .collect();
-            (Some(to), files)
-        };
-        sync_dir(&self.out);
-        // Only the digest note is left.
-        let _ = std::fs::remove_dir_all(&self.dir);
-        Ok(Published {
-            letters_dir,
-            letter_files,
-            actions_jsonl,
-            actions: self.actions,
-        })
-    }
-
-    /// Removes the staging folder: the transaction did not commit, so its keys are void.
-    pub fn discard(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A staging folder an interrupted apply left in `out`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leftover {
-    pub dir: PathBuf,
-    /// The store digest its plan was made on (None when unreadable).
-    pub plan_digest: Option<String>,
-}
-
-/// The staging folders left in `out` by applies that did not finish.
-pub fn leftovers(out: &Path) -> Vec<Leftover> {
-    let Ok(entries) = std::fs::read_dir(out) else {
-        return Vec::new();
-    };
-    let mut found: Vec<Leftover> = entries
-        .filter_map(Result::ok)
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(STAGING_PREFIX) && name.ends_with(STAGING_SUFFIX)
-        })
-        .map(|e| {
-            let dir = e.path();
-            let plan_digest = std::fs::read_to_string(dir.join(STAGED_DIGEST))
-                .ok()
-                .map(|s| s.trim().to_string());
-            Leftover { dir, plan_digest }
-        })
-        .collect();
-    found.sort_by(|a, b| a.dir.cmp(&b.dir));
-    found
-}
-
-/// Best effort: makes the folder's new entries durable (a no-op where folders cannot be
-/// opened).
-fn sync_dir(dir: &Path) {
-    if let Ok(f) = std::fs::File::open(dir) {
-        let _ = f.sync_all();
-    }
+    crate::private::create_new(path, crate::private::Kind::Secret).map_err(io_err(path))
 }
 
 /// How one execution of a plan ended.
@@ -289,7 +130,9 @@ pub fn execute(
     std::thread::scope(|scope| {
         let side = std::thread::Builder::new()
             .name("apply-notices".into())
-            .spawn_scoped(scope, || render_and_stage(templates, plan, out, &rows))?;
+            .spawn_scoped(scope, || {
+                render_and_stage(templates, plan, out, &rows, run_id)
+            })?;
         // The hook below runs on this thread, inside the transaction: plain cells do.
         let side = std::cell::Cell::new(Some(side));
         // What the side thread left: its staged outputs, or the error that stopped it.
@@ -360,6 +203,7 @@ pub fn execute(
         let staged = staged.take().ok_or_else(|| {
             anyhow::anyhow!("the store committed a plan whose outputs were not staged")
         })?;
+        staging::crash_point("apply-committed");
         Ok(publish(staged, summary, rows.len()))
     })
 }
@@ -371,6 +215,7 @@ fn render_and_stage(
     plan: &Plan,
     out: &Path,
     rows: &[LetterRow],
+    run_id: i64,
 ) -> anyhow::Result<(Vec<Packed>, Staged)> {
     let clock = std::time::Instant::now();
     // Each notice is compressed as soon as it is rendered: a night's texts are never all held
@@ -385,7 +230,7 @@ fn render_and_stage(
     );
     let clock = std::time::Instant::now();
     // From here until the commit, every way out discards the staged keys.
-    let staged = stage(out, plan, rows)?;
+    let staged = stage(out, plan, rows, run_id)?;
     tracing::info!(
         ms = clock.elapsed().as_millis(),
         "letters and actions.jsonl staged"

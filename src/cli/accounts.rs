@@ -157,7 +157,7 @@ fn export(settings: &Settings, args: &ExportArgs) -> anyhow::Result<Exit> {
     };
     match &args.out {
         Some(p) => {
-            let mut w = std::io::BufWriter::new(fs_err::File::create(p)?);
+            let mut w = std::io::BufWriter::new(crate::private::create(p)?);
             write_export(&mut w, args.format, &snapshot.accounts)?;
             w.flush()?;
         }
@@ -207,7 +207,9 @@ fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
             }
             nos.push_str(n.as_str());
         }
-        out.write_record([
+        // Cells Excel would read as formulas are neutralised, as in `report.csv`: names come
+        // from other people's files and the file opens in Excel directly.
+        let cells = [
             a.ecs_id.as_str(),
             a.person_id.as_ref().map_or("", PersonId::as_str),
             &nos,
@@ -221,7 +223,12 @@ fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
             &day(a.activation_deadline),
             &day(a.stop_on),
             &day(a.holder_until),
-        ])?;
+        ];
+        out.write_record(
+            cells
+                .iter()
+                .map(|c| crate::report::csv::neutralise(c).into_owned()),
+        )?;
     }
     out.flush()?;
     Ok(())

@@ -5,14 +5,15 @@
 //! are made and the letters and `actions.jsonl` are staged in a hidden folder; then the store
 //! commits the plan with the keys' hashes; then the staged files are renamed into place. A
 //! crash before the commit publishes nothing; a failure after it is reported loudly with the
-//! folder that holds the letters.
+//! folder that holds the letters, and the next `apply` into the folder (or the next `run`, for
+//! its report folders) publishes them (see [`crate::apply::recover`]).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::apply::{self, Executed, Leftover, Published};
+use crate::apply::{self, Executed, Published};
 use crate::cli::Exit;
 use crate::config::Settings;
 use crate::domain::plan::Plan;
@@ -57,16 +58,26 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     };
 
     let mut store = Store::open(&settings.store_path)?;
+    // What an interrupted apply into this folder left is published or removed first; keys it
+    // re-issues are recorded under this apply's run.
+    let mut run_id = None;
+    if !apply::staging_folders(&out).is_empty() {
+        let id = store.begin_run(plan.as_of, "apply")?;
+        let recovery = apply::recover(&mut store, std::slice::from_ref(&out), id);
+        if let Some(text) = recovery.summary() {
+            eprintln!("warning: {text}");
+        }
+        run_id = Some(id);
+    }
     let found = store.digest()?;
-    let left = apply::leftovers(&out);
     if found != plan.store_digest {
         refuse(&plan.store_digest, &found)?;
-        warn_leftovers(&left, &found)?;
         return Ok(Exit::Refused);
     }
-    warn_leftovers(&left, &found)?;
-
-    let run_id = store.begin_run(plan.as_of, "apply")?;
+    let run_id = match run_id {
+        Some(id) => id,
+        None => store.begin_run(plan.as_of, "apply")?,
+    };
     // Notices are queued in the same transaction; `regsync mail` (or the next run) sends them.
     let (summary, published, letters) = match apply::execute(
         &mut store,
@@ -126,24 +137,6 @@ fn refuse(plan_digest: &str, store_digest: &str) -> anyhow::Result<()> {
         short(plan_digest),
         short(store_digest)
     )?;
-    Ok(())
-}
-
-fn warn_leftovers(left: &[Leftover], store_digest: &str) -> anyhow::Result<()> {
-    let mut err = std::io::stderr().lock();
-    for l in left {
-        let never = l.plan_digest.as_deref() == Some(store_digest);
-        let what = if never {
-            "its plan was never committed (the store is still at its digest): its keys are void; delete it"
-        } else {
-            "its plan may have been committed: if so, its `letters/` holds the only copy of those activation keys; move it into place, else delete it"
-        };
-        writeln!(
-            err,
-            "warning: `{}` was left by an interrupted apply; {what}",
-            l.dir.display()
-        )?;
-    }
     Ok(())
 }
 

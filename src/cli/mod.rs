@@ -93,6 +93,8 @@ pub fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
+    // Before any file is made: the group that may read them.
+    crate::private::set_group(settings.group);
     let needs_store = matches!(
         cli.command,
         Command::Plan(_) | Command::Run(_) | Command::Apply(_) | Command::Mail(_)

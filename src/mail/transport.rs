@@ -210,10 +210,10 @@ fn safe(s: &str) -> String {
 /// Writes the message next to its final name and renames it, so a crash never leaves half a
 /// file under the final name.
 fn write_eml(dir: &Path, n: &DueNotice, message: &Message) -> std::io::Result<()> {
-    fs_err::create_dir_all(dir)?;
+    crate::private::create_dir_all(dir)?;
     let name = eml_name(n);
     let tmp = dir.join(format!(".{name}.tmp"));
-    fs_err::write(&tmp, message.formatted())?;
+    crate::private::write(&tmp, message.formatted())?;
     fs_err::rename(&tmp, dir.join(name))
 }
 

@@ -19,9 +19,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
-use std::os::unix::fs::{
-    DirBuilderExt as _, FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _,
-};
+use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -247,11 +245,7 @@ pub(crate) fn discard_staging(archive: &Path) -> anyhow::Result<()> {
 const STAGING: &str = ".incoming";
 
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating `{}`", dir.display()))
+    crate::private::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))
 }
 
 /// Copies the inbox file `path` into `staging`, hashing the bytes as they are copied, and
@@ -285,11 +279,7 @@ pub(crate) fn take(
         return Ok(Err(Skip::Unsettled));
     }
     let copy = staging.join(display_name(path));
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&copy)
+    let mut out = crate::private::create_new(&copy, crate::private::Kind::Shared)
         .with_context(|| format!("creating `{}`", copy.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -363,7 +353,8 @@ impl Journal {
     /// Records that the file `name` with `sha256` is about to be read, durably.
     pub(crate) fn begin(&self, sha256: &str, name: &str) -> anyhow::Result<()> {
         let path = self.dir.join(sha256);
-        let mut f = File::create(&path).with_context(|| format!("writing `{}`", path.display()))?;
+        let mut f = crate::private::create(&path)
+            .with_context(|| format!("writing `{}`", path.display()))?;
         f.write_all(name.as_bytes())
             .and_then(|()| f.sync_all())
             .with_context(|| format!("writing `{}`", path.display()))?;

@@ -85,6 +85,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let mut store = Store::open(&settings.store_path)?;
     let run_id = store.begin_run(as_of, "run")?;
     let report_dir = settings.reports.join(format!("{as_of}-run{run_id}"));
+    let recovered = recover(settings, &mut store, run_id);
 
     let keys = super::plan::read_keys(settings, Some(&store))?;
     let mut inbox = read_inbox(settings, &store, &keys)?;
@@ -99,6 +100,9 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         inbox.repeated.len(),
         crate::report::summary_line(&plan)
     );
+    if let Some(recovered) = recovered {
+        let _ = write!(summary, " {recovered}");
+    }
     for note in &inbox.notes {
         let _ = write!(summary, " {note}.");
     }
@@ -157,15 +161,15 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
 /// Opens (creating it and its folder if needed) the file the run lock is taken on.
 fn open_lock(lock_path: &Path) -> anyhow::Result<File> {
     if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
+        crate::private::create_dir_all(parent)
             .with_context(|| format!("creating `{}`", parent.display()))?;
     }
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path)
-        .with_context(|| format!("opening the lock `{}`", lock_path.display()))
+    crate::private::open_with_mode(
+        OpenOptions::new().create(true).truncate(false).write(true),
+        lock_path,
+        crate::private::Kind::Shared,
+    )
+    .with_context(|| format!("opening the lock `{}`", lock_path.display()))
 }
 
 /// The outcome of a run that found the lock held: it leaves at once.
@@ -325,7 +329,7 @@ fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyho
         allow.join(" ")
     );
     let path = report_dir.join("guard.txt");
-    std::fs::write(&path, &text).with_context(|| format!("writing `{}`", path.display()))?;
+    crate::private::write(&path, &text).with_context(|| format!("writing `{}`", path.display()))?;
     let _ = write!(
         summary,
         " 大量変更ガードにより何も適用していません / the mass-change guard tripped, nothing applied: {}. \
@@ -340,6 +344,22 @@ fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyho
         allow.join(" ")
     );
     Ok(())
+}
+
+/// Before planning: the staging folders that earlier runs left in their report folders (a
+/// crash while publishing letters) are published, re-issued or removed (see
+/// [`crate::apply::recover`]); returns what was done, for the summary.
+fn recover(settings: &Settings, store: &mut Store, run_id: i64) -> Option<String> {
+    let mut folders: Vec<PathBuf> = match std::fs::read_dir(&settings.reports) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect(),
+        Err(_) => return None,
+    };
+    folders.sort();
+    crate::apply::recover(store, &folders, run_id).summary()
 }
 
 /// Applies the plan in one transaction; the notices are queued in it and sent after the commit,
@@ -495,7 +515,7 @@ fn changed(taken: &Taken) -> String {
 fn write_report(moved: &Path, report: &str) -> anyhow::Result<()> {
     let mut report_path = moved.as_os_str().to_owned();
     report_path.push(".errors.txt");
-    std::fs::write(&report_path, report)
+    crate::private::write(Path::new(&report_path), report)
         .with_context(|| format!("writing `{}`", PathBuf::from(&report_path).display()))
 }
 
@@ -515,7 +535,7 @@ fn move_copy(dir: &Path, copy: &Path) -> anyhow::Result<PathBuf> {
 /// A name in `dir` (created if needed) for `path`'s file name that no entry holds: a name
 /// already there gets a numbered prefix (`2-NAME`).
 fn free_name(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+    crate::private::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
     let name = display_name(path);
     let mut target = dir.join(&name);
     let mut n = 2;
@@ -533,5 +553,6 @@ fn rename_into(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
     let target = free_name(dir, path)?;
     std::fs::rename(path, &target)
         .with_context(|| format!("moving `{}` to `{}`", path.display(), target.display()))?;
+    crate::private::set_mode(&target)?;
     Ok(target)
 }

@@ -195,6 +195,17 @@ fn push_ja_en(c: &mut String, (ja, en): (&str, &str)) {
     c.push(')');
 }
 
+/// `cell` with a leading `'` when Excel would read it as a formula ([`needs_quote_prefix`]):
+/// the one neutralisation of every CSV regsync writes (`report.csv`, the letters, `accounts
+/// export`).
+pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if needs_quote_prefix(cell) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
 /// A cell starting with a tab or CR, or whose first non-blank character is `=`, `+`, `-` or `@`
 /// (U+3000 and other Unicode spaces count as blank: Excel skips them before a formula too).
 fn needs_quote_prefix(cell: &str) -> bool {

@@ -13,7 +13,7 @@
 //! The renderers are also exposed as functions returning bytes ([`plan_json`], [`report_csv`],
 //! [`report_html`]) so they can be tested and snapshotted without touching the disk.
 
-mod csv;
+pub(crate) mod csv;
 mod html;
 mod inputs;
 mod json;
@@ -94,7 +94,7 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
 /// name; only when all three are written and synced are they renamed into place, so on error
 /// no earlier file is replaced and no temporary is left behind.
 pub fn write_all(plan: &Plan, out_dir: &Path) -> Result<ReportPaths, ReportError> {
-    std::fs::create_dir_all(out_dir).map_err(|source| ReportError::CreateDir {
+    crate::private::create_dir_all(out_dir).map_err(|source| ReportError::CreateDir {
         path: out_dir.to_path_buf(),
         source,
     })?;
@@ -225,7 +225,7 @@ fn stage(
 ) -> Result<Staged, ReportError> {
     let tmp = temp_path(path);
     let result = (|| {
-        let file = File::create(&tmp)?;
+        let file = crate::private::create(&tmp)?;
         let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
         fill(&mut w)?;
         let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;

@@ -20,6 +20,7 @@ pub mod migrations;
 pub mod outbox;
 pub(crate) mod review;
 pub mod setup;
+mod staging;
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,11 @@ pub enum StoreError {
         path: PathBuf,
         found: i64,
         supported: i64,
+    },
+    #[error("cannot make the store file `{path}` private: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
     },
     #[error("the store `{path}` was opened read-only")]
     ReadOnly { path: PathBuf },
@@ -259,6 +265,7 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        create_private(path)?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
@@ -302,6 +309,7 @@ impl Store {
         )
         .map_err(open_err)?;
         migrate(&mut conn, path)?;
+        make_private(path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -491,6 +499,42 @@ impl Store {
             Ok(())
         }
     }
+}
+
+/// Creates the store file, empty (an empty file is a new SQLite database), with the private
+/// mode before SQLite opens it: SQLite gives its `-wal`, `-shm` and `-journal` files the mode
+/// of the database file.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    if path.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    match crate::private::create_new(path, crate::private::Kind::Shared) {
+        Ok(_) => Ok(()),
+        // Another process made it in between.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Makes the store file and the files SQLite keeps beside it private: a store made by an
+/// earlier version (or under another umask), and the group of `-wal` and `-shm`, which SQLite
+/// creates with the process's group.
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_os_string();
+        name.push(suffix);
+        let file = PathBuf::from(name);
+        if file.exists() {
+            crate::private::set_mode(&file).map_err(|source| StoreError::Io {
+                path: file.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A read-only connection to the store at `path`: for `open_read_only`, and for the readers

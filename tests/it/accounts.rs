@@ -306,3 +306,28 @@ fn the_optional_status_column_is_imported() -> Result {
     );
     Ok(())
 }
+
+#[test]
+fn csv_export_neutralises_formula_like_cells() -> Result {
+    let env = Env::new()?;
+    let hostile = format!(
+        "\u{feff}{HEADER}\r\n\
+         a0100001,,01220011,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",@SUM(A1),2004-04-01,+理学部,学生,有効,t.1a@st.kyoto-u.ac.jp,,,\r\n"
+    );
+    let file = env.write("hostile.csv", hostile.as_bytes())?;
+    let o = env.import(&file)?;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(env.export("csv")?)?;
+    let mut rdr = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let row = rdr.records().next().ok_or("no row")??;
+    assert_eq!(row.get(3), Some("'=HYPERLINK(\"http://x\",\"y\")"), "{csv}");
+    assert_eq!(row.get(4), Some("'@SUM(A1)"), "{csv}");
+    assert_eq!(row.get(6), Some("'+理学部"), "{csv}");
+    for cell in row.iter() {
+        assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+    }
+    // JSON is data, not a spreadsheet: the name is given as it is.
+    let json = String::from_utf8(env.export("json")?)?;
+    assert!(json.contains("\"=HYPERLINK("), "{json}");
+    Ok(())
+}

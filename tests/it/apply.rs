@@ -226,11 +226,16 @@ fn a_crash_mid_apply_leaves_the_store_unchanged_and_publishes_nothing() -> Resul
 
     let second = ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
     assert!(
-        second.stderr.contains("was left by an interrupted apply")
+        second.stderr.contains("recovery of interrupted applies")
             && second.stderr.contains("never committed"),
         "{}",
         second.stderr
     );
+    let staging = std::fs::read_dir(d.join("p"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .count();
+    assert_eq!(staging, 0, "the void staging folder is removed");
     assert!(d.join("p/letters").is_dir());
     assert!(d.join("p/actions.jsonl").is_file());
     assert_ne!(digest()?, digest_before);

@@ -12,6 +12,8 @@ mod mail;
 mod mail_faults;
 mod nights;
 mod plan;
+mod private;
+mod recover;
 mod review;
 mod run;
 mod show;

@@ -224,3 +224,20 @@ fn the_server_time_zone_does_not_change_the_plan() {
     assert_eq!(utc, plan_in("America/Los_Angeles", "la"));
     assert_eq!(utc, plan_in("Asia/Tokyo", "tokyo"));
 }
+
+#[test]
+fn a_config_syntax_error_on_a_password_line_never_shows_the_password() {
+    let dir = crate::common::tempdir();
+    crate::common::write(
+        &dir.path().join("regsync.toml"),
+        "[mail]\ntransport = \"smtp\"\nhost = \"127.0.0.1\"\npassword = \"hunter2\" oops\n",
+    );
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(!text(&o).contains("hunter2"), "{}", text(&o));
+    assert!(text(&o).contains("line 4, column 22"), "{}", text(&o));
+    assert!(
+        !dir.path().join("regsync.sqlite").exists(),
+        "nothing is done"
+    );
+}
