@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         args.files
     };
     let as_of = args.as_of.unwrap_or_else(today_in_japan);
-    let (plan, batch) = compute(settings, &files, as_of)?;
+    let (plan, batch, repeated) = compute(settings, &files, as_of)?;
     let clock = std::time::Instant::now();
     let paths = crate::report::write_all(&plan, &args.out)?;
     tracing::info!(
@@ -60,6 +60,18 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         let ingested: Vec<_> = rejected.iter().map(|f| &f.ingested).collect();
         write!(out, "{}", crate::report::render_input_refs(&ingested))?;
         writeln!(out)?;
+    }
+    for r in &repeated {
+        let p = &r.processed;
+        writeln!(
+            out,
+            "処理済みのため計画に含めません / already processed, not planned again: {} (the same SHA-256 as `{}`, run {}, {})",
+            r.path.display(),
+            p.name,
+            p.run_id
+                .map_or_else(|| "—".to_string(), |id| id.to_string()),
+            p.processed_at
+        )?;
     }
     writeln!(out, "{}", crate::report::summary_line(&plan))?;
     writeln!(out, "report: {}", paths.report_html.display())?;

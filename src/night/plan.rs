@@ -22,12 +22,21 @@ use crate::night::peak_mib;
 use crate::store::{Store, empty_digest};
 use crate::triage::{self, Keys, Sifter};
 
-/// Reads the files and the store and computes the plan; writes nothing.
+/// A file given to `plan` that the store has processed already (same SHA-256): named, and not
+/// planned again, as `run` archives it unread.
+#[derive(Debug, Clone)]
+pub struct Repeated {
+    pub path: PathBuf,
+    pub processed: crate::store::ProcessedFile,
+}
+
+/// Reads the files and the store and computes the plan; writes nothing. Files the store has
+/// processed already are left out of the plan and returned.
 pub fn compute(
     settings: &Settings,
     files: &[PathBuf],
     as_of: NaiveDate,
-) -> anyhow::Result<(Plan, Batch)> {
+) -> anyhow::Result<(Plan, Batch, Vec<Repeated>)> {
     let store = Store::open_read_only(&settings.store_path)
         .with_context(|| format!("opening the store `{}`", settings.store_path.display()))?;
     let clock = std::time::Instant::now();
@@ -46,8 +55,22 @@ pub fn compute(
         peak_mib = peak_mib(),
         "files read"
     );
+    let mut repeated = Vec::new();
+    if let Some(store) = &store {
+        for f in batch.files.iter().filter(|f| !f.sha256.is_empty()) {
+            if let Some(processed) = store.processed(&f.sha256)? {
+                repeated.push(Repeated {
+                    path: f.ingested.path.clone(),
+                    processed,
+                });
+            }
+        }
+        batch
+            .files
+            .retain(|f| !repeated.iter().any(|r| r.path == f.ingested.path));
+    }
     let plan = plan_batch(settings, store.as_ref(), keys, &mut batch, as_of)?;
-    Ok((plan, batch))
+    Ok((plan, batch, repeated))
 }
 
 /// The compact keys of every account on record (none without a store).

@@ -241,3 +241,24 @@ fn a_config_syntax_error_on_a_password_line_never_shows_the_password() {
         "nothing is done"
     );
 }
+
+#[test]
+fn plan_names_a_file_the_store_processed_already_and_does_not_plan_it_again() {
+    let dir = night(&NIGHT_0402, LOOSE);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert!(matches!(o.status.code(), Some(0 | 5)), "{}", text(&o));
+    let again = root().join("samples/registrar-2026-04-02.csv");
+    let o = output(
+        dir.path(),
+        &["plan", "--as-of", "2026-04-02", &again.to_string_lossy()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let says = text(&o);
+    assert!(
+        says.contains("already processed, not planned again")
+            && says.contains("registrar-2026-04-02.csv"),
+        "{says}"
+    );
+    assert!(says.contains("on 0 input file(s)"), "{says}");
+}

@@ -38,7 +38,7 @@ fn full_plan(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Result
 #[track_caller]
 fn assert_same(settings: &Settings, files: &[PathBuf], as_of: NaiveDate) -> Result<Plan> {
     let full = full_plan(settings, files, as_of)?;
-    let (triaged, _) = regsync::night::plan::compute(settings, files, as_of)?;
+    let (triaged, _, _) = regsync::night::plan::compute(settings, files, as_of)?;
     let (a, b) = (
         serde_json::to_string_pretty(&full)?,
         serde_json::to_string_pretty(&triaged)?,
