@@ -31,6 +31,15 @@ fn review_list(dir: &Path) -> String {
     text(&output(dir, &["review", "list"], &[]))
 }
 
+/// The number of the `name_birth_candidate` item in `review list`'s output ("" when none).
+fn candidate_item(list: &str) -> String {
+    list.lines()
+        .find(|l| l.contains("name_birth_candidate"))
+        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The sample export has a row (学籍番号 09268011, 山﨑　美咲) whose identifiers are new but whose
 /// kana name and birth date are those of the stopped account a0892166.
 const ROW: &str = "09268011";
@@ -48,12 +57,7 @@ fn the_same_mismatch_over_five_nights_is_one_item_and_same_as_links_the_row() {
     let list = review_list(dir.path());
     assert_eq!(list.matches("name_birth_candidate").count(), 1, "{list}");
     assert!(list.contains("seen 5×"), "{list}");
-    let item = list
-        .lines()
-        .find(|l| l.contains("name_birth_candidate"))
-        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
-        .unwrap_or_default()
-        .to_string();
+    let item = candidate_item(&list);
 
     // Before it is resolved, `show` of the row's student number names the item.
     let shown = text(&output(dir.path(), &["show", ROW], &[]));
@@ -99,12 +103,7 @@ fn different_person_creates_an_account_and_is_not_asked_again() {
     drop_in(dir.path(), &["samples/registrar-2026-04-02.csv"]);
     night(dir.path(), "2026-04-02");
     let list = review_list(dir.path());
-    let item = list
-        .lines()
-        .find(|l| l.contains("name_birth_candidate"))
-        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
-        .unwrap_or_default()
-        .to_string();
+    let item = candidate_item(&list);
     assert!(!item.is_empty(), "{list}");
     // `--same-as` an account that is not there, or on a kind of item it does not fit, is
     // refused and changes nothing.
