@@ -158,8 +158,8 @@ mod tests {
             (ActionKind::Create, 300, 1000, None),
             (ActionKind::Create, 301, 1000, share(30, 1000)),
             (ActionKind::Create, 1, 0, share(30, 0)),
-            (ActionKind::Create, 6001, 100_000, Some(Limit::Count)),
-            (ActionKind::Create, 6000, 100_000, None),
+            (ActionKind::Create, 10_001, 100_000, Some(Limit::Count)),
+            (ActionKind::Create, 10_000, 100_000, None),
         ] {
             let got = check(&plan_with(kind, n), active, &policy, &[]);
             assert_eq!(

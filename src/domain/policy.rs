@@ -60,9 +60,9 @@ impl Default for Policy {
             holder_notice_months: 1,
             guard_share: 0.05,
             guard_count: 200,
-            // An April intake is some 15 % of a university's active accounts.
+            // An April intake is some 15-20 % of a university's active accounts, up to some 6,000.
             guard_create_share: 0.30,
-            guard_create_count: 6000,
+            guard_create_count: 10_000,
             id_prefix: "a0".to_string(),
             id_digits: 6,
             kumoi_domain: "st.kyoto-u.ac.jp".to_string(),
