@@ -119,10 +119,12 @@ pub(crate) fn deliver(
     let sender = mail.transport.connect()?;
     let owner = lease_owner()?;
     // Marks a notice sent on the thread that read the 250 (see `smtp`).
-    let recorder = Arc::new(Mutex::new(store.sent_recorder()?));
+    let recorder = Arc::new(Mutex::new(store.sent_recorder(&owner)?));
     let mut after_id = 0;
     'batches: loop {
         let now = now();
+        // What processes took before (a killed one's marks first: its notices were sent).
+        store.fold_sent_marks(|o| o != owner && owner_is_gone(o))?;
         store.expire_leases(&now, &(now + mail.unknown_delay), |o| {
             o != owner && owner_is_gone(o)
         })?;
@@ -192,6 +194,10 @@ pub(crate) fn deliver(
             }
         }
     }
+    // This delivery's marks, once no worker can add one (an abandoned worker's late 250 is
+    // lost with the file: its notice ends `unknown` when its lease runs out).
+    drop(recorder);
+    store.fold_sent_marks(|o| o == owner || owner_is_gone(o))?;
     report.pending_left = store.pending_count()?;
     Ok(report)
 }

@@ -250,13 +250,45 @@ fn inflate_against(bytes: &[u8], dict: &[u8]) -> Result<String, StoreError> {
 
 /// See [`Store::sent_recorder`].
 pub(crate) struct SentRecorder {
-    conn: rusqlite::Connection,
+    file: std::fs::File,
+    path: std::path::PathBuf,
 }
 
 impl SentRecorder {
+    /// Records that the server took row `id` at `at`: one line appended in one write (a
+    /// process killed by a signal never leaves half of it), folded into the outbox by
+    /// [`Store::fold_sent_marks`].
     pub(crate) fn mark_sent(&self, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
-        mark_sent(&self.conn, id, at)
+        use std::io::Write as _;
+        let line = format!("{id} {}\n", timestamp(at));
+        (&self.file)
+            .write_all(line.as_bytes())
+            .map_err(|e| StoreError::Corrupt(format!("writing `{}`: {e}", self.path.display())))
     }
+}
+
+/// The folder of sent marks beside the store (`regsync.sqlite.sent/`): one file per delivering
+/// process, named after its lease owner, one line `ID TIMESTAMP` per notice the server took.
+///
+/// Why a file and not the store: the time between the server's 250 and the record is the
+/// window in which a kill -9 makes a notice go out twice (its lease ends `unknown`, and it is
+/// sent again). An append takes microseconds; a store commit (64 KiB pages into the WAL) took
+/// a hundred and more. Every delivery folds the marks into the outbox before it reads it.
+fn sent_dir(store: &std::path::Path) -> std::path::PathBuf {
+    let mut name = store
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".sent");
+    store.with_file_name(name)
+}
+
+/// A lease owner (`pid:token`) as a file name.
+fn marks_file_name(owner: &str) -> String {
+    owner
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
 }
 
 fn mark_sent(conn: &rusqlite::Connection, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
@@ -370,14 +402,87 @@ impl Store {
         mark_sent(&self.conn, id, at)
     }
 
-    /// A second connection to the store that only marks rows sent, for the thread that reads
-    /// the server's 250: the record then follows the reply without waiting for another thread.
-    pub(crate) fn sent_recorder(&self) -> Result<SentRecorder, StoreError> {
+    /// The sent marks of the delivering process `owner` (see [`sent_dir`]), for the thread that
+    /// reads the server's 250: the record follows the reply at once.
+    pub(crate) fn sent_recorder(&self, owner: &str) -> Result<SentRecorder, StoreError> {
         self.writable()?;
-        let conn = rusqlite::Connection::open(&self.path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(SentRecorder { conn })
+        let dir = sent_dir(&self.path);
+        let io = |path: &std::path::Path, e: std::io::Error| {
+            StoreError::Corrupt(format!("creating `{}`: {e}", path.display()))
+        };
+        crate::private::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        let path = dir.join(marks_file_name(owner));
+        let file = crate::private::open_with_mode(
+            std::fs::OpenOptions::new().append(true).create(true),
+            &path,
+            crate::private::Kind::Shared,
+        )
+        .map_err(|e| io(&path, e))?;
+        // The owner, for whoever folds the file after this process ended.
+        let recorder = SentRecorder { file, path };
+        {
+            use std::io::Write as _;
+            (&recorder.file)
+                .write_all(format!("# {owner}\n").as_bytes())
+                .map_err(|e| io(&recorder.path, e))?;
+        }
+        Ok(recorder)
+    }
+
+    /// Folds every sent mark into the outbox (the row becomes `sent`, whatever it was), in one
+    /// transaction; then removes the files whose process `done` says has ended (this one's own
+    /// at the end of its delivery, those of processes gone). Returns the rows marked.
+    pub(crate) fn fold_sent_marks(
+        &mut self,
+        done: impl Fn(&str) -> bool,
+    ) -> Result<usize, StoreError> {
+        self.writable()?;
+        let dir = sent_dir(&self.path);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(0);
+        };
+        let mut marks: Vec<(i64, String)> = Vec::new();
+        let mut finished = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let mut owner = "";
+            // Only whole lines: one being appended right now is taken next time.
+            for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+                let line = line.trim_end();
+                if let Some(o) = line.strip_prefix("# ") {
+                    owner = o;
+                } else if let Some((id, at)) = line.split_once(' ')
+                    && let Ok(id) = id.parse()
+                {
+                    marks.push((id, at.to_string()));
+                }
+            }
+            if !owner.is_empty() && done(owner) {
+                finished.push(path);
+            }
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut marked = 0;
+        {
+            let mut stmt = tx.prepare(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, \
+                 next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL \
+                 WHERE id = ?1 AND status <> 'sent'",
+            )?;
+            for (id, at) in &marks {
+                marked += stmt.execute((id, at))?;
+            }
+        }
+        tx.commit()?;
+        for path in finished {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(marked)
     }
 
     /// Records the end of a send that did not deliver (or may not have) row `id`, if `owner`

@@ -696,3 +696,56 @@ fn after_account_columns_counts_the_account_columns() {
         super::AFTER_ACCOUNT_COLUMNS
     );
 }
+
+/// A sent mark appended right after the server's 250 makes the row `sent` when folded, from a
+/// process that ended too; a line cut short is left for later; a live process's file stays.
+#[test]
+fn sent_marks_fold_into_the_outbox_and_finished_files_go() -> Result<(), StoreError> {
+    use super::outbox::OutboxEntry;
+    let (dir, mut store, run) = store_with_one_account()?;
+    let entry = |day| OutboxEntry {
+        ecs_id: "a0000001".into(),
+        notice: if day == 15 {
+            "departure"
+        } else {
+            "staff_conversion"
+        }
+        .into(),
+        effective_on: NaiveDate::from_ymd_opt(2026, 4, day).unwrap_or_default(),
+        to: "a0000001@example.jp".into(),
+        subject: "s".into(),
+        body: "本文\n".to_string(),
+    };
+    store.enqueue_notices(run, &[entry(15), entry(30)])?;
+    let ids: Vec<i64> = due_now(&store)?.iter().map(|n| n.id).collect();
+    assert_eq!(ids.len(), 2);
+    let now = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo);
+    let recorder = store.sent_recorder("4242:feed")?;
+    recorder.mark_sent(ids[0], &now)?;
+    let marks = dir.path().join("s.sqlite.sent/4242-feed");
+    // The second mark was being written when the process died: half a line.
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&marks)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        write!(f, "{} 2026", ids[1]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    }
+    // Its process is still running: marked, and the file stays.
+    assert_eq!(store.fold_sent_marks(|_| false)?, 1);
+    assert!(marks.exists());
+    let status = |store: &Store, id: i64| -> Result<String, StoreError> {
+        Ok(store
+            .conn
+            .query_row("SELECT status FROM outbox WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })?)
+    };
+    assert_eq!(status(&store, ids[0])?, "sent");
+    assert_eq!(status(&store, ids[1])?, "pending");
+    // Folded again after the process ended: nothing new, and the file goes.
+    assert_eq!(store.fold_sent_marks(|owner| owner == "4242:feed")?, 0);
+    assert!(!marks.exists());
+    Ok(())
+}
