@@ -210,6 +210,11 @@ impl Taken {
         display_name(&self.path)
     }
 
+    /// The inbox file's modification time when it was copied (seconds, nanoseconds).
+    pub(crate) fn modified(&self) -> (i64, i64) {
+        (self.identity.mtime, self.identity.mtime_nsec)
+    }
+
     /// Removes the inbox file if it is still the file that was copied; returns whether it was
     /// (a file changed since is left for the next run).
     pub(crate) fn remove_original(&self) -> anyhow::Result<bool> {

@@ -49,6 +49,8 @@ struct Inbox {
     batch: Batch,
     /// Accepted files: archived once the plan is applied.
     accepted: Vec<Taken>,
+    /// Older full registrar snapshots of the night: archived, never read into the plan.
+    superseded: Vec<Taken>,
     /// Files processed before (same SHA-256): archived unread.
     repeated: Vec<Taken>,
     /// Files and entries set aside in `rejected/`.
@@ -91,7 +93,13 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let mut inbox = read_inbox(settings, &store, &keys)?;
     // The mass-change guard measures against the accounts not stopped.
     let active = keys.not_stopped();
-    let plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
+    let mut plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
+    for t in &inbox.superseded {
+        plan.warnings.push(format!(
+            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night (by modification time); archived, not planned",
+            t.name()
+        ));
+    }
     crate::report::write_all(&plan, &report_dir)?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}",
@@ -137,7 +145,12 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         &mut summary,
     )?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
-    for taken in inbox.accepted.iter().chain(&inbox.repeated) {
+    for taken in inbox
+        .accepted
+        .iter()
+        .chain(&inbox.superseded)
+        .chain(&inbox.repeated)
+    {
         archive_taken(&archive, taken, &mut summary)?;
     }
     inbox::discard_staging(&settings.archive)?;
@@ -263,13 +276,77 @@ fn read_inbox(
         set_aside_taken(&settings.rejected, &taken, &report, &mut notes)?;
         rejected += 1;
     }
+    let superseded = newest_snapshot_wins(settings, &mut batch, &mut accepted, &mut notes);
     Ok(Inbox {
         batch,
         accepted,
+        superseded,
         repeated,
         rejected,
         notes,
     })
+}
+
+/// When the night's accepted files hold several full registrar snapshots, the newest (by the
+/// inbox file's modification time) is the night's snapshot: the older ones are taken out of the
+/// batch, never merged (an older snapshot would undo a newer one, and the two would disagree
+/// about everyone who changed in between), and returned to be archived. The notes say which
+/// file won and why.
+fn newest_snapshot_wins(
+    settings: &Settings,
+    batch: &mut Batch,
+    accepted: &mut Vec<Taken>,
+    notes: &mut Vec<String>,
+) -> Vec<Taken> {
+    use crate::domain::model::Kind;
+    use crate::ingest::profile::Snapshot;
+    let full = settings
+        .profiles
+        .get(Kind::Registrar)
+        .is_some_and(|p| p.snapshot == Snapshot::Full);
+    // `accepted` and the accepted files of `batch` are in the same order.
+    let snapshots: Vec<usize> = batch
+        .files
+        .iter()
+        .filter(|f| f.accepted)
+        .enumerate()
+        .filter(|(_, f)| f.ingested.kind == Some(Kind::Registrar))
+        .map(|(k, _)| k)
+        .collect();
+    if !full || snapshots.len() < 2 {
+        return Vec::new();
+    }
+    let newest = snapshots
+        .iter()
+        .copied()
+        .max_by_key(|&k| (accepted[k].modified(), accepted[k].name()))
+        .unwrap_or_default();
+    let older: Vec<String> = snapshots
+        .iter()
+        .filter(|&&k| k != newest)
+        .map(|&k| accepted[k].name())
+        .collect();
+    notes.push(format!(
+        "Full registrar snapshots: {} is the night's (the newest by modification time); \
+         superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
+        accepted[newest].name(),
+        older.join(", ")
+    ));
+    let drop: Vec<String> = older;
+    let mut superseded: Vec<Taken> = Vec::new();
+    let mut kept = Vec::new();
+    for t in accepted.drain(..) {
+        if drop.contains(&t.name()) {
+            superseded.push(t);
+        } else {
+            kept.push(t);
+        }
+    }
+    *accepted = kept;
+    batch
+        .files
+        .retain(|f| !(f.accepted && superseded.iter().any(|t| t.copy == f.ingested.path)));
+    superseded
 }
 
 /// An inbox entry that is not read: set aside unopened (returns true) or left for the next run.

@@ -262,3 +262,71 @@ fn plan_names_a_file_the_store_processed_already_and_does_not_plan_it_again() {
     );
     assert!(says.contains("on 0 input file(s)"), "{says}");
 }
+
+/// Two full registrar snapshots in one night: the 2026-04-02 export, where 竹内　凛 (a0389418)
+/// graduated, and an older one where she is still 在学. `newer_graduated` says which one has the
+/// later modification time.
+fn two_snapshots(newer_graduated: bool) -> (tempfile::TempDir, String) {
+    let dir = imported(Some(LOOSE), &[]);
+    let graduated =
+        std::fs::read(root().join("samples/registrar-2026-04-02.csv")).unwrap_or_default();
+    let (decoded, _, _) = encoding_rs::SHIFT_JIS.decode(&graduated);
+    let row =
+        "01220015,0001210617,a0389418,竹内　凛,タケウチ　リン,２００４／３／１４,文学部,学部生,";
+    let enrolled = decoded.replace(
+        &format!("{row}卒業,2022/4/1,2026/3/31,,,"),
+        &format!("{row}在学,2022/4/1,,,,"),
+    );
+    assert_ne!(enrolled, decoded, "the sample row changed");
+    let (enrolled, _, _) = encoding_rs::SHIFT_JIS.encode(&enrolled);
+    let inbox = dir.path().join("inbox");
+    let _ = std::fs::create_dir_all(&inbox);
+    let hours_ago = |h| std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * h);
+    let put = |name: &str, bytes: &[u8], hours: u64| {
+        let path = inbox.join(name);
+        let _ = std::fs::write(&path, bytes);
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(hours_ago(hours)));
+    };
+    let (g, e) = if newer_graduated { (1, 2) } else { (2, 1) };
+    put("registrar-a.csv", &graduated, g);
+    put("registrar-b.csv", &enrolled, e);
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert!(matches!(o.status.code(), Some(0 | 5)), "{}", text(&o));
+    (dir, text(&o))
+}
+
+#[test]
+fn of_two_full_snapshots_in_one_night_the_newest_wins_and_the_older_is_archived() {
+    let (dir, said) = two_snapshots(true);
+    assert!(
+        said.contains("registrar-a.csv is the night's")
+            && said.contains("superseded, archived unread into the plan: registrar-b.csv"),
+        "{said}"
+    );
+    let shown = text(&output(dir.path(), &["show", "a0389418"], &[]));
+    assert_eq!(shown.matches(" depart ").count(), 1, "{shown}");
+    // Both files are archived; nothing is left in the inbox; the report names the older file.
+    let archived = files_under(&dir.path().join("archive")).unwrap_or_default();
+    assert_eq!(archived.len(), 2, "{archived:?}");
+    assert!(
+        files_under(&dir.path().join("inbox"))
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let reports = files_under(&dir.path().join("reports")).unwrap_or_default();
+    let html = reports
+        .iter()
+        .find(|p| p.ends_with("report.html"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    assert!(html.contains("registrar-b.csv") && html.contains("superseded"));
+
+    // Reversed modification times: the snapshot where she is enrolled wins.
+    let (dir, said) = two_snapshots(false);
+    assert!(said.contains("registrar-b.csv is the night's"), "{said}");
+    let shown = text(&output(dir.path(), &["show", "a0389418"], &[]));
+    assert!(!shown.contains(" depart "), "{shown}");
+}
