@@ -100,6 +100,18 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
             t.name()
         ));
     }
+    // The guard's verdict is in the report too: it is what the administrator reads next.
+    let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
+    for t in &tripped {
+        plan.warnings.push(format!(
+            "大量変更ガード：何も適用していません / mass-change guard, nothing applied: {} / {}. \
+             Review this report, then `regsync apply {}`, or `regsync run {}` for this run only",
+            t.message_ja(),
+            t.message_en(),
+            report_dir.join("plan.json").display(),
+            t.allow_flag()
+        ));
+    }
     crate::report::write_all(&plan, &report_dir)?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}",
@@ -115,7 +127,6 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         let _ = write!(summary, " {note}.");
     }
 
-    let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
     if !tripped.is_empty() {
         refuse(&tripped, &report_dir, &mut summary)?;
         // The inputs stay in the inbox; their copies go.

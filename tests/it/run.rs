@@ -141,6 +141,19 @@ fn a_store_never_set_up_is_refused_and_an_empty_one_stops_at_the_create_guard() 
     );
     let exported = text(&output(dir.path(), &["accounts", "export"], &[]));
     assert_eq!(exported.lines().count(), 1, "only the header: {exported}");
+    // The report says it too, with the ways on.
+    let html = files_under(&dir.path().join("reports"))
+        .unwrap_or_default()
+        .iter()
+        .find(|p| p.ends_with("report.html"))
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    assert!(
+        html.contains("mass-change guard, nothing applied")
+            && html.contains("create exceed 30% of the 0 active accounts (0)")
+            && html.contains("--allow create="),
+        "{html}"
+    );
 }
 
 #[test]
