@@ -322,9 +322,12 @@ struct Row<'r, 'd> {
 }
 
 impl<'r> Row<'r, '_> {
-    /// The cell in `column`, trimmed; empty past the end of a short row.
+    /// The cell in `column`, trimmed, without the `'` that `accounts export` puts before a
+    /// formula-like cell; empty past the end of a short row.
     fn cell(&self, column: usize) -> &'r str {
-        trim_cell(self.record.get(column).unwrap_or(""))
+        trim_cell(crate::report::csv::unneutralise(
+            self.record.get(column).unwrap_or(""),
+        ))
     }
 
     fn error(&mut self, column: usize, ja: String, en: String) {

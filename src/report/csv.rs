@@ -206,6 +206,16 @@ pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The inverse of [`neutralise`], for files regsync reads back (`accounts import` of an
+/// `accounts export`): a leading `'` that [`neutralise`] would have added is removed; any other
+/// cell is as it was.
+pub(crate) fn unneutralise(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_quote_prefix(rest) => rest,
+        _ => cell,
+    }
+}
+
 /// A cell starting with a tab or CR, or whose first non-blank character is `=`, `+`, `-` or `@`
 /// (U+3000 and other Unicode spaces count as blank: Excel skips them before a formula too).
 fn needs_quote_prefix(cell: &str) -> bool {
@@ -248,6 +258,28 @@ mod tests {
         assert!(bytes.starts_with(b"\xEF\xBB\xBF\xE7\xA8\xAE\xE5\x88\xA5 action,"));
         let text = std::str::from_utf8(&bytes[3..]).unwrap();
         assert!(text.split('\n').next().unwrap().ends_with("理由 reason\r"));
+    }
+
+    #[test]
+    fn neutralised_cells_read_back_as_they_were() {
+        for cell in [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+理学部",
+            "@SUM(A1)",
+            "-1",
+            "\tx",
+            "山田",
+            "'quoted",
+            "'",
+            "",
+        ] {
+            assert_eq!(unneutralise(&neutralise(cell)), cell, "{cell:?}");
+        }
+        assert_eq!(
+            unneutralise("'山田"),
+            "'山田",
+            "a quote of the person's own stays"
+        );
     }
 
     #[test]

@@ -329,5 +329,11 @@ fn csv_export_neutralises_formula_like_cells() -> Result {
     // JSON is data, not a spreadsheet: the name is given as it is.
     let json = String::from_utf8(env.export("json")?)?;
     assert!(json.contains("\"=HYPERLINK("), "{json}");
+    // The export is the import format: read back into a new store, the accounts are the same.
+    let again = Env::new()?;
+    let file = again.write("exported.csv", csv.as_bytes())?;
+    let o = again.import(&file)?;
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8(again.export("json")?)?, json);
     Ok(())
 }
