@@ -332,28 +332,23 @@ fn newest_snapshot_wins(
         .copied()
         .max_by_key(|&k| (accepted[k].modified(), accepted[k].name()))
         .unwrap_or_default();
-    let older: Vec<String> = snapshots
-        .iter()
-        .filter(|&&k| k != newest)
-        .map(|&k| accepted[k].name())
-        .collect();
+    let older: Vec<usize> = snapshots.into_iter().filter(|&k| k != newest).collect();
     notes.push(format!(
         "Full registrar snapshots: {} is the night's (the newest by modification time); \
          superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
         accepted[newest].name(),
-        older.join(", ")
+        older
+            .iter()
+            .map(|&k| accepted[k].name())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
-    let drop: Vec<String> = older;
-    let mut superseded: Vec<Taken> = Vec::new();
-    let mut kept = Vec::new();
-    for t in accepted.drain(..) {
-        if drop.contains(&t.name()) {
-            superseded.push(t);
-        } else {
-            kept.push(t);
-        }
-    }
-    *accepted = kept;
+    let (superseded, kept): (Vec<(usize, Taken)>, Vec<(usize, Taken)>) = accepted
+        .drain(..)
+        .enumerate()
+        .partition(|(k, _)| older.contains(k));
+    *accepted = kept.into_iter().map(|(_, t)| t).collect();
+    let superseded: Vec<Taken> = superseded.into_iter().map(|(_, t)| t).collect();
     batch
         .files
         .retain(|f| !(f.accepted && superseded.iter().any(|t| t.copy == f.ingested.path)));
