@@ -343,12 +343,14 @@ fn newest_snapshot_wins(
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let (superseded, kept): (Vec<(usize, Taken)>, Vec<(usize, Taken)>) = accepted
-        .drain(..)
-        .enumerate()
-        .partition(|(k, _)| older.contains(k));
-    *accepted = kept.into_iter().map(|(_, t)| t).collect();
-    let superseded: Vec<Taken> = superseded.into_iter().map(|(_, t)| t).collect();
+    let mut superseded = Vec::new();
+    for (k, t) in std::mem::take(accepted).into_iter().enumerate() {
+        if older.contains(&k) {
+            superseded.push(t);
+        } else {
+            accepted.push(t);
+        }
+    }
     batch
         .files
         .retain(|f| !(f.accepted && superseded.iter().any(|t| t.copy == f.ingested.path)));
