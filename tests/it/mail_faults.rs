@@ -26,12 +26,20 @@ fn bin(dir: &Path) -> Command {
     c
 }
 
+/// The binary with `env`'s config and `args`.
+fn regsync(env: &Env, args: &[&str]) -> Command {
+    let mut c = bin(env.dir.path());
+    c.arg("--config").arg(&env.config).args(args);
+    c
+}
+
 fn spawn(env: &Env, args: &[&str]) -> Result<Child> {
-    Ok(bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(args)
-        .spawn()?)
+    Ok(regsync(env, args).spawn()?)
+}
+
+/// Runs the binary with `env`'s config and `args` to its end.
+fn run_to_end(env: &Env, args: &[&str]) -> Result<std::process::Output> {
+    Ok(regsync(env, args).output()?)
 }
 
 /// Waits for `child`; its exit code and output.
@@ -88,11 +96,7 @@ fn a_550_for_one_mailbox_fails_that_notice_for_good_with_the_reason() -> Result 
         env.mail(&["--retry"])?,
         (0, "sent 0, failed 0, unknown 0, pending 0".into())
     );
-    let o = bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(["run", "--as-of", "2026-03-25"])
-        .output()?;
+    let o = run_to_end(&env, &["run", "--as-of", "2026-03-25"])?;
     let summary = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{summary}");
     assert!(summary.contains("Mail: sent 0, failed 0, unknown 0, pending 0."));
@@ -100,11 +104,7 @@ fn a_550_for_one_mailbox_fails_that_notice_for_good_with_the_reason() -> Result 
     assert_eq!(env.statuses()?[1], ("failed".to_string(), 1));
 
     // `show` names the reason.
-    let o = bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(["show", "a0000002"])
-        .output()?;
+    let o = run_to_end(&env, &["show", "a0000002"])?;
     let shown = String::from_utf8_lossy(&o.stdout);
     assert!(
         shown.contains("staff_conversion") && shown.contains("failed") && shown.contains("550"),
@@ -118,11 +118,7 @@ fn a_run_names_the_notices_refused_for_good_in_its_summary() -> Result {
     let env = Env::new()?;
     let server = SmtpServer::start(Mode::Reject("a0000001@st.kyoto-u.ac.jp".into()))?;
     env.smtp_config(server.port())?;
-    let o = bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(["run", "--as-of", "2026-03-24"])
-        .output()?;
+    let o = run_to_end(&env, &["run", "--as-of", "2026-03-24"])?;
     let summary = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(5), "{summary}");
     assert!(
@@ -212,11 +208,7 @@ fn a_trickling_server_ends_the_run_with_exit_5_and_the_next_night_runs() -> Resu
         "deadline_secs = 2\n\n[run]\ndeadline_secs = 3\n",
     )?;
     let started = Instant::now();
-    let o = bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(["run", "--as-of", "2026-03-24"])
-        .output()?;
+    let o = run_to_end(&env, &["run", "--as-of", "2026-03-24"])?;
     let took = started.elapsed();
     let summary = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(5), "{summary}");
@@ -230,11 +222,7 @@ fn a_trickling_server_ends_the_run_with_exit_5_and_the_next_night_runs() -> Resu
         server.port(),
         "deadline_secs = 2\n\n[run]\ndeadline_secs = 3\n",
     )?;
-    let o = bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(["run", "--as-of", "2026-03-25"])
-        .output()?;
+    let o = run_to_end(&env, &["run", "--as-of", "2026-03-25"])?;
     let summary = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{summary}");
     assert!(
@@ -252,11 +240,7 @@ fn the_run_deadline_stops_delivery_and_the_rest_wait_for_the_next_run() -> Resul
     let server = SmtpServer::start(Mode::Slow(Duration::from_millis(80)))?;
     env.smtp_config_with(server.port(), "\n[run]\ndeadline_secs = 1\n")?;
     let started = Instant::now();
-    let o = bin(env.dir.path())
-        .arg("--config")
-        .arg(&env.config)
-        .args(["run", "--as-of", "2026-03-24"])
-        .output()?;
+    let o = run_to_end(&env, &["run", "--as-of", "2026-03-24"])?;
     let took = started.elapsed();
     let summary = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(5), "{summary}");
