@@ -291,12 +291,15 @@ fn marks_file_name(owner: &str) -> String {
         .collect()
 }
 
+/// Row `?1` was taken by the server at `?2` (a [`timestamp`]): `sent`, whatever it was, its
+/// lease and retry cleared; a row sent already keeps the time it was first recorded.
+const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, \
+    next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL \
+    WHERE id = ?1 AND status <> 'sent'";
+
 fn mark_sent(conn: &rusqlite::Connection, id: i64, at: &DateTime<Tz>) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "UPDATE outbox SET status = 'sent', sent_at = ?1, last_error = NULL, \
-             next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?2",
-    )?
-    .execute((timestamp(at), id))?;
+    conn.prepare_cached(MARK_SENT)?
+        .execute((id, timestamp(at)))?;
     Ok(())
 }
 
@@ -469,11 +472,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut marked = 0;
         {
-            let mut stmt = tx.prepare(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, last_error = NULL, \
-                 next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL \
-                 WHERE id = ?1 AND status <> 'sent'",
-            )?;
+            let mut stmt = tx.prepare(MARK_SENT)?;
             for (id, at) in &marks {
                 marked += stmt.execute((id, at))?;
             }
