@@ -8,11 +8,11 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::digest::hex;
-use crate::domain::model::{Kind, Records};
+use crate::domain::model::Records;
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
 use crate::ingest::QuietRows;
-use crate::ingest::profile::{Profiles, Snapshot};
+use crate::ingest::profile::Profiles;
 use crate::ingest::{Ingested, Sink, read_source, unreadable};
 
 /// One file of the batch after ingest.
@@ -84,10 +84,7 @@ impl Batch {
             }
             match records {
                 Records::Registrar(mut rows) => {
-                    if profiles
-                        .get(Kind::Registrar)
-                        .is_some_and(|p| p.snapshot == Snapshot::Full)
-                    {
+                    if profiles.registrar_is_full() {
                         inputs.full_snapshot = true;
                     }
                     rows.iter_mut().for_each(|r| r.at.file = k);

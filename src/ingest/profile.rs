@@ -376,6 +376,13 @@ impl Profiles {
     pub fn get(&self, kind: Kind) -> Option<&FileProfile> {
         self.files.iter().find(|f| f.kind == kind)
     }
+
+    /// Whether a registrar file is a full snapshot (its absentees depart, R5; the newest of a
+    /// night wins) rather than a partial export.
+    pub fn registrar_is_full(&self) -> bool {
+        self.get(Kind::Registrar)
+            .is_some_and(|p| p.snapshot == Snapshot::Full)
+    }
 }
 
 fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {

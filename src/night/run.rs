@@ -310,11 +310,7 @@ fn newest_snapshot_wins(
     notes: &mut Vec<String>,
 ) -> Vec<Taken> {
     use crate::domain::model::Kind;
-    use crate::ingest::profile::Snapshot;
-    let full = settings
-        .profiles
-        .get(Kind::Registrar)
-        .is_some_and(|p| p.snapshot == Snapshot::Full);
+    let full = settings.profiles.registrar_is_full();
     // `accepted` and the accepted files of `batch` are in the same order.
     let snapshots: Vec<usize> = batch
         .files
