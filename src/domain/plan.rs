@@ -244,6 +244,15 @@ pub struct Source {
     pub row: u32,
 }
 
+/// An input row held out for an error: the persons it names get no action tonight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub source: Source,
+    #[serde(flatten)]
+    pub ids: crate::domain::model::RowIds,
+    pub errors: Vec<String>,
+}
+
 /// One field an `update` (or `carry_over`, `reinstate`) changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -337,6 +346,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Warnings from the inputs (dates past an era's end, ...), as rendered lines.
     pub warnings: Vec<String>,
+    /// Rows held out for an error, in input order: nobody they name has an action.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Held>,
 }
 
 impl Plan {

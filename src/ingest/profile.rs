@@ -223,6 +223,39 @@ pub struct Profiles {
     pub files: Vec<FileProfile>,
     /// `[limits]` of the configuration; the defaults otherwise.
     pub limits: Limits,
+    /// `[policy] row_errors` and `row_errors_max_share`: whether a row with an error is held
+    /// out or rejects its file.
+    pub rows: RowPolicy,
+}
+
+/// What a data row with an error does to its file (see [`crate::domain::policy::RowErrors`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowPolicy {
+    /// Hold the row out and use the rest of the file.
+    pub hold: bool,
+    /// More rows with errors than this share of the file's rows reject it whole all the same.
+    pub max_share: f64,
+}
+
+impl RowPolicy {
+    pub fn of(policy: &crate::domain::policy::Policy) -> Self {
+        RowPolicy {
+            hold: policy.row_errors == crate::domain::policy::RowErrors::HoldRows,
+            max_share: policy.row_errors_max_share,
+        }
+    }
+
+    /// Whether `held` rows with errors among `rows` data rows may be held out, the rest of the
+    /// file used. One bad row is always held (a file of a few rows is still one typo).
+    pub(crate) fn holds(&self, held: usize, rows: usize) -> bool {
+        self.hold && (held <= 1 || held as f64 <= self.max_share * rows as f64)
+    }
+}
+
+impl Default for RowPolicy {
+    fn default() -> Self {
+        RowPolicy::of(&crate::domain::policy::Policy::default())
+    }
 }
 
 /// Bounds on a workbook, checked before anything is allocated in proportion to what the file
@@ -370,6 +403,7 @@ impl Profiles {
         Ok(Profiles {
             files,
             limits: Limits::default(),
+            rows: RowPolicy::default(),
         })
     }
 

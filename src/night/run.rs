@@ -26,7 +26,7 @@ use crate::store::Store;
 pub enum Verdict {
     /// Everything read was applied and every notice sent.
     Done,
-    /// Done, but an input file was rejected and set aside.
+    /// Done, but an input file was rejected and set aside, or rows of one were held out.
     Rejected,
     /// Done, but some notices are still waiting in the outbox.
     MailPending,
@@ -55,6 +55,9 @@ struct Inbox {
     repeated: Vec<Taken>,
     /// Files and entries set aside in `rejected/`.
     rejected: usize,
+    /// Accepted files with rows held out for an error, by SHA-256: their error report, and
+    /// how many rows it holds out. A copy goes to `rejected/` with the report once applied.
+    held: Vec<(String, String, usize)>,
     /// Sentences for the summary: entries not read, and why.
     notes: Vec<String>,
 }
@@ -155,6 +158,17 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         &report_dir,
         &mut summary,
     )?;
+    for taken in &inbox.accepted {
+        if let Some((_, report, rows)) = inbox.held.iter().find(|(sha, ..)| *sha == taken.sha256) {
+            let copy = copy_aside(&settings.rejected, taken, report)?;
+            let _ = write!(
+                summary,
+                " Held: {rows} row(s) of {} (誤りのある行を保留しました。その行の人には今夜何もしません / rows with errors held out, nobody they name was acted on; report: {}.errors.txt).",
+                taken.name(),
+                copy.display()
+            );
+        }
+    }
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     for taken in inbox
         .accepted
@@ -168,7 +182,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary);
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
-    let verdict = if inbox.rejected > 0 {
+    let verdict = if inbox.rejected > 0 || !inbox.held.is_empty() {
         Verdict::Rejected
     } else if pending {
         Verdict::MailPending
@@ -275,9 +289,15 @@ fn read_inbox(
         journal.end(&taken.sha256)?;
     }
     let mut batch = Batch { files };
-    let mut accepted = Vec::new();
+    let (mut accepted, mut held) = (Vec::new(), Vec::new());
     for (f, taken) in batch.files.iter_mut().zip(to_read) {
         if f.accepted {
+            if f.ingested.holds_rows() {
+                let copy = std::mem::replace(&mut f.ingested.path, taken.path.clone());
+                let report = crate::report::render_input_refs(&[&f.ingested]);
+                f.ingested.path = copy;
+                held.push((taken.sha256.clone(), report, f.ingested.rows_with_errors()));
+            }
             accepted.push(taken);
             continue;
         }
@@ -294,6 +314,7 @@ fn read_inbox(
         superseded,
         repeated,
         rejected,
+        held,
         notes,
     })
 }
@@ -572,6 +593,25 @@ fn set_aside_taken(
         notes.push(changed(taken));
     }
     Ok(())
+}
+
+/// Copies an accepted file with rows held out into `dir` with its error report beside it
+/// (`NAME.errors.txt`), for the registrar: the file itself is archived as applied.
+fn copy_aside(dir: &Path, taken: &Taken, report: &str) -> anyhow::Result<PathBuf> {
+    let target = free_name(dir, &taken.copy)?;
+    std::fs::copy(&taken.copy, &target)
+        .and_then(|_| File::open(&target)?.sync_all())
+        .with_context(|| {
+            format!(
+                "copying `{}` to `{}`",
+                taken.copy.display(),
+                target.display()
+            )
+        })?;
+    crate::private::set_mode(&target)?;
+    write_report(&target, report)?;
+    inbox::sync_dir(dir)?;
+    Ok(target)
 }
 
 /// Moves the copy of an applied or already processed file into the night's archive, durably,
