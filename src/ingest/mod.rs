@@ -19,6 +19,9 @@ pub(crate) mod map;
 pub mod profile;
 mod sift;
 
+#[cfg(test)]
+mod hold_tests;
+
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
