@@ -281,7 +281,8 @@ pub struct Action {
     pub changes: Vec<Change>,
     pub review: Option<ReviewReason>,
     /// A `name_birth_candidate` review's candidates: the accounts with the row's kana name and
-    /// birth date (at most ten; the reason text counts the rest).
+    /// birth date (at most ten; the reason text counts the rest). An `ecs_id_mismatch` review's
+    /// one candidate: the ECS-ID the registry wrote (R6).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<EcsId>,
     /// Why, in plain words, for the report.
