@@ -78,6 +78,7 @@ fn read_sized(
             return out;
         }
     };
+    out.exported_on = header.exported_on;
     let start = Start::new(&head, header, bytes, bom, encoding, &mut out);
     let data = &body[start.data_start..];
     let chunks = split_records(data, chunk.max(1));

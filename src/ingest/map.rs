@@ -73,6 +73,8 @@ pub(crate) struct Header<'p> {
     pub(crate) profile: &'p FileProfile,
     /// For each mapped column: the profile column, its 0-based position and the header as written.
     pub(crate) columns: Vec<(&'p Column, u32, String)>,
+    /// The export date written in the title rows, when the profile says where (`exported`).
+    pub(crate) exported_on: Option<NaiveDate>,
 }
 
 impl Header<'_> {
@@ -114,6 +116,7 @@ pub(crate) fn find_header<'p>(
                         index,
                         profile,
                         columns,
+                        exported_on: exported_on(profile, &rows[..index]),
                     });
                 }
             } else if missing.len() < profile.columns.iter().filter(|c| c.required).count()
@@ -172,6 +175,39 @@ pub(crate) fn find_header<'p>(
             )
         }
     })
+}
+
+/// The date after the profile's `exported` label in the title rows: `出力日: 2026/04/02` in one
+/// cell, or the label in one cell and the date in the next non-empty one.
+fn exported_on(profile: &FileProfile, titles: &[Vec<String>]) -> Option<NaiveDate> {
+    let label = fold_key(profile.exported.as_deref()?);
+    for row in titles {
+        for (k, cell) in row.iter().enumerate() {
+            let cell = cell.trim();
+            // The shortest start of the cell that folds to the label (folds drop spaces and
+            // widths, so 「出力日」 and 「出 力 日」 both match).
+            let Some(end) = cell
+                .char_indices()
+                .map(|(i, c)| i + c.len_utf8())
+                .find(|&i| fold_key(&cell[..i]) == label)
+            else {
+                continue;
+            };
+            let rest = cell[end..]
+                .trim_start_matches([':', '：', ' ', '　'])
+                .trim();
+            let text = if rest.is_empty() {
+                row[k + 1..]
+                    .iter()
+                    .map(|c| c.trim())
+                    .find(|c| !c.is_empty())?
+            } else {
+                rest
+            };
+            return parse_date(text).ok().map(|d| d.date);
+        }
+    }
+    None
 }
 
 fn map_columns<'p>(
@@ -961,6 +997,26 @@ mod tests {
         let h = find_header(&rows, 1, &p).map_err(|d| d.en);
         let h = h.as_ref().map(|h| (h.index, h.kind()));
         assert_eq!(h, Ok((2, Kind::Registrar)));
+    }
+
+    #[test]
+    fn the_export_date_is_read_after_its_label_in_the_title_rows() {
+        let p = profiles();
+        let header = row(&["学籍番号", "氏名", "氏名カナ", "所属", "身分", "在籍状態"]);
+        let cases: [(&[&str], Option<&str>); 6] = [
+            (&["出力日: 2026/04/02", ""], Some("2026-04-02")),
+            (&["出力日：令和8年4月17日"], Some("2026-04-17")),
+            (&["出 力 日", "", "R8.4.3"], Some("2026-04-03")),
+            (&["出力日", "未定"], None),
+            (&["作成者: 教務部"], None),
+            (&["出力日: 2026/02/30"], None),
+        ];
+        for (title, want) in cases {
+            let rows = vec![row(&["令和8年度 在籍者一覧"]), row(title), header.clone()];
+            let h = find_header(&rows, 1, &p).map_err(|d| d.en);
+            let got = h.map(|h| h.exported_on.map(|d| d.to_string()));
+            assert_eq!(got, Ok(want.map(String::from)), "{title:?}");
+        }
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub(crate) struct Outcome {
     pub(crate) sheet: Option<String>,
     pub(crate) kind: Option<Kind>,
     pub(crate) header_row: Option<u32>,
+    /// The export date in the title rows (profile `exported`).
+    pub(crate) exported_on: Option<chrono::NaiveDate>,
     /// Non-blank data rows read (with or without errors).
     pub(crate) rows: usize,
     pub(crate) mapped: Option<Mapped>,
@@ -64,6 +66,8 @@ pub struct Ingested {
     pub encoding: Option<Encoding>,
     pub sheet: Option<String>,
     pub kind: Option<Kind>,
+    /// The export date written in the file's title rows, when its profile says where.
+    pub exported_on: Option<chrono::NaiveDate>,
     pub rows: usize,
     /// The typed rows; `None` when the file is rejected (empty when read with
     /// [`Sink::CountOnly`]).
@@ -201,6 +205,7 @@ pub(crate) fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
         encoding: None,
         sheet: None,
         kind: None,
+        exported_on: None,
         rows: 0,
         records: None,
         quiet: QuietRows::default(),
@@ -297,6 +302,7 @@ fn ingested(
         encoding: outcome.encoding,
         sheet: outcome.sheet,
         kind: outcome.kind,
+        exported_on: outcome.exported_on,
         rows: outcome.rows,
         records,
         quiet,

@@ -213,6 +213,10 @@ pub struct FileProfile {
     pub title: String,
     pub sheet: Option<String>,
     pub snapshot: Snapshot,
+    /// The label of the export date in the title rows above the header (`出力日`): the date
+    /// after it (in the same cell after `:`, or in the next cell) orders the night's full
+    /// snapshots, newest wins; without it, or when the file has none, modification time does.
+    pub exported: Option<String>,
     pub columns: Vec<Column>,
 }
 
@@ -289,6 +293,7 @@ struct RawProfile {
     title: String,
     sheet: Option<String>,
     snapshot: Option<Snapshot>,
+    exported: Option<String>,
     columns: Vec<RawColumn>,
 }
 
@@ -529,6 +534,7 @@ fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
         title: raw.title,
         sheet: raw.sheet,
         snapshot: raw.snapshot.unwrap_or(Snapshot::Full),
+        exported: raw.exported.filter(|l| !l.trim().is_empty()),
         columns,
     })
 }

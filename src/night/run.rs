@@ -51,6 +51,8 @@ struct Inbox {
     accepted: Vec<Taken>,
     /// Older full registrar snapshots of the night: archived, never read into the plan.
     superseded: Vec<Taken>,
+    /// Which snapshot won and why, when several were in the inbox.
+    newest: String,
     /// Files processed before (same SHA-256): archived unread.
     repeated: Vec<Taken>,
     /// Files and entries set aside in `rejected/`.
@@ -99,8 +101,9 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let mut plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
     for t in &inbox.superseded {
         plan.warnings.push(format!(
-            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night (by modification time); archived, not planned",
-            t.name()
+            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night ({}); archived, not planned",
+            t.name(),
+            inbox.newest
         ));
     }
     // The guard's verdict is in the report too: it is what the administrator reads next.
@@ -307,11 +310,13 @@ fn read_inbox(
         set_aside_taken(&settings.rejected, &taken, &report, &mut notes)?;
         rejected += 1;
     }
-    let superseded = newest_snapshot_wins(settings, &mut batch, &mut accepted, &mut notes);
+    let (superseded, newest) =
+        newest_snapshot_wins(settings, &mut batch, &mut accepted, &mut notes);
     Ok(Inbox {
         batch,
         accepted,
         superseded,
+        newest,
         repeated,
         rejected,
         held,
@@ -319,41 +324,71 @@ fn read_inbox(
     })
 }
 
-/// When the night's accepted files hold several full registrar snapshots, the newest (by the
-/// inbox file's modification time) is the night's snapshot: the older ones are taken out of the
-/// batch, never merged (an older snapshot would undo a newer one, and the two would disagree
-/// about everyone who changed in between), and returned to be archived. The notes say which
-/// file won and why.
+/// When the night's accepted files hold several full registrar snapshots, the newest is the
+/// night's snapshot: by the export date in their title rows when the profile says where it is
+/// (`exported`) and every one of them has it, else by the inbox file's modification time. The
+/// older ones are taken out of the batch, never merged (an older snapshot would undo a newer
+/// one, and the two would disagree about everyone who changed in between), and returned to be
+/// archived, with the sentence saying which file won and why.
 fn newest_snapshot_wins(
     settings: &Settings,
     batch: &mut Batch,
     accepted: &mut Vec<Taken>,
     notes: &mut Vec<String>,
-) -> Vec<Taken> {
+) -> (Vec<Taken>, String) {
     use crate::domain::model::Kind;
     let full = settings.profiles.registrar_is_full();
     // `accepted` and the accepted files of `batch` are in the same order.
-    let snapshots: Vec<usize> = batch
+    let snapshots: Vec<(usize, Option<NaiveDate>)> = batch
         .files
         .iter()
         .filter(|f| f.accepted)
         .enumerate()
         .filter(|(_, f)| f.ingested.kind == Some(Kind::Registrar))
-        .map(|(k, _)| k)
+        .map(|(k, f)| (k, f.ingested.exported_on))
         .collect();
     if !full || snapshots.len() < 2 {
-        return Vec::new();
+        return (Vec::new(), String::new());
     }
-    let newest = snapshots
+    let by_date = snapshots.iter().all(|(_, d)| d.is_some());
+    let (newest, date) = snapshots
         .iter()
         .copied()
-        .max_by_key(|&k| (accepted[k].modified(), accepted[k].name()))
+        .max_by_key(|&(k, d)| {
+            (
+                d.filter(|_| by_date),
+                accepted[k].modified(),
+                accepted[k].name(),
+            )
+        })
         .unwrap_or_default();
-    let older: Vec<usize> = snapshots.into_iter().filter(|&k| k != newest).collect();
+    let tied = snapshots.iter().filter(|(_, d)| *d == date).count() > 1;
+    let why = match date.filter(|_| by_date) {
+        Some(date) if tied => format!(
+            "{} is the newest by modification time among the snapshots exported on {date} (title row) / 出力日が同じため更新日時が最新",
+            accepted[newest].name()
+        ),
+        Some(date) => format!(
+            "{} is the newest by the export date in its title row ({date}) / 表題行の出力日が最新",
+            accepted[newest].name()
+        ),
+        None => format!(
+            "{} is the newest by modification time{} / 更新日時が最新",
+            accepted[newest].name(),
+            if snapshots.iter().any(|(_, d)| d.is_some()) {
+                " (not every snapshot has an export date in its title row)"
+            } else {
+                ""
+            }
+        ),
+    };
+    let older: Vec<usize> = snapshots
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|&k| k != newest)
+        .collect();
     notes.push(format!(
-        "Full registrar snapshots: {} is the night's (the newest by modification time); \
-         superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
-        accepted[newest].name(),
+        "Full registrar snapshots: {why}; superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
         older
             .iter()
             .map(|&k| accepted[k].name())
@@ -371,7 +406,7 @@ fn newest_snapshot_wins(
     batch
         .files
         .retain(|f| !(f.accepted && superseded.iter().any(|t| t.copy == f.ingested.path)));
-    superseded
+    (superseded, why)
 }
 
 /// An inbox entry that is not read: set aside unopened (returns true) or left for the next run.
