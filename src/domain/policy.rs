@@ -46,6 +46,9 @@ pub struct Policy {
     /// KUMOI addresses: `<family>.<given>@<kumoi_domain>` from the romanized kana name, with
     /// `.2`, `.3`, ... on collision.
     pub kumoi_domain: String,
+    /// A full registrar snapshot with fewer data rows than this share of the previous one is
+    /// called out as a warning (`check`, the plan's warnings).
+    pub snapshot_min_share: f64,
 }
 
 impl Default for Policy {
@@ -66,6 +69,7 @@ impl Default for Policy {
             id_prefix: "a0".to_string(),
             id_digits: 6,
             kumoi_domain: "st.kyoto-u.ac.jp".to_string(),
+            snapshot_min_share: 0.5,
         }
     }
 }
@@ -81,6 +85,9 @@ impl Policy {
         }
         if !(0.0..=10.0).contains(&self.guard_create_share) {
             return Err("`policy.guard_create_share` must be between 0 and 10".into());
+        }
+        if !(0.0..=1.0).contains(&self.snapshot_min_share) {
+            return Err("`policy.snapshot_min_share` must be between 0 and 1".into());
         }
         if self.id_prefix.is_empty() || !self.id_prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err("`policy.id_prefix` must be ASCII letters and digits".into());
