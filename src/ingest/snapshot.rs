@@ -13,7 +13,9 @@ use crate::ingest::profile::Profiles;
 /// (`snapshot = "changes"`) may be empty.
 pub(crate) fn reject_empty(outcome: &mut Outcome, profiles: &Profiles) {
     let empty = outcome.kind == Some(Kind::Registrar) && outcome.rows == 0;
-    if empty && profiles.registrar_is_full() && !outcome.diagnostics.iter().any(Diagnostic::is_error)
+    if empty
+        && profiles.registrar_is_full()
+        && !outcome.diagnostics.iter().any(Diagnostic::is_error)
     {
         outcome.diagnostics.push(Diagnostic::error(
             Location::File,
@@ -75,7 +77,11 @@ mod tests {
             name: "reg.csv".into(),
             rows: previous,
         };
-        assert_eq!(shrunk(rows, &prev, share).is_some(), warns, "{rows} of {previous} at {share}");
+        assert_eq!(
+            shrunk(rows, &prev, share).is_some(),
+            warns,
+            "{rows} of {previous} at {share}"
+        );
     }
 
     #[test]
@@ -98,7 +104,11 @@ mod tests {
         };
         let d = shrunk(300, &prev, 0.5).unwrap_or_else(|| unreachable!());
         assert!(!d.is_error());
-        assert!(d.en.contains("300 rows") && d.en.contains("`reg-0401.csv`, 1000 rows"), "{}", d.en);
+        assert!(
+            d.en.contains("300 rows") && d.en.contains("`reg-0401.csv`, 1000 rows"),
+            "{}",
+            d.en
+        );
         assert!(d.en.contains("50%"), "{}", d.en);
         assert!(d.ja.contains("離籍"), "{}", d.ja);
     }

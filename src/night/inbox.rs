@@ -70,9 +70,7 @@ impl Skip {
 
     pub fn message_ja(self) -> &'static str {
         match self {
-            Skip::Ignored => {
-                "システムファイル・一時ファイルです。読まずに受信フォルダに残します"
-            }
+            Skip::Ignored => "システムファイル・一時ファイルです。読まずに受信フォルダに残します",
             Skip::Symlink => "シンボリックリンクです。リンク先は読みません",
             Skip::Fifo => "名前付きパイプ（FIFO）です。読みません",
             Skip::Socket => "ソケットです。読みません",
@@ -155,9 +153,10 @@ pub(crate) fn ignored_note(skipped: &[Skipped]) -> Option<String> {
 /// report is in `NAME.errors.txt`.
 pub(crate) fn rejected_note(file: &crate::ingest::Ingested) -> String {
     let name = display_name(&file.path);
-    let first = file.errors().next().map_or_else(String::new, |d| {
-        d.render(&name, file.sheet.as_deref())
-    });
+    let first = file
+        .errors()
+        .next()
+        .map_or_else(String::new, |d| d.render(&name, file.sheet.as_deref()));
     let more = file.errors().count().saturating_sub(1);
     if more > 0 {
         format!("Rejected: {first} (ほか {more} 件 / and {more} more)")

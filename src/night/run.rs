@@ -224,7 +224,11 @@ fn read_inbox(
     let mut notes = Vec::new();
     let mut rejected = 0;
     notes.extend(inbox::ignored_note(&scan.skipped));
-    for skipped in scan.skipped.iter().filter(|s| s.why != inbox::Skip::Ignored) {
+    for skipped in scan
+        .skipped
+        .iter()
+        .filter(|s| s.why != inbox::Skip::Ignored)
+    {
         rejected += usize::from(skip(settings, skipped, &mut notes)?);
     }
     let staging = inbox::staging(&settings.archive)?;

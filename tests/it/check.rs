@@ -72,3 +72,83 @@ fn check_rejects_a_student_number_that_is_not_eight_digits() -> crate::common::R
     assert!(out.contains("2 件のエラー errors"), "{out}");
     Ok(())
 }
+
+/// The sample export's title and header rows, and its first `rows` data rows (CP932 bytes).
+fn sample_head(rows: usize) -> crate::common::Result<Vec<u8>> {
+    let bytes = std::fs::read(root().join("samples/registrar-2026-04-02.csv"))?;
+    // Three title rows, the header, then the data.
+    let keep = 4 + rows;
+    let mut out = Vec::new();
+    for line in bytes.split_inclusive(|&b| b == b'\n').take(keep) {
+        out.extend_from_slice(line);
+    }
+    Ok(out)
+}
+
+#[test]
+fn a_header_only_full_snapshot_is_rejected_because_it_would_depart_everyone()
+-> crate::common::Result {
+    let dir = crate::common::imported(None, &[]);
+    let inbox = dir.path().join("inbox");
+    crate::common::write_settled(&inbox.join("registrar-empty.csv"), sample_head(0)?);
+    let o = output(dir.path(), &["check", "inbox/registrar-empty.csv"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("inbox/registrar-empty.csv: エラー error: 在籍者の全件データですが、見出し行だけでデータ行がありません。このまま読むと在籍者全員が離籍（R5）になります。書き出しをやり直してください / a full registrar snapshot with a header and no data rows: read as it is, it would depart everyone on record (R5); export it again"),
+        "{out}"
+    );
+    // `run` sets it aside too, and nobody departs.
+    let r = crate::common::regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Rejected: registrar-empty.csv: エラー error: 在籍者の全件データですが"),
+        "{}",
+        r.stdout
+    );
+    // The summary's action counts hold no departure.
+    assert!(
+        !r.stdout.contains("— depart") && !r.stdout.contains(", depart"),
+        "{}",
+        r.stdout
+    );
+    Ok(())
+}
+
+#[test]
+fn a_full_snapshot_much_smaller_than_the_previous_one_is_a_warning() -> crate::common::Result {
+    let dir = crate::common::imported(Some("[policy]\nguard_share = 0.5\n"), &[]);
+    let inbox = dir.path().join("inbox");
+    crate::common::drop_in(dir.path(), &["samples/registrar-2026-04-02.csv"]);
+    let r = crate::common::regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+
+    // The next export holds 20 of the 203 rows.
+    crate::common::write_settled(&inbox.join("registrar-0403.csv"), sample_head(20)?);
+    let o = output(dir.path(), &["check", "inbox/registrar-0403.csv"], &[]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "a warning does not reject: {out}");
+    let warning = "a full registrar snapshot of 20 rows, fewer than 50% of the previous one (`registrar-2026-04-02.csv`, 203 rows): check that the export is complete";
+    assert!(
+        out.contains(&format!(
+            "inbox/registrar-0403.csv: 警告 warning: 在籍者の全件データが 20 行で"
+        )),
+        "{out}"
+    );
+    assert!(out.contains(warning), "{out}");
+    // The plan carries it among its warnings, so the report shows it.
+    let r = crate::common::regsync(
+        dir.path(),
+        &["plan", "--as-of", "2026-04-03", "--out", "p"],
+        &[],
+    )?;
+    let plan = std::fs::read_to_string(dir.path().join("p/plan.json"))?;
+    assert!(plan.contains(warning), "{}{plan}", r.stdout);
+    let html = std::fs::read_to_string(dir.path().join("p/report.html"))?;
+    assert!(
+        html.contains("fewer than 50% of the previous one"),
+        "{html}"
+    );
+    Ok(())
+}

@@ -324,7 +324,13 @@ fn windows_and_office_files_are_ignored_and_a_fresh_file_waits_for_the_next_nigh
     let inbox = dir.path().join("inbox");
     let (export, fresh) = ("registrar-2026-04-02.csv", "hr-2026-04-02.csv");
     write_settled(&inbox.join(export), sample(export)?);
-    let litter = ["Thumbs.db", "desktop.ini", "~$reg.xlsx", ".DS_Store", "copy.part"];
+    let litter = [
+        "Thumbs.db",
+        "desktop.ini",
+        "~$reg.xlsx",
+        ".DS_Store",
+        "copy.part",
+    ];
     for name in litter {
         write_settled(&inbox.join(name), b"\x00\x01 not an export");
     }
@@ -333,7 +339,11 @@ fn windows_and_office_files_are_ignored_and_a_fresh_file_waits_for_the_next_nigh
 
     let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("1 file(s) read, 0 rejected"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("1 file(s) read, 0 rejected"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains(
             "Ignored: .DS_Store, Thumbs.db, copy.part, desktop.ini, ~$reg.xlsx (システムファイル・一時ファイルです。読まずに受信フォルダに残します / a system, owner or temporary file; not read, left in the inbox)."
@@ -358,7 +368,10 @@ fn windows_and_office_files_are_ignored_and_a_fresh_file_waits_for_the_next_nigh
     for name in litter {
         assert!(inbox.join(name).exists(), "{name} stays where it is");
     }
-    assert!(!dir.path().join("rejected").exists(), "nothing is set aside");
+    assert!(
+        !dir.path().join("rejected").exists(),
+        "nothing is set aside"
+    );
 
     // The next night the roster has not changed for a day: it is read.
     age(&inbox.join(fresh), 86_400)?;
@@ -387,10 +400,16 @@ fn the_summary_names_each_rejected_file_with_its_first_error() -> Result {
     }
     let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
     assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("2 file(s) read, 2 rejected"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("2 file(s) read, 2 rejected"),
+        "{}",
+        r.stdout
+    );
     for name in ["bad-date.csv", "unknown-status.csv"] {
         let report = std::fs::read_to_string(
-            dir.path().join("rejected").join(format!("{name}.errors.txt")),
+            dir.path()
+                .join("rejected")
+                .join(format!("{name}.errors.txt")),
         )?;
         // The report names the file by its path in the inbox; the summary by its name.
         let first = report
@@ -415,12 +434,23 @@ fn check_without_files_checks_the_inbox_as_run_would_find_it() -> Result {
         sample("registrar-2026-04-02.csv")?,
     );
     write_settled(&inbox.join("Thumbs.db"), b"\x00");
-    write(&inbox.join("hr-2026-04-02.csv"), sample("hr-2026-04-02.csv")?);
+    write(
+        &inbox.join("hr-2026-04-02.csv"),
+        sample("hr-2026-04-02.csv")?,
+    );
     let r = regsync(dir.path(), &["check"], &[])?;
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("(1 件のファイル / file(s) to read)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("(1 件のファイル / file(s) to read)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("Ignored: Thumbs.db ("), "{}", r.stdout);
-    assert!(r.stdout.contains("Waiting: hr-2026-04-02.csv ("), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Waiting: hr-2026-04-02.csv ("),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout
             .lines()
@@ -433,6 +463,11 @@ fn check_without_files_checks_the_inbox_as_run_would_find_it() -> Result {
     std::fs::create_dir(inbox.join("old"))?;
     let r = regsync(dir.path(), &["check"], &[])?;
     assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("Not read, `run` sets it aside: old (フォルダです"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("Not read, `run` sets it aside: old (フォルダです"),
+        "{}",
+        r.stdout
+    );
     Ok(())
 }
