@@ -328,6 +328,19 @@ pub(crate) fn fold_kana_key_spaced(s: &str) -> String {
         .join(" ")
 }
 
+/// Whether `c` is a private-use character: a 外字, a character a university or a vendor added
+/// for itself (CP932's user-defined area F040–F9FC decodes to U+E000–U+E757). It prints as a
+/// blank or a box anywhere else, so a name holding one is never taken silently.
+pub(crate) fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
+}
+
+/// Whether `s` holds a private-use character ([`is_private_use`]). Such a character's UTF-8
+/// starts with a byte of 0xEE or more, so most text is settled by one pass over its bytes.
+pub(crate) fn has_private_use(s: &str) -> bool {
+    s.bytes().any(|b| b >= 0xEE) && s.chars().any(is_private_use)
+}
+
 #[cfg(test)]
 mod reference;
 
