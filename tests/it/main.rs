@@ -8,6 +8,7 @@ mod common;
 mod hostile;
 mod inbox;
 mod ingest;
+mod install;
 mod mail;
 mod mail_faults;
 mod nights;
