@@ -131,9 +131,7 @@ fn a_full_snapshot_much_smaller_than_the_previous_one_is_a_warning() -> crate::c
     assert_eq!(o.status.code(), Some(0), "a warning does not reject: {out}");
     let warning = "a full registrar snapshot of 20 rows, fewer than 50% of the previous one (`registrar-2026-04-02.csv`, 203 rows): check that the export is complete";
     assert!(
-        out.contains(&format!(
-            "inbox/registrar-0403.csv: 警告 warning: 在籍者の全件データが 20 行で"
-        )),
+        out.contains("inbox/registrar-0403.csv: 警告 warning: 在籍者の全件データが 20 行で"),
         "{out}"
     );
     assert!(out.contains(warning), "{out}");

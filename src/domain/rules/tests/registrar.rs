@@ -536,11 +536,21 @@ fn r2_candidates_a_person_said_are_different_people_no_longer_hold_the_row_back(
     assert_eq!(kinds(&p), vec![ActionKind::Create]);
 }
 
-/// R7 with 外字: (name on record, the row's name, the row's 所属) → the action kinds, and the
-/// name and 所属 on record after them.
+/// One case of the 外字 test: (name on record, the row's name, the row's 所属) → the action
+/// kinds, and the name and 所属 on record after them.
+type GaijiCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [ActionKind],
+    &'static str,
+    &'static str,
+);
+
+/// R7 with 外字.
 #[test]
 fn r7_a_name_change_to_unmapped_gaiji_is_a_review_item_never_a_silent_update() {
-    let cases: [(&str, &str, &str, &[ActionKind], &str, &str); 5] = [
+    let cases: [GaijiCase; 5] = [
         // An ordinary change of name is followed.
         (
             "髙橋　太郎",
