@@ -108,6 +108,8 @@ fn name_likely_encoding(prefix: &[u8], out: &mut Outcome) {
         return;
     }
     if let Some(guess) = likely(prefix) {
+        // It was not read as the encoding it was tried as: no label says it is that.
+        out.encoding = None;
         let (ja, en) = guess.message();
         out.diagnostics
             .push(Diagnostic::error(Location::File, ja, en));

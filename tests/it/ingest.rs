@@ -305,5 +305,7 @@ fn check_names_eucjp() -> crate::common::Result {
         "{}",
         r.stdout
     );
+    // Not labelled as the CP932 it was tried as.
+    assert!(!r.stdout.contains("CP932 (Windows-31J)"), "{}", r.stdout);
     Ok(())
 }
