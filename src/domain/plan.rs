@@ -182,10 +182,12 @@ pub enum ReviewReason {
     UnknownAccount,
     /// A counter approval (R8, R10) for a person HR hired: the staff conversion wins (R9).
     ApprovalOverruled,
+    /// The registry changed a name to one with 外字 the profile does not map (R7).
+    UnmappedGaiji,
 }
 
 impl ReviewReason {
-    pub const ALL: [ReviewReason; 7] = [
+    pub const ALL: [ReviewReason; 8] = [
         ReviewReason::EcsIdMismatch,
         ReviewReason::DuplicateRows,
         ReviewReason::NameBirthCandidate,
@@ -193,6 +195,7 @@ impl ReviewReason {
         ReviewReason::AbsentFromSnapshot,
         ReviewReason::UnknownAccount,
         ReviewReason::ApprovalOverruled,
+        ReviewReason::UnmappedGaiji,
     ];
 
     /// The snake_case name serde, the review queue and the reports use.
@@ -205,6 +208,7 @@ impl ReviewReason {
             ReviewReason::AbsentFromSnapshot => "absent_from_snapshot",
             ReviewReason::UnknownAccount => "unknown_account",
             ReviewReason::ApprovalOverruled => "approval_overruled",
+            ReviewReason::UnmappedGaiji => "unmapped_gaiji",
         }
     }
 
@@ -222,6 +226,7 @@ impl ReviewReason {
             ReviewReason::AbsentFromSnapshot => "全件データに不在",
             ReviewReason::UnknownAccount => "未登録のアカウント",
             ReviewReason::ApprovalOverruled => "教職員移行のため承認を保留",
+            ReviewReason::UnmappedGaiji => "氏名に未登録の外字",
         }
     }
 }

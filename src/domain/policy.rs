@@ -62,6 +62,9 @@ pub struct Policy {
     /// With `hold_rows`, a file whose rows with errors are more than this share of its rows is
     /// rejected whole all the same (a wrong column or a broken export, not one typo).
     pub row_errors_max_share: f64,
+    /// A full registrar snapshot with fewer data rows than this share of the previous one is
+    /// called out as a warning (`check`, the plan's warnings).
+    pub snapshot_min_share: f64,
 }
 
 impl Default for Policy {
@@ -84,6 +87,7 @@ impl Default for Policy {
             kumoi_domain: "st.kyoto-u.ac.jp".to_string(),
             row_errors: RowErrors::HoldRows,
             row_errors_max_share: 0.05,
+            snapshot_min_share: 0.5,
         }
     }
 }
@@ -102,6 +106,9 @@ impl Policy {
         }
         if !(0.0..=1.0).contains(&self.row_errors_max_share) {
             return Err("`policy.row_errors_max_share` must be between 0 and 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.snapshot_min_share) {
+            return Err("`policy.snapshot_min_share` must be between 0 and 1".into());
         }
         if self.id_prefix.is_empty() || !self.id_prefix.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err("`policy.id_prefix` must be ASCII letters and digits".into());

@@ -328,6 +328,21 @@ pub(crate) fn fold_kana_key_spaced(s: &str) -> String {
         .join(" ")
 }
 
+/// Whether `c` is a private-use character: a 外字, a character a university or a vendor added
+/// for itself (CP932's user-defined area F040–F9FC decodes to U+E000–U+E757). It prints as a
+/// blank or a box anywhere else, so a name holding one is never taken silently.
+pub(crate) fn is_private_use(c: char) -> bool {
+    matches!(c, '\u{E000}'..='\u{F8FF}' | '\u{F0000}'..='\u{FFFFD}' | '\u{100000}'..='\u{10FFFD}')
+}
+
+/// Whether `s` holds a private-use character ([`is_private_use`]). Such a character's UTF-8
+/// starts with a byte of 0xEE or more, so most text is settled by one pass over its bytes,
+/// written as a fold without an early exit so that it compiles to wide compares (every text
+/// cell of a national export passes here).
+pub(crate) fn has_private_use(s: &str) -> bool {
+    s.bytes().fold(false, |high, b| high | (b >= 0xEE)) && s.chars().any(is_private_use)
+}
+
 #[cfg(test)]
 mod reference;
 
@@ -337,6 +352,23 @@ mod tests {
     use super::reference::{reference_fold_kana_key, reference_fold_key};
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn private_use_characters_are_told_from_their_neighbours() {
+        for (s, private) in [
+            ("山田　太郎", false),
+            ("\u{E000}橋", true),
+            ("Ａ１ｱ", false),
+            ("\u{F8FF}", true),
+            ("\u{F900}\u{FA10}", false),
+            ("\u{D7FF}\u{E000}", true),
+            ("\u{F0000}", true),
+            ("\u{10FFFD}", true),
+            ("😀", false),
+        ] {
+            assert_eq!(has_private_use(s), private, "{s:?}");
+        }
+    }
 
     #[track_caller]
     fn check(input: &str, expected: &str) {

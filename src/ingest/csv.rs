@@ -1,5 +1,7 @@
 //! CSV as Japanese Excel writes it: CP932 or UTF-8, CRLF, quoted line breaks, title rows above
-//! the header, padded empty columns and rows.
+//! the header, padded empty columns and rows; and tab-separated text, which is what Excel's
+//! 「Unicode テキスト」 (UTF-16LE with a BOM) and 「テキスト (タブ区切り)」 write. The separator is
+//! the one with which the header is found: a comma, else a tab.
 //!
 //! Large files are read in parallel. CP932 never uses CR, LF, `,` or `"` as a trail byte, so a
 //! record boundary can be found in the raw bytes: a LF outside quotes. The body after the header
@@ -22,10 +24,13 @@ use rayon::prelude::*;
 use crate::domain::model::Kind;
 use crate::ingest::QuietRows;
 use crate::ingest::diag::{Diagnostic, Location};
-use crate::ingest::encoding::{Encoding, body, decode_chunk, decode_chunk_into, locate, sniff};
+use crate::ingest::encoding::{
+    Encoding, body, decode_chunk, decode_chunk_into, decode_utf16, likely, locate, sniff, utf16_bom,
+};
 use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header};
 use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
+pub(crate) use splitter::{Content, Splitter};
 
 /// Target size of one parallel chunk.
 pub(crate) const CHUNK: usize = 2 << 20;
@@ -54,6 +59,9 @@ pub(crate) fn read(bytes: &[u8], file: u32, profiles: &Profiles, sink: Sink<'_>)
     read_sized(bytes, file, profiles, sink, CHUNK)
 }
 
+/// Reads a whole file's bytes in chunks of about `chunk` bytes: UTF-16 (by its BOM) is decoded
+/// whole into UTF-8 first; other files are decoded chunk by chunk as [`sniff`] finds them. A
+/// file rejected for its bytes or for want of a header gets a guess at its encoding.
 fn read_sized(
     bytes: &[u8],
     file: u32,
@@ -61,15 +69,91 @@ fn read_sized(
     sink: Sink<'_>,
     chunk: usize,
 ) -> Outcome {
-    let encoding = sniff(bytes);
+    if let Some(utf16) = utf16_bom(bytes) {
+        return match decode_utf16(bytes, utf16) {
+            Ok(text) => {
+                let mut out =
+                    read_decoded(text.as_bytes(), Encoding::Utf8, file, profiles, sink, chunk);
+                out.encoding = Some(utf16);
+                out
+            }
+            Err(e) => Outcome {
+                encoding: Some(utf16),
+                diagnostics: vec![Diagnostic::error(
+                    Location::Byte {
+                        line: e.line,
+                        byte: e.column,
+                    },
+                    e.message_ja(),
+                    e.to_string(),
+                )],
+                ..Outcome::default()
+            },
+        };
+    }
+    let mut out = read_decoded(bytes, sniff(bytes), file, profiles, sink, chunk);
+    name_likely_encoding(bytes, &mut out);
+    out
+}
+
+/// When a file was rejected for its bytes or because no header was found in it, and its first
+/// bytes look like an encoding that is not read (EUC-JP, UTF-16 without a BOM), says so and how
+/// to save it again.
+fn name_likely_encoding(prefix: &[u8], out: &mut Outcome) {
+    let bad_bytes = out
+        .diagnostics
+        .iter()
+        .any(|d| matches!(d.location, Location::Byte { .. }));
+    if !(bad_bytes || out.kind.is_none()) {
+        return;
+    }
+    if let Some(guess) = likely(prefix) {
+        // It was not read as the encoding it was tried as: no label says it is that.
+        out.encoding = None;
+        let (ja, en) = guess.message();
+        out.diagnostics
+            .push(Diagnostic::error(Location::File, ja, en));
+    }
+}
+
+/// The header search with a comma, then, when that finds no header and the first rows hold a
+/// tab, with a tab: the records of the rows searched, the separator and the header found (or
+/// the comma search's diagnostic).
+fn find_head<'p>(
+    body: &[u8],
+    encoding: Encoding,
+    limit: usize,
+    profiles: &'p Profiles,
+) -> (Head, u8, Result<Header<'p>, Diagnostic>) {
+    let head = search_head(body, encoding, limit, b',');
+    let found = find_header(&head.rows, 1, profiles);
+    if found.is_ok() || !head.rows.iter().flatten().any(|f| f.contains('\t')) {
+        return (head, b',', found);
+    }
+    let tabbed = search_head(body, encoding, limit, b'\t');
+    match find_header(&tabbed.rows, 1, profiles) {
+        Ok(header) => (tabbed, b'\t', Ok(header)),
+        Err(_) => (head, b',', found),
+    }
+}
+
+/// Reads a file's bytes, decoded as `encoding`.
+fn read_decoded(
+    bytes: &[u8],
+    encoding: Encoding,
+    file: u32,
+    profiles: &Profiles,
+    sink: Sink<'_>,
+    chunk: usize,
+) -> Outcome {
     let bom = bytes.len() - body(bytes, encoding).len();
     let body = &bytes[bom..];
     let mut out = Outcome {
         encoding: Some(encoding),
         ..Outcome::default()
     };
-    let head = search_head(body, encoding, HEADER_SEARCH_ROWS);
-    let header = match find_header(&head.rows, 1, profiles) {
+    let (head, sep, found) = find_head(body, encoding, HEADER_SEARCH_ROWS, profiles);
+    let header = match found {
         Ok(h) => h,
         Err(d) => {
             // Row numbers in the header search are record counts; make them spreadsheet rows.
@@ -106,7 +190,9 @@ fn read_sized(
                 group
                     .par_iter()
                     .zip(scratch)
-                    .map(|(&(s, e), sc)| read_chunk(&data[s..e], encoding, sc, file, &mapper, sink))
+                    .map(|(&(s, e), sc)| {
+                        read_chunk(&data[s..e], encoding, sep, sc, file, &mapper, sink)
+                    })
                     .collect::<Vec<_>>()
             },
             || stitch.add(previous),
@@ -134,10 +220,15 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
     let (chunk, step) = (sizes.chunk.max(1), sizes.step.max(1));
     let mut buf = Vec::new();
     let mut eof = fill(src, &mut buf, chunk.saturating_add(step))?;
+    if utf16_bom(&buf).is_some() {
+        // UTF-16 is decoded whole into UTF-8 first.
+        src.read_to_end(&mut buf)?;
+        eof = true;
+    }
     // The header: searched in what has been read, reading on until the search is settled, i.e.
     // the header record is followed by another one (so it is complete); a file that ends first
     // is read whole.
-    let (encoding, bom, head, header) = loop {
+    let (encoding, bom, head, header, sep) = loop {
         if eof {
             return Ok(read_sized(&buf, file, profiles, sink, chunk));
         }
@@ -147,11 +238,11 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         } else {
             0
         };
-        let head = search_head(&buf[bom..], encoding, HEADER_SEARCH_ROWS + 1);
-        if let Ok(header) = find_header(&head.rows, 1, profiles)
+        let (head, sep, found) = find_head(&buf[bom..], encoding, HEADER_SEARCH_ROWS + 1, profiles);
+        if let Ok(header) = found
             && header.index + 1 < head.rows.len()
         {
-            break (encoding, bom, head, header);
+            break (encoding, bom, head, header, sep);
         }
         let want = buf.len().saturating_mul(2);
         eof = fill(src, &mut buf, want)?;
@@ -187,7 +278,9 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
             || {
                 next.par_iter()
                     .zip(scratch)
-                    .map(|(raw, sc)| read_chunk(raw.bytes(), encoding, sc, file, &mapper, sink))
+                    .map(|(raw, sc)| {
+                        read_chunk(raw.bytes(), encoding, sep, sc, file, &mapper, sink)
+                    })
                     .collect::<Vec<_>>()
             },
             || {
@@ -217,7 +310,20 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         src.read_to_end(&mut all)?;
         return Ok(read_sized(&all, file, profiles, sink, chunk));
     }
-    Ok(stitch.finish(out))
+    let mut out = stitch.finish(out);
+    if out
+        .diagnostics
+        .iter()
+        .any(|d| matches!(d.location, Location::Byte { .. }))
+    {
+        // The guess needs the file's first bytes again.
+        src.seek(SeekFrom::Start(0))?;
+        let mut prefix = Vec::new();
+        src.take(crate::ingest::encoding::LIKELY_PREFIX as u64)
+            .read_to_end(&mut prefix)?;
+        name_likely_encoding(&prefix, &mut out);
+    }
+    Ok(out)
 }
 
 /// The encoding [`sniff`] would find for a file starting with `prefix`, as far as the prefix
@@ -252,8 +358,9 @@ struct Head {
     ends: Vec<(usize, u64, u64)>,
 }
 
-fn search_head(body: &[u8], encoding: Encoding, limit: usize) -> Head {
+fn search_head(body: &[u8], encoding: Encoding, limit: usize, sep: u8) -> Head {
     let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(sep)
         .has_headers(false)
         .flexible(true)
         .from_reader(body);
@@ -671,6 +778,7 @@ struct ChunkOut {
 fn read_chunk(
     raw: &[u8],
     encoding: Encoding,
+    sep: u8,
     scratch: Scratch,
     file: u32,
     mapper: &Mapper<'_>,
@@ -691,6 +799,12 @@ fn read_chunk(
             if sink.keeps() {
                 mapped.reserve(raw.len() / 96);
             }
+            // The separator is a constant in the splitter's loop.
+            let read_records = if sep == b'\t' {
+                read_records::<b'\t'>
+            } else {
+                read_records::<b','>
+            };
             let lines = read_records(
                 decoded,
                 sink,
@@ -734,7 +848,7 @@ fn read_chunk(
 /// The chunk is valid UTF-8 and [`Splitter`] cuts only at ASCII bytes, so every field is a
 /// `&str` slice of it, used in place; only fields with `""` are copied (unescaped).
 #[expect(clippy::too_many_arguments)]
-fn read_records(
+fn read_records<const SEP: u8>(
     text: &str,
     sink: Sink<'_>,
     file: u32,
@@ -751,7 +865,7 @@ fn read_records(
         quiet,
         ..
     } = bufs;
-    let mut reader = Splitter::new(text.as_bytes());
+    let mut reader = Splitter::<SEP>::new(text.as_bytes());
     let mut spare: Vec<Cell<'static>> = Vec::with_capacity(32);
     let mut embedded = 0u64;
     while let Some(record) = reader.next_record(spans, unescaped) {
@@ -795,150 +909,6 @@ fn read_records(
     reader.lines()
 }
 
-/// The end of an unquoted stretch of a field starting at `from`: the next `,`, CR or LF.
-fn field_end(d: &[u8], from: usize) -> usize {
-    d[from..]
-        .iter()
-        .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
-        .map_or(d.len(), |i| from + i)
-}
-
-/// A field's content: a range of the input (unquoted fields, and quoted ones without `""` or
-/// text after the closing quote), or a range of the unescape buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Content {
-    Chunk(usize, usize),
-    Unescaped(usize, usize),
-}
-
-/// A record found by [`Splitter`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RecordAt {
-    /// The 1-based physical line the record starts on.
-    pub(crate) line: u64,
-    /// LF bytes quoted inside the record's fields.
-    pub(crate) breaks: u64,
-}
-
-/// A zero-copy CSV record splitter over raw bytes, splitting exactly as the `csv` crate does with
-/// `has_headers(false)`, `flexible(true)` and its defaults: `,` between fields; `"` opens a quoted
-/// field only as its first byte; inside, `""` is a quote and line breaks are text; after the
-/// closing quote, text up to the next `,` or line break joins the field; CR, LF and CRLF end a
-/// record; blank lines are skipped. Only ASCII bytes are structural, so it works on CP932 (whose
-/// trail bytes are 0x40..=0xFC) as well as UTF-8.
-pub(crate) struct Splitter<'a> {
-    data: &'a [u8],
-    pos: usize,
-    /// LF bytes before `pos`.
-    lf: u64,
-}
-
-impl<'a> Splitter<'a> {
-    pub(crate) fn new(data: &'a [u8]) -> Self {
-        Splitter {
-            data,
-            pos: 0,
-            lf: 0,
-        }
-    }
-
-    /// LF bytes in the whole input once the last record has been read.
-    pub(crate) fn lines(&self) -> u64 {
-        self.lf + memchr::memchr_iter(b'\n', &self.data[self.pos..]).count() as u64
-    }
-
-    /// The next record's fields into `spans` (and `unescaped`, both cleared first).
-    pub(crate) fn next_record(
-        &mut self,
-        spans: &mut Vec<Content>,
-        unescaped: &mut Vec<u8>,
-    ) -> Option<RecordAt> {
-        spans.clear();
-        unescaped.clear();
-        let d = self.data;
-        let mut pos = self.pos;
-        while let Some(&b) = d.get(pos) {
-            match b {
-                b'\n' => self.lf += 1,
-                b'\r' => {}
-                _ => break,
-            }
-            pos += 1;
-        }
-        if pos >= d.len() {
-            self.pos = pos;
-            return None;
-        }
-        let line = self.lf + 1;
-        let mut breaks = 0u64;
-        loop {
-            let content = if d.get(pos) == Some(&b'"') {
-                pos += 1;
-                let mut piece = pos;
-                let mut escaped = false;
-                let from = unescaped.len();
-                // Quoted LFs are counted on the way.
-                let close = loop {
-                    match memchr::memchr2(b'"', b'\n', &d[pos..]) {
-                        None => break None,
-                        Some(i) if d[pos + i] == b'\n' => {
-                            breaks += 1;
-                            pos += i + 1;
-                        }
-                        Some(i) => {
-                            let q = pos + i;
-                            if d.get(q + 1) == Some(&b'"') {
-                                unescaped.extend_from_slice(&d[piece..=q]);
-                                pos = q + 2;
-                                piece = pos;
-                                escaped = true;
-                            } else {
-                                break Some(q);
-                            }
-                        }
-                    }
-                };
-                match close {
-                    None => {
-                        pos = d.len();
-                        if escaped {
-                            unescaped.extend_from_slice(&d[piece..]);
-                            Content::Unescaped(from, unescaped.len())
-                        } else {
-                            Content::Chunk(piece, pos)
-                        }
-                    }
-                    Some(q) => {
-                        let after = q + 1;
-                        pos = field_end(d, after);
-                        if !escaped && pos == after {
-                            Content::Chunk(piece, q)
-                        } else {
-                            unescaped.extend_from_slice(&d[piece..q]);
-                            unescaped.extend_from_slice(&d[after..pos]);
-                            Content::Unescaped(from, unescaped.len())
-                        }
-                    }
-                }
-            } else {
-                let end = field_end(d, pos);
-                let content = Content::Chunk(pos, end);
-                pos = end;
-                content
-            };
-            spans.push(content);
-            if d.get(pos) == Some(&b',') {
-                pos += 1;
-            } else {
-                break;
-            }
-        }
-        self.lf += breaks;
-        self.pos = pos;
-        Some(RecordAt { line, breaks })
-    }
-}
-
 /// Finds the physical line a record starts on. csv reports a record's start at the line break
 /// before it (a CRLF's LF, blank lines), so leading CR and LF bytes are skipped first. Offsets
 /// must come in increasing order; each call counts only the bytes since the last one.
@@ -968,5 +938,6 @@ fn recycle<'b>(mut v: Vec<Cell<'_>>) -> Vec<Cell<'b>> {
     v.into_iter().map(|_| Cell::Empty).collect()
 }
 
+mod splitter;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,12 @@
 //!   CP932 text almost never gets that far as UTF-8, and decoding UTF-8 as CP932 can succeed and
 //!   store mojibake.
 //!
+//! Excel's 「Unicode テキスト」 is UTF-16LE with a BOM (tab-separated); UTF-16 with a BOM, either
+//! byte order, is decoded strictly and whole into UTF-8 ([`decode_utf16`]) before it is split,
+//! so the rest of the reader only ever sees UTF-8. A file that decodes as nothing gets a guess
+//! at what it is ([`likely`]): EUC-JP and UTF-16 without a BOM are told apart from bytes that
+//! are simply broken, so the message can say how to save the file again.
+//!
 //! Files of 100+ MiB are normal, so CP932 is decoded in parallel chunks split at LF bytes: LF
 //! (0x0A) is never a trail byte in CP932, so the decoder is in its initial state after every LF
 //! and chunked decoding equals sequential decoding, errors included.
@@ -43,6 +49,10 @@ pub enum Encoding {
     Utf8Bom,
     Utf8,
     Cp932,
+    /// UTF-16 with a BOM, little-endian (Excel's 「Unicode テキスト」) or big-endian: decoded
+    /// whole into UTF-8 before it is read.
+    Utf16Le,
+    Utf16Be,
 }
 
 impl Encoding {
@@ -52,6 +62,8 @@ impl Encoding {
             Encoding::Utf8Bom => "UTF-8 (BOM)",
             Encoding::Utf8 => "UTF-8",
             Encoding::Cp932 => "CP932 (Windows-31J)",
+            Encoding::Utf16Le => "UTF-16LE (BOM)",
+            Encoding::Utf16Be => "UTF-16BE (BOM)",
         }
     }
 }
@@ -74,6 +86,8 @@ pub struct EncodingError {
     pub line: u64,
     pub column: u64,
     pub bytes: Vec<u8>,
+    /// The file announced UTF-16 with its BOM; `bytes` are a unit that is no character.
+    pub utf16: bool,
 }
 
 impl EncodingError {
@@ -83,6 +97,14 @@ impl EncodingError {
     }
 
     pub fn message_ja(&self) -> String {
+        if self.utf16 {
+            return format!(
+                "{}行目の{}バイト目 ({}) は UTF-16 の文字になりません（対になっていないサロゲート、U+FFFD、またはファイル末尾の欠けたバイト）",
+                self.line,
+                self.column,
+                byte_list(&self.bytes)
+            );
+        }
         if self.is_replacement_character() {
             return format!(
                 "{}行目の{}バイト目に置換文字 U+FFFD (0xEF 0xBF 0xBD) があります。書き出しの時点で読めない文字が置き換えられ、元の文字が失われています",
@@ -98,6 +120,14 @@ impl EncodingError {
     }
 
     pub(crate) fn message_en(&self) -> String {
+        if self.utf16 {
+            return format!(
+                "line {}, byte {}: {} is no UTF-16 character (an unpaired surrogate, U+FFFD, or a last byte missing)",
+                self.line,
+                self.column,
+                byte_list(&self.bytes)
+            );
+        }
         if self.is_replacement_character() {
             return format!(
                 "line {}, byte {}: the file contains U+FFFD (the replacement character), so text was already lost when it was exported",
@@ -147,8 +177,143 @@ pub(crate) fn sniff(bytes: &[u8]) -> Encoding {
 pub fn body(bytes: &[u8], enc: Encoding) -> &[u8] {
     match enc {
         Encoding::Utf8Bom => bytes.strip_prefix(BOM).unwrap_or(bytes),
+        Encoding::Utf16Le | Encoding::Utf16Be => bytes.get(2..).unwrap_or_default(),
         Encoding::Utf8 | Encoding::Cp932 => bytes,
     }
+}
+
+/// The UTF-16 byte order a file's BOM announces (`FF FE` little-endian, `FE FF` big-endian).
+pub(crate) fn utf16_bom(bytes: &[u8]) -> Option<Encoding> {
+    match bytes {
+        [0xFF, 0xFE, ..] => Some(Encoding::Utf16Le),
+        [0xFE, 0xFF, ..] => Some(Encoding::Utf16Be),
+        _ => None,
+    }
+}
+
+/// Strictly decodes a whole UTF-16 file that starts with its BOM (`enc` from [`utf16_bom`])
+/// into UTF-8. A lone surrogate, an odd last byte or U+FFFD is an [`EncodingError`] located at
+/// its line and byte in the UTF-16 file.
+pub(crate) fn decode_utf16(bytes: &[u8], enc: Encoding) -> Result<String, EncodingError> {
+    let le = enc == Encoding::Utf16Le;
+    let body = body(bytes, enc);
+    let unit = |p: &[u8]| {
+        if le {
+            u16::from_le_bytes([p[0], p[1]])
+        } else {
+            u16::from_be_bytes([p[0], p[1]])
+        }
+    };
+    let mut out = String::with_capacity(body.len() + body.len() / 2);
+    // The file offset of the next unit, the line it is on and where that line starts.
+    let (mut offset, mut line, mut line_start) = (2usize, 1u64, 0usize);
+    let located = |offset: usize, line: u64, line_start: usize, bad: &[u8]| EncodingError {
+        line,
+        column: (offset - line_start + 1) as u64,
+        bytes: bad.to_vec(),
+        utf16: true,
+    };
+    for c in char::decode_utf16(body.chunks_exact(2).map(unit)) {
+        match c {
+            Ok(REPLACEMENT) => {
+                return Err(located(
+                    offset,
+                    line,
+                    line_start,
+                    &bytes[offset..offset + 2],
+                ));
+            }
+            Ok(c) => {
+                out.push(c);
+                offset += 2 * c.len_utf16();
+                if c == '\n' {
+                    line += 1;
+                    line_start = offset;
+                }
+            }
+            Err(_) => {
+                return Err(located(
+                    offset,
+                    line,
+                    line_start,
+                    &bytes[offset..offset + 2],
+                ));
+            }
+        }
+    }
+    if body.len() % 2 == 1 {
+        return Err(located(offset, line, line_start, &bytes[offset..]));
+    }
+    Ok(out)
+}
+
+/// What a file that is neither UTF-8 nor CP932 (or whose header is not found) most likely is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Likely {
+    EucJp,
+    /// UTF-16 without a BOM, little-endian or big-endian.
+    Utf16NoBom {
+        le: bool,
+    },
+}
+
+impl Likely {
+    /// The message for a rejected file, with how to save it again from Excel.
+    pub(crate) fn message(self) -> (String, String) {
+        match self {
+            Likely::EucJp => (
+                "このファイルの文字コードは EUC-JP のようです。EUC-JP は読めません。Excel の［データ］→［テキストまたは CSV から］で元のファイルを「20932: 日本語 (EUC)」として読み込み、［名前を付けて保存］で「CSV (コンマ区切り)」か「CSV UTF-8 (コンマ区切り)」を選んで保存し直してください".into(),
+                "the file looks like EUC-JP, which is not read: in Excel, load it with Data > From Text/CSV as `20932: Japanese (EUC)`, then Save As `CSV (Comma delimited)` or `CSV UTF-8 (Comma delimited)`".into(),
+            ),
+            Likely::Utf16NoBom { le } => {
+                let name = if le { "UTF-16LE" } else { "UTF-16BE" };
+                (
+                    format!("このファイルは BOM のない {name} のようです。BOM がないと文字コードを判定できません。Excel で開き、［名前を付けて保存］で「Unicode テキスト」か「CSV UTF-8 (コンマ区切り)」を選んで保存し直してください"),
+                    format!("the file looks like {name} without a BOM (byte-order mark), whose encoding cannot be told for sure: open it in Excel and Save As `Unicode Text` or `CSV UTF-8 (Comma delimited)`, which write one"),
+                )
+            }
+        }
+    }
+}
+
+/// How much of a file [`likely`] looks at.
+pub(crate) const LIKELY_PREFIX: usize = 64 << 10;
+
+/// A guess at the encoding of a file that did not decode as UTF-8 or CP932, or decoded into no
+/// known header, from its first bytes: UTF-16 without a BOM has a NUL in most ASCII characters,
+/// on one side of each pair; EUC-JP decodes strictly as EUC-JP, which CP932 Japanese text (with
+/// its lead bytes 0x81..=0x9F) almost never does.
+pub(crate) fn likely(bytes: &[u8]) -> Option<Likely> {
+    let prefix = &bytes[..bytes.len().min(LIKELY_PREFIX)];
+    let (mut even, mut odd) = (0usize, 0usize);
+    for (i, &b) in prefix.iter().enumerate() {
+        if b == 0 {
+            if i % 2 == 0 {
+                even += 1;
+            } else {
+                odd += 1;
+            }
+        }
+    }
+    // A quarter of the pairs with a NUL, nearly all on one side.
+    if (even + odd) * 8 >= prefix.len() && prefix.len() >= 8 {
+        if odd >= 9 * even {
+            return Some(Likely::Utf16NoBom { le: true });
+        }
+        if even >= 9 * odd {
+            return Some(Likely::Utf16NoBom { le: false });
+        }
+    }
+    // Cut after the last LF, so no character is split.
+    let cut = if prefix.len() < bytes.len() {
+        memchr::memrchr(b'\n', prefix).map_or(0, |i| i + 1)
+    } else {
+        prefix.len()
+    };
+    let text =
+        encoding_rs::EUC_JP.decode_without_bom_handling_and_without_replacement(&prefix[..cut])?;
+    let japanese = text.chars().filter(|c| !c.is_ascii()).count();
+    (japanese >= 4 && !text.contains('\u{FFFD}')).then_some(Likely::EucJp)
 }
 
 /// Strictly decodes a chunk of a file's [`body`] that starts and ends on a line boundary (just
@@ -157,10 +322,13 @@ pub fn body(bytes: &[u8], enc: Encoding) -> &[u8] {
 /// and the bytes.
 pub(crate) fn decode_chunk<'a>(bytes: &'a [u8], enc: Encoding) -> Result<Cow<'a, str>, BadBytes> {
     match enc {
-        Encoding::Utf8Bom | Encoding::Utf8 => std::str::from_utf8(bytes)
-            .map_err(|e| utf8_bad_bytes(bytes, &e))
-            .and_then(no_replacement)
-            .map(Cow::Borrowed),
+        // UTF-16 reaches the chunks already transcoded to UTF-8 (see [`decode_utf16`]).
+        Encoding::Utf8Bom | Encoding::Utf8 | Encoding::Utf16Le | Encoding::Utf16Be => {
+            std::str::from_utf8(bytes)
+                .map_err(|e| utf8_bad_bytes(bytes, &e))
+                .and_then(no_replacement)
+                .map(Cow::Borrowed)
+        }
         Encoding::Cp932 => decode_cp932(bytes).map(Cow::Owned),
     }
 }
@@ -196,9 +364,11 @@ pub(crate) fn decode_chunk_into<'a>(
     buf: &'a mut String,
 ) -> Result<&'a str, BadBytes> {
     match enc {
-        Encoding::Utf8Bom | Encoding::Utf8 => std::str::from_utf8(bytes)
-            .map_err(|e| utf8_bad_bytes(bytes, &e))
-            .and_then(no_replacement),
+        Encoding::Utf8Bom | Encoding::Utf8 | Encoding::Utf16Le | Encoding::Utf16Be => {
+            std::str::from_utf8(bytes)
+                .map_err(|e| utf8_bad_bytes(bytes, &e))
+                .and_then(no_replacement)
+        }
         Encoding::Cp932 => {
             buf.clear();
             decode_cp932_into(bytes, buf)?;
@@ -316,8 +486,12 @@ pub fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingErr
             line,
             column,
             bytes: bad,
+            utf16: false,
         }
     };
+    if let Some(utf16) = utf16_bom(bytes) {
+        return decode_utf16(bytes, utf16).map(|text| (utf16, Cow::Owned(text)));
+    }
     if let Some(rest) = bytes.strip_prefix(BOM) {
         return decode_chunk(rest, Encoding::Utf8Bom)
             .map(|text| (Encoding::Utf8Bom, text))

@@ -13,7 +13,7 @@ use crate::domain::model::{
     ActivationRow, EcsId, HeldRow, Kind, PersonId, RegistrarRow, RenewalRow, RowIds, RowRef,
     StaffNo, StaffRow, StudentNo,
 };
-use crate::domain::text::{fold_id, fold_key, trim_cell};
+use crate::domain::text::{fold_id, fold_key, has_private_use, is_private_use, trim_cell};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, IdPattern, Profiles};
 
@@ -259,6 +259,8 @@ fn check_duplicates(header: &Header<'_>, first_row_no: u32) -> Result<(), Diagno
 /// Maps rows of one file, once its header is known. Cheap to share across threads.
 pub(crate) struct Mapper<'p> {
     kind: Kind,
+    /// The profile's `[gaiji]` table.
+    gaiji: &'p std::collections::BTreeMap<char, String>,
     /// Indexed by [`Field`] slot: the column feeding it, its position and its written header.
     slots: Vec<Option<(&'p Column, u32, String)>>,
 }
@@ -411,6 +413,7 @@ impl<'p> Mapper<'p> {
         }
         Mapper {
             kind: header.kind(),
+            gaiji: &header.profile.gaiji,
             slots,
         }
     }
@@ -794,7 +797,47 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         if value.is_empty() && required {
             self.missing(pos, header);
         }
+        if has_private_use(&value) {
+            return self.gaiji(pos, header, &value);
+        }
         value
+    }
+
+    /// A text holding 外字 (private-use characters): each one the profile's `[gaiji]` maps is
+    /// replaced by its standard characters; one it does not map stays, with a warning at the
+    /// cell (the rules never take a name change to it silently, R7).
+    fn gaiji(&mut self, pos: u32, header: &str, value: &str) -> CompactString {
+        let mut out = String::with_capacity(value.len());
+        let mut unmapped: Vec<String> = Vec::new();
+        for c in value.chars() {
+            match self.mapper.gaiji.get(&c) {
+                Some(standard) => out.push_str(standard),
+                None => {
+                    out.push(c);
+                    let code = format!("U+{:04X}", u32::from(c));
+                    if is_private_use(c) && !unmapped.contains(&code) {
+                        unmapped.push(code);
+                    }
+                }
+            }
+        }
+        if !unmapped.is_empty() {
+            let codes = unmapped.join(", ");
+            self.diags.push(Diagnostic::warning(
+                Location::Cell {
+                    row: self.row,
+                    column: pos,
+                    header: header.to_string(),
+                },
+                format!(
+                    "「{value}」に外字（私用領域の文字 {codes}）があり、マッピングプロファイルの [gaiji] に対応がありません。ほかの環境では空白や□で表示されます。[gaiji] に標準の文字を登録するか、書き出しを直してください（氏名の変更は確認待ちになります）"
+                ),
+                format!(
+                    "`{value}` holds 外字, private-use characters ({codes}) that the profile's [gaiji] table does not map: they print as blanks or boxes elsewhere; add them to [gaiji] or correct the export (a name change to it is held for review)"
+                ),
+            ));
+        }
+        CompactString::from(out)
     }
 
     fn date(&mut self, field: Field) -> Option<NaiveDate> {
@@ -963,121 +1006,4 @@ fn excel_number_date(n: f64) -> Option<NaiveDate> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn profiles() -> Profiles {
-        match Profiles::builtin() {
-            Ok(p) => p,
-            Err(e) => unreachable!("builtin profile: {e}"),
-        }
-    }
-
-    fn row(cells: &[&str]) -> Vec<String> {
-        cells.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn header_found_below_title_rows_and_kind_recognised() {
-        let p = profiles();
-        let rows = vec![
-            row(&["令和8年度 在籍者一覧", "", ""]),
-            row(&["", "", ""]),
-            row(&[
-                "学籍番号",
-                "氏名",
-                "氏名カナ",
-                "所属",
-                "身分",
-                "在籍状態",
-                "",
-                "",
-            ]),
-        ];
-        let h = find_header(&rows, 1, &p).map_err(|d| d.en);
-        let h = h.as_ref().map(|h| (h.index, h.kind()));
-        assert_eq!(h, Ok((2, Kind::Registrar)));
-    }
-
-    #[test]
-    fn the_export_date_is_read_after_its_label_in_the_title_rows() {
-        let p = profiles();
-        let header = row(&["学籍番号", "氏名", "氏名カナ", "所属", "身分", "在籍状態"]);
-        let cases: [(&[&str], Option<&str>); 6] = [
-            (&["出力日: 2026/04/02", ""], Some("2026-04-02")),
-            (&["出力日：令和8年4月17日"], Some("2026-04-17")),
-            (&["出 力 日", "", "R8.4.3"], Some("2026-04-03")),
-            (&["出力日", "未定"], None),
-            (&["作成者: 教務部"], None),
-            (&["出力日: 2026/02/30"], None),
-        ];
-        for (title, want) in cases {
-            let rows = vec![row(&["令和8年度 在籍者一覧"]), row(title), header.clone()];
-            let h = find_header(&rows, 1, &p).map_err(|d| d.en);
-            let got = h.map(|h| h.exported_on.map(|d| d.to_string()));
-            assert_eq!(got, Ok(want.map(String::from)), "{title:?}");
-        }
-    }
-
-    #[test]
-    fn header_matches_full_width_and_spaced_variants() {
-        let p = profiles();
-        let rows = vec![row(&["ＥＣＳ－ＩＤ", "有効化 日"])];
-        assert_eq!(
-            find_header(&rows, 1, &p)
-                .map(|h| h.kind())
-                .map_err(|d| d.en),
-            Ok(Kind::Activations)
-        );
-    }
-
-    #[test]
-    fn missing_required_column_is_named() {
-        let p = profiles();
-        let rows = vec![row(&["学籍番号", "氏名", "氏名カナ", "所属", "在籍状態"])];
-        let err = find_header(&rows, 1, &p).err().map(|d| (d.location, d.ja));
-        assert_eq!(
-            err,
-            Some((
-                Location::Row { row: 1 },
-                "在籍者エクスポートの見出し行に必須の列「身分」がありません".to_string()
-            ))
-        );
-    }
-
-    #[test]
-    fn quick_trim_agrees_with_trim_cell() {
-        for s in [
-            "",
-            " ",
-            "a",
-            " a",
-            "a ",
-            "\u{3000}a\u{3000}",
-            "\u{A0}a\u{A0}",
-            "山田",
-            "山田\u{3000}",
-            "\u{3000}",
-            "\t1\r",
-            "ー",
-            "\u{3042}\u{3000}x",
-            "x\u{3000}\u{3042}",
-            "\u{3080}",
-        ] {
-            assert_eq!(trim(s), trim_cell(s), "{s:?}");
-        }
-    }
-
-    #[test]
-    fn excel_serials_and_yyyymmdd_numbers_are_dates() {
-        assert_eq!(
-            excel_number_date(46113.0),
-            NaiveDate::from_ymd_opt(2026, 4, 1)
-        );
-        assert_eq!(
-            excel_number_date(20260401.0),
-            NaiveDate::from_ymd_opt(2026, 4, 1)
-        );
-        assert_eq!(excel_number_date(1.5), None);
-    }
-}
+mod tests;

@@ -18,6 +18,7 @@ pub(crate) mod excel;
 pub(crate) mod map;
 pub mod profile;
 mod sift;
+pub(crate) mod snapshot;
 
 #[cfg(test)]
 mod hold_tests;
@@ -188,7 +189,8 @@ pub(crate) fn read_source<R: Read + Seek + Send>(
     sink: Sink<'_>,
 ) -> std::io::Result<Ingested> {
     if format_of(path) == Some(Format::Csv) {
-        let outcome = csv::read_stream(src, file, profiles, sink, csv::Sizes::default())?;
+        let mut outcome = csv::read_stream(src, file, profiles, sink, csv::Sizes::default())?;
+        snapshot::reject_empty(&mut outcome, profiles);
         Ok(ingested(path, Some(Format::Csv), outcome, profiles))
     } else {
         let mut bytes = Vec::new();
@@ -245,7 +247,7 @@ fn read_bytes_with(
     sink: Sink<'_>,
 ) -> Ingested {
     let format = format_of(path);
-    let outcome = match format {
+    let mut outcome = match format {
         Some(Format::Excel) => excel::read(bytes, file, profiles),
         Some(Format::Csv) => csv::read(&bytes, file, profiles, sink),
         None => {
@@ -267,6 +269,7 @@ fn read_bytes_with(
             }
         }
     };
+    snapshot::reject_empty(&mut outcome, profiles);
     ingested(path, format, outcome, profiles)
 }
 

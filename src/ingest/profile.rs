@@ -6,14 +6,14 @@
 //! of any input is read: an unknown field, a vocabulary value that names no variant, or a field
 //! the records cannot do without that is not marked required are configuration errors.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::domain::jpdate::DateStyle;
 use crate::domain::model::{Enrollment, JobType, Kind, RenewalKind, Status};
-use crate::domain::text::fold_key;
+use crate::domain::text::{fold_key, is_private_use};
 
 /// The profile shipped in `mappings/`, compiled in so that `regsync check` works from any folder.
 const BUILTIN: [(&str, &str); 4] = [
@@ -218,6 +218,9 @@ pub struct FileProfile {
     /// snapshots, newest wins; without it, or when the file has none, modification time does.
     pub exported: Option<String>,
     pub columns: Vec<Column>,
+    /// `[gaiji]`: the university's 外字, private-use characters, each with the standard
+    /// characters it is read as in text columns.
+    pub gaiji: BTreeMap<char, String>,
 }
 
 /// All kinds' profiles, the unit a mapping directory provides, with the bounds every workbook
@@ -295,6 +298,8 @@ struct RawProfile {
     snapshot: Option<Snapshot>,
     exported: Option<String>,
     columns: Vec<RawColumn>,
+    #[serde(default)]
+    gaiji: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -536,7 +541,34 @@ fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
         snapshot: raw.snapshot.unwrap_or(Snapshot::Full),
         exported: raw.exported.filter(|l| !l.trim().is_empty()),
         columns,
+        gaiji: check_gaiji(raw.gaiji).map_err(invalid)?,
     })
+}
+
+/// `[gaiji]` keys are private-use code points written `U+E000`; each value is the standard
+/// text it stands for, with no private-use or control character in it.
+fn check_gaiji(raw: BTreeMap<String, String>) -> Result<BTreeMap<char, String>, String> {
+    let mut table = BTreeMap::new();
+    for (key, value) in raw {
+        let c = key
+            .strip_prefix("U+")
+            .or_else(|| key.strip_prefix("u+"))
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .and_then(char::from_u32)
+            .ok_or_else(|| format!("`gaiji`: `{key}` is not a code point written as `U+E000`"))?;
+        if !is_private_use(c) {
+            return Err(format!(
+                "`gaiji`: `{key}` is not a private-use character (U+E000–U+F8FF, U+F0000–U+10FFFD)"
+            ));
+        }
+        if value.is_empty() || value.chars().any(|v| is_private_use(v) || v.is_control()) {
+            return Err(format!(
+                "`gaiji`: `{key}` must map to standard characters, such as `髙`"
+            ));
+        }
+        table.insert(c, value);
+    }
+    Ok(table)
 }
 
 #[cfg(test)]

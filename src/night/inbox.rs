@@ -1,9 +1,12 @@
 //! The inbox: which of its entries a night reads, and how it takes them.
 //!
 //! Only regular files are read, never through a symbolic link: a link, a FIFO, a socket, a
-//! device or a folder is named and set aside unopened (hidden names, such as a copy tool's
-//! partial file, are not looked at). A file modified within the settle window (`[inbox]
-//! settle_secs`) may still be being written and is left for the next run.
+//! device or a folder is named and set aside unopened. What Windows, macOS, Office and copy
+//! tools leave on a shared folder (`Thumbs.db`, `desktop.ini`, `~$` owner files, hidden names,
+//! `.tmp` and `.part` files) is named as ignored and left where it is, never read nor moved:
+//! such files come back every night and are not the registrar's mistake. A file modified within
+//! the settle window (`[inbox] settle_secs`) may still be being written and waits for the next
+//! run.
 //!
 //! `run` takes each file it reads through a private copy: the file is opened without following
 //! links, checked to be a regular file on the opened handle, and copied into a staging folder
@@ -32,6 +35,8 @@ use crate::ingest::batch::display_name;
 /// Why an inbox entry is not read this night.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Skip {
+    /// A system, owner or temporary file by its name: left in the inbox, never opened.
+    Ignored,
     Symlink,
     Fifo,
     Socket,
@@ -48,11 +53,24 @@ pub enum Skip {
 impl Skip {
     /// Whether the entry is set aside in `rejected/` (else it is left in the inbox).
     pub fn set_aside(self) -> bool {
-        !matches!(self, Skip::Unsettled | Skip::Changed | Skip::Unopenable)
+        !matches!(
+            self,
+            Skip::Ignored | Skip::Unsettled | Skip::Changed | Skip::Unopenable
+        )
+    }
+
+    /// How a summary introduces an entry that is left in the inbox.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Skip::Ignored => "Ignored",
+            Skip::Unsettled => "Waiting",
+            _ => "Left in the inbox",
+        }
     }
 
     pub fn message_ja(self) -> &'static str {
         match self {
+            Skip::Ignored => "システムファイル・一時ファイルです。読まずに受信フォルダに残します",
             Skip::Symlink => "シンボリックリンクです。リンク先は読みません",
             Skip::Fifo => "名前付きパイプ（FIFO）です。読みません",
             Skip::Socket => "ソケットです。読みません",
@@ -66,6 +84,7 @@ impl Skip {
 
     pub fn message_en(self) -> &'static str {
         match self {
+            Skip::Ignored => "a system, owner or temporary file; not read, left in the inbox",
             Skip::Symlink => "a symbolic link; its target is not read",
             Skip::Fifo => "a named pipe (FIFO); not read",
             Skip::Socket => "a socket; not read",
@@ -113,6 +132,39 @@ impl Skipped {
     }
 }
 
+/// One sentence naming the ignored entries of `skipped` together (none when there are none).
+pub(crate) fn ignored_note(skipped: &[Skipped]) -> Option<String> {
+    let names: Vec<String> = skipped
+        .iter()
+        .filter(|s| s.why == Skip::Ignored)
+        .map(|s| display_name(&s.path))
+        .collect();
+    (!names.is_empty()).then(|| {
+        format!(
+            "Ignored: {} ({} / {})",
+            names.join(", "),
+            Skip::Ignored.message_ja(),
+            Skip::Ignored.message_en()
+        )
+    })
+}
+
+/// `Rejected: NAME: FIRST ERROR`, for the summary of a night that set a file aside; the whole
+/// report is in `NAME.errors.txt`.
+pub(crate) fn rejected_note(file: &crate::ingest::Ingested) -> String {
+    let name = display_name(&file.path);
+    let first = file
+        .errors()
+        .next()
+        .map_or_else(String::new, |d| d.render(&name, file.sheet.as_deref()));
+    let more = file.errors().count().saturating_sub(1);
+    if more > 0 {
+        format!("Rejected: {first} (ほか {more} 件 / and {more} more)")
+    } else {
+        format!("Rejected: {first}")
+    }
+}
+
 /// The inbox as found: the regular files to read, by name, and the entries that are not read.
 #[derive(Debug, Default)]
 pub struct Scan {
@@ -120,8 +172,22 @@ pub struct Scan {
     pub skipped: Vec<Skipped>,
 }
 
+/// Whether an entry's name is one that Windows, macOS, Office or a copy tool leaves on a shared
+/// folder: hidden names (`.DS_Store`, a partial upload), `Thumbs.db`, `desktop.ini`, an Office
+/// owner file (`~$reg.xlsx`), a `.tmp` or `.part` file. Letter case does not matter, as on the
+/// Windows side.
+pub fn ignored_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    name.starts_with('.')
+        || name.starts_with("~$")
+        || matches!(lower.as_str(), "thumbs.db" | "ehthumbs.db" | "desktop.ini")
+        || lower.ends_with(".tmp")
+        || lower.ends_with(".part")
+}
+
 /// Lists the inbox without opening anything: regular files modified at least `settle` before
-/// `now` are to be read; other entries are skipped with their reason. Hidden names are ignored.
+/// `now` are to be read; other entries are skipped with their reason, system and temporary
+/// files by name ([`ignored_name`]) whatever they are.
 pub fn scan(inbox: &Path, settle: Duration, now: SystemTime) -> anyhow::Result<Scan> {
     let mut scan = Scan::default();
     let entries = match std::fs::read_dir(inbox) {
@@ -136,10 +202,14 @@ pub fn scan(inbox: &Path, settle: Duration, now: SystemTime) -> anyhow::Result<S
     };
     for entry in entries {
         let entry = entry.with_context(|| format!("reading the inbox `{}`", inbox.display()))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let path = entry.path();
+        if ignored_name(&entry.file_name().to_string_lossy()) {
+            scan.skipped.push(Skipped {
+                path,
+                why: Skip::Ignored,
+            });
             continue;
         }
-        let path = entry.path();
         // `symlink_metadata` describes the entry itself, never what a link points to.
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(meta) => meta,

@@ -93,6 +93,17 @@ pub(crate) fn plan_batch(
     batch: &mut Batch,
     as_of: NaiveDate,
 ) -> anyhow::Result<Plan> {
+    if let Some(store) = store {
+        let previous = store.last_registrar_file()?;
+        for f in batch.files.iter_mut().filter(|f| f.accepted) {
+            crate::ingest::snapshot::warn_if_shrunk(
+                &mut f.ingested,
+                previous.as_ref(),
+                &settings.profiles,
+                settings.policy.snapshot_min_share,
+            );
+        }
+    }
     let owned_keys = keys;
     let keys = &owned_keys;
     let (mut inputs, selection) = triage::narrow(keys, &settings.profiles, batch, as_of)?;

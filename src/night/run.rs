@@ -240,7 +240,12 @@ fn read_inbox(
     let scan = inbox::scan(&settings.inbox, settings.settle, now)?;
     let mut notes = Vec::new();
     let mut rejected = 0;
-    for skipped in &scan.skipped {
+    notes.extend(inbox::ignored_note(&scan.skipped));
+    for skipped in scan
+        .skipped
+        .iter()
+        .filter(|s| s.why != inbox::Skip::Ignored)
+    {
         rejected += usize::from(skip(settings, skipped, &mut notes)?);
     }
     let staging = inbox::staging(&settings.archive)?;
@@ -307,6 +312,7 @@ fn read_inbox(
         // The error report names the file as it was dropped.
         f.ingested.path = taken.path.clone();
         let report = crate::report::render_input_refs(&[&f.ingested]);
+        notes.push(inbox::rejected_note(&f.ingested));
         set_aside_taken(&settings.rejected, &taken, &report, &mut notes)?;
         rejected += 1;
     }
@@ -412,7 +418,7 @@ fn newest_snapshot_wins(
 /// An inbox entry that is not read: set aside unopened (returns true) or left for the next run.
 fn skip(settings: &Settings, skipped: &Skipped, notes: &mut Vec<String>) -> anyhow::Result<bool> {
     if !skipped.why.set_aside() {
-        notes.push(format!("Left in the inbox: {}", skipped.describe()));
+        notes.push(format!("{}: {}", skipped.why.heading(), skipped.describe()));
         return Ok(false);
     }
     let report = format!(

@@ -413,6 +413,26 @@ impl Store {
         Ok(())
     }
 
+    /// The registrar file processed last (a full snapshot when the profile says so): its name
+    /// and data rows.
+    pub fn last_registrar_file(
+        &self,
+    ) -> Result<Option<crate::ingest::snapshot::Previous>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, rows FROM files WHERE kind = 'registrar' ORDER BY rowid DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(crate::ingest::snapshot::Previous {
+                        name: r.get(0)?,
+                        rows: r.get::<_, i64>(1)?.max(0) as u64,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// The input file with this content, if it was processed before.
     pub fn processed(&self, sha256: &str) -> Result<Option<ProcessedFile>, StoreError> {
         Ok(self

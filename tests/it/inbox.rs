@@ -59,7 +59,7 @@ fn a_file_written_in_two_parts_is_not_read_until_it_settles_and_is_archived_as_h
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains(&format!(
-            "Left in the inbox: {name} (書き込み中の可能性があります。次回の実行で読みます / still being written; left for the next run)"
+            "Waiting: {name} (書き込み中の可能性があります。次回の実行で読みます / still being written; left for the next run)"
         )),
         "{}",
         r.stdout
@@ -302,6 +302,170 @@ fn a_file_whose_reading_killed_a_run_is_set_aside_and_the_rest_of_the_inbox_goes
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("1 file(s) read, 0 rejected"),
+        "{}",
+        r.stdout
+    );
+    Ok(())
+}
+
+/// Sets `path`'s modification time `secs` seconds back.
+fn age(path: &Path, secs: u64) -> Result {
+    let then = std::time::SystemTime::now() - Duration::from_secs(secs);
+    std::fs::File::options()
+        .write(true)
+        .open(path)?
+        .set_modified(then)?;
+    Ok(())
+}
+
+#[test]
+fn windows_and_office_files_are_ignored_and_a_fresh_file_waits_for_the_next_night() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    let (export, fresh) = ("registrar-2026-04-02.csv", "hr-2026-04-02.csv");
+    write_settled(&inbox.join(export), sample(export)?);
+    let litter = [
+        "Thumbs.db",
+        "desktop.ini",
+        "~$reg.xlsx",
+        ".DS_Store",
+        "copy.part",
+    ];
+    for name in litter {
+        write_settled(&inbox.join(name), b"\x00\x01 not an export");
+    }
+    write(&inbox.join(fresh), sample(fresh)?);
+    age(&inbox.join(fresh), 10)?;
+
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("1 file(s) read, 0 rejected"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "Ignored: .DS_Store, Thumbs.db, copy.part, desktop.ini, ~$reg.xlsx (システムファイル・一時ファイルです。読まずに受信フォルダに残します / a system, owner or temporary file; not read, left in the inbox)."
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "Waiting: {fresh} (書き込み中の可能性があります。次回の実行で読みます / still being written; left for the next run)"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        planned_inputs(dir.path(), "2026-04-02", 2)?
+            .into_iter()
+            .map(|i| i.0)
+            .collect::<Vec<_>>(),
+        [export]
+    );
+    for name in litter {
+        assert!(inbox.join(name).exists(), "{name} stays where it is");
+    }
+    assert!(
+        !dir.path().join("rejected").exists(),
+        "nothing is set aside"
+    );
+
+    // The next night the roster has not changed for a day: it is read.
+    age(&inbox.join(fresh), 86_400)?;
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-03"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        planned_inputs(dir.path(), "2026-04-03", 3)?
+            .into_iter()
+            .map(|i| i.0)
+            .collect::<Vec<_>>(),
+        [fresh]
+    );
+    assert!(!inbox.join(fresh).exists(), "archived");
+    Ok(())
+}
+
+#[test]
+fn the_summary_names_each_rejected_file_with_its_first_error() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    for name in ["bad-date.csv", "unknown-status.csv"] {
+        write_settled(
+            &inbox.join(name),
+            std::fs::read(root().join("samples/broken").join(name))?,
+        );
+    }
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("2 file(s) read, 2 rejected"),
+        "{}",
+        r.stdout
+    );
+    for name in ["bad-date.csv", "unknown-status.csv"] {
+        let report = std::fs::read_to_string(
+            dir.path()
+                .join("rejected")
+                .join(format!("{name}.errors.txt")),
+        )?;
+        // The report names the file by its path in the inbox; the summary by its name.
+        let first = report
+            .lines()
+            .find_map(|l| l.find(&format!("{name}:")).map(|at| &l[at..]))
+            .ok_or("no located error")?;
+        assert!(
+            r.stdout.contains(&format!("Rejected: {first}")),
+            "{first}\n{}",
+            r.stdout
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn check_without_files_checks_the_inbox_as_run_would_find_it() -> Result {
+    let dir = imported(None, &[]);
+    let inbox = dir.path().join("inbox");
+    write_settled(
+        &inbox.join("registrar-2026-04-02.csv"),
+        sample("registrar-2026-04-02.csv")?,
+    );
+    write_settled(&inbox.join("Thumbs.db"), b"\x00");
+    write(
+        &inbox.join("hr-2026-04-02.csv"),
+        sample("hr-2026-04-02.csv")?,
+    );
+    let r = regsync(dir.path(), &["check"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("(1 件のファイル / file(s) to read)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("Ignored: Thumbs.db ("), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Waiting: hr-2026-04-02.csv ("),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("受理 OK") && l.contains("registrar-2026-04-02.csv")),
+        "{}",
+        r.stdout
+    );
+
+    // A folder `run` would set aside makes `check` exit 3, as a bad file does.
+    std::fs::create_dir(inbox.join("old"))?;
+    let r = regsync(dir.path(), &["check"], &[])?;
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Not read, `run` sets it aside: old (フォルダです"),
         "{}",
         r.stdout
     );

@@ -108,3 +108,204 @@ fn csv_and_xlsx_samples_give_the_same_records() {
     assert!(!csv.is_empty());
     assert_eq!(csv, read("samples/registrar-2026-04-02.xlsx"));
 }
+
+/// The sample registrar export as Excel's 「Unicode テキスト」 writes it: UTF-16 with a BOM,
+/// tab-separated, CRLF (fields with a tab, a quote or a line break quoted).
+fn unicode_text(csv_cp932: &[u8], little_endian: bool) -> Vec<u8> {
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(csv_cp932);
+    assert!(!bad, "the sample is CP932");
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut tsv = String::new();
+    for record in rdr.records() {
+        let record = record.unwrap_or_else(|e| unreachable!("sample CSV: {e}"));
+        let fields: Vec<String> = record
+            .iter()
+            .map(|f| {
+                if f.contains(['\t', '"', '\n', '\r']) {
+                    format!("\"{}\"", f.replace('"', "\"\""))
+                } else {
+                    f.to_string()
+                }
+            })
+            .collect();
+        tsv.push_str(&fields.join("\t"));
+        tsv.push_str("\r\n");
+    }
+    utf16(&tsv, little_endian, true)
+}
+
+fn utf16(text: &str, little_endian: bool, bom: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + text.len() * 2);
+    let units = bom
+        .then_some(0xFEFF_u16)
+        .into_iter()
+        .chain(text.encode_utf16());
+    for u in units {
+        if little_endian {
+            out.extend_from_slice(&u.to_le_bytes());
+        } else {
+            out.extend_from_slice(&u.to_be_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn unicode_text_in_either_byte_order_reads_as_the_cp932_csv_does() {
+    let csv = std::fs::read(crate::common::root().join("samples/registrar-2026-04-02.csv"))
+        .unwrap_or_else(|e| unreachable!("sample: {e}"));
+    let p = profiles();
+    let from_csv = read_bytes(Path::new("registrar.csv"), csv.clone(), 0, &p);
+    assert!(from_csv.accepted(), "{:?}", from_csv.diagnostics);
+    for (le, label) in [(true, "UTF-16LE (BOM)"), (false, "UTF-16BE (BOM)")] {
+        let got = read_bytes(Path::new("registrar.txt"), unicode_text(&csv, le), 0, &p);
+        assert!(got.accepted(), "{label}: {:?}", got.diagnostics);
+        assert_eq!(got.encoding.map(|e| e.label()), Some(label));
+        assert_eq!(got.rows, from_csv.rows);
+        assert_eq!(
+            format!("{:?}", got.records),
+            format!("{:?}", from_csv.records),
+            "{label}: the same records, rows numbered alike"
+        );
+    }
+}
+
+#[test]
+fn a_bad_utf16_unit_is_located_in_the_utf16_file() {
+    let mut text = "学籍番号\t氏名\t氏名カナ\t所属\t身分\t在籍状態\r\n".to_string();
+    text.push_str("01260001\t山田\u{FFFD}\tヤマダ\t工学部\t学部生\t在学\r\n");
+    let got = read_bytes(Path::new("u.txt"), utf16(&text, true, true), 0, &profiles());
+    assert!(!got.accepted());
+    let d = &got.diagnostics[0];
+    // Line 2; the BOM is not on it. 「01260001\t山田」 is 11 units, 22 bytes.
+    assert_eq!(
+        d.render("u.txt", None),
+        "u.txt:2:23: エラー error: 2行目の23バイト目 (0xFD 0xFF) は UTF-16 の文字になりません（対になっていないサロゲート、U+FFFD、またはファイル末尾の欠けたバイト） / line 2, byte 23: 0xFD 0xFF is no UTF-16 character (an unpaired surrogate, U+FFFD, or a last byte missing)"
+    );
+}
+
+#[test]
+fn eucjp_and_utf16_without_a_bom_are_named_with_how_to_save_them_again() {
+    let csv = std::fs::read(crate::common::root().join("samples/registrar-2026-04-02.csv"))
+        .unwrap_or_else(|e| unreachable!("sample: {e}"));
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&csv);
+    let (euc, _, _) = encoding_rs::EUC_JP.encode(&text);
+    let cases = [
+        (
+            euc.into_owned(),
+            "the file looks like EUC-JP, which is not read",
+        ),
+        (
+            utf16(&text, true, false),
+            "the file looks like UTF-16LE without a BOM",
+        ),
+        (
+            utf16(&text, false, false),
+            "the file looks like UTF-16BE without a BOM",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        let got = read_bytes(Path::new("r.csv"), bytes, 0, &profiles());
+        assert!(!got.accepted());
+        let messages: Vec<String> = got.errors().map(|d| d.render("r.csv", None)).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains(expected) && m.contains("Save As")),
+            "{expected}: {messages:#?}"
+        );
+    }
+    // A CP932 file with one bad byte is broken, not another encoding.
+    let mut broken = csv.clone();
+    let at = broken.len() - 10;
+    broken[at] = 0x80;
+    let got = read_bytes(Path::new("r.csv"), broken, 0, &profiles());
+    assert!(!got.accepted());
+    assert!(
+        got.errors().all(|d| !d.en.contains("looks like")),
+        "{:?}",
+        got.diagnostics
+    );
+}
+
+#[test]
+fn the_sample_saved_as_unicode_text_plans_byte_for_byte_as_the_cp932_csv() -> crate::common::Result
+{
+    use crate::common::{imported, ok, regsync, root, write};
+    use sha2::Digest as _;
+    let dir = imported(None, &[]);
+    let csv_path = root().join("samples/registrar-2026-04-02.csv");
+    let csv = std::fs::read(&csv_path)?;
+    let txt = unicode_text(&csv, true);
+    write(&dir.path().join("registrar-2026-04-02.txt"), &txt);
+    let csv_arg = csv_path.to_string_lossy();
+    let plan = ["plan", "--as-of", "2026-04-02", "--out"];
+    ok(regsync(
+        dir.path(),
+        &[&plan[..], &["a", &csv_arg]].concat(),
+        &[],
+    )?)?;
+    ok(regsync(
+        dir.path(),
+        &[&plan[..], &["b", "registrar-2026-04-02.txt"]].concat(),
+        &[],
+    )?)?;
+    let a = std::fs::read_to_string(dir.path().join("a/plan.json"))?;
+    let b = std::fs::read_to_string(dir.path().join("b/plan.json"))?;
+    let hex = |bytes: &[u8]| -> String {
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let b = b
+        .replace("registrar-2026-04-02.txt", "registrar-2026-04-02.csv")
+        .replace(&hex(&txt), &hex(&csv));
+    assert!(a.len() > 10_000 && a.contains("\"depart\""), "a real plan");
+    assert!(
+        a == b,
+        "the two plans differ beyond the file's name and hash"
+    );
+
+    // `check` labels it.
+    let r = ok(regsync(
+        dir.path(),
+        &["check", "registrar-2026-04-02.txt"],
+        &[],
+    )?)?;
+    assert!(
+        r.stdout.contains("registrar   UTF-16LE (BOM)"),
+        "{}",
+        r.stdout
+    );
+    Ok(())
+}
+
+#[test]
+fn check_names_eucjp() -> crate::common::Result {
+    use crate::common::{regsync, root, tempdir, write};
+    let dir = tempdir();
+    let csv = std::fs::read(root().join("samples/registrar-2026-04-02.csv"))?;
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&csv);
+    let (euc, _, _) = encoding_rs::EUC_JP.encode(&text);
+    write(&dir.path().join("euc.csv"), &euc);
+    let r = regsync(dir.path(), &["check", "euc.csv"], &[])?;
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("euc.csv: エラー error: このファイルの文字コードは EUC-JP のようです。"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("the file looks like EUC-JP"),
+        "{}",
+        r.stdout
+    );
+    // Not labelled as the CP932 it was tried as.
+    assert!(!r.stdout.contains("CP932 (Windows-31J)"), "{}", r.stdout);
+    Ok(())
+}

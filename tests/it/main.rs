@@ -9,6 +9,7 @@ mod hold;
 mod hostile;
 mod inbox;
 mod ingest;
+mod install;
 mod mail;
 mod mail_faults;
 mod nights;

@@ -13,7 +13,7 @@ use crate::domain::matching::Match;
 use crate::domain::model::{EcsId, RegistrarRow, RowRef, Status, StudentNo};
 use crate::domain::plan::{Action, ActionKind, Change, Person, ReviewReason, Rule, Source};
 use crate::domain::schedule::add_days;
-use crate::domain::text::{fold_kana_key, fold_key};
+use crate::domain::text::{fold_kana_key, fold_key, has_private_use, is_private_use};
 
 /// How many persons' registrar rows are decided at a time (see `Work::registrar`).
 pub(super) const DECIDE_BLOCK: usize = 16_384;
@@ -251,10 +251,10 @@ impl Work<'_> {
         ja: String,
         en: String,
     ) -> Action {
-        let rule = if reason == ReviewReason::EcsIdMismatch {
-            Rule::R6
-        } else {
-            Rule::R2
+        let rule = match reason {
+            ReviewReason::EcsIdMismatch => Rule::R6,
+            ReviewReason::UnmappedGaiji => Rule::R7,
+            _ => Rule::R2,
         };
         let mut a = Action::new(
             ActionKind::Review,
@@ -300,6 +300,7 @@ impl Work<'_> {
         group: &[&RegistrarRow],
     ) -> Decision {
         let new_number = before.student_no() != Some(&row.student_no);
+        let held = self.gaiji_name_held(before, row);
         let (mut after, mut changes) = follow_registry(before, row, group, new_number);
         let source = Some(self.source(row.at));
         let person = person_of_row(row);
@@ -329,10 +330,46 @@ impl Work<'_> {
             })
         };
         if action.is_none() && after == *before {
-            return Decision::Nothing;
+            return match held {
+                Some(review) => Decision::Review(vec![review]),
+                None => Decision::Nothing,
+            };
         }
-        let actions = action.into_iter().map(|a| finish(a, &after)).collect();
+        let mut actions: Vec<Action> = action.into_iter().map(|a| finish(a, &after)).collect();
+        actions.extend(held);
         Decision::Act(actions, Some(Box::new(after)))
+    }
+
+    /// R7: a name changed to one holding 外字 the mapping profile does not map (private-use
+    /// characters, which print as blanks or boxes) is not taken; the name on record stays
+    /// ([`refresh_person`]) and a review item asks a person to look.
+    fn gaiji_name_held(&self, before: &Account, row: &RegistrarRow) -> Option<Action> {
+        if row.name.is_empty()
+            || !has_private_use(&row.name)
+            || fold_key(&before.name) == fold_key(&row.name)
+        {
+            return None;
+        }
+        let codes: Vec<String> = row
+            .name
+            .chars()
+            .filter(|&c| is_private_use(c))
+            .map(|c| format!("U+{:04X}", u32::from(c)))
+            .collect();
+        let codes = codes.join(", ");
+        Some(self.review_row(
+            row,
+            ReviewReason::UnmappedGaiji,
+            Some(before.ecs_id.clone()),
+            format!(
+                "R7: 氏名「{}」→「{}」の変更に未登録の外字（{codes}）があるため、氏名を変更しません。マッピングプロファイルの [gaiji] に登録するか、登録簿を直してください",
+                before.name, row.name
+            ),
+            format!(
+                "R7: the name change from `{}` to `{}` holds 外字 the profile does not map ({codes}), so the name is not changed: add them to [gaiji] or correct the registry",
+                before.name, row.name
+            ),
+        ))
     }
 
     /// R5: every row says the person lost student status. What follows depends on what the
@@ -699,7 +736,11 @@ fn refresh_person(after: &mut Account, row: &RegistrarRow, changes: &mut Vec<Cha
     }
     // Names differ only when their folded keys do: 「山田　太郎」 and 「山田太郎」 are the same
     // name, 「髙橋」 and 「高橋」 are not.
-    if !row.name.is_empty() && fold_key(&after.name) != fold_key(&row.name) {
+    // A name with unmapped 外字 is never taken ([`Work::gaiji_name_held`]).
+    if !row.name.is_empty()
+        && !has_private_use(&row.name)
+        && fold_key(&after.name) != fold_key(&row.name)
+    {
         changes.push(change("name", &after.name, &row.name));
         after.name = row.name.clone();
     }

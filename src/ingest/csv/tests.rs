@@ -196,7 +196,7 @@ fn csv_crate_records(data: &[u8]) -> Lines {
 }
 
 fn splitter_records(data: &[u8]) -> (Lines, u64) {
-    let mut sp = Splitter::new(data);
+    let mut sp = Splitter::<b','>::new(data);
     let (mut spans, mut unescaped) = (Vec::new(), Vec::new());
     let mut out = Vec::new();
     while let Some(r) = sp.next_record(&mut spans, &mut unescaped) {

@@ -545,3 +545,111 @@ fn r2_candidates_a_person_said_are_different_people_no_longer_hold_the_row_back(
     let p = run(&snap, &inputs(vec![r]), "2026-04-02");
     assert_eq!(kinds(&p), vec![ActionKind::Create]);
 }
+
+/// One case of the 外字 test: (name on record, the row's name, the row's 所属) → the action
+/// kinds, and the name and 所属 on record after them.
+type GaijiCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [ActionKind],
+    &'static str,
+    &'static str,
+);
+
+/// R7 with 外字.
+#[test]
+fn r7_a_name_change_to_unmapped_gaiji_is_a_review_item_never_a_silent_update() {
+    let cases: [GaijiCase; 5] = [
+        // An ordinary change of name is followed.
+        (
+            "髙橋　太郎",
+            "高橋　太郎",
+            "工学部",
+            &[ActionKind::Update],
+            "高橋　太郎",
+            "工学部",
+        ),
+        // To a name with U+E000 that no [gaiji] entry mapped: held for a person.
+        (
+            "髙橋　太郎",
+            "\u{E000}橋　太郎",
+            "工学部",
+            &[ActionKind::Review],
+            "髙橋　太郎",
+            "工学部",
+        ),
+        // Other details still follow the registry; only the name waits.
+        (
+            "髙橋　太郎",
+            "\u{E000}橋　太郎",
+            "理学部",
+            &[ActionKind::Review, ActionKind::Update],
+            "髙橋　太郎",
+            "理学部",
+        ),
+        // A name on record with the same 外字 is no change.
+        (
+            "\u{E000}橋　太郎",
+            "\u{E000}橋　太郎",
+            "工学部",
+            &[],
+            "\u{E000}橋　太郎",
+            "工学部",
+        ),
+        // The profile mapped U+E000 to 髙 while reading: the same name, nothing to do.
+        (
+            "髙橋　太郎",
+            "髙橋　太郎",
+            "工学部",
+            &[],
+            "髙橋　太郎",
+            "工学部",
+        ),
+    ];
+    for (on_record, name, faculty, expected, name_after, faculty_after) in cases {
+        let snap = snapshot(vec![Account {
+            name: on_record.into(),
+            ..account("a0000009", "P9", &["01260009"], Status::Undergraduate)
+        }]);
+        let inp = inputs(vec![RegistrarRow {
+            name: name.into(),
+            faculty: faculty.into(),
+            ..row(
+                4,
+                "P9",
+                "01260009",
+                Status::Undergraduate,
+                Enrollment::Enrolled,
+                None,
+            )
+        }]);
+        let p = run(&snap, &inp, "2026-04-02");
+        assert_eq!(kinds(&p), expected, "{on_record} → {name}");
+        for a in &p.actions {
+            assert!(
+                a.changes
+                    .iter()
+                    .all(|c| c.field != "name" || !c.to.contains('\u{E000}'))
+            );
+            if a.kind == ActionKind::Review {
+                assert_eq!(
+                    (a.rule, a.review, a.ecs_id.as_ref().map(EcsId::as_str)),
+                    (
+                        Rule::R7,
+                        Some(ReviewReason::UnmappedGaiji),
+                        Some("a0000009")
+                    )
+                );
+                assert!(a.reason_en.contains("(U+E000)"), "{}", a.reason_en);
+            }
+        }
+        let after = applied(&snap, &p);
+        let account = &after.accounts[0];
+        assert_eq!(
+            (account.name.as_str(), account.faculty.as_str()),
+            (name_after, faculty_after),
+            "{on_record} → {name}"
+        );
+    }
+}

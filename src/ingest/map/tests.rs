@@ -1,0 +1,116 @@
+use super::*;
+
+fn profiles() -> Profiles {
+    match Profiles::builtin() {
+        Ok(p) => p,
+        Err(e) => unreachable!("builtin profile: {e}"),
+    }
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn header_found_below_title_rows_and_kind_recognised() {
+    let p = profiles();
+    let rows = vec![
+        row(&["令和8年度 在籍者一覧", "", ""]),
+        row(&["", "", ""]),
+        row(&[
+            "学籍番号",
+            "氏名",
+            "氏名カナ",
+            "所属",
+            "身分",
+            "在籍状態",
+            "",
+            "",
+        ]),
+    ];
+    let h = find_header(&rows, 1, &p).map_err(|d| d.en);
+    let h = h.as_ref().map(|h| (h.index, h.kind()));
+    assert_eq!(h, Ok((2, Kind::Registrar)));
+}
+
+#[test]
+fn the_export_date_is_read_after_its_label_in_the_title_rows() {
+    let p = profiles();
+    let header = row(&["学籍番号", "氏名", "氏名カナ", "所属", "身分", "在籍状態"]);
+    let cases: [(&[&str], Option<&str>); 6] = [
+        (&["出力日: 2026/04/02", ""], Some("2026-04-02")),
+        (&["出力日：令和8年4月17日"], Some("2026-04-17")),
+        (&["出 力 日", "", "R8.4.3"], Some("2026-04-03")),
+        (&["出力日", "未定"], None),
+        (&["作成者: 教務部"], None),
+        (&["出力日: 2026/02/30"], None),
+    ];
+    for (title, want) in cases {
+        let rows = vec![row(&["令和8年度 在籍者一覧"]), row(title), header.clone()];
+        let h = find_header(&rows, 1, &p).map_err(|d| d.en);
+        let got = h.map(|h| h.exported_on.map(|d| d.to_string()));
+        assert_eq!(got, Ok(want.map(String::from)), "{title:?}");
+    }
+}
+
+#[test]
+fn header_matches_full_width_and_spaced_variants() {
+    let p = profiles();
+    let rows = vec![row(&["ＥＣＳ－ＩＤ", "有効化 日"])];
+    assert_eq!(
+        find_header(&rows, 1, &p)
+            .map(|h| h.kind())
+            .map_err(|d| d.en),
+        Ok(Kind::Activations)
+    );
+}
+
+#[test]
+fn missing_required_column_is_named() {
+    let p = profiles();
+    let rows = vec![row(&["学籍番号", "氏名", "氏名カナ", "所属", "在籍状態"])];
+    let err = find_header(&rows, 1, &p).err().map(|d| (d.location, d.ja));
+    assert_eq!(
+        err,
+        Some((
+            Location::Row { row: 1 },
+            "在籍者エクスポートの見出し行に必須の列「身分」がありません".to_string()
+        ))
+    );
+}
+
+#[test]
+fn quick_trim_agrees_with_trim_cell() {
+    for s in [
+        "",
+        " ",
+        "a",
+        " a",
+        "a ",
+        "\u{3000}a\u{3000}",
+        "\u{A0}a\u{A0}",
+        "山田",
+        "山田\u{3000}",
+        "\u{3000}",
+        "\t1\r",
+        "ー",
+        "\u{3042}\u{3000}x",
+        "x\u{3000}\u{3042}",
+        "\u{3080}",
+    ] {
+        assert_eq!(trim(s), trim_cell(s), "{s:?}");
+    }
+}
+
+#[test]
+fn excel_serials_and_yyyymmdd_numbers_are_dates() {
+    assert_eq!(
+        excel_number_date(46113.0),
+        NaiveDate::from_ymd_opt(2026, 4, 1)
+    );
+    assert_eq!(
+        excel_number_date(20260401.0),
+        NaiveDate::from_ymd_opt(2026, 4, 1)
+    );
+    assert_eq!(excel_number_date(1.5), None);
+}
