@@ -20,6 +20,9 @@ pub struct Args {
     /// run's summary in the store. Repeatable.
     #[arg(long, value_name = "KIND=N", value_parser = parse_allow)]
     pub allow: Vec<(ActionKind, usize)>,
+    /// The language of the night's report.html: ja or en (the other on hover)
+    #[arg(long, value_name = "LANG", default_value = "ja")]
+    pub lang: crate::report::Lang,
 }
 
 /// `KIND=N` for `--allow`: a kind the guard watches and a count.
@@ -48,6 +51,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let night = Night {
         as_of: args.as_of.unwrap_or_else(today_in_japan),
         allow: args.allow,
+        lang: args.lang,
     };
     let outcome = crate::night::run::run(settings, &night)?;
     writeln!(std::io::stdout().lock(), "{}", outcome.summary)?;

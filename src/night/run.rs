@@ -66,6 +66,8 @@ pub struct Night {
     pub as_of: NaiveDate,
     /// Guard limits raised for this run only (`run --allow KIND=N`).
     pub allow: Vec<(ActionKind, usize)>,
+    /// The language of the night's report.html.
+    pub lang: crate::report::Lang,
 }
 
 /// One nightly run.
@@ -112,7 +114,8 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
             t.allow_flag()
         ));
     }
-    crate::report::write_all(&plan, &report_dir)?;
+    let view = report_view(&tripped, &report_dir, night.lang);
+    crate::report::write_all(&plan, &report_dir, &view)?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}",
         inbox.batch.files.len(),
@@ -155,6 +158,14 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         &report_dir,
         &mut summary,
     )?;
+    // The report's first line now says the plan is in the store, and since when.
+    let applied = crate::report::View {
+        status: crate::report::Status::Applied {
+            at: crate::report::view::now_in_japan(),
+        },
+        lang: night.lang,
+    };
+    crate::report::rewrite_html(&plan, &report_dir, &applied)?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     for taken in inbox
         .accepted
@@ -387,6 +398,35 @@ fn crashed(taken: &Taken) -> String {
         taken.path.display()
     )
 }
+/// The outcome line of the night's report as it is first written: stopped by the guard, with
+/// the limits and the commands that go on, or about to be applied.
+fn report_view(tripped: &[Tripped], report_dir: &Path, lang: crate::report::Lang) -> crate::report::View {
+    use crate::report::{Limit, Status, View};
+    let status = if tripped.is_empty() {
+        Status::Applying
+    } else {
+        Status::Guarded {
+            limits: tripped
+                .iter()
+                .map(|t| Limit {
+                    ja: t.message_ja(),
+                    en: t.message_en(),
+                })
+                .collect(),
+            apply: format!("regsync apply {}", report_dir.join("plan.json").display()),
+            allow: format!(
+                "regsync run {}",
+                tripped
+                    .iter()
+                    .map(Tripped::allow_flag)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        }
+    };
+    View { status, lang }
+}
+
 /// The mass-change guard tripped: writes `guard.txt` beside the reports and says so in the
 /// summary, with each limit, its numbers and the ways on. Nothing is applied and the inputs stay
 /// in the inbox.
