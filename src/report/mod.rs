@@ -18,7 +18,7 @@ mod html;
 mod inputs;
 mod json;
 pub mod view;
-mod xlsx;
+pub(crate) mod xlsx;
 
 use std::fmt::Write as _;
 use std::fs::File;
