@@ -42,6 +42,8 @@ pub struct Outcome {
     pub verdict: Verdict,
     pub summary: String,
     pub report_dir: Option<PathBuf>,
+    /// The numbers of the summary, for the metrics file.
+    pub stats: crate::metrics::RunStats,
 }
 
 /// The inbox after it was read: the batch to plan, and what happens to each file afterwards.
@@ -55,6 +57,8 @@ struct Inbox {
     repeated: Vec<Taken>,
     /// Files and entries set aside in `rejected/`.
     rejected: usize,
+    /// Entries left in the inbox unread.
+    ignored: usize,
     /// Sentences for the summary: entries not read, and why.
     notes: Vec<String>,
 }
@@ -129,18 +133,29 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     for note in &inbox.notes {
         let _ = write!(summary, " {note}.");
     }
+    let mut stats = crate::metrics::RunStats {
+        actions: plan.counts().into_iter().collect(),
+        files_accepted: inbox.accepted.len(),
+        files_rejected: inbox.rejected,
+        files_ignored: inbox.ignored + inbox.superseded.len(),
+        files_already_processed: inbox.repeated.len(),
+        guard_tripped: !tripped.is_empty(),
+        ..Default::default()
+    };
 
     if !tripped.is_empty() {
         refuse(&tripped, &report_dir, &mut summary)?;
         // The inputs stay in the inbox; their copies go.
         inbox::discard_staging(&settings.archive)?;
         // Earlier notices still waiting are sent all the same.
-        send_mail(settings, &mut store, stop_mail_at, &mut summary);
+        send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
+        review_count(&store, &mut summary, &mut stats)?;
         store.finish_run(run_id, &summary)?;
         return Ok(Outcome {
             verdict: Verdict::GuardTripped,
             summary,
             report_dir: Some(report_dir),
+            stats,
         });
     }
     for (kind, n) in &night.allow {
@@ -176,7 +191,8 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         archive_taken(&archive, taken, &mut summary)?;
     }
     inbox::discard_staging(&settings.archive)?;
-    let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary);
+    let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
+    review_count(&store, &mut summary, &mut stats)?;
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
     let verdict = if inbox.rejected > 0 {
@@ -190,7 +206,23 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         verdict,
         summary,
         report_dir: Some(report_dir),
+        stats,
     })
+}
+
+/// The review items open after the run, in the summary and the numbers.
+fn review_count(
+    store: &Store,
+    summary: &mut String,
+    stats: &mut crate::metrics::RunStats,
+) -> anyhow::Result<()> {
+    stats.review_open = store.open_reviews()?.len();
+    let _ = write!(
+        summary,
+        " Review: {} open (`regsync review list`).",
+        stats.review_open
+    );
+    Ok(())
 }
 
 /// Opens (creating it and its folder if needed) the file the run lock is taken on.
@@ -217,6 +249,7 @@ fn locked(lock_path: &Path) -> Outcome {
             lock_path.display()
         ),
         report_dir: None,
+        stats: crate::metrics::RunStats::default(),
     }
 }
 
@@ -234,8 +267,11 @@ fn read_inbox(
     let scan = inbox::scan(&settings.inbox, settings.settle, now)?;
     let mut notes = Vec::new();
     let mut rejected = 0;
+    let mut ignored = 0;
     for skipped in &scan.skipped {
-        rejected += usize::from(skip(settings, skipped, &mut notes)?);
+        let set_aside = skip(settings, skipped, &mut notes)?;
+        rejected += usize::from(set_aside);
+        ignored += usize::from(!set_aside);
     }
     let staging = inbox::staging(&settings.archive)?;
     let journal = Journal::open(&settings.store_path)?;
@@ -249,7 +285,9 @@ fn read_inbox(
                     path: path.clone(),
                     why,
                 };
-                rejected += usize::from(skip(settings, &skipped, &mut notes)?);
+                let set_aside = skip(settings, &skipped, &mut notes)?;
+                rejected += usize::from(set_aside);
+                ignored += usize::from(!set_aside);
                 continue;
             }
         };
@@ -305,6 +343,7 @@ fn read_inbox(
         superseded,
         repeated,
         rejected,
+        ignored,
         notes,
     })
 }
@@ -541,10 +580,15 @@ fn send_mail(
     store: &mut Store,
     stop_at: std::time::Instant,
     summary: &mut String,
+    stats: &mut crate::metrics::RunStats,
 ) -> bool {
     // Once a night, every notice that failed for now is tried again, whatever its backoff.
     match crate::mail::deliver(store, &settings.mail, true, Some(stop_at)) {
         Ok(r) => {
+            stats.mail_sent = r.sent;
+            stats.mail_failed = r.failed.len();
+            stats.mail_unknown = r.unknown;
+            stats.mail_pending = r.pending_left;
             let _ = write!(
                 summary,
                 " Mail: sent {}, failed {}, unknown {}, pending {}.",
