@@ -121,7 +121,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let view = report_view(&tripped, &report_dir, night.lang);
     crate::report::write_all(&plan, &report_dir, &view)?;
     let mut summary = format!(
-        "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}",
+        "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}.",
         inbox.batch.files.len(),
         inbox.rejected,
         inbox.repeated.len(),

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod apply;
+mod browser;
 mod check;
 mod common;
 mod hostile;
@@ -10,7 +11,9 @@ mod inbox;
 mod ingest;
 mod mail;
 mod mail_faults;
+mod metrics;
 mod nights;
+mod operators;
 mod plan;
 mod private;
 mod recover;
