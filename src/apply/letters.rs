@@ -285,12 +285,18 @@ mod tests {
         }
         let mut book: Xlsx<_> = open_workbook(&files[0]).unwrap();
         let range = book.worksheet_range("letters").unwrap();
-        assert_eq!(range.get_value((0, 1)), Some(&Data::String("学籍番号".into())));
+        assert_eq!(
+            range.get_value((0, 1)),
+            Some(&Data::String("学籍番号".into()))
+        );
         assert_eq!(
             range.get_value((1, 1)),
             Some(&Data::String("09268011".into()))
         );
-        assert_eq!(range.get_value((1, 2)), Some(&Data::String("=髙橋 花子".into())));
+        assert_eq!(
+            range.get_value((1, 2)),
+            Some(&Data::String("=髙橋 花子".into()))
+        );
         assert_eq!(
             range.get_value((1, 6)),
             Some(&Data::String(row.key.expose().into()))

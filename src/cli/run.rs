@@ -65,7 +65,10 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         Err(_) => Exit::Failed,
     };
     if let Some(path) = &settings.metrics_textfile {
-        let stats = outcome.as_ref().map(|o| o.stats.clone()).unwrap_or_default();
+        let stats = outcome
+            .as_ref()
+            .map(|o| o.stats.clone())
+            .unwrap_or_default();
         write_metrics(path, &stats, exit, started);
     }
     let outcome = outcome?;

@@ -439,7 +439,11 @@ fn crashed(taken: &Taken) -> String {
 }
 /// The outcome line of the night's report as it is first written: stopped by the guard, with
 /// the limits and the commands that go on, or about to be applied.
-fn report_view(tripped: &[Tripped], report_dir: &Path, lang: crate::report::Lang) -> crate::report::View {
+fn report_view(
+    tripped: &[Tripped],
+    report_dir: &Path,
+    lang: crate::report::Lang,
+) -> crate::report::View {
     use crate::report::{Limit, Status, View};
     let status = if tripped.is_empty() {
         Status::Applying

@@ -126,7 +126,10 @@ fn head(out: &mut String, plan: &Plan, lang: Lang) {
          <meta name=\"generator\" content=\"regsync\">\n<title>",
         lang.as_str()
     );
-    out.push_str(lang.pick("アカウント同期 計画レポート ", "regsync plan report ").0);
+    out.push_str(
+        lang.pick("アカウント同期 計画レポート ", "regsync plan report ")
+            .0,
+    );
     let _ = write!(out, "{}", plan.as_of);
     out.push_str("</title>\n<style>\n");
     out.push_str(CSS);
@@ -135,7 +138,12 @@ fn head(out: &mut String, plan: &Plan, lang: Lang) {
 
 fn header(out: &mut String, plan: &Plan, lang: Lang) {
     out.push_str("<header>\n<h1>");
-    label(out, lang, "アカウント同期 計画レポート", "regsync plan report");
+    label(
+        out,
+        lang,
+        "アカウント同期 計画レポート",
+        "regsync plan report",
+    );
     out.push_str("</h1>\n<dl class=\"meta\">\n<div><dt>");
     label(out, lang, "基準日", "as of");
     out.push_str("</dt><dd>");
@@ -450,7 +458,12 @@ fn row(out: &mut String, a: &Action, lang: Lang) {
     push_or_dash(out, &a.person.faculty);
     if let Some(status) = a.person.status {
         out.push_str("<span class=\"sub\">");
-        label(out, lang, status.label_ja(), &status.as_str().replace('_', " "));
+        label(
+            out,
+            lang,
+            status.label_ja(),
+            &status.as_str().replace('_', " "),
+        );
         out.push_str("</span>");
     }
     let _ = write!(

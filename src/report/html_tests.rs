@@ -76,8 +76,8 @@ fn summary_first_then_inputs_warnings_review_and_the_other_kinds() {
     let html = report_html(&fixture::small(), &view());
     let at = |id: &str| html.find(&format!("<section id=\"{id}\"")).unwrap();
     let order = [
-        "outcome", "summary", "rules", "faculty", "legend", "inputs", "warnings", "review", "create", "update",
-        "depart", "stop",
+        "outcome", "summary", "rules", "faculty", "legend", "inputs", "warnings", "review",
+        "create", "update", "depart", "stop",
     ];
     for pair in order.windows(2) {
         assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
@@ -242,7 +242,8 @@ fn the_outcome_line_comes_first_and_says_what_happened() {
     let first_section = dry.find("<section").unwrap();
     assert_eq!(
         first_section,
-        dry.find("<section id=\"outcome\" class=\"outcome dry-run\">").unwrap()
+        dry.find("<section id=\"outcome\" class=\"outcome dry-run\">")
+            .unwrap()
     );
     assert!(dry.contains("何も変更していません"));
     assert!(dry.contains("<code class=\"cmd\">regsync apply plan/plan.json</code>"));
@@ -285,10 +286,16 @@ fn one_language_per_line_with_the_other_on_hover() {
         },
     );
     // The create's reason: shown in one language, the other in its title.
-    assert!(ja.contains("<span title=\"April admission (account letter)\">4月入学（通知書で配付）</span>"));
-    assert!(en.contains("<span title=\"4月入学（通知書で配付）\">April admission (account letter)</span>"));
+    assert!(ja.contains(
+        "<span title=\"April admission (account letter)\">4月入学（通知書で配付）</span>"
+    ));
+    assert!(en.contains(
+        "<span title=\"4月入学（通知書で配付）\">April admission (account letter)</span>"
+    ));
     // Dates say what they are; the store's digest and the format are in the footer.
-    assert!(ja.contains("<span class=\"dl\"><span title=\"admitted\">入学</span></span> 2026-04-01"));
+    assert!(
+        ja.contains("<span class=\"dl\"><span title=\"admitted\">入学</span></span> 2026-04-01")
+    );
     let footer = ja.find("<footer>").unwrap();
     assert!(ja.find(&plan.store_digest).unwrap() > footer);
     assert!(ja.find("id=\"format\"").unwrap() > footer);

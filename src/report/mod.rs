@@ -32,9 +32,10 @@ use crate::domain::plan::Plan;
 
 pub use self::csv::report_csv;
 pub use self::html::report_html;
-pub use self::view::{Lang, Limit, Status, View};
 pub(crate) use self::inputs::{render_input_refs, render_inputs};
 pub(crate) use self::json::read_plan_json;
+pub use self::view::{Lang, Limit, Status, View};
+pub use self::xlsx::report_xlsx;
 
 /// File names inside the output folder.
 pub(crate) const PLAN_JSON: &str = "plan.json";
@@ -520,7 +521,11 @@ mod tests {
             std::fs::read_to_string(&paths.report_html).unwrap(),
             report_html(&plan, &view)
         );
-        assert!(std::fs::read(&paths.report_xlsx).unwrap().starts_with(b"PK"));
+        assert!(
+            std::fs::read(&paths.report_xlsx)
+                .unwrap()
+                .starts_with(b"PK")
+        );
         // A second run replaces the files in place.
         write_all(&plan, &out, &view).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&out)

@@ -134,9 +134,13 @@ const fn col(header: &'static str, width: f64, text: bool) -> Column {
 
 /// Writes `report.xlsx` into `w`: one row per action, in plan order, as `report.csv`.
 pub(crate) fn write_xlsx<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
-    let bytes = workbook("actions", &COLUMNS, plan.actions.iter().map(cells))
-        .map_err(|e| io::Error::other(format!("report.xlsx: {e}")))?;
-    w.write_all(&bytes)
+    w.write_all(&report_xlsx(plan)?)
+}
+
+/// `report.xlsx` as bytes.
+pub fn report_xlsx(plan: &Plan) -> io::Result<Vec<u8>> {
+    workbook("actions", &COLUMNS, plan.actions.iter().map(cells))
+        .map_err(|e| io::Error::other(format!("report.xlsx: {e}")))
 }
 
 fn cells(a: &Action) -> Vec<Cell<'_>> {

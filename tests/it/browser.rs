@@ -8,21 +8,19 @@ use std::path::{Path, PathBuf};
 use crate::common::{NIGHT_0402, Result, drop_in, imported, planned, regsync};
 
 /// The browser: `$CHROMIUM`, else `chromium` on the PATH.
-fn chromium() -> PathBuf {
+fn chromium() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM") {
-        return PathBuf::from(p);
+        return Ok(PathBuf::from(p));
     }
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join("chromium"))
             .find(|p| p.is_file())
     });
-    match found {
-        Some(p) => p,
-        None => panic!(
-            "the browser test needs Debian's `chromium` (apt-get install chromium; .ci/run installs it)"
-        ),
-    }
+    found.ok_or_else(|| {
+        "the browser test needs Debian's `chromium` (apt-get install chromium; .ci/run installs it)"
+            .into()
+    })
 }
 
 /// Chromium's flags for one headless page load with nothing from the network.
@@ -49,7 +47,7 @@ fn rendered(html: &Path) -> Result<String> {
     let url = format!("file://{}", html.canonicalize()?.display());
     let o = std::process::Command::new("timeout")
         .arg("120")
-        .arg(chromium())
+        .arg(chromium()?)
         .args(headless(profile.path()))
         .arg("--dump-dom")
         .arg(&url)
@@ -68,7 +66,9 @@ fn rendered(html: &Path) -> Result<String> {
 
 /// The outcome line's section, as rendered.
 fn outcome(dom: &str) -> Result<&str> {
-    let at = dom.find("<section id=\"outcome\"").ok_or("no outcome line")?;
+    let at = dom
+        .find("<section id=\"outcome\"")
+        .ok_or("no outcome line")?;
     let rest = &dom[at..];
     Ok(&rest[..rest.find("</section>").ok_or("outcome not closed")?])
 }
@@ -86,7 +86,10 @@ fn total(dom: &str) -> Result<usize> {
 fn common_checks(dom: &str, actions: usize) -> Result {
     let first = dom.find("<section").ok_or("no section")?;
     assert_eq!(Some(first), dom.find("<section id=\"outcome\""));
-    assert!(!dom.to_lowercase().contains("<script"), "a script in the page");
+    assert!(
+        !dom.to_lowercase().contains("<script"),
+        "a script in the page"
+    );
     let legend = &dom[dom.find("<section id=\"legend\"").ok_or("no legend")?..];
     for rule in [
         "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R9a", "R10", "R11", "R12", "R13",
@@ -125,8 +128,13 @@ fn chromium_renders_the_outcome_of_a_dry_run_an_applied_night_and_a_guarded_one(
     common_checks(&dom, n)?;
     let line = outcome(&dom)?;
     assert!(line.contains("class=\"outcome dry-run\""), "{line}");
-    assert!(line.contains(&format!("試行（ドライラン）：何も変更していません。操作 {n} 件。")));
-    assert!(line.contains("<code class=\"cmd\">regsync apply p/plan.json</code>"), "{line}");
+    assert!(line.contains(&format!(
+        "試行（ドライラン）：何も変更していません。操作 {n} 件。"
+    )));
+    assert!(
+        line.contains("<code class=\"cmd\">regsync apply p/plan.json</code>"),
+        "{line}"
+    );
 
     // The same night applied by `run`, with limits wide enough for it.
     let dir = imported(Some("[policy]\nguard_share = 0.5\n"), &[]);
@@ -135,13 +143,20 @@ fn chromium_renders_the_outcome_of_a_dry_run_an_applied_night_and_a_guarded_one(
     assert!(matches!(r.code, Some(0 | 5)), "{}{}", r.stdout, r.stderr);
     let folder = night_folder(dir.path())?;
     let n = actions_in(&folder.join("plan.json"))?;
-    assert!(r.stdout.contains(&format!(": {n} action(s) — ")), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!(": {n} action(s) — ")),
+        "{}",
+        r.stdout
+    );
     let dom = rendered(&folder.join("report.html"))?;
     common_checks(&dom, n)?;
     let line = outcome(&dom)?;
     assert!(line.contains("class=\"outcome applied\""), "{line}");
     assert!(line.contains("適用済み 20"), "{line}");
-    assert!(line.contains(&format!("JST：操作 {n} 件をストアに反映しました")), "{line}");
+    assert!(
+        line.contains(&format!("JST：操作 {n} 件をストアに反映しました")),
+        "{line}"
+    );
 
     // The default guard stops it; the English page says which limit and the ways on.
     let dir = imported(None, &[]);
@@ -159,14 +174,20 @@ fn chromium_renders_the_outcome_of_a_dry_run_an_applied_night_and_a_guarded_one(
     common_checks(&dom, n)?;
     let line = outcome(&dom)?;
     assert!(line.contains("class=\"outcome guarded\""), "{line}");
-    assert!(line.contains(">Blocked by the mass-change guard: nothing applied.<"), "{line}");
+    assert!(
+        line.contains(">Blocked by the mass-change guard: nothing applied.<"),
+        "{line}"
+    );
     assert!(line.contains("depart exceed 5% of the"), "{line}");
     let allow = r
         .stdout
         .split('`')
         .find(|s| s.starts_with("regsync run --allow depart="))
         .ok_or("no --allow in the summary")?;
-    assert!(line.contains(&format!("<code class=\"cmd\">{allow}</code>")), "{allow}: {line}");
+    assert!(
+        line.contains(&format!("<code class=\"cmd\">{allow}</code>")),
+        "{allow}: {line}"
+    );
     let night = folder.file_name().ok_or("no name")?.to_string_lossy();
     let apply = format!("regsync apply reports/{night}/plan.json");
     assert!(line.contains(&apply), "{line}");

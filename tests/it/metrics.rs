@@ -41,7 +41,9 @@ print(json.dumps(out))
 
 /// The number right before `word` in `text` (`3 rejected` → 3).
 fn before(text: &str, word: &str) -> Result<f64> {
-    let at = text.find(word).ok_or_else(|| format!("no `{word}` in {text}"))?;
+    let at = text
+        .find(word)
+        .ok_or_else(|| format!("no `{word}` in {text}"))?;
     let n = text[..at].trim_end().rsplit(' ').next().unwrap_or_default();
     n.trim_end_matches(',')
         .parse()
@@ -50,7 +52,10 @@ fn before(text: &str, word: &str) -> Result<f64> {
 
 /// The number right after `word` in `text` (`sent 0` → 0).
 fn after(text: &str, word: &str) -> Result<f64> {
-    let at = text.find(word).ok_or_else(|| format!("no `{word}` in {text}"))? + word.len();
+    let at = text
+        .find(word)
+        .ok_or_else(|| format!("no `{word}` in {text}"))?
+        + word.len();
     let n: String = text[at..]
         .trim_start()
         .chars()
@@ -87,13 +92,19 @@ fn a_nights_metrics_parse_and_equal_its_summary() -> Result {
     assert!(get("regsync_last_run_duration_seconds")? > 0.0);
 
     // Files: the summary's rejected and already processed; accepted = the plan's inputs.
-    assert_eq!(get("regsync_last_run_files{outcome=\"rejected\"}")?, before(summary, "rejected")?);
+    assert_eq!(
+        get("regsync_last_run_files{outcome=\"rejected\"}")?,
+        before(summary, "rejected")?
+    );
     assert_eq!(get("regsync_last_run_files{outcome=\"rejected\"}")?, 1.0);
     assert_eq!(
         get("regsync_last_run_files{outcome=\"already_processed\"}")?,
         before(summary, "already processed")?
     );
-    assert_eq!(get("regsync_last_run_files{outcome=\"accepted\"}")?, before(summary, "input file(s)")?);
+    assert_eq!(
+        get("regsync_last_run_files{outcome=\"accepted\"}")?,
+        before(summary, "input file(s)")?
+    );
     assert_eq!(get("regsync_last_run_files{outcome=\"accepted\"}")?, 4.0);
     assert_eq!(get("regsync_last_run_files{outcome=\"ignored\"}")?, 0.0);
 
@@ -113,18 +124,33 @@ fn a_nights_metrics_parse_and_equal_its_summary() -> Result {
     for part in counts.split(", ") {
         let (kind, n) = part.rsplit_once(' ').ok_or(part.to_string())?;
         let n: f64 = n.parse().map_err(|e| format!("{part}: {e}"))?;
-        assert_eq!(get(&format!("regsync_last_run_actions{{kind=\"{kind}\"}}"))?, n, "{kind}");
+        assert_eq!(
+            get(&format!("regsync_last_run_actions{{kind=\"{kind}\"}}"))?,
+            n,
+            "{kind}"
+        );
         named += n;
     }
     assert_eq!(named, total);
 
     // Mail and review items.
-    for (result, word) in [("sent", "Mail: sent"), ("failed", "failed"), ("unknown", "unknown")] {
+    for (result, word) in [
+        ("sent", "Mail: sent"),
+        ("failed", "failed"),
+        ("unknown", "unknown"),
+    ] {
         let want = after(&summary[summary.find("Mail: ").ok_or("no mail")?..], word)?;
-        assert_eq!(get(&format!("regsync_last_run_mail{{result=\"{result}\"}}"))?, want, "{result}");
+        assert_eq!(
+            get(&format!("regsync_last_run_mail{{result=\"{result}\"}}"))?,
+            want,
+            "{result}"
+        );
     }
     assert_eq!(get("regsync_mail_pending")?, after(summary, "pending")?);
-    assert_eq!(get("regsync_review_items_open")?, after(summary, "Review:")?);
+    assert_eq!(
+        get("regsync_review_items_open")?,
+        after(summary, "Review:")?
+    );
     let listed = regsync(dir.path(), &["review", "list"], &[])?;
     assert!(get("regsync_review_items_open")? > 0.0);
     assert_eq!(
@@ -142,7 +168,11 @@ fn a_guarded_night_says_so_and_a_missing_folder_is_a_warning() -> Result {
     drop_in(dir.path(), &NIGHT_0402);
     let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
     assert_eq!(r.code, Some(4), "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("cannot write the metrics file"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot write the metrics file"),
+        "{}",
+        r.stderr
+    );
     std::fs::create_dir(dir.path().join("m"))?;
     let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
     assert_eq!(r.code, Some(4), "{}{}", r.stdout, r.stderr);

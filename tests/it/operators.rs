@@ -32,7 +32,8 @@ fn the_nights_letters_are_also_workbooks_whose_cells_equal_the_csv() -> Result {
         workbooks += 1;
         let csv_text = std::fs::read_to_string(path.with_extension("csv"))?;
         let mut rdr = csv::Reader::from_reader(csv_text.trim_start_matches('\u{feff}').as_bytes());
-        let csv_rows: Vec<csv::StringRecord> = rdr.records().collect::<std::result::Result<_, _>>()?;
+        let csv_rows: Vec<csv::StringRecord> =
+            rdr.records().collect::<std::result::Result<_, _>>()?;
         let mut book: Xlsx<_> = open_workbook(&path)?;
         let range = book.worksheet_range("letters")?;
         assert_eq!(range.height(), csv_rows.len() + 1);
@@ -110,10 +111,17 @@ fn help_has_examples_exit_codes_and_the_log_variable() -> Result {
     for cmd in ["run", "apply", "check"] {
         let r = regsync(dir.path(), &[cmd, "--help"], &[])?;
         assert_eq!(r.code, Some(0));
-        assert!(r.stdout.contains(&format!("  regsync {cmd} ")), "{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("  regsync {cmd} ")),
+            "{}",
+            r.stdout
+        );
         assert!(r.stdout.contains("Exit codes:"), "{}", r.stdout);
     }
     let r = regsync(dir.path(), &["run", "--help"], &[])?;
-    assert!(r.stdout.contains("4  refused: the mass-change guard tripped"));
+    assert!(
+        r.stdout
+            .contains("4  refused: the mass-change guard tripped")
+    );
     Ok(())
 }
