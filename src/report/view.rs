@@ -168,7 +168,7 @@ pub(crate) fn outcome(out: &mut String, view: &View, actions: usize) {
             );
             for l in limits {
                 out.push(' ');
-                label(out, lang, &l.ja, &l.en);
+                label(out, lang, &format!("{}。", l.ja), &format!("{}.", l.en));
             }
             out.push(' ');
             label(

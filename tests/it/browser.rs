@@ -191,5 +191,24 @@ fn chromium_renders_the_outcome_of_a_dry_run_an_applied_night_and_a_guarded_one(
     let night = folder.file_name().ok_or("no name")?.to_string_lossy();
     let apply = format!("regsync apply reports/{night}/plan.json");
     assert!(line.contains(&apply), "{line}");
+    assert!(
+        line.contains("(8).</span>"),
+        "a limit is a sentence: {line}"
+    );
+
+    // The administrator applies the reviewed plan: its page now says so, still in English.
+    let plan = format!("reports/{night}/plan.json");
+    let r = regsync(dir.path(), &["apply", &plan], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("now says it is applied"), "{}", r.stdout);
+    let dom = rendered(&folder.join("report.html"))?;
+    common_checks(&dom, n)?;
+    let line = outcome(&dom)?;
+    assert!(line.contains("class=\"outcome applied\""), "{line}");
+    assert!(line.contains(&format!(">Applied at 20")), "{line}");
+    assert!(
+        line.contains(&format!("JST: {n} action(s) written to the store<")),
+        "{line}"
+    );
     Ok(())
 }
