@@ -205,7 +205,7 @@ fn chromium_renders_the_outcome_of_a_dry_run_an_applied_night_and_a_guarded_one(
     common_checks(&dom, n)?;
     let line = outcome(&dom)?;
     assert!(line.contains("class=\"outcome applied\""), "{line}");
-    assert!(line.contains(&format!(">Applied at 20")), "{line}");
+    assert!(line.contains(">Applied at 20"), "{line}");
     assert!(
         line.contains(&format!("JST: {n} action(s) written to the store<")),
         "{line}"
