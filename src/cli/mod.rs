@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod check;
+mod directory;
 mod init;
 mod mail;
 mod plan;
@@ -65,6 +66,8 @@ pub enum Command {
     Review(review::Args),
     /// Send the notices waiting in the outbox (exit 5 when some are still pending)
     Mail(mail::Args),
+    /// The LDAP directory: push the pending changes, or compare it with the store
+    Directory(directory::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -97,7 +100,11 @@ pub fn main() -> ExitCode {
     crate::private::set_group(settings.group);
     let needs_store = matches!(
         cli.command,
-        Command::Plan(_) | Command::Run(_) | Command::Apply(_) | Command::Mail(_)
+        Command::Plan(_)
+            | Command::Run(_)
+            | Command::Apply(_)
+            | Command::Mail(_)
+            | Command::Directory(_)
     );
     if needs_store {
         match init::refuse_unset_store(&settings) {
@@ -119,6 +126,7 @@ pub fn main() -> ExitCode {
         Command::Show(args) => show::run(&settings, args),
         Command::Review(args) => review::run(&settings, args),
         Command::Mail(args) => mail::run(&settings, args),
+        Command::Directory(args) => directory::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

@@ -45,6 +45,10 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let (plan, batch, repeated) = compute(settings, &files, as_of)?;
     let clock = std::time::Instant::now();
     let paths = crate::report::write_all(&plan, &args.out)?;
+    let directory = match crate::store::Store::open_read_only(&settings.store_path)? {
+        Some(store) => crate::directory::write_plan_report(settings, Some(&store), &plan, &args.out)?,
+        None => crate::directory::write_plan_report(settings, None, &plan, &args.out)?,
+    };
     tracing::info!(
         ms = clock.elapsed().as_millis(),
         peak_mib = crate::night::peak_mib(),
@@ -77,6 +81,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     writeln!(out, "report: {}", paths.report_html.display())?;
     writeln!(out, "        {}", paths.report_csv.display())?;
     writeln!(out, "plan:   {}", paths.plan_json.display())?;
+    if let Some(d) = directory {
+        writeln!(out, "directory: {}", d.display())?;
+    }
     let exit = if rejected.is_empty() {
         Exit::Done
     } else {
