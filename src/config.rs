@@ -282,15 +282,16 @@ impl Settings {
         })?;
         let settle = std::time::Duration::from_secs(raw.inbox.settle_secs.unwrap_or(120));
         let mappings = raw.paths.mappings.as_deref().map(|d| base.join(d));
-        let directory = match raw.directory {
-            None => None,
-            Some(d) => Some(check_directory(d, &base, mappings.as_deref()).map_err(|message| {
-                ConfigError::Invalid {
-                    path: config_path.clone(),
-                    message,
-                }
-            })?),
-        };
+        let directory =
+            match raw.directory {
+                None => None,
+                Some(d) => Some(check_directory(d, &base, mappings.as_deref()).map_err(
+                    |message| ConfigError::Invalid {
+                        path: config_path.clone(),
+                        message,
+                    },
+                )?),
+            };
         let mail = check_mail(raw.mail, &base, mappings.as_deref()).map_err(|e| match e {
             MailConfigError::Invalid(message) => ConfigError::Invalid {
                 path: config_path,
@@ -379,7 +380,10 @@ fn check_directory(
     }
     let people = raw.base.unwrap_or_default();
     if people.trim().is_empty() || !people.contains('=') {
-        return Err("`directory.base` is missing or not a DN (e.g. `ou=people,dc=example,dc=ac,dc=jp`)".into());
+        return Err(
+            "`directory.base` is missing or not a DN (e.g. `ou=people,dc=example,dc=ac,dc=jp`)"
+                .into(),
+        );
     }
     let password = match (raw.password_env, raw.password_file) {
         (Some(_), Some(_)) => {
@@ -388,7 +392,9 @@ fn check_directory(
         (Some(var), None) if !var.trim().is_empty() => PasswordSource::Env(var),
         (None, Some(file)) => PasswordSource::File(base.join(file)),
         _ => {
-            return Err("`directory` needs `password_env` or `password_file` for the bind password".into());
+            return Err(
+                "`directory` needs `password_env` or `password_file` for the bind password".into(),
+            );
         }
     };
     let timeout = match raw.timeout_secs.unwrap_or(30) {

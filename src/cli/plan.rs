@@ -46,7 +46,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let clock = std::time::Instant::now();
     let paths = crate::report::write_all(&plan, &args.out)?;
     let directory = match crate::store::Store::open_read_only(&settings.store_path)? {
-        Some(store) => crate::directory::write_plan_report(settings, Some(&store), &plan, &args.out)?,
+        Some(store) => {
+            crate::directory::write_plan_report(settings, Some(&store), &plan, &args.out)?
+        }
         None => crate::directory::write_plan_report(settings, None, &plan, &args.out)?,
     };
     tracing::info!(

@@ -184,7 +184,9 @@ impl Change {
 
 /// One `name: value` line, base64 (`name:: ...`) when the value is not a safe string.
 fn line(out: &mut String, name: &str, value: &str) {
-    let safe = value.bytes().all(|b| b.is_ascii() && b != 0 && b != b'\n' && b != b'\r')
+    let safe = value
+        .bytes()
+        .all(|b| b.is_ascii() && b != 0 && b != b'\n' && b != b'\r')
         && !value.starts_with([' ', ':', '<'])
         && !value.ends_with(' ');
     if safe {
@@ -222,7 +224,10 @@ mod tests {
     fn entry(mail: &str, lock: &[&str]) -> Entry {
         let mut attrs = Attrs::new();
         attrs.set("mail", vec![mail.to_string()]);
-        attrs.set("pwdAccountLockedTime", lock.iter().map(|s| s.to_string()).collect());
+        attrs.set(
+            "pwdAccountLockedTime",
+            lock.iter().map(|s| s.to_string()).collect(),
+        );
         Entry {
             dn: "uid=a1,ou=people".into(),
             object_classes: vec!["inetOrgPerson".into()],
@@ -242,7 +247,7 @@ mod tests {
         let live = entry("a1@x", &["000001010000Z"]);
         let want = entry("a1@y", &[]);
         let Some(change) = diff(&want, Some(&live.attrs)) else {
-            panic!("no change")
+            unreachable!("no change")
         };
         assert_eq!(
             change.ldif(),
@@ -255,6 +260,9 @@ mod tests {
         let mut want = entry("a1@x", &[]);
         want.attrs.set("cn;lang-ja", vec!["山田 太郎".into()]);
         let ldif = Change::Add(want).ldif();
-        assert!(ldif.contains("cn;lang-ja:: 5bGx55SwIOWkqumDjg==\n"), "{ldif}");
+        assert!(
+            ldif.contains("cn;lang-ja:: 5bGx55SwIOWkqumDjg==\n"),
+            "{ldif}"
+        );
     }
 }

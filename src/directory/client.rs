@@ -27,7 +27,13 @@ pub(crate) struct Refused {
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LDAP result {} ({}): {}", self.rc, rc_name(self.rc), self.text)
+        write!(
+            f,
+            "LDAP result {} ({}): {}",
+            self.rc,
+            rc_name(self.rc),
+            self.text
+        )
     }
 }
 
@@ -49,7 +55,7 @@ impl Conn {
             .set_conn_timeout(s.timeout)
             .set_starttls(s.starttls);
         if let Some(ca) = &s.ca_file {
-            settings = settings.set_config(tls_config(ca).map_err(|m| DirectoryError::Config(m))?);
+            settings = settings.set_config(tls_config(ca).map_err(DirectoryError::Config)?);
         }
         let password = s.password.read()?;
         let mut ldap = LdapConn::with_settings(settings, &s.url)
@@ -220,7 +226,10 @@ fn describe_connect(e: &LdapError, has_ca: bool) -> String {
         source = s.source();
     }
     let lower = chain.to_lowercase();
-    if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+    if lower.contains("certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+    {
         let hint = if has_ca {
             "the certificate does not chain to `directory.ca_file`"
         } else {

@@ -208,6 +208,12 @@ pub(crate) fn write_plan_report(
         s.profile.file,
         s.base
     );
-    crate::report::directory::write(dir, "directory", "ディレクトリの変更 / directory changes", &summary, &lines)
-        .map(Some)
+    crate::report::directory::write(
+        dir,
+        "directory",
+        "ディレクトリの変更 / directory changes",
+        &summary,
+        &lines,
+    )
+    .map(Some)
 }

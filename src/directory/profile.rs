@@ -176,7 +176,10 @@ struct RawStates {
 impl Profile {
     /// The profile `name`: the file of that name in `mappings` when given and present, else the
     /// shipped one.
-    pub(crate) fn load(name: &str, mappings: Option<&std::path::Path>) -> Result<Profile, DirectoryError> {
+    pub(crate) fn load(
+        name: &str,
+        mappings: Option<&std::path::Path>,
+    ) -> Result<Profile, DirectoryError> {
         if let Some(dir) = mappings {
             let path = dir.join(name);
             if path.is_file() {
@@ -197,9 +200,9 @@ impl Profile {
     pub(crate) fn parse(file: &str, text: &str) -> Result<Profile, DirectoryError> {
         let raw: RawProfile = toml::from_str(text).map_err(|e| DirectoryError::Profile {
             file: file.to_string(),
-            line: e
-                .span()
-                .map_or(0, |s| text.get(..s.start).map_or(0, |t| t.matches('\n').count()) + 1),
+            line: e.span().map_or(0, |s| {
+                text.get(..s.start).map_or(0, |t| t.matches('\n').count()) + 1
+            }),
             message: e.message().to_string(),
         })?;
         let err = |section: &str, key: &str, message: String| DirectoryError::Profile {
@@ -223,16 +226,26 @@ impl Profile {
         for (name, value) in &raw.attributes {
             check_attribute(kind, name).map_err(|m| err("attributes", name, m))?;
             let toml::Value::String(t) = value else {
-                return Err(err("attributes", name, format!("`{name}` must be a string template")));
+                return Err(err(
+                    "attributes",
+                    name,
+                    format!("`{name}` must be a string template"),
+                ));
             };
             let template = Template::parse(t).map_err(|m| err("attributes", name, m))?;
             attributes.push((name.clone(), template));
         }
-        if !attributes.iter().any(|(n, _)| n.eq_ignore_ascii_case(&raw.rdn)) {
+        if !attributes
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(&raw.rdn))
+        {
             return Err(err(
                 "",
                 "rdn",
-                format!("the RDN attribute `{}` has no template in [attributes]", raw.rdn),
+                format!(
+                    "the RDN attribute `{}` has no template in [attributes]",
+                    raw.rdn
+                ),
             ));
         }
         let mut states: [Vec<(String, Option<String>)>; 3] = Default::default();
@@ -247,7 +260,11 @@ impl Profile {
             for (name, value) in table {
                 check_attribute(kind, name).map_err(|m| err(section, name, m))?;
                 let toml::Value::String(v) = value else {
-                    return Err(err(section, name, format!("`{name}` must be a string (\"\" for absent)")));
+                    return Err(err(
+                        section,
+                        name,
+                        format!("`{name}` must be a string (\"\" for absent)"),
+                    ));
                 };
                 states[i].push((name.clone(), (!v.is_empty()).then(|| v.clone())));
             }
@@ -257,7 +274,9 @@ impl Profile {
                 return Err(err(
                     "affiliation",
                     role,
-                    format!("unknown role `{role}`: expected `student`, `holder` or `converting_staff`"),
+                    format!(
+                        "unknown role `{role}`: expected `student`, `holder` or `converting_staff`"
+                    ),
                 ));
             }
         }
@@ -285,7 +304,12 @@ impl Profile {
             .attributes
             .iter()
             .map(|(n, _)| n.to_ascii_lowercase())
-            .chain(self.states.iter().flatten().map(|(n, _)| n.to_ascii_lowercase()))
+            .chain(
+                self.states
+                    .iter()
+                    .flatten()
+                    .map(|(n, _)| n.to_ascii_lowercase()),
+            )
             .collect();
         names.sort();
         names.dedup();
@@ -317,7 +341,14 @@ impl Profile {
         }
         for (name, template) in &self.attributes {
             let value = template.render(desired, &names, &self.affiliation);
-            attrs.set(name, if value.trim().is_empty() { Vec::new() } else { vec![value] });
+            attrs.set(
+                name,
+                if value.trim().is_empty() {
+                    Vec::new()
+                } else {
+                    vec![value]
+                },
+            );
         }
         let state = match desired.state.as_str() {
             "pending" => 0,
@@ -344,7 +375,12 @@ fn line_of(text: &str, section: &str, key: &str) -> usize {
             current = s.trim().to_string();
             continue;
         }
-        let k = t.split('=').next().unwrap_or_default().trim().trim_matches('"');
+        let k = t
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
         if current == section && k == key {
             return i + 1;
         }
@@ -373,9 +409,9 @@ fn check_attribute(kind: Kind, name: &str) -> Result<(), String> {
         ));
     }
     for option in parts {
-        let ok = option
-            .strip_prefix("lang-")
-            .is_some_and(|tag| !tag.is_empty() && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        let ok = option.strip_prefix("lang-").is_some_and(|tag| {
+            !tag.is_empty() && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
         if !ok {
             return Err(format!(
                 "attribute option `;{option}` in `{name}`: only language tags (`;lang-ja`) are allowed"
@@ -408,7 +444,11 @@ impl Template {
                 .ok_or_else(|| {
                     format!(
                         "template `{t}`: unknown field `{{{name}}}`; known: {}",
-                        FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        FIELDS
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?;
             pieces.push(Piece::Field(field));
@@ -550,7 +590,7 @@ mod tests {
 
     #[test]
     fn openldap_renders_names_mail_and_the_lock() {
-        let p = Profile::load("directory.toml", None).unwrap_or_else(|e| panic!("{e}"));
+        let p = Profile::load("directory.toml", None).unwrap_or_else(|e| unreachable!("{e}"));
         let e = p.render(&desired("active"), "ou=people,dc=example");
         assert_eq!(e.dn, "uid=a0100001,ou=people,dc=example");
         assert_eq!(e.attrs.get("mail"), ["a0100001@st.example.ac.jp"]);
@@ -565,7 +605,7 @@ mod tests {
 
     #[test]
     fn active_directory_disables_a_stopped_account() {
-        let p = Profile::load("directory-ad.toml", None).unwrap_or_else(|e| panic!("{e}"));
+        let p = Profile::load("directory-ad.toml", None).unwrap_or_else(|e| unreachable!("{e}"));
         let e = p.render(&desired("stopped"), "OU=People,DC=example");
         assert_eq!(e.dn, "cn=a0100001,OU=People,DC=example");
         assert_eq!(e.attrs.get("samaccountname"), ["a0100001"]);
@@ -587,11 +627,13 @@ mod tests {
         ] {
             let text = format!("{base}{extra}{states}");
             match Profile::parse("p.toml", &text) {
-                Err(DirectoryError::Profile { line: l, message, .. }) => {
+                Err(DirectoryError::Profile {
+                    line: l, message, ..
+                }) => {
                     assert_eq!(l, line, "{extra}: {message}");
                     assert!(message.contains(says), "{extra}: {message}");
                 }
-                other => panic!("{extra}: {other:?}"),
+                other => unreachable!("{extra}: {other:?}"),
             }
         }
     }

@@ -36,6 +36,8 @@ pub(crate) struct Pushed {
     pub refused: Vec<(String, String)>,
     /// Rows still pending after the push.
     pub pending_left: usize,
+    /// Pending rows this push left for their retry time.
+    pub waiting: usize,
     /// The directory could not be reached, or the connection was lost: why.
     pub unreachable: Option<String>,
     /// The lock guard tripped: nothing was written.
@@ -58,6 +60,12 @@ impl Pushed {
         }
         if self.refused.len() > 10 {
             s.push_str(&format!(" and {} more refused.", self.refused.len() - 10));
+        }
+        if self.waiting > 0 {
+            s.push_str(&format!(
+                " {} waiting for their retry time (`regsync directory push --retry` pushes them now).",
+                self.waiting
+            ));
         }
         if let Some(why) = &self.unreachable {
             s.push_str(&format!(
@@ -115,7 +123,9 @@ pub(crate) fn plan_changes(
                         let live = match conn.read(&want.dn, managed) {
                             Ok(live) => live,
                             Err(OpError::Lost(m)) => return Err(m),
-                            Err(OpError::Refused(r)) => return Err(format!("reading `{}`: {r}", want.dn)),
+                            Err(OpError::Refused(r)) => {
+                                return Err(format!("reading `{}`: {r}", want.dn));
+                            }
                         };
                         let change = diff(&want, live.as_ref());
                         out.push(Planned { row, change });
@@ -126,7 +136,10 @@ pub(crate) fn plan_changes(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("a directory worker panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a directory worker panicked".into()))
+            })
             .collect()
     });
     let mut planned = Vec::new();
@@ -165,7 +178,10 @@ pub(crate) fn push(
     allow_locks: Option<usize>,
 ) -> Result<Pushed, DirectoryError> {
     let rows = store.directory_pending(due_only)?;
-    let mut pushed = Pushed::default();
+    let mut pushed = Pushed {
+        waiting: store.directory_counts()?.pending.saturating_sub(rows.len()),
+        ..Pushed::default()
+    };
     if rows.is_empty() {
         pushed.pending_left = store.directory_counts()?.pending;
         return Ok(pushed);
@@ -175,7 +191,9 @@ pub(crate) fn push(
         Ok(c) => c,
         Err(DirectoryError::Unreachable { url, message }) => {
             let ids: Vec<&str> = rows.iter().map(|r| r.desired.ecs_id.as_str()).collect();
-            let why = format!("ディレクトリに接続できません / cannot reach the directory `{url}`: {message}");
+            let why = format!(
+                "ディレクトリに接続できません / cannot reach the directory `{url}`: {message}"
+            );
             store.directory_failed(&ids, &why)?;
             pushed.unreachable = Some(why);
             pushed.pending_left = store.directory_counts()?.pending;
@@ -246,7 +264,11 @@ fn write_changes(
             let tx = tx.clone();
             lost.push(scope.spawn(move || -> Option<String> {
                 for p in chunk {
-                    let dn = p.change.as_ref().map(|c| c.dn().to_string()).unwrap_or_default();
+                    let dn = p
+                        .change
+                        .as_ref()
+                        .map(|c| c.dn().to_string())
+                        .unwrap_or_default();
                     let outcome = match &p.change {
                         None => Written::Unchanged,
                         Some(change) => match conn.write(change) {

@@ -268,7 +268,9 @@ mod tests {
         assert_eq!(check_locks(5, 100, &policy, None), None);
         let t = check_locks(6, 100, &policy, None);
         assert_eq!(t.as_ref().map(|t| t.limit), Some(5));
-        assert!(t.is_some_and(|t| t.message_en() == "6 directory locks exceed 5% of the 100 unlocked entries (5)"));
+        assert!(t.is_some_and(
+            |t| t.message_en() == "6 directory locks exceed 5% of the 100 unlocked entries (5)"
+        ));
         // 30% of the entries, the acceptance case.
         assert!(check_locks(30, 100, &policy, None).is_some());
         assert_eq!(check_locks(30, 100, &policy, Some(30)), None);

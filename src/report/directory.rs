@@ -70,9 +70,8 @@ const HEADERS: [&str; 6] = [
 ];
 
 fn html(title: &str, summary: &str, lines: &[Line]) -> String {
-    let mut out = String::from(
-        "<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><title>",
-    );
+    let mut out =
+        String::from("<!DOCTYPE html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><title>");
     escape(&mut out, title);
     out.push_str(
         "</title><style>body{font-family:sans-serif}table{border-collapse:collapse}\

@@ -38,7 +38,8 @@ const QUEUE: &str = "INSERT INTO directory_journal (ecs_id, desired_json, status
 
 /// Queues, or forces pending whatever the row holds (`directory diff --fix`: the entry drifted
 /// from a desired state the journal thought done).
-const REQUEUE: &str = "INSERT INTO directory_journal (ecs_id, desired_json, status, queued_run, queued_at)
+const REQUEUE: &str =
+    "INSERT INTO directory_journal (ecs_id, desired_json, status, queued_run, queued_at)
     VALUES (?1, ?2, 'pending', ?3, ?4)
     ON CONFLICT (ecs_id) DO UPDATE SET desired_json = excluded.desired_json, status = 'pending',
         queued_run = excluded.queued_run, queued_at = excluded.queued_at, attempts = 0,
@@ -74,9 +75,8 @@ impl Store {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let desired_json: String = r.get(0)?;
-            let desired = Desired::from_json(&desired_json).map_err(|e| {
-                StoreError::Corrupt(format!("directory_journal.desired_json: {e}"))
-            })?;
+            let desired = Desired::from_json(&desired_json)
+                .map_err(|e| StoreError::Corrupt(format!("directory_journal.desired_json: {e}")))?;
             out.push(JournalRow {
                 desired,
                 desired_json,
@@ -104,7 +104,10 @@ impl Store {
 
     /// Marks rows done, each only while it still holds the desired state that was pushed
     /// (`(ecs_id, desired_json)`); one transaction for the batch. Returns how many were marked.
-    pub(crate) fn directory_done(&mut self, pushed: &[(String, String)]) -> Result<usize, StoreError> {
+    pub(crate) fn directory_done(
+        &mut self,
+        pushed: &[(String, String)],
+    ) -> Result<usize, StoreError> {
         self.writable()?;
         let at = now();
         let tx = self.conn.transaction()?;
@@ -126,7 +129,11 @@ impl Store {
     /// Records a failed push of the rows `ecs_ids` (the server refused the change, or could not
     /// be reached): each stays pending, one attempt more, tried again after its backoff (5
     /// minutes, doubling up to 6 hours), with `error` as its last error.
-    pub(crate) fn directory_failed(&mut self, ecs_ids: &[&str], error: &str) -> Result<(), StoreError> {
+    pub(crate) fn directory_failed(
+        &mut self,
+        ecs_ids: &[&str],
+        error: &str,
+    ) -> Result<(), StoreError> {
         self.writable()?;
         let tx = self.conn.transaction()?;
         {

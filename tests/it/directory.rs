@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::common::{NIGHT_0402, drop_in, files_under, imported, output, root, text, write, write_settled};
+use crate::common::{
+    NIGHT_0402, drop_in, files_under, imported, output, root, text, write, write_settled,
+};
 use crate::slapd::{PEOPLE, ROOT_DN, ROOT_PW, Slapd, make_certs};
 
 const PW_ENV: &str = "REGSYNC_TEST_LDAP_PASSWORD";
@@ -18,7 +20,7 @@ fn env() -> [(&'static str, &'static str); 1] {
 /// `regsync.toml` with the directory at `url`; `extra` is added to `[directory]`.
 fn config(url: &str, extra: &str) -> String {
     format!(
-        "[policy]\nguard_share = 0.5\n\n[mail]\ntransport = \"file\"\n\n[directory]\nurl = \"{url}\"\nbind_dn = \"{ROOT_DN}\"\npassword_env = \"{PW_ENV}\"\nbase = \"{PEOPLE}\"\nconnections = 2\ntimeout_secs = 5\n{extra}"
+        "[policy]\nguard_share = 0.5\nguard_lock_share = 0.5\n\n[mail]\ntransport = \"file\"\n\n[directory]\nurl = \"{url}\"\nbind_dn = \"{ROOT_DN}\"\npassword_env = \"{PW_ENV}\"\nbase = \"{PEOPLE}\"\nconnections = 2\ntimeout_secs = 5\n{extra}"
     )
 }
 
@@ -53,13 +55,17 @@ fn assert_in_step(dir: &Path, server: &Slapd, when: &str) {
     for (ecs_id, (kumoi, state)) in &accounts {
         let dn = format!("uid={ecs_id},{PEOPLE}").to_lowercase();
         let Some(e) = people.get(&dn) else {
-            panic!("{when}: no entry for {ecs_id}")
+            unreachable!("{when}: no entry for {ecs_id}")
         };
         let one = |k: &str| e.get(k).map(|v| v.join("|")).unwrap_or_default();
         assert_eq!(one("uid"), *ecs_id);
         assert_eq!(one("mail"), *kumoi, "{when}: {ecs_id} mail");
         let locked = one("pwdaccountlockedtime") == "000001010000Z";
-        assert_eq!(locked, state == "stopped", "{when}: {ecs_id} is {state}, locked {locked}");
+        assert_eq!(
+            locked,
+            state == "stopped",
+            "{when}: {ecs_id} is {state}, locked {locked}"
+        );
         assert_eq!(
             one("description") == "pending activation",
             state == "pending",
@@ -100,7 +106,11 @@ fn a_timeline_of_nights_keeps_the_directory_equal_to_the_store_writing_each_chan
         assert!(text(&o).contains("Directory: added"), "{}", text(&o));
         assert_in_step(dir.path(), &server, night);
         let writes = server.writes()[before..].to_vec();
-        assert_eq!(twice(&writes), Vec::<String>::new(), "{night}: nothing written twice");
+        assert_eq!(
+            twice(&writes),
+            Vec::<String>::new(),
+            "{night}: nothing written twice"
+        );
         // Exactly the entries whose desired state changed were written.
         let after_entries = server.people();
         let changed: BTreeSet<String> = after_entries
@@ -109,16 +119,35 @@ fn a_timeline_of_nights_keeps_the_directory_equal_to_the_store_writing_each_chan
             .map(|(dn, _)| dn.clone())
             .collect();
         let written: BTreeSet<String> = writes.iter().map(|(_, dn)| dn.clone()).collect();
-        assert_eq!(written, changed, "{night}: the writes are the changed entries");
-        assert!(!written.is_empty(), "{night} changes the directory");
+        assert_eq!(
+            written, changed,
+            "{night}: the writes are the changed entries"
+        );
+        if night == "2026-04-02" {
+            assert!(
+                written.len() > 100,
+                "the first night adds every entry: {}",
+                written.len()
+            );
+        }
         total_modified += writes.iter().filter(|(op, _)| op == "modify").count();
         // The same night again writes nothing.
         let o = run(dir.path(), &["run", "--as-of", night]);
         assert_eq!(o.status.code(), Some(0), "{night} again: {}", text(&o));
-        assert_eq!(server.writes().len(), before + writes.len(), "{night} again wrote");
-        assert!(server.writes().iter().all(|(op, _)| op != "delete"), "never a delete");
+        assert_eq!(
+            server.writes().len(),
+            before + writes.len(),
+            "{night} again wrote"
+        );
+        assert!(
+            server.writes().iter().all(|(op, _)| op != "delete"),
+            "never a delete"
+        );
     }
-    assert!(total_modified > 10, "departures, stops and renewals modify entries");
+    assert!(
+        total_modified > 10,
+        "departures, stops and renewals modify entries"
+    );
 }
 
 #[test]
@@ -132,13 +161,28 @@ fn a_push_killed_in_the_middle_converges_without_writing_anything_twice() {
         &[(PW_ENV, ROOT_PW), ("REGSYNC_FAULT", "directory-push-mid")],
     );
     assert_eq!(o.status.code(), None, "killed: {}", text(&o));
-    let written = server.writes().len();
-    assert!(written > 0 && written < accounts(dir.path()).len(), "half written: {written}");
+    let total = accounts(dir.path()).len();
     let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains(&format!("unchanged {written}")), "{}", text(&o));
+    let count = |word: &str| -> usize {
+        let t = text(&o);
+        t.split(&format!("{word} "))
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX)
+    };
+    // What the killed push wrote is found as desired and marked, not written again.
+    let (added, unchanged) = (count("added"), count("unchanged"));
+    assert!(unchanged > 0 && added > 0, "{}", text(&o));
+    assert_eq!(added + unchanged, total, "{}", text(&o));
     assert_in_step(dir.path(), &server, "after the kill");
-    assert_eq!(twice(&server.writes()), Vec::<String>::new(), "nothing written twice");
+    assert_eq!(server.writes().len(), total, "each entry written once");
+    assert_eq!(
+        twice(&server.writes()),
+        Vec::<String>::new(),
+        "nothing written twice"
+    );
 }
 
 #[test]
@@ -149,8 +193,15 @@ fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each
     drop_in(dir.path(), &NIGHT_0402);
     let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(text(&o).contains("cannot reach the directory"), "{}", text(&o));
-    assert!(!dir.path().join("inbox/registrar-2026-04-02.csv").exists(), "applied and archived");
+    assert!(
+        text(&o).contains("cannot reach the directory"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
+        "applied and archived"
+    );
     let departed = accounts(dir.path())
         .get("a0192337")
         .map(|(_, s)| s.clone())
@@ -162,7 +213,11 @@ fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_in_step(dir.path(), &server, "the next night");
     assert_eq!(twice(&server.writes()), Vec::<String>::new());
-    assert_eq!(server.writes().len(), accounts(dir.path()).len(), "each entry added once");
+    assert_eq!(
+        server.writes().len(),
+        accounts(dir.path()).len(),
+        "each entry added once"
+    );
 }
 
 #[test]
@@ -172,8 +227,16 @@ fn drift_is_reported_and_fixed_and_an_orphan_is_left_alone() {
     let o = run(dir.path(), &["directory", "push"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let accounts = accounts(dir.path());
-    let active = accounts.iter().find(|(_, (_, s))| s == "active").map(|(id, _)| id.clone()).unwrap_or_default();
-    let stopped = accounts.iter().find(|(_, (_, s))| s == "stopped").map(|(id, _)| id.clone()).unwrap_or_default();
+    let active = accounts
+        .iter()
+        .find(|(_, (_, s))| s == "active")
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    let stopped = accounts
+        .iter()
+        .find(|(_, (_, s))| s == "stopped")
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
     server.modify(&format!(
         "dn: uid={active},{PEOPLE}\nchangetype: modify\nreplace: mail\nmail: hijacked@example.com\n\n\
          dn: uid={stopped},{PEOPLE}\nchangetype: modify\ndelete: pwdAccountLockedTime\n\n\
@@ -186,10 +249,18 @@ fn drift_is_reported_and_fixed_and_an_orphan_is_left_alone() {
     for id in [&active, &stopped, &"zz000001".to_string()] {
         assert!(t.to_lowercase().contains(&format!("uid={id}")), "{id}: {t}");
     }
-    let csv = std::fs::read_to_string(dir.path().join("directory-diff/directory-diff.csv")).unwrap_or_default();
-    assert!(csv.contains("hijacked@example.com") && csv.contains("orphan"), "{csv}");
+    let csv = std::fs::read_to_string(dir.path().join("directory-diff/directory-diff.csv"))
+        .unwrap_or_default();
+    assert!(
+        csv.contains("hijacked@example.com") && csv.contains("orphan"),
+        "{csv}"
+    );
     let o = run(dir.path(), &["directory", "diff", "--fix"]);
-    assert!(text(&o).contains("fix: 2 correction(s) queued"), "{}", text(&o));
+    assert!(
+        text(&o).contains("fix: 2 correction(s) queued"),
+        "{}",
+        text(&o)
+    );
     let before = server.writes().len();
     let o = run(dir.path(), &["directory", "push"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -206,7 +277,11 @@ fn drift_is_reported_and_fixed_and_an_orphan_is_left_alone() {
     assert_eq!(get(&stopped, "pwdaccountlockedtime"), "000001010000Z");
     assert_eq!(get("zz000001", "cn"), "Orphan", "the orphan stays");
     let o = run(dir.path(), &["directory", "diff"]);
-    assert!(text(&o).contains("drift 0, missing 0, orphans 1"), "{}", text(&o));
+    assert!(
+        text(&o).contains("drift 0, missing 0, orphans 1"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -214,7 +289,10 @@ fn no_activation_key_nor_the_bind_password_reaches_the_directory_or_any_output()
     let server = Slapd::start();
     let dir = setup(&server);
     drop_in(dir.path(), &["samples/registrar-2026-04-02.csv"]);
-    let o = run(dir.path(), &["plan", "--as-of", "2026-04-02", "--out", "dry"]);
+    let o = run(
+        dir.path(),
+        &["plan", "--as-of", "2026-04-02", "--out", "dry"],
+    );
     let mut outputs = vec![o.stdout, o.stderr];
     let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -228,14 +306,21 @@ fn no_activation_key_nor_the_bind_password_reaches_the_directory_or_any_output()
         if p.components().any(|c| c.as_os_str() == "letters") {
             let t = std::fs::read_to_string(&p).unwrap_or_default();
             for line in t.lines().skip(1) {
-                keys.extend(line.split(',').filter(|c| c.len() == 14 && c.matches('-').count() == 2).map(String::from));
+                keys.extend(
+                    line.split(',')
+                        .filter(|c| c.len() == 14 && c.matches('-').count() == 2)
+                        .map(String::from),
+                );
             }
         } else {
             others.push(std::fs::read(&p).unwrap_or_default());
         }
     }
     assert!(!keys.is_empty(), "the night made letters");
-    assert!(dir.path().join("dry/directory.html").exists(), "the dry run shows the directory");
+    assert!(
+        dir.path().join("dry/directory.html").exists(),
+        "the dry run shows the directory"
+    );
     others.extend(outputs);
     others.push(server.audit().into_bytes());
     let people = format!("{:?}", server.people());
@@ -244,17 +329,27 @@ fn no_activation_key_nor_the_bind_password_reaches_the_directory_or_any_output()
         let h = String::from_utf8_lossy(h);
         assert!(!h.contains(ROOT_PW), "the bind password leaked");
         for k in &keys {
-            assert!(!h.contains(k.as_str()) && !h.contains(&k.replace('-', "")), "key {k} leaked");
+            assert!(
+                !h.contains(k.as_str()) && !h.contains(&k.replace('-', "")),
+                "key {k} leaked"
+            );
         }
     }
     let audit = server.audit().to_lowercase();
-    assert!(!audit.contains("userpassword") && !audit.contains("$"), "no password or key hash written");
+    assert!(
+        !audit.contains("userpassword") && !audit.contains("$"),
+        "no password or key hash written"
+    );
 }
 
 #[test]
 fn a_night_that_would_lock_30_percent_of_the_entries_trips_the_guard_and_writes_nothing() {
     let server = Slapd::start();
-    let dir = setup(&server);
+    // The default lock limits: 5% of the unlocked entries, 200.
+    let dir = imported(
+        Some(&config(&server.url(), "").replace("guard_lock_share = 0.5\n", "")),
+        &env(),
+    );
     let o = run(dir.path(), &["directory", "push"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // A truncated export: every third data row dropped, so a third of the students depart.
@@ -267,16 +362,35 @@ fn a_night_that_would_lock_30_percent_of_the_entries_trips_the_guard_and_writes_
     }
     write_settled(&dir.path().join("inbox/registrar-truncated.csv"), cut);
     let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
-    assert_eq!(o.status.code(), Some(0), "departures give notice, lock nothing: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "departures give notice, lock nothing: {}",
+        text(&o)
+    );
     let before = server.writes().len();
     // Two weeks later the stops fall due: a third of the entries would be locked.
     let o = run(dir.path(), &["run", "--as-of", "2026-04-16"]);
     assert_eq!(o.status.code(), Some(4), "{}", text(&o));
-    assert!(text(&o).contains("directory locks exceed 5% of the"), "{}", text(&o));
+    assert!(
+        text(&o).contains("directory locks exceed 5% of the"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(server.writes().len(), before, "nothing written");
-    let stopped = accounts(dir.path()).values().filter(|(_, s)| s == "stopped").count();
-    let unlocked = server.people().values().filter(|e| !e.contains_key("pwdaccountlockedtime")).count();
-    assert!(stopped * 100 >= 25 * unlocked, "some 30%: {stopped} of {unlocked}");
+    let stopped = accounts(dir.path())
+        .values()
+        .filter(|(_, s)| s == "stopped")
+        .count();
+    let unlocked = server
+        .people()
+        .values()
+        .filter(|e| !e.contains_key("pwdaccountlockedtime"))
+        .count();
+    assert!(
+        stopped * 100 >= 25 * unlocked,
+        "some 30%: {stopped} of {unlocked}"
+    );
     let o = run(dir.path(), &["directory", "push", "--allow-locks", "1000"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_in_step(dir.path(), &server, "after the allowed push");
@@ -291,13 +405,23 @@ fn ldaps_to_an_untrusted_certificate_fails_closed_unless_the_ca_file_is_configur
     let o = run(dir.path(), &["directory", "push"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("not trusted") && t.contains("directory.ca_file"), "{t}");
+    assert!(
+        t.contains("not trusted") && t.contains("directory.ca_file"),
+        "{t}"
+    );
     assert!(server.writes().is_empty(), "nothing sent");
     write(
         &dir.path().join("regsync.toml"),
         config(&server.url(), &format!("ca_file = \"{}\"\n", ca.display())),
     );
     let o = run(dir.path(), &["directory", "push"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("174 waiting for their retry time"),
+        "{}",
+        text(&o)
+    );
+    let o = run(dir.path(), &["directory", "push", "--retry"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_in_step(dir.path(), &server, "over ldaps");
 }
@@ -314,31 +438,62 @@ fn the_active_directory_profile_sends_user_entries_disabled_when_stopped() {
     let ldif = String::from_utf8_lossy(&o.stdout).to_string();
     let accounts = accounts(dir.path());
     assert_eq!(ldif.matches("changetype: add").count(), accounts.len());
-    let (id, _) = accounts.iter().find(|(_, (_, s))| s == "stopped").map(|(i, v)| (i.clone(), v.clone())).unwrap_or_default();
+    let (id, _) = accounts
+        .iter()
+        .find(|(_, (_, s))| s == "stopped")
+        .map(|(i, v)| (i.clone(), v.clone()))
+        .unwrap_or_default();
     let block = ldif
         .split("\n\n")
         .find(|b| b.starts_with(&format!("dn: cn={id},")))
         .unwrap_or_default();
-    for line in ["objectClass: user", &format!("sAMAccountName: {id}"), "userAccountControl: 514"] {
+    for line in [
+        "objectClass: user",
+        &format!("sAMAccountName: {id}"),
+        "userAccountControl: 514",
+    ] {
         assert!(block.contains(line), "{line} in {block}");
     }
-    assert!(!ldif.to_lowercase().contains("unicodepwd") && !ldif.to_lowercase().contains("userpassword"));
+    assert!(
+        !ldif.to_lowercase().contains("unicodepwd")
+            && !ldif.to_lowercase().contains("userpassword")
+    );
     assert!(server.writes().is_empty(), "a dry run writes nothing");
     // A profile with a password attribute is refused when the configuration is checked.
     write(
         &dir.path().join("maps/directory-ad.toml"),
-        std::fs::read_to_string(root().join("mappings/directory-ad.toml")).unwrap_or_default()
-            .replace("[affiliation]", "unicodePwd = \"{ecs_id}\"\n\n[affiliation]"),
+        std::fs::read_to_string(root().join("mappings/directory-ad.toml"))
+            .unwrap_or_default()
+            .replace(
+                "[affiliation]",
+                "unicodePwd = \"{ecs_id}\"\n\n[affiliation]",
+            ),
     );
-    for f in ["registrar.toml", "hr.toml", "renewals.toml", "activations.toml"] {
-        let _ = std::fs::copy(root().join("mappings").join(f), dir.path().join("maps").join(f));
+    for f in [
+        "registrar.toml",
+        "hr.toml",
+        "renewals.toml",
+        "activations.toml",
+    ] {
+        let _ = std::fs::copy(
+            root().join("mappings").join(f),
+            dir.path().join("maps").join(f),
+        );
     }
-    let _ = copy_dir(&root().join("mappings/templates"), &dir.path().join("maps/templates"));
-    let toml = config(&server.url(), "profile = \"directory-ad.toml\"\n").replace("[policy]", "[paths]\nmappings = \"maps\"\n\n[policy]");
+    let _ = copy_dir(
+        &root().join("mappings/templates"),
+        &dir.path().join("maps/templates"),
+    );
+    let toml = config(&server.url(), "profile = \"directory-ad.toml\"\n")
+        .replace("[policy]", "[paths]\nmappings = \"maps\"\n\n[policy]");
     write(&dir.path().join("regsync.toml"), toml);
     let o = run(dir.path(), &["directory", "push", "--dry-run"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("line 21") && text(&o).contains("never writes"), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 21") && text(&o).contains("never writes"),
+        "{}",
+        text(&o)
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

@@ -112,7 +112,9 @@ impl Slapd {
                 .spawn();
             let mut child = match child {
                 Ok(c) => c,
-                Err(e) => panic!("cannot start `slapd` ({e}): install Debian's slapd and ldap-utils (`.ci/run` does)"),
+                Err(e) => unreachable!(
+                    "cannot start `slapd` ({e}): install Debian's slapd and ldap-utils (`.ci/run` does)"
+                ),
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
@@ -129,7 +131,7 @@ impl Slapd {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("slapd did not start");
+        unreachable!("slapd did not start");
     }
 
     /// Stops the server (the database stays): the directory is down.
@@ -153,7 +155,7 @@ impl Slapd {
             .stderr(Stdio::null())
             .spawn();
         let Ok(child) = child else {
-            panic!("slapd restart")
+            unreachable!("slapd restart")
         };
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -206,12 +208,31 @@ impl Slapd {
     pub(crate) fn people(&self) -> BTreeMap<String, Attrs> {
         let o = Command::new("ldapsearch")
             .env("LDAPTLS_REQCERT", "never")
-            .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", &self.url(), "-D", ROOT_DN, "-w", ROOT_PW])
-            .args(["-b", PEOPLE, "-s", "one", "(objectClass=*)", "*", "pwdAccountLockedTime"])
+            .args([
+                "-x",
+                "-LLL",
+                "-o",
+                "ldif-wrap=no",
+                "-H",
+                &self.url(),
+                "-D",
+                ROOT_DN,
+                "-w",
+                ROOT_PW,
+            ])
+            .args([
+                "-b",
+                PEOPLE,
+                "-s",
+                "one",
+                "(objectClass=*)",
+                "*",
+                "pwdAccountLockedTime",
+            ])
             .output();
         let o = match o {
             Ok(o) => o,
-            Err(e) => panic!("cannot run `ldapsearch` ({e}): install ldap-utils"),
+            Err(e) => unreachable!("cannot run `ldapsearch` ({e}): install ldap-utils"),
         };
         parse_ldif(&String::from_utf8_lossy(&o.stdout))
     }
@@ -227,13 +248,16 @@ impl Slapd {
             .stderr(Stdio::piped())
             .spawn();
         let Ok(mut child) = child else {
-            panic!("cannot run `ldapmodify`: install ldap-utils")
+            unreachable!("cannot run `ldapmodify`: install ldap-utils")
         };
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(ldif.as_bytes());
         }
         let o = child.wait_with_output();
-        assert!(o.as_ref().is_ok_and(|o| o.status.success()), "ldapmodify: {o:?}");
+        assert!(
+            o.as_ref().is_ok_and(|o| o.status.success()),
+            "ldapmodify: {o:?}"
+        );
     }
 }
 
@@ -304,20 +328,52 @@ pub(crate) fn make_certs(dir: &Path) -> (PathBuf, Tls) {
         );
     };
     run(&[
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "2", "-subj", "/CN=regsync test CA",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=regsync test CA",
     ]);
     run(&[
-        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=127.0.0.1",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
     ]);
     crate::common::write(
         &dir.join("ext.cnf"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
     );
     run(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
     ]);
     (
         dir.join("ca.pem"),
