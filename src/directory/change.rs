@@ -97,6 +97,15 @@ pub(crate) fn diff(want: &Entry, live: Option<&Attrs>) -> Option<Change> {
     })
 }
 
+/// A DN compared without case or spaces around the commas (a server returns DNs as they were
+/// added, a configured base may be written otherwise).
+pub(crate) fn normalise_dn(dn: &str) -> String {
+    dn.split(',')
+        .map(|rdn| rdn.trim().to_lowercase())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn same_values(a: &[String], b: &[String]) -> bool {
     let mut a: Vec<&str> = a.iter().map(String::as_str).collect();
     let mut b: Vec<&str> = b.iter().map(String::as_str).collect();

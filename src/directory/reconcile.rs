@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::change::{Attrs, Change, diff};
+use super::change::{Attrs, Change, diff, normalise_dn};
 use super::client::Conn;
 use super::{Desired, DirectoryError, DirectorySettings};
 use crate::store::Store;
@@ -109,12 +109,4 @@ pub(crate) fn compare(store: &Store, s: &DirectorySettings) -> Result<Diff, Dire
         change: None,
     }));
     Ok(out)
-}
-
-/// A DN compared without case or spaces after commas (slapd returns DNs as they were added).
-fn normalise_dn(dn: &str) -> String {
-    dn.split(',')
-        .map(|rdn| rdn.trim().to_lowercase())
-        .collect::<Vec<_>>()
-        .join(",")
 }

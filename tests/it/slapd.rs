@@ -101,7 +101,7 @@ impl Slapd {
                 Err(e) => unreachable!("bind: {e}"),
             };
             let scheme = if self.tls { "ldaps" } else { "ldap" };
-            let child = Command::new("slapd")
+            let child = Command::new(slapd_bin())
                 .arg("-f")
                 .arg(self.dir.path().join("slapd.conf"))
                 .arg("-h")
@@ -145,7 +145,7 @@ impl Slapd {
     /// Starts it again on the same port.
     pub(crate) fn restart(&mut self) {
         let port = self.port;
-        let child = Command::new("slapd")
+        let child = Command::new(slapd_bin())
             .arg("-f")
             .arg(self.dir.path().join("slapd.conf"))
             .arg("-h")
@@ -258,6 +258,15 @@ impl Slapd {
             o.as_ref().is_ok_and(|o| o.status.success()),
             "ldapmodify: {o:?}"
         );
+    }
+}
+
+/// `slapd` from Debian's package (in `/usr/sbin`, which a user's PATH may lack), else the PATH's.
+fn slapd_bin() -> &'static str {
+    if Path::new("/usr/sbin/slapd").exists() {
+        "/usr/sbin/slapd"
+    } else {
+        "slapd"
     }
 }
 
