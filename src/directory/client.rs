@@ -160,6 +160,7 @@ impl Conn {
             Box::new(ldap3::adapters::EntriesOnly::new()),
             Box::new(ldap3::adapters::PagedResults::new(500)),
         ];
+        self.ldap.with_timeout(self.timeout);
         let mut stream = self
             .ldap
             .streaming_search_with(adapters, base, Scope::OneLevel, "(objectClass=*)", attrs)

@@ -217,3 +217,16 @@ pub(crate) fn write_plan_report(
     )
     .map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bind_password_never_shows_in_debug() {
+        let p = Password("hunter2-ldap".to_string());
+        assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+        let source = PasswordSource::Env("REGSYNC_LDAP_PASSWORD".into());
+        assert!(!format!("{source:?}").contains("hunter2"));
+    }
+}

@@ -131,6 +131,23 @@ fn a_timeline_of_nights_keeps_the_directory_equal_to_the_store_writing_each_chan
             );
         }
         total_modified += writes.iter().filter(|(op, _)| op == "modify").count();
+        if night == "2026-04-17" {
+            // The night's report shows each stop's directory change before the run wrote it.
+            let report = files_under(&dir.path().join("reports"))
+                .unwrap_or_default()
+                .into_iter()
+                .find(|p| {
+                    p.to_string_lossy().contains("2026-04-17") && p.ends_with("directory.csv")
+                })
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
+            assert!(
+                report.lines().any(|l| l.starts_with("stop,")
+                    && l.contains("pwdAccountLockedTime")
+                    && l.ends_with(",000001010000Z")),
+                "{report}"
+            );
+        }
         // The same night again writes nothing.
         let o = run(dir.path(), &["run", "--as-of", night]);
         assert_eq!(o.status.code(), Some(0), "{night} again: {}", text(&o));
