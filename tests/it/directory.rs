@@ -524,3 +524,37 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn a_change_the_server_refuses_is_named_and_holds_back_no_other() {
+    let server = Slapd::start();
+    let dir = setup(&server);
+    let accounts = accounts(dir.path());
+    let Some(victim) = accounts.keys().nth(3).cloned() else {
+        unreachable!("no accounts")
+    };
+    // An entry of another class already at the account's DN: no mail, no cn may go on it.
+    server.modify(&format!(
+        "dn: uid={victim},{PEOPLE}\nchangetype: add\nobjectClass: account\nuid: {victim}\n"
+    ));
+    let o = run(dir.path(), &["directory", "push"]);
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("refused 1"), "{t}");
+    assert!(
+        t.contains(&format!("uid={victim},{PEOPLE}")) && t.contains("objectClassViolation"),
+        "{t}"
+    );
+    assert_eq!(
+        server.people().len(),
+        accounts.len(),
+        "every other entry was added"
+    );
+    // It waits for its retry time; the others are done.
+    let o = run(dir.path(), &["directory", "push"]);
+    assert!(
+        text(&o).contains("pending 1") && text(&o).contains("1 waiting"),
+        "{}",
+        text(&o)
+    );
+}
