@@ -101,7 +101,8 @@ fn dry_run(store: &Store, s: &DirectorySettings) -> anyhow::Result<Exit> {
         }
         Err(e) => return Err(e.into()),
     };
-    let planned = push::plan_changes(s, &mut conns, rows).map_err(|m| anyhow::anyhow!(m))?;
+    let scan = push::scan_pays(total, store.directory_account_count()?);
+    let planned = push::plan_changes(s, &mut conns, rows, scan).map_err(|m| anyhow::anyhow!(m))?;
     for c in conns {
         c.close();
     }

@@ -95,9 +95,15 @@ pub(crate) struct Planned {
     pub change: Option<Change>,
 }
 
-/// From this many rows on, a push reads the people subtree once by paged search instead of
-/// each entry by itself: one round trip per page instead of one per entry.
+/// From this many rows, and a quarter of the accounts, on, a push reads the people subtree
+/// once by paged search instead of each entry by itself: one round trip per page instead of
+/// one per entry, worth it when most of the subtree is wanted.
 const SCAN_FROM: usize = 5_000;
+
+/// Whether `rows` pending rows out of `accounts` are read by one paged search of the subtree.
+pub(crate) fn scan_pays(rows: usize, accounts: usize) -> bool {
+    (rows >= SCAN_FROM && rows.saturating_mul(4) >= accounts) || crate::fault::at("directory-scan")
+}
 
 /// Reads the entries of `rows` (entry by entry over `conns`, in contiguous shares in parallel,
 /// or by one paged search of the subtree for many rows) and computes each one's change. A
@@ -106,10 +112,9 @@ pub(crate) fn plan_changes(
     s: &DirectorySettings,
     conns: &mut [Conn],
     rows: Vec<JournalRow>,
+    scan: bool,
 ) -> Result<Vec<Planned>, String> {
     let managed = s.profile.managed();
-    // Tests take the paged-search path on few rows with this fault point.
-    let scan = rows.len() >= SCAN_FROM || crate::fault::at("directory-scan");
     if scan && let Some(conn) = conns.first_mut() {
         let wanted: Vec<_> = rows
             .iter()
@@ -232,7 +237,8 @@ pub(crate) fn push(
         }
         Err(e) => return Err(e),
     };
-    let planned = match plan_changes(s, &mut conns, rows) {
+    let scan = scan_pays(rows.len(), store.directory_account_count()?);
+    let planned = match plan_changes(s, &mut conns, rows, scan) {
         Ok(p) => p,
         Err(m) => {
             pushed.unreachable = Some(format!("the connection to `{}` was lost: {m}", s.url));

@@ -177,6 +177,14 @@ impl Store {
         Ok(n)
     }
 
+    /// How many accounts the store holds (about how many entries the subtree holds).
+    pub(crate) fn directory_account_count(&self) -> Result<usize, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// How many accounts are not stopped: the entries that are unlocked (the lock guard's base).
     pub(crate) fn directory_unlocked_accounts(&self) -> Result<usize, StoreError> {
         let n: i64 = self.conn.query_row(
