@@ -61,9 +61,14 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     for s in &skipped {
         writeln!(out, "読みません / not read: {}", s.describe())?;
     }
-    let rejected: Vec<_> = batch.rejected().collect();
-    if !rejected.is_empty() {
-        let ingested: Vec<_> = rejected.iter().map(|f| &f.ingested).collect();
+    // Rejected files, and accepted ones with rows held out for an error.
+    let faulty: Vec<_> = batch
+        .files
+        .iter()
+        .filter(|f| !f.accepted || f.ingested.holds_rows())
+        .collect();
+    if !faulty.is_empty() {
+        let ingested: Vec<_> = faulty.iter().map(|f| &f.ingested).collect();
         write!(out, "{}", crate::report::render_input_refs(&ingested))?;
         writeln!(out)?;
     }
@@ -86,7 +91,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     if let Some(d) = directory {
         writeln!(out, "directory: {}", d.display())?;
     }
-    let exit = if rejected.is_empty() {
+    let exit = if faulty.is_empty() {
         Exit::Done
     } else {
         Exit::Rejected

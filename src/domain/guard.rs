@@ -204,6 +204,7 @@ mod tests {
             inputs: Vec::new(),
             actions: vec![a; n],
             warnings: Vec::new(),
+            held: Vec::new(),
         }
     }
 

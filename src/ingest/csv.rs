@@ -23,7 +23,7 @@ use crate::domain::model::Kind;
 use crate::ingest::QuietRows;
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{Encoding, body, decode_chunk, decode_chunk_into, locate, sniff};
-use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};
+use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header};
 use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
 
@@ -78,6 +78,7 @@ fn read_sized(
             return out;
         }
     };
+    out.exported_on = header.exported_on;
     let start = Start::new(&head, header, bytes, bom, encoding, &mut out);
     let data = &body[start.data_start..];
     let chunks = split_records(data, chunk.max(1));
@@ -775,7 +776,7 @@ fn read_records(
             *rows += 1;
         }
         if let Sink::Sift(sift) = sink
-            && let Mapped::Registrar(kept) = mapped
+            && let Rows::Registrar(kept) = &mut mapped.rows
             && kept.len() > before
             && let Some(row) = kept.pop()
         {

@@ -15,6 +15,7 @@
 
 pub(crate) mod csv;
 pub(crate) mod directory;
+mod held;
 mod html;
 mod inputs;
 mod json;
@@ -341,6 +342,7 @@ pub(crate) mod fixture {
             }],
             actions,
             warnings: Vec::new(),
+            held: Vec::new(),
         }
     }
 

@@ -301,12 +301,28 @@ CREATE TABLE distinct_persons (
 "
 );
 
-/// Migration 9: the directory journal (see `store::directory`). One row per account an applied
+/// Version 9: a person's statement that a row's person is not an ECS-ID may name an ECS-ID on no
+/// account (`review resolve --keep-ours`: the registry wrote an ECS-ID that is not this
+/// person's, R6), so `distinct_persons.ecs_id` no longer refers to `accounts`.
+const V9: &str = "
+CREATE TABLE distinct_persons_v9 (
+    student_no TEXT NOT NULL,
+    ecs_id     TEXT NOT NULL,
+    review_id  INTEGER REFERENCES review (id),
+    PRIMARY KEY (student_no, ecs_id)
+) WITHOUT ROWID;
+INSERT INTO distinct_persons_v9 (student_no, ecs_id, review_id)
+    SELECT student_no, ecs_id, review_id FROM distinct_persons;
+DROP TABLE distinct_persons;
+ALTER TABLE distinct_persons_v9 RENAME TO distinct_persons;
+";
+
+/// Migration 10: the directory journal (see `store::directory`). One row per account an applied
 /// action touched: the account's desired directory state (`desired_json`, the fields the
 /// directory profile renders, never a key or its hash), `pending` until a push has made the
 /// entry match it, then `done`. Written in the apply transaction, so the journal and the
 /// accounts never disagree; a failed push leaves the row pending with its retry time.
-const V9: &str = r#"
+const V10: &str = r#"
 CREATE TABLE directory_journal (
     ecs_id          TEXT PRIMARY KEY NOT NULL REFERENCES accounts (ecs_id),
     desired_json    TEXT NOT NULL,
@@ -322,4 +338,4 @@ CREATE INDEX directory_journal_pending ON directory_journal (status, next_attemp
 "#;
 
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];

@@ -6,6 +6,7 @@ mod apply;
 mod check;
 mod common;
 mod directory;
+mod hold;
 mod hostile;
 mod inbox;
 mod ingest;
