@@ -44,6 +44,7 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     metrics: RawMetrics,
+    directory: Option<RawDirectory>,
 }
 
 /// `[metrics]`: where `run` writes its Prometheus text file (see `metrics`).
@@ -51,6 +52,33 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawMetrics {
     textfile: Option<PathBuf>,
+}
+
+/// `[directory]`: the LDAP directory accounts are provisioned into (see `crate::directory`).
+/// Absent: no directory is written and nothing else changes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDirectory {
+    /// `ldap://host:port` or `ldaps://host:port`.
+    url: Option<String>,
+    /// StartTLS on an `ldap://` URL.
+    #[serde(default)]
+    starttls: bool,
+    /// A PEM file of the CAs to trust instead of the system's.
+    ca_file: Option<PathBuf>,
+    bind_dn: Option<String>,
+    /// Never allowed: read only to refuse it with a clear message.
+    password: Option<toml::Value>,
+    password_env: Option<String>,
+    password_file: Option<PathBuf>,
+    /// The people subtree, e.g. `ou=people,dc=example,dc=ac,dc=jp`.
+    base: Option<String>,
+    /// Connecting and each operation; 30 when absent.
+    timeout_secs: Option<u64>,
+    /// Connections a push writes over; 4 when absent.
+    connections: Option<usize>,
+    /// The directory profile's file name (`directory.toml` when absent).
+    profile: Option<String>,
 }
 
 /// `[inbox]`: how `run` and `plan` treat the files they find in the inbox.
@@ -187,6 +215,8 @@ pub struct Settings {
     pub group: Option<u32>,
     /// `[metrics] textfile`: the file each `run` writes its numbers to, for node_exporter.
     pub metrics_textfile: Option<PathBuf>,
+    /// `[directory]`: the LDAP directory, when configured.
+    pub directory: Option<crate::directory::DirectorySettings>,
 }
 
 impl Settings {
@@ -264,6 +294,16 @@ impl Settings {
         profiles.rows = crate::ingest::profile::RowPolicy::of(&raw.policy);
         let settle = std::time::Duration::from_secs(raw.inbox.settle_secs.unwrap_or(120));
         let mappings = raw.paths.mappings.as_deref().map(|d| base.join(d));
+        let directory =
+            match raw.directory {
+                None => None,
+                Some(d) => Some(check_directory(d, &base, mappings.as_deref()).map_err(
+                    |message| ConfigError::Invalid {
+                        path: config_path.clone(),
+                        message,
+                    },
+                )?),
+            };
         let mail = check_mail(raw.mail, &base, mappings.as_deref()).map_err(|e| match e {
             MailConfigError::Invalid(message) => ConfigError::Invalid {
                 path: config_path,
@@ -286,6 +326,7 @@ impl Settings {
             settle,
             group,
             metrics_textfile,
+            directory,
         })
     }
 }
@@ -321,6 +362,79 @@ fn toml_message(text: &str, e: &toml::de::Error) -> String {
     } else {
         e.to_string()
     }
+}
+
+/// `[directory]` → [`crate::directory::DirectorySettings`]. The bind password is never in the
+/// config: only where to read it, and it is read when a connection is made.
+fn check_directory(
+    raw: RawDirectory,
+    base: &Path,
+    mappings: Option<&Path>,
+) -> Result<crate::directory::DirectorySettings, String> {
+    use crate::directory::PasswordSource;
+    if raw.password.is_some() {
+        return Err("`directory.password` is not allowed: a password never goes in the config file\nhint: name an environment variable with `directory.password_env = \"REGSYNC_LDAP_PASSWORD\"` or a file with `directory.password_file = \"/etc/regsync/ldap.pass\"`".into());
+    }
+    let url = raw.url.unwrap_or_default().trim().to_string();
+    let ldaps = url.starts_with("ldaps://");
+    if !ldaps && !url.starts_with("ldap://") {
+        return Err(format!(
+            "`directory.url` = `{url}` は ldap:// か ldaps:// の URL ではありません / is not an `ldap://` or `ldaps://` URL"
+        ));
+    }
+    if ldaps && raw.starttls {
+        return Err("`directory.starttls` is for `ldap://` URLs; `ldaps://` is TLS already".into());
+    }
+    if raw.ca_file.is_some() && !ldaps && !raw.starttls {
+        return Err("`directory.ca_file` is set but the connection is not TLS\nhint: use `ldaps://` or `starttls = true`".into());
+    }
+    let bind_dn = raw.bind_dn.unwrap_or_default();
+    if bind_dn.trim().is_empty() {
+        return Err("`directory.bind_dn` is missing".into());
+    }
+    let people = raw.base.unwrap_or_default();
+    if people.trim().is_empty() || !people.contains('=') {
+        return Err(
+            "`directory.base` is missing or not a DN (e.g. `ou=people,dc=example,dc=ac,dc=jp`)"
+                .into(),
+        );
+    }
+    let password = match (raw.password_env, raw.password_file) {
+        (Some(_), Some(_)) => {
+            return Err("`directory.password_env` and `directory.password_file` are both set\nhint: keep one".into());
+        }
+        (Some(var), None) if !var.trim().is_empty() => PasswordSource::Env(var),
+        (None, Some(file)) => PasswordSource::File(base.join(file)),
+        _ => {
+            return Err(
+                "`directory` needs `password_env` or `password_file` for the bind password".into(),
+            );
+        }
+    };
+    let timeout = match raw.timeout_secs.unwrap_or(30) {
+        0 => return Err("`directory.timeout_secs` must be at least 1".into()),
+        secs => std::time::Duration::from_secs(secs),
+    };
+    let connections = raw.connections.unwrap_or(4);
+    if !(1..=64).contains(&connections) {
+        return Err("`directory.connections` must be between 1 and 64".into());
+    }
+    let profile = crate::directory::Profile::load(
+        raw.profile.as_deref().unwrap_or("directory.toml"),
+        mappings,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(crate::directory::DirectorySettings {
+        url,
+        starttls: raw.starttls,
+        ca_file: raw.ca_file.map(|f| base.join(f)),
+        bind_dn,
+        password,
+        base: people.trim().to_string(),
+        timeout,
+        connections,
+        profile,
+    })
 }
 
 enum MailConfigError {

@@ -9,6 +9,7 @@ pub(crate) mod apply;
 pub mod cli;
 pub mod config;
 mod digest;
+pub mod directory;
 pub mod domain;
 pub mod fault;
 pub mod ingest;

@@ -3,6 +3,7 @@
 
 pub(crate) const CHECK: &str = "\
 Examples:
+  regsync check                                   # every file in the inbox
   regsync check inbox/registrar-2026-04-02.csv
   regsync check samples/registrar-2026-04-02.csv samples/hr-2026-04-02.csv
 
@@ -88,7 +89,8 @@ Example:
 pub(crate) const REVIEW_RESOLVE: &str = "\
 Examples:
   regsync review resolve 12 --note \"checked with the registrar\"
-  regsync review resolve 13 --note \"not the same person\" --different-person";
+  regsync review resolve 13 --note \"not the same person\" --different-person
+  regsync review resolve 14 --note \"registrar typo\" --keep-ours";
 
 pub(crate) const MAIL: &str = "\
 Examples:
@@ -97,6 +99,26 @@ Examples:
 
 Exit codes: 0 nothing left to send, 1 failure, 2 usage or configuration error, 5 some notices
 are still pending, or one was refused for good.";
+
+pub(crate) const DIRECTORY: &str = "\
+Examples:
+  regsync directory push --dry-run                # the LDIF it would send
+  regsync directory diff --out reports/directory";
+
+pub(crate) const DIRECTORY_PUSH: &str = "\
+Examples:
+  regsync directory push
+  regsync directory push --dry-run
+  regsync directory push --retry --allow-locks 40  # after reading why the lock guard stopped
+
+Exit codes: 0 the directory equals the journal, 1 failure, 2 usage or configuration error,
+4 the lock guard tripped (nothing written) or another run holds the lock, 5 some changes are
+still pending (the directory was down or refused them).";
+
+pub(crate) const DIRECTORY_DIFF: &str = "\
+Examples:
+  regsync directory diff
+  regsync directory diff --fix                    # queue the corrections for the next push";
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 mod accounts;
 mod apply;
 mod check;
+mod directory;
 mod help;
 mod init;
 mod mail;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Send the notices waiting in the outbox (exit 5 when some are still pending)
     #[command(after_help = help::MAIL)]
     Mail(mail::Args),
+    /// The LDAP directory: push the pending changes, or compare it with the store
+    #[command(after_help = help::DIRECTORY)]
+    Directory(directory::Args),
 }
 
 /// The end of `regsync --help`: the environment and where the rest is written down.
@@ -123,7 +127,11 @@ pub fn main() -> ExitCode {
     crate::private::set_group(settings.group);
     let needs_store = matches!(
         cli.command,
-        Command::Plan(_) | Command::Run(_) | Command::Apply(_) | Command::Mail(_)
+        Command::Plan(_)
+            | Command::Run(_)
+            | Command::Apply(_)
+            | Command::Mail(_)
+            | Command::Directory(_)
     );
     if needs_store {
         match init::refuse_unset_store(&settings) {
@@ -145,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Show(args) => show::run(&settings, args),
         Command::Review(args) => review::run(&settings, args),
         Command::Mail(args) => mail::run(&settings, args),
+        Command::Directory(args) => directory::run(&settings, args),
     };
     match result {
         Ok(exit) => exit.into(),

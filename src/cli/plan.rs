@@ -50,6 +50,12 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let clock = std::time::Instant::now();
     let view = crate::report::View::dry_run(&args.out.join("plan.json"), args.lang);
     let paths = crate::report::write_all(&plan, &args.out, &view)?;
+    let directory = match crate::store::Store::open_read_only(&settings.store_path)? {
+        Some(store) => {
+            crate::directory::write_plan_report(settings, Some(&store), &plan, &args.out)?
+        }
+        None => crate::directory::write_plan_report(settings, None, &plan, &args.out)?,
+    };
     tracing::info!(
         ms = clock.elapsed().as_millis(),
         peak_mib = crate::night::peak_mib(),
@@ -88,6 +94,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     writeln!(out, "        {}", paths.report_csv.display())?;
     writeln!(out, "        {}", paths.report_xlsx.display())?;
     writeln!(out, "plan:   {}", paths.plan_json.display())?;
+    if let Some(d) = directory {
+        writeln!(out, "directory: {}", d.display())?;
+    }
     let exit = if faulty.is_empty() {
         Exit::Done
     } else {

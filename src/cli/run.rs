@@ -59,8 +59,8 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         Ok(o) => match o.verdict {
             Verdict::Done => Exit::Done,
             Verdict::Rejected => Exit::Rejected,
-            Verdict::MailPending => Exit::MailPending,
-            Verdict::Locked | Verdict::GuardTripped => Exit::Refused,
+            Verdict::MailPending | Verdict::DirectoryPending => Exit::MailPending,
+            Verdict::Locked | Verdict::GuardTripped | Verdict::DirectoryGuard => Exit::Refused,
         },
         Err(_) => Exit::Failed,
     };

@@ -114,6 +114,74 @@ pub fn check(
     out
 }
 
+/// The directory's lock limit a push exceeds: locking existing, unlocked entries is the one
+/// directory change that shuts people out, so a push that would lock more than
+/// `guard_lock_share` of the `unlocked` entries (rounded down) or more than `guard_lock_count`
+/// writes nothing (`directory push --allow-locks N` lets up to N through once).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct LocksTripped {
+    pub count: usize,
+    pub limit: usize,
+    pub which: Limit,
+}
+
+impl LocksTripped {
+    pub(crate) fn message_ja(&self) -> String {
+        let (count, limit) = (self.count, self.limit);
+        match self.which {
+            Limit::Share { share_pct, active } => format!(
+                "ディレクトリのロックが {count} 件：ロックされていないエントリ {active} 件の {share_pct}%（{limit} 件）を超えています"
+            ),
+            Limit::Count => {
+                format!("ディレクトリのロックが {count} 件：件数の上限（{limit} 件）を超えています")
+            }
+        }
+    }
+
+    pub(crate) fn message_en(&self) -> String {
+        let (count, limit) = (self.count, self.limit);
+        match self.which {
+            Limit::Share { share_pct, active } => format!(
+                "{count} directory locks exceed {share_pct}% of the {active} unlocked entries ({limit})"
+            ),
+            Limit::Count => format!("{count} directory locks exceed the absolute limit ({limit})"),
+        }
+    }
+}
+
+/// The lock limit `locks` (existing entries a push would lock) exceeds, given how many entries
+/// are unlocked before it; `allowed` lets up to that many through.
+pub(crate) fn check_locks(
+    locks: usize,
+    unlocked: usize,
+    policy: &Policy,
+    allowed: Option<usize>,
+) -> Option<LocksTripped> {
+    if locks == 0 || allowed.is_some_and(|n| locks <= n) {
+        return None;
+    }
+    let share_limit = (policy.guard_lock_share * unlocked as f64).floor() as usize;
+    let count_limit = usize::try_from(policy.guard_lock_count).unwrap_or(usize::MAX);
+    let (which, limit) = if locks > share_limit {
+        (
+            Limit::Share {
+                share_pct: (policy.guard_lock_share * 100.0).round() as u32,
+                active: unlocked,
+            },
+            share_limit,
+        )
+    } else if locks > count_limit {
+        (Limit::Count, count_limit)
+    } else {
+        return None;
+    };
+    Some(LocksTripped {
+        count: locks,
+        limit,
+        which,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +259,23 @@ mod tests {
             check(&plan, 0, &policy, &[(ActionKind::Depart, 500)]).len(),
             1
         );
+    }
+
+    #[test]
+    fn directory_locks_trip_by_share_of_unlocked_entries_and_by_count() {
+        let policy = Policy::default();
+        assert_eq!(check_locks(0, 10, &policy, None), None);
+        // 5% of 100 is 5: five locks pass, six trip.
+        assert_eq!(check_locks(5, 100, &policy, None), None);
+        let t = check_locks(6, 100, &policy, None);
+        assert_eq!(t.as_ref().map(|t| t.limit), Some(5));
+        assert!(t.is_some_and(
+            |t| t.message_en() == "6 directory locks exceed 5% of the 100 unlocked entries (5)"
+        ));
+        // 30% of the entries, the acceptance case.
+        assert!(check_locks(30, 100, &policy, None).is_some());
+        assert_eq!(check_locks(30, 100, &policy, Some(30)), None);
+        let many = check_locks(201, 100_000, &policy, None);
+        assert_eq!(many.map(|t| t.which), Some(Limit::Count));
     }
 }

@@ -51,6 +51,11 @@ pub struct Policy {
     pub guard_create_share: f64,
     /// ...and as an absolute number.
     pub guard_create_count: u64,
+    /// Mass-change guard for the directory: the largest share of unlocked entries one push may
+    /// lock (locks of existing entries; a new entry created locked is no lock)...
+    pub guard_lock_share: f64,
+    /// ...and the largest absolute number.
+    pub guard_lock_count: u64,
     /// New ECS-IDs: this prefix followed by `id_digits` digits (`a0` + 6 → `a0123456`).
     pub id_prefix: String,
     pub id_digits: u32,
@@ -82,6 +87,8 @@ impl Default for Policy {
             // An April intake is some 15-20 % of a university's active accounts, up to some 6,000.
             guard_create_share: 0.30,
             guard_create_count: 10_000,
+            guard_lock_share: 0.05,
+            guard_lock_count: 200,
             id_prefix: "a0".to_string(),
             id_digits: 6,
             kumoi_domain: "st.kyoto-u.ac.jp".to_string(),
@@ -100,6 +107,9 @@ impl Policy {
         }
         if !(0.0..=1.0).contains(&self.guard_share) {
             return Err("`policy.guard_share` must be between 0 and 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.guard_lock_share) {
+            return Err("`policy.guard_lock_share` must be between 0 and 1".into());
         }
         if !(0.0..=10.0).contains(&self.guard_create_share) {
             return Err("`policy.guard_create_share` must be between 0 and 10".into());

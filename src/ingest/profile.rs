@@ -372,6 +372,11 @@ impl Profiles {
             .map_err(io)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            // `directory*.toml` are the directory's profiles (`crate::directory::profile`).
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("directory"))
+            })
             .collect();
         names.sort();
         let mut sources = Vec::with_capacity(names.len());

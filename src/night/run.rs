@@ -34,6 +34,11 @@ pub enum Verdict {
     Locked,
     /// The mass-change guard tripped: nothing was applied and the inputs stay in the inbox.
     GuardTripped,
+    /// Done and mail sent, but directory changes are still pending (the directory was down,
+    /// or refused some).
+    DirectoryPending,
+    /// Done, but the directory's lock guard tripped: nothing was written to the directory.
+    DirectoryGuard,
 }
 
 /// What a run did: its verdict and the one-paragraph summary cron mails.
@@ -126,6 +131,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     }
     let view = report_view(&tripped, &report_dir, night.lang);
     crate::report::write_all(&plan, &report_dir, &view)?;
+    crate::directory::write_plan_report(settings, Some(&store), &plan, &report_dir)?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}.",
         inbox.batch.files.len(),
@@ -208,14 +214,19 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         archive_taken(&archive, taken, &mut summary)?;
     }
     inbox::discard_staging(&settings.archive)?;
+    let directory = push_directory(settings, &mut store, &mut summary)?;
     let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
     review_count(&store, &mut summary, &mut stats)?;
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
-    let verdict = if inbox.rejected > 0 || !inbox.held.is_empty() {
+    let verdict = if directory == Some(Verdict::DirectoryGuard) {
+        Verdict::DirectoryGuard
+    } else if inbox.rejected > 0 || !inbox.held.is_empty() {
         Verdict::Rejected
     } else if pending {
         Verdict::MailPending
+    } else if let Some(v) = directory {
+        v
     } else {
         Verdict::Done
     };
@@ -243,7 +254,7 @@ fn review_count(
 }
 
 /// Opens (creating it and its folder if needed) the file the run lock is taken on.
-fn open_lock(lock_path: &Path) -> anyhow::Result<File> {
+pub(crate) fn open_lock(lock_path: &Path) -> anyhow::Result<File> {
     if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         crate::private::create_dir_all(parent)
             .with_context(|| format!("creating `{}`", parent.display()))?;
@@ -636,6 +647,40 @@ fn apply(
     }
 }
 
+/// After the apply, before mail: pushes the directory journal's pending changes when
+/// `[directory]` is configured (every pending row, whatever its retry time: once a night).
+/// The directory down or refusing does not fail the run: the changes stay pending
+/// ([`Verdict::DirectoryPending`]); the lock guard writes nothing ([`Verdict::DirectoryGuard`]).
+fn push_directory(
+    settings: &Settings,
+    store: &mut Store,
+    summary: &mut String,
+) -> anyhow::Result<Option<Verdict>> {
+    let Some(s) = &settings.directory else {
+        return Ok(None);
+    };
+    match crate::directory::push::push(store, s, &settings.policy, false, None) {
+        Ok(pushed) => {
+            let _ = write!(summary, " {}", pushed.describe());
+            Ok(if pushed.tripped.is_some() {
+                Some(Verdict::DirectoryGuard)
+            } else if pushed.incomplete() {
+                Some(Verdict::DirectoryPending)
+            } else {
+                None
+            })
+        }
+        Err(e @ crate::directory::DirectoryError::Config(_)) => {
+            let _ = write!(
+                summary,
+                " Directory not pushed ({e}); the changes stay pending for the next run."
+            );
+            Ok(Some(Verdict::DirectoryPending))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Delivers what the outbox holds until `stop_at`; returns whether notices are still waiting or
 /// one was refused for good tonight. A mail server that is down, slow or refusing the login
 /// does not fail the run: the notices stay pending for the next one (exit 5).
@@ -696,7 +741,7 @@ fn send_mail(
     }
 }
 
-fn lock_path(store: &Path) -> PathBuf {
+pub(crate) fn lock_path(store: &Path) -> PathBuf {
     let mut name = store
         .file_name()
         .map(|n| n.to_os_string())

@@ -14,6 +14,7 @@
 //! [`report_html`]) so they can be tested and snapshotted without touching the disk.
 
 pub(crate) mod csv;
+pub(crate) mod directory;
 mod held;
 mod html;
 mod inputs;

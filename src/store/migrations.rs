@@ -317,5 +317,25 @@ DROP TABLE distinct_persons;
 ALTER TABLE distinct_persons_v9 RENAME TO distinct_persons;
 ";
 
+/// Migration 10: the directory journal (see `store::directory`). One row per account an applied
+/// action touched: the account's desired directory state (`desired_json`, the fields the
+/// directory profile renders, never a key or its hash), `pending` until a push has made the
+/// entry match it, then `done`. Written in the apply transaction, so the journal and the
+/// accounts never disagree; a failed push leaves the row pending with its retry time.
+const V10: &str = r#"
+CREATE TABLE directory_journal (
+    ecs_id          TEXT PRIMARY KEY NOT NULL REFERENCES accounts (ecs_id),
+    desired_json    TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'done')),
+    queued_run      INTEGER REFERENCES runs (id),
+    queued_at       TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    done_at         TEXT
+) WITHOUT ROWID;
+CREATE INDEX directory_journal_pending ON directory_journal (status, next_attempt_at);
+"#;
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];

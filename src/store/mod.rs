@@ -14,6 +14,7 @@
 //! applied to a store that changed since.
 
 mod apply;
+pub(crate) mod directory;
 pub(crate) mod keys;
 pub(crate) mod lookup;
 pub mod migrations;
@@ -494,6 +495,8 @@ impl Store {
                 ))?;
             }
         }
+        // Every imported account needs its directory entry: queued for the first push.
+        directory::queue(&tx, accounts, run_id, &at)?;
         let next = ids.serial_after(accounts.iter().map(|a| a.ecs_id.as_str()));
         raise_next_serial(&tx, next)?;
         if let Some(f) = file {

@@ -1,0 +1,361 @@
+//! The push: the journal's pending rows written to the directory, each exactly once.
+//!
+//! In two phases over `[directory] connections` connections. First every pending row's entry
+//! is read and the smallest change computed ([`super::change::diff`]); the lock guard is
+//! checked on the whole set, so a push that would lock too many entries writes nothing. Then
+//! the changes are written, and each row is marked done after its write (in batches). A push
+//! killed between a write and its mark leaves the row pending: the next push reads the entry,
+//! finds it as desired and marks it without writing. A change the server refuses (a schema
+//! violation) is reported with its entry and the server's message, stays pending with a
+//! backoff, and does not hold back the others. A lost connection stops the push; what is left
+//! stays pending.
+
+use std::sync::mpsc;
+
+use super::change::{Change, Modification, diff, normalise_dn};
+use super::client::{Conn, OpError};
+use super::{DirectoryError, DirectorySettings};
+use crate::domain::guard::{self, LocksTripped};
+use crate::domain::policy::Policy;
+use crate::store::Store;
+use crate::store::directory::JournalRow;
+
+/// Marks written per store transaction.
+const MARK_BATCH: usize = 512;
+
+/// What a push did.
+#[derive(Debug, Default)]
+pub(crate) struct Pushed {
+    /// Entries added.
+    pub added: usize,
+    /// Entries modified.
+    pub modified: usize,
+    /// Rows whose entry was already as desired (marked without a write).
+    pub unchanged: usize,
+    /// Changes the server refused: (DN, the server's message).
+    pub refused: Vec<(String, String)>,
+    /// Rows still pending after the push.
+    pub pending_left: usize,
+    /// Pending rows this push left for their retry time.
+    pub waiting: usize,
+    /// The directory could not be reached, or the connection was lost: why.
+    pub unreachable: Option<String>,
+    /// The lock guard tripped: nothing was written.
+    pub tripped: Option<LocksTripped>,
+}
+
+impl Pushed {
+    /// One sentence for summaries.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = format!(
+            "Directory: added {}, modified {}, unchanged {}, refused {}, pending {}.",
+            self.added,
+            self.modified,
+            self.unchanged,
+            self.refused.len(),
+            self.pending_left
+        );
+        for (dn, why) in self.refused.iter().take(10) {
+            s.push_str(&format!(" 拒否 refused: {dn}: {why}."));
+        }
+        if self.refused.len() > 10 {
+            s.push_str(&format!(" and {} more refused.", self.refused.len() - 10));
+        }
+        if self.waiting > 0 {
+            s.push_str(&format!(
+                " {} waiting for their retry time (`regsync directory push --retry` pushes them now).",
+                self.waiting
+            ));
+        }
+        if let Some(why) = &self.unreachable {
+            s.push_str(&format!(
+                " {why}; ディレクトリの変更は次回に送ります / the directory changes stay pending for the next run."
+            ));
+        }
+        if let Some(t) = &self.tripped {
+            s.push_str(&format!(
+                " ディレクトリの大量ロックガードにより何も書き込んでいません / the directory lock guard tripped, nothing written: {} / {}. Review, then `regsync directory push --allow-locks {}`.",
+                t.message_ja(),
+                t.message_en(),
+                t.count
+            ));
+        }
+        s
+    }
+
+    /// Whether anything is left for a later push (exit 5 in `run`).
+    pub(crate) fn incomplete(&self) -> bool {
+        self.pending_left > 0 || !self.refused.is_empty() || self.unreachable.is_some()
+    }
+}
+
+/// One pending row and the change its entry needs (`None`: as desired already).
+pub(crate) struct Planned {
+    pub row: JournalRow,
+    pub change: Option<Change>,
+}
+
+/// From this many rows, and a quarter of the accounts, on, a push reads the people subtree
+/// once by paged search instead of each entry by itself: one round trip per page instead of
+/// one per entry, worth it when most of the subtree is wanted.
+const SCAN_FROM: usize = 5_000;
+
+/// Whether `rows` pending rows out of `accounts` are read by one paged search of the subtree.
+pub(crate) fn scan_pays(rows: usize, accounts: usize) -> bool {
+    (rows >= SCAN_FROM && rows.saturating_mul(4) >= accounts) || crate::fault::at("directory-scan")
+}
+
+/// Reads the entries of `rows` (entry by entry over `conns`, in contiguous shares in parallel,
+/// or by one paged search of the subtree for many rows) and computes each one's change. A
+/// lost connection ends it with the error.
+pub(crate) fn plan_changes(
+    s: &DirectorySettings,
+    conns: &mut [Conn],
+    rows: Vec<JournalRow>,
+    scan: bool,
+) -> Result<Vec<Planned>, String> {
+    let managed = s.profile.managed();
+    if scan && let Some(conn) = conns.first_mut() {
+        let wanted: Vec<_> = rows
+            .iter()
+            .map(|row| s.profile.render(&row.desired, &s.base))
+            .collect();
+        let dns: std::collections::HashSet<String> =
+            wanted.iter().map(|e| normalise_dn(&e.dn)).collect();
+        let mut live = std::collections::HashMap::new();
+        conn.scan(&s.base, &managed, |dn, attrs| {
+            let dn = normalise_dn(&dn);
+            if dns.contains(&dn) {
+                live.insert(dn, attrs);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+        return Ok(rows
+            .into_iter()
+            .zip(wanted)
+            .map(|(row, want)| {
+                let change = diff(&want, live.get(&normalise_dn(&want.dn)));
+                Planned { row, change }
+            })
+            .collect());
+    }
+    let share = rows.len().div_ceil(conns.len().max(1)).max(1);
+    let mut rows = rows;
+    let mut chunks: Vec<Vec<JournalRow>> = Vec::new();
+    while !rows.is_empty() {
+        let rest = rows.split_off(share.min(rows.len()));
+        chunks.push(std::mem::replace(&mut rows, rest));
+    }
+    let results: Vec<Result<Vec<Planned>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = conns
+            .iter_mut()
+            .zip(chunks)
+            .map(|(conn, chunk)| {
+                let managed = &managed;
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(chunk.len());
+                    for row in chunk {
+                        let want = s.profile.render(&row.desired, &s.base);
+                        let live = match conn.read(&want.dn, managed) {
+                            Ok(live) => live,
+                            Err(OpError::Lost(m)) => return Err(m),
+                            Err(OpError::Refused(r)) => {
+                                return Err(format!("reading `{}`: {r}", want.dn));
+                            }
+                        };
+                        let change = diff(&want, live.as_ref());
+                        out.push(Planned { row, change });
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("a directory worker panicked".into()))
+            })
+            .collect()
+    });
+    let mut planned = Vec::new();
+    for r in results {
+        planned.extend(r?);
+    }
+    Ok(planned)
+}
+
+/// Opens `n` connections (at least one).
+pub(crate) fn connect(s: &DirectorySettings, n: usize) -> Result<Vec<Conn>, DirectoryError> {
+    (0..n.max(1)).map(|_| Conn::open(s)).collect()
+}
+
+/// Whether `change` locks an existing entry: it sets a stopped state's attribute that was
+/// absent or different, on an entry that exists.
+fn locks(change: &Change, lock_attrs: &[(String, String)]) -> bool {
+    let Change::Modify { mods, .. } = change else {
+        return false;
+    };
+    mods.iter().any(|m| match m {
+        Modification::Replace(name, values) => lock_attrs
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case(name) && values.iter().any(|x| x == v)),
+        Modification::Delete(_) => false,
+    })
+}
+
+/// Pushes the journal's pending rows (with `due_only`, only those whose retry time came).
+/// `allow_locks` lets up to that many locks through the guard for this push.
+pub(crate) fn push(
+    store: &mut Store,
+    s: &DirectorySettings,
+    policy: &Policy,
+    due_only: bool,
+    allow_locks: Option<usize>,
+) -> Result<Pushed, DirectoryError> {
+    let rows = store.directory_pending(due_only)?;
+    let mut pushed = Pushed {
+        waiting: store.directory_counts()?.pending.saturating_sub(rows.len()),
+        ..Pushed::default()
+    };
+    if rows.is_empty() {
+        pushed.pending_left = store.directory_counts()?.pending;
+        return Ok(pushed);
+    }
+    let n = s.connections.min(rows.len().div_ceil(64)).max(1);
+    let mut conns = match connect(s, n) {
+        Ok(c) => c,
+        Err(DirectoryError::Unreachable { url, message }) => {
+            let ids: Vec<&str> = rows.iter().map(|r| r.desired.ecs_id.as_str()).collect();
+            let why = format!(
+                "ディレクトリに接続できません / cannot reach the directory `{url}`: {message}"
+            );
+            store.directory_failed(&ids, &why)?;
+            pushed.unreachable = Some(why);
+            pushed.pending_left = store.directory_counts()?.pending;
+            return Ok(pushed);
+        }
+        Err(e) => return Err(e),
+    };
+    let scan = scan_pays(rows.len(), store.directory_account_count()?);
+    let planned = match plan_changes(s, &mut conns, rows, scan) {
+        Ok(p) => p,
+        Err(m) => {
+            pushed.unreachable = Some(format!("the connection to `{}` was lost: {m}", s.url));
+            pushed.pending_left = store.directory_counts()?.pending;
+            return Ok(pushed);
+        }
+    };
+    let lock_attrs = s.profile.lock_attributes();
+    let lock_count = planned
+        .iter()
+        .filter(|p| p.change.as_ref().is_some_and(|c| locks(c, &lock_attrs)))
+        .count();
+    let unlocked = store.directory_unlocked_accounts()? + lock_count;
+    if let Some(t) = guard::check_locks(lock_count, unlocked, policy, allow_locks) {
+        pushed.tripped = Some(t);
+        pushed.pending_left = store.directory_counts()?.pending;
+        for c in conns {
+            c.close();
+        }
+        return Ok(pushed);
+    }
+    write_changes(store, &mut conns, planned, &mut pushed)?;
+    for c in conns {
+        c.close();
+    }
+    pushed.pending_left = store.directory_counts()?.pending;
+    Ok(pushed)
+}
+
+/// What one write came to.
+enum Written {
+    Added,
+    Modified,
+    Unchanged,
+    Refused(String),
+}
+
+/// Writes the planned changes over `conns` in parallel and marks each row done after its
+/// write, in batches, on this thread.
+fn write_changes(
+    store: &mut Store,
+    conns: &mut [Conn],
+    planned: Vec<Planned>,
+    pushed: &mut Pushed,
+) -> Result<(), DirectoryError> {
+    let total = planned.len();
+    let share = total.div_ceil(conns.len().max(1)).max(1);
+    let mut planned = planned;
+    let mut chunks: Vec<Vec<Planned>> = Vec::new();
+    while !planned.is_empty() {
+        let rest = planned.split_off(share.min(planned.len()));
+        chunks.push(std::mem::replace(&mut planned, rest));
+    }
+    // Tests kill the process here once half of the rows are written, before their marks.
+    let fault = crate::fault::at("directory-push-mid");
+    let (tx, rx) = mpsc::sync_channel::<(JournalRow, String, Written)>(1024);
+    std::thread::scope(|scope| -> Result<(), DirectoryError> {
+        let mut lost = Vec::new();
+        for (conn, chunk) in conns.iter_mut().zip(chunks) {
+            let tx = tx.clone();
+            lost.push(scope.spawn(move || -> Option<String> {
+                for p in chunk {
+                    let dn = p
+                        .change
+                        .as_ref()
+                        .map(|c| c.dn().to_string())
+                        .unwrap_or_default();
+                    let outcome = match &p.change {
+                        None => Written::Unchanged,
+                        Some(change) => match conn.write(change) {
+                            Ok(()) if matches!(change, Change::Add(_)) => Written::Added,
+                            Ok(()) => Written::Modified,
+                            Err(OpError::Refused(r)) => Written::Refused(r.to_string()),
+                            Err(OpError::Lost(m)) => return Some(m),
+                        },
+                    };
+                    if tx.send((p.row, dn, outcome)).is_err() {
+                        return None;
+                    }
+                }
+                None
+            }));
+        }
+        drop(tx);
+        let mut marks: Vec<(String, String)> = Vec::new();
+        let mut refused_ids: Vec<(String, String)> = Vec::new();
+        let mut seen = 0;
+        for (row, dn, outcome) in rx {
+            seen += 1;
+            match outcome {
+                Written::Added => pushed.added += 1,
+                Written::Modified => pushed.modified += 1,
+                Written::Unchanged => pushed.unchanged += 1,
+                Written::Refused(why) => {
+                    pushed.refused.push((dn, why.clone()));
+                    refused_ids.push((row.desired.ecs_id.clone(), why));
+                    continue;
+                }
+            }
+            if fault && seen * 2 >= total {
+                std::process::abort();
+            }
+            marks.push((row.desired.ecs_id, row.desired_json));
+            if marks.len() >= MARK_BATCH {
+                store.directory_done(&marks)?;
+                marks.clear();
+            }
+        }
+        store.directory_done(&marks)?;
+        for (ecs_id, why) in &refused_ids {
+            store.directory_failed(&[ecs_id.as_str()], why)?;
+        }
+        for h in lost {
+            if let Ok(Some(m)) = h.join() {
+                pushed.unreachable = Some(m);
+            }
+        }
+        Ok(())
+    })
+}
