@@ -343,6 +343,7 @@ fn read_inbox(
         }
     }
     let sifter = crate::triage::Sifter::new(keys);
+    let merge_partial = !settings.profiles.registrar_is_full() && to_read.len() > 1;
     let mut files = Vec::with_capacity(to_read.len());
     for (i, taken) in to_read.iter().enumerate() {
         // One file at a time, so an attempt left in the journal names the file that killed it.
@@ -350,7 +351,12 @@ fn read_inbox(
         if crate::fault::at(&format!("abort-reading:{}", taken.name())) {
             std::process::abort();
         }
-        let sink = Sink::Sift(&sifter);
+        // Partial exports are merged row by row below, which needs every row: none is sifted.
+        let sink = if merge_partial {
+            Sink::Keep
+        } else {
+            Sink::Sift(&sifter)
+        };
         files.push(read_one(&taken.copy, i as u32, &settings.profiles, sink));
         journal.end(&taken.sha256)?;
     }
@@ -376,6 +382,9 @@ fn read_inbox(
     }
     let (superseded, newest) =
         newest_snapshot_wins(settings, &mut batch, &mut accepted, &mut notes);
+    if merge_partial {
+        newest_rows_win(&mut batch, &accepted, &mut notes);
+    }
     Ok(Inbox {
         batch,
         accepted,
@@ -472,6 +481,54 @@ fn newest_snapshot_wins(
         .files
         .retain(|f| !(f.accepted && superseded.iter().any(|t| t.copy == f.ingested.path)));
     (superseded, why)
+}
+
+/// Partial registrar exports (profile `snapshot = "changes"`) of one night merge, the newest
+/// row per person winning: a row of an older export is dropped when a newer export (by the
+/// export date in its title rows, then modification time) has a row with the same student
+/// number or 個人番号. Rows of one file are all kept (two that disagree are a review item).
+fn newest_rows_win(batch: &mut Batch, accepted: &[Taken], notes: &mut Vec<String>) {
+    use crate::domain::model::{Kind, Records};
+    // `accepted` and the accepted files of `batch` are in the same order.
+    let mut files: Vec<(usize, _)> = batch
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.accepted)
+        .enumerate()
+        .filter(|(_, (_, f))| f.ingested.kind == Some(Kind::Registrar))
+        .map(|(k, (i, f))| {
+            let t = &accepted[k];
+            (i, (f.ingested.exported_on, t.modified(), t.name()))
+        })
+        .collect();
+    if files.len() < 2 {
+        return;
+    }
+    files.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut students = std::collections::HashSet::new();
+    let mut persons = std::collections::HashSet::new();
+    let mut dropped = 0;
+    for (i, _) in files {
+        let Some(Records::Registrar(rows)) = &mut batch.files[i].ingested.records else {
+            continue;
+        };
+        let before = rows.len();
+        rows.retain(|r| {
+            !students.contains(&r.student_no)
+                && r.person_id.as_ref().is_none_or(|p| !persons.contains(p))
+        });
+        dropped += before - rows.len();
+        for r in rows.iter() {
+            students.insert(r.student_no.clone());
+            persons.extend(r.person_id.clone());
+        }
+    }
+    if dropped > 0 {
+        notes.push(format!(
+            "Partial registrar exports merged: {dropped} row(s) of older exports superseded by a newer export's row for the same person (古い差分ファイルの行は、同じ人の新しい行に置き換えました)"
+        ));
+    }
 }
 
 /// An inbox entry that is not read: set aside unopened (returns true) or left for the next run.

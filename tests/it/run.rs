@@ -369,3 +369,68 @@ fn of_two_full_snapshots_in_one_night_the_newest_wins_and_the_older_is_archived(
     let shown = text(&output(dir.path(), &["show", "a0389418"], &[]));
     assert_eq!(shown.matches(" depart ").count(), 1, "{shown}");
 }
+
+/// Two partial registrar exports (profile `snapshot = "changes"`) of one night, one where
+/// 石川　恵 (a0105846) withdrew and one where she is enrolled; the withdrawal is the newer by
+/// modification time when `newer_withdrew`.
+fn two_partial_exports(newer_withdrew: bool) -> String {
+    let dir = tempdir();
+    let maps = dir.path().join("maps");
+    let _ = std::fs::create_dir_all(&maps);
+    for f in ["registrar", "hr", "renewals", "activations"] {
+        let text = std::fs::read_to_string(root().join(format!("mappings/{f}.toml")))
+            .unwrap_or_default()
+            .replace("snapshot = \"full\"", "snapshot = \"changes\"");
+        crate::common::write(&maps.join(format!("{f}.toml")), text);
+    }
+    crate::common::write(
+        &dir.path().join("regsync.toml"),
+        "[paths]\nmappings = \"maps\"\n[policy]\nguard_share = 0.5\n",
+    );
+    let accounts = root().join("samples/accounts.csv");
+    let o = output(
+        dir.path(),
+        &["accounts", "import", &accounts.to_string_lossy()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let header = "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n";
+    let row = "01250012,0001205162,a0105846,石川　恵,イシカワ　メグミ,2007-01-16,文学部,学部生,";
+    let withdrew = format!("{header}{row}退学,2025-04-01,2026-03-31\n");
+    let enrolled = format!("{header}{row}在学,2025-04-01,\n");
+    let hours_ago = |h| std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * h);
+    let (w, e): (u64, u64) = if newer_withdrew { (1, 2) } else { (2, 1) };
+    for (name, text, hours) in [
+        ("changes-a.csv", withdrew, w),
+        ("changes-b.csv", enrolled, e),
+    ] {
+        let path = dir.path().join("inbox").join(name);
+        crate::common::write(&path, text);
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(hours_ago(hours)));
+    }
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert!(matches!(o.status.code(), Some(0 | 5)), "{}", text(&o));
+    text(&o)
+}
+
+#[test]
+fn partial_exports_merge_and_the_newest_row_per_person_wins() {
+    let said = two_partial_exports(true);
+    assert!(
+        said.contains("depart 1"),
+        "the newer withdrawal wins: {said}"
+    );
+    assert!(
+        said.contains("1 row(s) of older exports superseded by a newer export's row"),
+        "{said}"
+    );
+    let said = two_partial_exports(false);
+    assert!(!said.contains("depart"), "the newer enrolment wins: {said}");
+    assert!(
+        !said.contains("review 1"),
+        "no disagreement to review: {said}"
+    );
+}
