@@ -208,6 +208,7 @@ pub fn synthetic_plan(n: usize) -> Plan {
         }],
         actions,
         warnings: vec!["registrar_20260402.csv:6: 平成32年 is past the end of 平成".into()],
+        held: Vec::new(),
     }
 }
 

@@ -250,6 +250,7 @@ impl Settings {
             path: config_path.clone(),
             message,
         })?;
+        profiles.rows = crate::ingest::profile::RowPolicy::of(&raw.policy);
         let settle = std::time::Duration::from_secs(raw.inbox.settle_secs.unwrap_or(120));
         let mappings = raw.paths.mappings.as_deref().map(|d| base.join(d));
         let mail = check_mail(raw.mail, &base, mappings.as_deref()).map_err(|e| match e {

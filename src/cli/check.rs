@@ -71,9 +71,11 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     }
     let text = crate::report::render_inputs(&results);
     out.write_all(text.as_bytes())?;
-    Ok(if results.iter().all(Ingested::accepted) && !set_aside {
-        Exit::Done
-    } else {
-        Exit::Rejected
-    })
+    Ok(
+        if results.iter().all(|r| r.accepted() && !r.holds_rows()) && !set_aside {
+            Exit::Done
+        } else {
+            Exit::Rejected
+        },
+    )
 }

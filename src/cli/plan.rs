@@ -55,9 +55,14 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     for s in &skipped {
         writeln!(out, "読みません / not read: {}", s.describe())?;
     }
-    let rejected: Vec<_> = batch.rejected().collect();
-    if !rejected.is_empty() {
-        let ingested: Vec<_> = rejected.iter().map(|f| &f.ingested).collect();
+    // Rejected files, and accepted ones with rows held out for an error.
+    let faulty: Vec<_> = batch
+        .files
+        .iter()
+        .filter(|f| !f.accepted || f.ingested.holds_rows())
+        .collect();
+    if !faulty.is_empty() {
+        let ingested: Vec<_> = faulty.iter().map(|f| &f.ingested).collect();
         write!(out, "{}", crate::report::render_input_refs(&ingested))?;
         writeln!(out)?;
     }
@@ -77,7 +82,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     writeln!(out, "report: {}", paths.report_html.display())?;
     writeln!(out, "        {}", paths.report_csv.display())?;
     writeln!(out, "plan:   {}", paths.plan_json.display())?;
-    let exit = if rejected.is_empty() {
+    let exit = if faulty.is_empty() {
         Exit::Done
     } else {
         Exit::Rejected

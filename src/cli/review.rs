@@ -1,5 +1,5 @@
 //! `regsync review list` and `regsync review resolve ID [--same-as ECS-ID | --different-person |
-//! --dismiss] --note TEXT`: the queue of items that need a person (ambiguous matches, ECS-ID
+//! --keep-ours | --accept-registry | --dismiss] --note TEXT`: the queue of items that need a person (ambiguous matches, ECS-ID
 //! mismatches, duplicate rows, variant-kanji candidates). `apply` fills it, one item per
 //! situation; an administrator resolves each item once (see `store::review`).
 
@@ -40,6 +40,14 @@ pub struct ResolveArgs {
     /// The row's person is none of the candidates: the next plan creates an account for it
     #[arg(long, group = "how")]
     pub different_person: bool,
+    /// R6, an ECS-ID mismatch: the ECS-ID the registry wrote is not this person's; the account
+    /// on record stands and the next plan ignores that ECS-ID for the row
+    #[arg(long, group = "how")]
+    pub keep_ours: bool,
+    /// R6, an ECS-ID mismatch: the registry is right; the row's student number (and 個人番号)
+    /// move from the account on record to the registry's ECS-ID, which must be on record
+    #[arg(long, group = "how")]
+    pub accept_registry: bool,
     /// Nothing to change in regsync (the default): the note says what was done
     #[arg(long, group = "how")]
     pub dismiss: bool,
@@ -92,10 +100,16 @@ fn resolve(settings: &Settings, args: &ResolveArgs) -> anyhow::Result<Exit> {
             settings.store_path.display()
         );
     }
-    let how = match (&args.same_as, args.different_person) {
-        (Some(ecs_id), _) => Resolution::SameAs(ecs_id.trim().to_string()),
-        (None, true) => Resolution::DifferentPerson,
-        (None, false) => Resolution::Dismiss,
+    let how = if let Some(ecs_id) = &args.same_as {
+        Resolution::SameAs(ecs_id.trim().to_string())
+    } else if args.different_person {
+        Resolution::DifferentPerson
+    } else if args.keep_ours {
+        Resolution::KeepOurs
+    } else if args.accept_registry {
+        Resolution::AcceptRegistry
+    } else {
+        Resolution::Dismiss
     };
     let mut store = Store::open(&settings.store_path)?;
     let run_id = match how {
@@ -117,6 +131,12 @@ fn resolve(settings: &Settings, args: &ResolveArgs) -> anyhow::Result<Exit> {
         }
         Resolution::DifferentPerson => {
             " 次回の plan でこの行には新しいアカウントを作ります / the next plan creates an account for the row"
+        }
+        Resolution::KeepOurs => {
+            " 次回の plan では登録簿のこのECS-IDを無視し、記録どおりに対応します / the next plan ignores the registry's ECS-ID for the row and matches it as on record"
+        }
+        Resolution::AcceptRegistry => {
+            " 学籍番号を登録簿のECS-IDへ移しました。次回の plan でこの行はそのアカウントに対応します / the student number moved to the registry's ECS-ID; the next plan matches the row to it"
         }
     };
     println!(
@@ -181,6 +201,13 @@ fn render(item: &ReviewItem, s: &mut String) {
         let _ = writeln!(
             s,
             "    → regsync review resolve {} --same-as ECS-ID | --different-person | --dismiss --note TEXT",
+            item.id
+        );
+    }
+    if item.reason == "ecs_id_mismatch" {
+        let _ = writeln!(
+            s,
+            "    → regsync review resolve {} --keep-ours | --accept-registry | --dismiss --note TEXT",
             item.id
         );
     }

@@ -136,6 +136,7 @@ mod tests {
             inputs: Vec::new(),
             actions: vec![a; n],
             warnings: Vec::new(),
+            held: Vec::new(),
         }
     }
 

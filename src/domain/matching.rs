@@ -81,6 +81,19 @@ impl<'a> Index<'a> {
         self.by_ecs_id.get(id.as_str()).copied()
     }
 
+    /// Every account one of these identifiers is on record for (a held row's persons).
+    pub(crate) fn named(
+        &self,
+        person_id: Option<&PersonId>,
+        student_no: Option<&StudentNo>,
+        ecs_id: Option<&EcsId>,
+    ) -> impl Iterator<Item = usize> {
+        let p = person_id.and_then(|p| self.by_person.get(p.as_str()).copied());
+        let s = student_no.and_then(|s| self.by_student_no.get(s.as_str()).copied());
+        let e = ecs_id.and_then(|e| self.by_ecs_id.get(e.as_str()).copied());
+        p.into_iter().chain(s).chain(e)
+    }
+
     /// Matches a row by its identifiers.
     pub(crate) fn identify(
         &self,

@@ -359,6 +359,39 @@ pub struct RowRef {
     pub row: u32,
 }
 
+/// The identifiers readable in a row, whatever else in it is wrong.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowIds {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student_no: Option<StudentNo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person_id: Option<PersonId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs_id: Option<EcsId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff_no: Option<StaffNo>,
+}
+
+impl RowIds {
+    /// No identifier could be read: the row could be anybody's.
+    pub fn is_empty(&self) -> bool {
+        self.student_no.is_none()
+            && self.person_id.is_none()
+            && self.ecs_id.is_none()
+            && self.staff_no.is_none()
+    }
+}
+
+/// A data row held out for an error (policy `row_errors = "hold_rows"`): the persons its
+/// identifiers name are frozen for the night.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldRow {
+    pub at: RowRef,
+    pub ids: RowIds,
+    /// The row's errors, located and rendered (`FILE:ROW:COLUMN(header): ...`).
+    pub errors: Vec<String>,
+}
+
 /// One row of the registrar's enrollment export.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrarRow {

@@ -249,6 +249,15 @@ pub struct Source {
     pub row: u32,
 }
 
+/// An input row held out for an error: the persons it names get no action tonight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    pub source: Source,
+    #[serde(flatten)]
+    pub ids: crate::domain::model::RowIds,
+    pub errors: Vec<String>,
+}
+
 /// One field an `update` (or `carry_over`, `reinstate`) changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -277,7 +286,8 @@ pub struct Action {
     pub changes: Vec<Change>,
     pub review: Option<ReviewReason>,
     /// A `name_birth_candidate` review's candidates: the accounts with the row's kana name and
-    /// birth date (at most ten; the reason text counts the rest).
+    /// birth date (at most ten; the reason text counts the rest). An `ecs_id_mismatch` review's
+    /// one candidate: the ECS-ID the registry wrote (R6).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<EcsId>,
     /// Why, in plain words, for the report.
@@ -342,6 +352,9 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Warnings from the inputs (dates past an era's end, ...), as rendered lines.
     pub warnings: Vec<String>,
+    /// Rows held out for an error, in input order: nobody they name has an action.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<Held>,
 }
 
 impl Plan {

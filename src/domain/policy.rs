@@ -13,6 +13,17 @@ pub enum Absent {
     Review,
 }
 
+/// What a row with an error does to its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowErrors {
+    /// The row is held out and the persons it names are frozen for the night; the rest of the
+    /// file is used.
+    HoldRows,
+    /// The whole file is rejected.
+    RejectFile,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
@@ -46,6 +57,11 @@ pub struct Policy {
     /// KUMOI addresses: `<family>.<given>@<kumoi_domain>` from the romanized kana name, with
     /// `.2`, `.3`, ... on collision.
     pub kumoi_domain: String,
+    /// A data row with an error: held out, or the whole file rejected.
+    pub row_errors: RowErrors,
+    /// With `hold_rows`, a file whose rows with errors are more than this share of its rows is
+    /// rejected whole all the same (a wrong column or a broken export, not one typo).
+    pub row_errors_max_share: f64,
     /// A full registrar snapshot with fewer data rows than this share of the previous one is
     /// called out as a warning (`check`, the plan's warnings).
     pub snapshot_min_share: f64,
@@ -69,6 +85,8 @@ impl Default for Policy {
             id_prefix: "a0".to_string(),
             id_digits: 6,
             kumoi_domain: "st.kyoto-u.ac.jp".to_string(),
+            row_errors: RowErrors::HoldRows,
+            row_errors_max_share: 0.05,
             snapshot_min_share: 0.5,
         }
     }
@@ -85,6 +103,9 @@ impl Policy {
         }
         if !(0.0..=10.0).contains(&self.guard_create_share) {
             return Err("`policy.guard_create_share` must be between 0 and 10".into());
+        }
+        if !(0.0..=1.0).contains(&self.row_errors_max_share) {
+            return Err("`policy.row_errors_max_share` must be between 0 and 1".into());
         }
         if !(0.0..=1.0).contains(&self.snapshot_min_share) {
             return Err("`policy.snapshot_min_share` must be between 0 and 1".into());

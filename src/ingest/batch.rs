@@ -1,5 +1,6 @@
-//! A batch: the input files of one plan, read in parallel, each accepted whole or rejected
-//! whole, with its SHA-256 (so a file processed once is recognised when dropped again).
+//! A batch: the input files of one plan, read in parallel, each accepted (with the rows that
+//! have errors held out, under policy `row_errors = "hold_rows"`) or rejected whole, with its
+//! SHA-256 (so a file processed once is recognised when dropped again).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -81,6 +82,15 @@ impl Batch {
             });
             for w in ing.warnings() {
                 inputs.warnings.push(w.render(&name, ing.sheet.as_deref()));
+            }
+            for mut h in std::mem::take(&mut ing.held) {
+                h.errors = ing
+                    .errors()
+                    .filter(|d| d.held_row() == Some(h.at.row))
+                    .map(|d| d.render(&name, ing.sheet.as_deref()))
+                    .collect();
+                h.at.file = k;
+                inputs.held.push(h);
             }
             match records {
                 Records::Registrar(mut rows) => {

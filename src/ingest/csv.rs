@@ -27,7 +27,7 @@ use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{
     Encoding, body, decode_chunk, decode_chunk_into, decode_utf16, likely, locate, sniff, utf16_bom,
 };
-use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, find_header};
+use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header};
 use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
 pub(crate) use splitter::{Content, Splitter};
@@ -162,6 +162,7 @@ fn read_decoded(
             return out;
         }
     };
+    out.exported_on = header.exported_on;
     let start = Start::new(&head, header, bytes, bom, encoding, &mut out);
     let data = &body[start.data_start..];
     let chunks = split_records(data, chunk.max(1));
@@ -889,7 +890,7 @@ fn read_records<const SEP: u8>(
             *rows += 1;
         }
         if let Sink::Sift(sift) = sink
-            && let Mapped::Registrar(kept) = mapped
+            && let Rows::Registrar(kept) = &mut mapped.rows
             && kept.len() > before
             && let Some(row) = kept.pop()
         {

@@ -39,6 +39,10 @@ pub struct Diagnostic {
     pub location: Location,
     pub ja: String,
     pub en: String,
+    /// An error in a data row's cell: it holds that row out (policy `row_errors`) rather than
+    /// making the whole file untrustworthy.
+    #[serde(skip)]
+    pub(crate) in_row: bool,
 }
 
 impl Diagnostic {
@@ -48,6 +52,7 @@ impl Diagnostic {
             location,
             ja: ja.into(),
             en: en.into(),
+            in_row: false,
         }
     }
 
@@ -61,6 +66,21 @@ impl Diagnostic {
             location,
             ja: ja.into(),
             en: en.into(),
+            in_row: false,
+        }
+    }
+
+    /// This error, marked as one that holds its data row out.
+    pub(crate) fn in_row(mut self) -> Self {
+        self.in_row = true;
+        self
+    }
+
+    /// The data row an error holds out, if it is one.
+    pub(crate) fn held_row(&self) -> Option<u32> {
+        match (&self.location, self.in_row && self.is_error()) {
+            (Location::Row { row } | Location::Cell { row, .. }, true) => Some(*row),
+            _ => None,
         }
     }
 

@@ -102,6 +102,7 @@ fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, out: &mut Outcome) {
         }
     };
     let header_row = row0 + header.index as u32;
+    out.exported_on = header.exported_on;
     out.kind = Some(header.kind());
     out.header_row = Some(header_row + 1);
     let mapper = Mapper::new(&header);

@@ -10,10 +10,10 @@ use compact_str::CompactString;
 
 use crate::domain::jpdate::{DateStyle, parse_date};
 use crate::domain::model::{
-    ActivationRow, EcsId, Kind, PersonId, RegistrarRow, RenewalRow, RowRef, StaffNo, StaffRow,
-    StudentNo,
+    ActivationRow, EcsId, HeldRow, Kind, PersonId, RegistrarRow, RenewalRow, RowIds, RowRef,
+    StaffNo, StaffRow, StudentNo,
 };
-use crate::domain::text::{fold_id, fold_key, has_private_use, is_private_use, trim_cell};
+use crate::domain::text::{fold_id, fold_key, has_private_use, trim_cell};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, IdPattern, Profiles};
 
@@ -73,6 +73,8 @@ pub(crate) struct Header<'p> {
     pub(crate) profile: &'p FileProfile,
     /// For each mapped column: the profile column, its 0-based position and the header as written.
     pub(crate) columns: Vec<(&'p Column, u32, String)>,
+    /// The export date written in the title rows, when the profile says where (`exported`).
+    pub(crate) exported_on: Option<NaiveDate>,
 }
 
 impl Header<'_> {
@@ -114,6 +116,7 @@ pub(crate) fn find_header<'p>(
                         index,
                         profile,
                         columns,
+                        exported_on: exported_on(profile, &rows[..index]),
                     });
                 }
             } else if missing.len() < profile.columns.iter().filter(|c| c.required).count()
@@ -172,6 +175,39 @@ pub(crate) fn find_header<'p>(
             )
         }
     })
+}
+
+/// The date after the profile's `exported` label in the title rows: `出力日: 2026/04/02` in one
+/// cell, or the label in one cell and the date in the next non-empty one.
+fn exported_on(profile: &FileProfile, titles: &[Vec<String>]) -> Option<NaiveDate> {
+    let label = fold_key(profile.exported.as_deref()?);
+    for row in titles {
+        for (k, cell) in row.iter().enumerate() {
+            let cell = cell.trim();
+            // The shortest start of the cell that folds to the label (folds drop spaces and
+            // widths, so 「出力日」 and 「出 力 日」 both match).
+            let Some(end) = cell
+                .char_indices()
+                .map(|(i, c)| i + c.len_utf8())
+                .find(|&i| fold_key(&cell[..i]) == label)
+            else {
+                continue;
+            };
+            let rest = cell[end..]
+                .trim_start_matches([':', '：', ' ', '　'])
+                .trim();
+            let text = if rest.is_empty() {
+                row[k + 1..]
+                    .iter()
+                    .map(|c| c.trim())
+                    .find(|c| !c.is_empty())?
+            } else {
+                rest
+            };
+            return parse_date(text).ok().map(|d| d.date);
+        }
+    }
+    None
 }
 
 fn map_columns<'p>(
@@ -235,8 +271,15 @@ fn slot(field: Field) -> usize {
 
 const SLOTS: usize = Field::ActivatedOn as usize + 1;
 
-/// The typed rows one reader produces, in file order, with the diagnostics of the rows it read.
-pub(crate) enum Mapped {
+/// The typed rows one reader produces, in file order, and the rows held out for an error with
+/// the identifiers readable in them.
+pub(crate) struct Mapped {
+    pub(crate) rows: Rows,
+    pub(crate) held: Vec<HeldRow>,
+}
+
+/// The typed rows of one kind.
+pub(crate) enum Rows {
     Registrar(Vec<RegistrarRow>),
     Hr(Vec<StaffRow>),
     Renewals(Vec<RenewalRow>),
@@ -245,20 +288,19 @@ pub(crate) enum Mapped {
 
 impl Mapped {
     pub(crate) fn new(kind: Kind) -> Self {
-        match kind {
-            Kind::Registrar => Mapped::Registrar(Vec::new()),
-            Kind::Hr => Mapped::Hr(Vec::new()),
-            Kind::Renewals => Mapped::Renewals(Vec::new()),
-            Kind::Activations => Mapped::Activations(Vec::new()),
-        }
+        Mapped::with_capacity(kind, 0)
     }
 
     pub(crate) fn with_capacity(kind: Kind, n: usize) -> Self {
-        match kind {
-            Kind::Registrar => Mapped::Registrar(Vec::with_capacity(n)),
-            Kind::Hr => Mapped::Hr(Vec::with_capacity(n)),
-            Kind::Renewals => Mapped::Renewals(Vec::with_capacity(n)),
-            Kind::Activations => Mapped::Activations(Vec::with_capacity(n)),
+        let rows = match kind {
+            Kind::Registrar => Rows::Registrar(Vec::with_capacity(n)),
+            Kind::Hr => Rows::Hr(Vec::with_capacity(n)),
+            Kind::Renewals => Rows::Renewals(Vec::with_capacity(n)),
+            Kind::Activations => Rows::Activations(Vec::with_capacity(n)),
+        };
+        Mapped {
+            rows,
+            held: Vec::new(),
         }
     }
 
@@ -269,82 +311,88 @@ impl Mapped {
                 at(r).row += delta;
             }
         }
-        match self {
-            Mapped::Registrar(v) => shift(v, delta, |r| &mut r.at),
-            Mapped::Hr(v) => shift(v, delta, |r| &mut r.at),
-            Mapped::Renewals(v) => shift(v, delta, |r| &mut r.at),
-            Mapped::Activations(v) => shift(v, delta, |r| &mut r.at),
+        match &mut self.rows {
+            Rows::Registrar(v) => shift(v, delta, |r| &mut r.at),
+            Rows::Hr(v) => shift(v, delta, |r| &mut r.at),
+            Rows::Renewals(v) => shift(v, delta, |r| &mut r.at),
+            Rows::Activations(v) => shift(v, delta, |r| &mut r.at),
         }
+        shift(&mut self.held, delta, |r| &mut r.at);
     }
 
     pub(crate) fn kind(&self) -> Kind {
-        match self {
-            Mapped::Registrar(_) => Kind::Registrar,
-            Mapped::Hr(_) => Kind::Hr,
-            Mapped::Renewals(_) => Kind::Renewals,
-            Mapped::Activations(_) => Kind::Activations,
+        match &self.rows {
+            Rows::Registrar(_) => Kind::Registrar,
+            Rows::Hr(_) => Kind::Hr,
+            Rows::Renewals(_) => Kind::Renewals,
+            Rows::Activations(_) => Kind::Activations,
         }
     }
 
+    /// The typed rows (held rows not counted).
     pub(crate) fn len(&self) -> usize {
-        match self {
-            Mapped::Registrar(v) => v.len(),
-            Mapped::Hr(v) => v.len(),
-            Mapped::Renewals(v) => v.len(),
-            Mapped::Activations(v) => v.len(),
+        match &self.rows {
+            Rows::Registrar(v) => v.len(),
+            Rows::Hr(v) => v.len(),
+            Rows::Renewals(v) => v.len(),
+            Rows::Activations(v) => v.len(),
         }
     }
 
     /// Removes every row, keeping the allocation for reuse.
     pub(crate) fn clear(&mut self) {
-        match self {
-            Mapped::Registrar(v) => v.clear(),
-            Mapped::Hr(v) => v.clear(),
-            Mapped::Renewals(v) => v.clear(),
-            Mapped::Activations(v) => v.clear(),
+        match &mut self.rows {
+            Rows::Registrar(v) => v.clear(),
+            Rows::Hr(v) => v.clear(),
+            Rows::Renewals(v) => v.clear(),
+            Rows::Activations(v) => v.clear(),
         }
+        self.held.clear();
     }
 
     pub(crate) fn reserve(&mut self, n: usize) {
-        match self {
-            Mapped::Registrar(v) => v.reserve(n),
-            Mapped::Hr(v) => v.reserve(n),
-            Mapped::Renewals(v) => v.reserve(n),
-            Mapped::Activations(v) => v.reserve(n),
+        match &mut self.rows {
+            Rows::Registrar(v) => v.reserve(n),
+            Rows::Hr(v) => v.reserve(n),
+            Rows::Renewals(v) => v.reserve(n),
+            Rows::Activations(v) => v.reserve(n),
         }
     }
 
     /// Moves the rows of `other` (of the same kind) after these rows, leaving `other` empty
     /// with its allocation.
     pub(crate) fn append_from(&mut self, other: &mut Mapped) {
-        match (self, other) {
-            (Mapped::Registrar(a), Mapped::Registrar(b)) => a.append(b),
-            (Mapped::Hr(a), Mapped::Hr(b)) => a.append(b),
-            (Mapped::Renewals(a), Mapped::Renewals(b)) => a.append(b),
-            (Mapped::Activations(a), Mapped::Activations(b)) => a.append(b),
+        match (&mut self.rows, &mut other.rows) {
+            (Rows::Registrar(a), Rows::Registrar(b)) => a.append(b),
+            (Rows::Hr(a), Rows::Hr(b)) => a.append(b),
+            (Rows::Renewals(a), Rows::Renewals(b)) => a.append(b),
+            (Rows::Activations(a), Rows::Activations(b)) => a.append(b),
             _ => debug_assert!(false, "chunks of one file share a kind"),
         }
+        self.held.append(&mut other.held);
     }
 
     /// Appends `other` (of the same kind) after these rows.
-    pub(crate) fn append(&mut self, other: Mapped) {
-        match (self, other) {
-            (Mapped::Registrar(a), Mapped::Registrar(b)) => a.extend(b),
-            (Mapped::Hr(a), Mapped::Hr(b)) => a.extend(b),
-            (Mapped::Renewals(a), Mapped::Renewals(b)) => a.extend(b),
-            (Mapped::Activations(a), Mapped::Activations(b)) => a.extend(b),
-            _ => debug_assert!(false, "chunks of one file share a kind"),
-        }
+    pub(crate) fn append(&mut self, mut other: Mapped) {
+        self.append_from(&mut other);
     }
 
-    pub(crate) fn into_records(self) -> crate::domain::model::Records {
+    /// The typed rows and the held ones.
+    pub(crate) fn into_parts(self) -> (crate::domain::model::Records, Vec<HeldRow>) {
         use crate::domain::model::Records;
-        match self {
-            Mapped::Registrar(v) => Records::Registrar(v),
-            Mapped::Hr(v) => Records::Hr(v),
-            Mapped::Renewals(v) => Records::Renewals(v),
-            Mapped::Activations(v) => Records::Activations(v),
-        }
+        let records = match self.rows {
+            Rows::Registrar(v) => Records::Registrar(v),
+            Rows::Hr(v) => Records::Hr(v),
+            Rows::Renewals(v) => Records::Renewals(v),
+            Rows::Activations(v) => Records::Activations(v),
+        };
+        (records, self.held)
+    }
+
+    /// The typed rows.
+    #[cfg(test)]
+    pub(crate) fn into_records(self) -> crate::domain::model::Records {
+        self.into_parts().0
     }
 }
 
@@ -396,20 +444,27 @@ impl<'p> Mapper<'p> {
             ok: true,
         };
         // Every cell is read before the record is assembled, so one row reports all its errors.
-        match out {
-            Mapped::Registrar(v) => v.extend(ctx.registrar(at)),
-            Mapped::Hr(v) => v.extend(ctx.staff(at)),
-            Mapped::Renewals(v) => v.extend(ctx.renewal(at)),
-            Mapped::Activations(v) => v.extend(ctx.activation(at)),
+        let held = match &mut out.rows {
+            Rows::Registrar(v) => ctx.registrar(at).map(|r| v.push(r)),
+            Rows::Hr(v) => ctx.staff(at).map(|r| v.push(r)),
+            Rows::Renewals(v) => ctx.renewal(at).map(|r| v.push(r)),
+            Rows::Activations(v) => ctx.activation(at).map(|r| v.push(r)),
+        };
+        if let Err(ids) = held {
+            out.held.push(HeldRow {
+                at,
+                ids,
+                errors: Vec::new(),
+            });
         }
         true
     }
 }
 
 impl<'a, 'c> RowCtx<'a, 'c> {
-    /// The registrar row; None when a cell has an error or the student number, status or
-    /// enrollment is missing.
-    fn registrar(&mut self, at: RowRef) -> Option<RegistrarRow> {
+    /// The registrar row; when a cell has an error or the student number, status or enrollment
+    /// is missing, the identifiers readable in the row instead.
+    fn registrar(&mut self, at: RowRef) -> Result<RegistrarRow, RowIds> {
         let student_no = self.id(Field::StudentNo);
         let person_id = self.id(Field::PersonId);
         let ecs_id = self.id(Field::EcsId);
@@ -421,34 +476,41 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         let enrollment = self.code(Field::Enrollment);
         let admission_date = self.date(Field::AdmissionDate);
         let change_date = self.date(Field::ChangeDate);
-        if let (
+        let person_id = person_id.map(PersonId);
+        let ecs_id = ecs_id.map(EcsId);
+        let (
             true,
             Some(student_no),
             Some(Code::Status(status)),
             Some(Code::Enrollment(enrollment)),
-        ) = (self.ok, student_no, status, enrollment)
-        {
-            return Some(RegistrarRow {
-                at,
-                student_no: StudentNo(student_no),
-                person_id: person_id.map(PersonId),
-                ecs_id: ecs_id.map(EcsId),
-                name,
-                name_kana,
-                birth_date,
-                faculty,
-                status,
-                enrollment,
-                admission_date,
-                change_date,
+        ) = (self.ok, &student_no, status, enrollment)
+        else {
+            return Err(RowIds {
+                student_no: student_no.map(StudentNo),
+                person_id,
+                ecs_id,
+                staff_no: None,
             });
-        }
-        None
+        };
+        Ok(RegistrarRow {
+            at,
+            student_no: StudentNo(student_no.clone()),
+            person_id,
+            ecs_id,
+            name,
+            name_kana,
+            birth_date,
+            faculty,
+            status,
+            enrollment,
+            admission_date,
+            change_date,
+        })
     }
 
-    /// The HR row; None when a cell has an error or the staff number, job type or hire date
-    /// is missing.
-    fn staff(&mut self, at: RowRef) -> Option<StaffRow> {
+    /// The HR row; when a cell has an error or the staff number, job type or hire date is
+    /// missing, the identifiers readable in the row instead.
+    fn staff(&mut self, at: RowRef) -> Result<StaffRow, RowIds> {
         let staff_no = self.id(Field::StaffNo);
         let person_id = self.id(Field::PersonId);
         let student_no = self.id(Field::StudentNo);
@@ -459,29 +521,37 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         let affiliation = self.text(Field::Affiliation);
         let job_type = self.code(Field::JobType);
         let hire_date = self.date(Field::HireDate);
-        if let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
-            (self.ok, staff_no, job_type, hire_date)
-        {
-            return Some(StaffRow {
-                at,
-                staff_no: StaffNo(staff_no),
-                person_id: person_id.map(PersonId),
-                student_no: student_no.map(StudentNo),
-                ecs_id: ecs_id.map(EcsId),
-                name,
-                name_kana,
-                birth_date,
-                affiliation,
-                job_type,
-                hire_date,
+        let person_id = person_id.map(PersonId);
+        let student_no = student_no.map(StudentNo);
+        let ecs_id = ecs_id.map(EcsId);
+        let (true, Some(staff_no), Some(Code::JobType(job_type)), Some(hire_date)) =
+            (self.ok, &staff_no, job_type, hire_date)
+        else {
+            return Err(RowIds {
+                student_no,
+                person_id,
+                ecs_id,
+                staff_no: staff_no.map(StaffNo),
             });
-        }
-        None
+        };
+        Ok(StaffRow {
+            at,
+            staff_no: StaffNo(staff_no.clone()),
+            person_id,
+            student_no,
+            ecs_id,
+            name,
+            name_kana,
+            birth_date,
+            affiliation,
+            job_type,
+            hire_date,
+        })
     }
 
-    /// The renewal row; None when a cell has an error or the application kind or approval
-    /// date is missing.
-    fn renewal(&mut self, at: RowRef) -> Option<RenewalRow> {
+    /// The renewal row; when a cell has an error or the application kind or approval date is
+    /// missing, the identifiers readable in the row instead.
+    fn renewal(&mut self, at: RowRef) -> Result<RenewalRow, RowIds> {
         let kind = self.code(Field::ApplicationKind);
         let ecs_id = self.id(Field::EcsId);
         let person_id = self.id(Field::PersonId);
@@ -495,7 +565,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         if let (true, Some(Code::RenewalKind(kind)), Some(approved_on)) =
             (self.ok, kind, approved_on)
         {
-            return Some(RenewalRow {
+            return Ok(RenewalRow {
                 at,
                 kind,
                 ecs_id: ecs_id.map(EcsId),
@@ -509,22 +579,30 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 valid_until,
             });
         }
-        None
+        Err(RowIds {
+            student_no: student_no.map(StudentNo),
+            person_id: person_id.map(PersonId),
+            ecs_id: ecs_id.map(EcsId),
+            staff_no: None,
+        })
     }
 
-    /// The activation row; None when a cell has an error or the ECS-ID or activation date is
-    /// missing.
-    fn activation(&mut self, at: RowRef) -> Option<ActivationRow> {
+    /// The activation row; when a cell has an error or the ECS-ID or activation date is
+    /// missing, the identifiers readable in the row instead.
+    fn activation(&mut self, at: RowRef) -> Result<ActivationRow, RowIds> {
         let ecs_id = self.id(Field::EcsId);
         let activated_on = self.date(Field::ActivatedOn);
-        if let (true, Some(ecs_id), Some(activated_on)) = (self.ok, ecs_id, activated_on) {
-            return Some(ActivationRow {
+        match (self.ok, ecs_id, activated_on) {
+            (true, Some(ecs_id), Some(activated_on)) => Ok(ActivationRow {
                 at,
                 ecs_id: EcsId(ecs_id),
                 activated_on,
-            });
+            }),
+            (_, ecs_id, _) => Err(RowIds {
+                ecs_id: ecs_id.map(EcsId),
+                ..RowIds::default()
+            }),
         }
-        None
     }
 
     /// The cell feeding `field`, with its column; `None` when the profile or file lacks it.
@@ -543,15 +621,18 @@ impl<'a, 'c> RowCtx<'a, 'c> {
 
     fn error(&mut self, column: u32, header: &str, ja: String, en: String) {
         self.ok = false;
-        self.diags.push(Diagnostic::error(
-            Location::Cell {
-                row: self.row,
-                column,
-                header: header.to_string(),
-            },
-            ja,
-            en,
-        ));
+        self.diags.push(
+            Diagnostic::error(
+                Location::Cell {
+                    row: self.row,
+                    column,
+                    header: header.to_string(),
+                },
+                ja,
+                en,
+            )
+            .in_row(),
+        );
     }
 
     /// A required cell that is blank.
@@ -722,43 +803,6 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         value
     }
 
-    /// A text holding 外字 (private-use characters): each one the profile's `[gaiji]` maps is
-    /// replaced by its standard characters; one it does not map stays, with a warning at the
-    /// cell (the rules never take a name change to it silently, R7).
-    fn gaiji(&mut self, pos: u32, header: &str, value: &str) -> CompactString {
-        let mut out = String::with_capacity(value.len());
-        let mut unmapped: Vec<String> = Vec::new();
-        for c in value.chars() {
-            match self.mapper.gaiji.get(&c) {
-                Some(standard) => out.push_str(standard),
-                None => {
-                    out.push(c);
-                    let code = format!("U+{:04X}", u32::from(c));
-                    if is_private_use(c) && !unmapped.contains(&code) {
-                        unmapped.push(code);
-                    }
-                }
-            }
-        }
-        if !unmapped.is_empty() {
-            let codes = unmapped.join(", ");
-            self.diags.push(Diagnostic::warning(
-                Location::Cell {
-                    row: self.row,
-                    column: pos,
-                    header: header.to_string(),
-                },
-                format!(
-                    "「{value}」に外字（私用領域の文字 {codes}）があり、マッピングプロファイルの [gaiji] に対応がありません。ほかの環境では空白や□で表示されます。[gaiji] に標準の文字を登録するか、書き出しを直してください（氏名の変更は確認待ちになります）"
-                ),
-                format!(
-                    "`{value}` holds 外字, private-use characters ({codes}) that the profile's [gaiji] table does not map: they print as blanks or boxes elsewhere; add them to [gaiji] or correct the export (a name change to it is held for review)"
-                ),
-            ));
-        }
-        CompactString::from(out)
-    }
-
     fn date(&mut self, field: Field) -> Option<NaiveDate> {
         let (col, pos, header, cell) = self.cell(field)?;
         let required = col.required;
@@ -924,5 +968,6 @@ fn excel_number_date(n: f64) -> Option<NaiveDate> {
     None
 }
 
+mod gaiji;
 #[cfg(test)]
 mod tests;

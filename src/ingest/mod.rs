@@ -2,8 +2,11 @@
 //!
 //! A file's format comes from its extension (`.csv`/`.txt`, `.xlsx`/`.xlsm`/`.xls`), its
 //! encoding from its bytes ([`encoding`]), its kind from its header signature ([`map`]), and
-//! the meaning of each column from the mapping profile ([`profile`]). A file with any error is
-//! rejected whole: its records are dropped, never partly used. The account directory that
+//! the meaning of each column from the mapping profile ([`profile`]). An error in a data row's
+//! cell holds that row out, with the identifiers readable in it, and the rest of the file is
+//! used (policy `row_errors = "hold_rows"`, within `row_errors_max_share` of the rows); any
+//! other error, or `reject_file`, rejects the file whole: its records are dropped, never partly
+//! used. The account directory that
 //! `accounts import` loads once has a fixed format of its own and its own reader ([`accounts`]).
 
 pub mod accounts;
@@ -17,13 +20,16 @@ pub mod profile;
 mod sift;
 pub(crate) mod snapshot;
 
+#[cfg(test)]
+mod hold_tests;
+
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 pub use self::sift::{QuietRows, Sift, Sifted, Slot};
-use crate::domain::model::{Kind, Records};
+use crate::domain::model::{HeldRow, Kind, Records};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::Encoding;
 use crate::ingest::map::Mapped;
@@ -36,6 +42,8 @@ pub(crate) struct Outcome {
     pub(crate) sheet: Option<String>,
     pub(crate) kind: Option<Kind>,
     pub(crate) header_row: Option<u32>,
+    /// The export date in the title rows (profile `exported`).
+    pub(crate) exported_on: Option<chrono::NaiveDate>,
     /// Non-blank data rows read (with or without errors).
     pub(crate) rows: usize,
     pub(crate) mapped: Option<Mapped>,
@@ -59,12 +67,17 @@ pub struct Ingested {
     pub encoding: Option<Encoding>,
     pub sheet: Option<String>,
     pub kind: Option<Kind>,
+    /// The export date written in the file's title rows, when its profile says where.
+    pub exported_on: Option<chrono::NaiveDate>,
     pub rows: usize,
     /// The typed rows; `None` when the file is rejected (empty when read with
     /// [`Sink::CountOnly`]).
     pub records: Option<Records>,
     /// The registrar rows a [`Sink::Sift`] found quiet (none when rejected).
     pub quiet: QuietRows,
+    /// Rows held out for an error, with the identifiers readable in them, when the file is
+    /// accepted all the same (policy `row_errors = "hold_rows"`).
+    pub held: Vec<HeldRow>,
     /// Errors first (in file order), then warnings.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -72,6 +85,19 @@ pub struct Ingested {
 impl Ingested {
     pub fn accepted(&self) -> bool {
         self.records.is_some()
+    }
+
+    /// Accepted, with rows held out for an error.
+    pub fn holds_rows(&self) -> bool {
+        self.accepted() && self.errors().next().is_some()
+    }
+
+    /// How many data rows have errors (held out, when the file is accepted).
+    pub fn rows_with_errors(&self) -> usize {
+        let mut rows: Vec<u32> = self.errors().filter_map(Diagnostic::held_row).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows.len()
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -165,7 +191,7 @@ pub(crate) fn read_source<R: Read + Seek + Send>(
     if format_of(path) == Some(Format::Csv) {
         let mut outcome = csv::read_stream(src, file, profiles, sink, csv::Sizes::default())?;
         snapshot::reject_empty(&mut outcome, profiles);
-        Ok(ingested(path, Some(Format::Csv), outcome))
+        Ok(ingested(path, Some(Format::Csv), outcome, profiles))
     } else {
         let mut bytes = Vec::new();
         src.read_to_end(&mut bytes)?;
@@ -181,9 +207,11 @@ pub(crate) fn unreadable(path: &Path, e: &std::io::Error) -> Ingested {
         encoding: None,
         sheet: None,
         kind: None,
+        exported_on: None,
         rows: 0,
         records: None,
         quiet: QuietRows::default(),
+        held: Vec::new(),
         diagnostics: vec![Diagnostic::error(
             Location::File,
             format!("ファイルを読めません（{e}）"),
@@ -242,21 +270,29 @@ fn read_bytes_with(
         }
     };
     snapshot::reject_empty(&mut outcome, profiles);
-    ingested(path, format, outcome)
+    ingested(path, format, outcome, profiles)
 }
 
-fn ingested(path: &Path, format: Option<Format>, outcome: Outcome) -> Ingested {
+fn ingested(
+    path: &Path,
+    format: Option<Format>,
+    outcome: Outcome,
+    profiles: &Profiles,
+) -> Ingested {
     let mut diagnostics = outcome.diagnostics;
+    let rejected = rejects(&mut diagnostics, outcome.rows, profiles);
     // Errors first, each group in file order, so the first line printed is the first problem.
     diagnostics.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.location.cmp(&b.location))
     });
-    let rejected = diagnostics.iter().any(Diagnostic::is_error);
-    let records = match (rejected, outcome.mapped) {
-        (false, Some(m)) => Some(m.into_records()),
-        _ => None,
+    let (records, held) = match (rejected, outcome.mapped) {
+        (false, Some(m)) => {
+            let (records, held) = m.into_parts();
+            (Some(records), held)
+        }
+        _ => (None, Vec::new()),
     };
     let quiet = if records.is_some() {
         outcome.quiet
@@ -269,9 +305,46 @@ fn ingested(path: &Path, format: Option<Format>, outcome: Outcome) -> Ingested {
         encoding: outcome.encoding,
         sheet: outcome.sheet,
         kind: outcome.kind,
+        exported_on: outcome.exported_on,
         rows: outcome.rows,
         records,
         quiet,
+        held,
         diagnostics,
     }
+}
+
+/// Whether a file with these diagnostics is rejected whole: an error outside a data row, or
+/// errors in more rows than the policy holds out. The second case gets its own message, so the
+/// sender reads why the whole file was refused.
+fn rejects(diagnostics: &mut Vec<Diagnostic>, rows: usize, profiles: &Profiles) -> bool {
+    let mut held = Vec::new();
+    for d in diagnostics.iter().filter(|d| d.is_error()) {
+        match d.held_row() {
+            Some(row) => held.push(row),
+            None => return true,
+        }
+    }
+    held.sort_unstable();
+    held.dedup();
+    if held.is_empty() || profiles.rows.holds(held.len(), rows) {
+        return false;
+    }
+    if profiles.rows.hold {
+        let share = profiles.rows.max_share * 100.0;
+        diagnostics.push(Diagnostic::error(
+            Location::File,
+            format!(
+                "{} 行中 {} 行に誤りがあり、保留できる割合（{share}%）を超えるため、ファイル全体を受け付けません",
+                rows,
+                held.len()
+            ),
+            format!(
+                "{} of {} rows have errors, more than the share that may be held out ({share}%): the whole file is rejected",
+                held.len(),
+                rows
+            ),
+        ));
+    }
+    true
 }

@@ -213,6 +213,10 @@ pub struct FileProfile {
     pub title: String,
     pub sheet: Option<String>,
     pub snapshot: Snapshot,
+    /// The label of the export date in the title rows above the header (`出力日`): the date
+    /// after it (in the same cell after `:`, or in the next cell) orders the night's full
+    /// snapshots, newest wins; without it, or when the file has none, modification time does.
+    pub exported: Option<String>,
     pub columns: Vec<Column>,
     /// `[gaiji]`: the university's 外字, private-use characters, each with the standard
     /// characters it is read as in text columns.
@@ -226,6 +230,39 @@ pub struct Profiles {
     pub files: Vec<FileProfile>,
     /// `[limits]` of the configuration; the defaults otherwise.
     pub limits: Limits,
+    /// `[policy] row_errors` and `row_errors_max_share`: whether a row with an error is held
+    /// out or rejects its file.
+    pub rows: RowPolicy,
+}
+
+/// What a data row with an error does to its file (see [`crate::domain::policy::RowErrors`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowPolicy {
+    /// Hold the row out and use the rest of the file.
+    pub hold: bool,
+    /// More rows with errors than this share of the file's rows reject it whole all the same.
+    pub max_share: f64,
+}
+
+impl RowPolicy {
+    pub fn of(policy: &crate::domain::policy::Policy) -> Self {
+        RowPolicy {
+            hold: policy.row_errors == crate::domain::policy::RowErrors::HoldRows,
+            max_share: policy.row_errors_max_share,
+        }
+    }
+
+    /// Whether `held` rows with errors among `rows` data rows may be held out, the rest of the
+    /// file used. One bad row is always held (a file of a few rows is still one typo).
+    pub(crate) fn holds(&self, held: usize, rows: usize) -> bool {
+        self.hold && (held <= 1 || held as f64 <= self.max_share * rows as f64)
+    }
+}
+
+impl Default for RowPolicy {
+    fn default() -> Self {
+        RowPolicy::of(&crate::domain::policy::Policy::default())
+    }
 }
 
 /// Bounds on a workbook, checked before anything is allocated in proportion to what the file
@@ -259,6 +296,7 @@ struct RawProfile {
     title: String,
     sheet: Option<String>,
     snapshot: Option<Snapshot>,
+    exported: Option<String>,
     columns: Vec<RawColumn>,
     #[serde(default)]
     gaiji: BTreeMap<String, String>,
@@ -375,6 +413,7 @@ impl Profiles {
         Ok(Profiles {
             files,
             limits: Limits::default(),
+            rows: RowPolicy::default(),
         })
     }
 
@@ -500,6 +539,7 @@ fn check(file: &str, raw: RawProfile) -> Result<FileProfile, ProfileError> {
         title: raw.title,
         sheet: raw.sheet,
         snapshot: raw.snapshot.unwrap_or(Snapshot::Full),
+        exported: raw.exported.filter(|l| !l.trim().is_empty()),
         columns,
         gaiji: check_gaiji(raw.gaiji).map_err(invalid)?,
     })

@@ -111,6 +111,7 @@ fn sample_plan() -> Plan {
         inputs: Vec::new(),
         actions,
         warnings: Vec::new(),
+        held: Vec::new(),
     }
 }
 

@@ -26,7 +26,7 @@ use crate::store::Store;
 pub enum Verdict {
     /// Everything read was applied and every notice sent.
     Done,
-    /// Done, but an input file was rejected and set aside.
+    /// Done, but an input file was rejected and set aside, or rows of one were held out.
     Rejected,
     /// Done, but some notices are still waiting in the outbox.
     MailPending,
@@ -51,10 +51,15 @@ struct Inbox {
     accepted: Vec<Taken>,
     /// Older full registrar snapshots of the night: archived, never read into the plan.
     superseded: Vec<Taken>,
+    /// Which snapshot won and why, when several were in the inbox.
+    newest: String,
     /// Files processed before (same SHA-256): archived unread.
     repeated: Vec<Taken>,
     /// Files and entries set aside in `rejected/`.
     rejected: usize,
+    /// Accepted files with rows held out for an error, by SHA-256: their error report, and
+    /// how many rows it holds out. A copy goes to `rejected/` with the report once applied.
+    held: Vec<(String, String, usize)>,
     /// Sentences for the summary: entries not read, and why.
     notes: Vec<String>,
 }
@@ -96,8 +101,9 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let mut plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
     for t in &inbox.superseded {
         plan.warnings.push(format!(
-            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night (by modification time); archived, not planned",
-            t.name()
+            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night ({}); archived, not planned",
+            t.name(),
+            inbox.newest
         ));
     }
     // The guard's verdict is in the report too: it is what the administrator reads next.
@@ -155,6 +161,17 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         &report_dir,
         &mut summary,
     )?;
+    for taken in &inbox.accepted {
+        if let Some((_, report, rows)) = inbox.held.iter().find(|(sha, ..)| *sha == taken.sha256) {
+            let copy = copy_aside(&settings.rejected, taken, report)?;
+            let _ = write!(
+                summary,
+                " Held: {rows} row(s) of {} (誤りのある行を保留しました。その行の人には今夜何もしません / rows with errors held out, nobody they name was acted on; report: {}.errors.txt).",
+                taken.name(),
+                copy.display()
+            );
+        }
+    }
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     for taken in inbox
         .accepted
@@ -168,7 +185,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary);
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
-    let verdict = if inbox.rejected > 0 {
+    let verdict = if inbox.rejected > 0 || !inbox.held.is_empty() {
         Verdict::Rejected
     } else if pending {
         Verdict::MailPending
@@ -280,9 +297,15 @@ fn read_inbox(
         journal.end(&taken.sha256)?;
     }
     let mut batch = Batch { files };
-    let mut accepted = Vec::new();
+    let (mut accepted, mut held) = (Vec::new(), Vec::new());
     for (f, taken) in batch.files.iter_mut().zip(to_read) {
         if f.accepted {
+            if f.ingested.holds_rows() {
+                let copy = std::mem::replace(&mut f.ingested.path, taken.path.clone());
+                let report = crate::report::render_input_refs(&[&f.ingested]);
+                f.ingested.path = copy;
+                held.push((taken.sha256.clone(), report, f.ingested.rows_with_errors()));
+            }
             accepted.push(taken);
             continue;
         }
@@ -293,52 +316,85 @@ fn read_inbox(
         set_aside_taken(&settings.rejected, &taken, &report, &mut notes)?;
         rejected += 1;
     }
-    let superseded = newest_snapshot_wins(settings, &mut batch, &mut accepted, &mut notes);
+    let (superseded, newest) =
+        newest_snapshot_wins(settings, &mut batch, &mut accepted, &mut notes);
     Ok(Inbox {
         batch,
         accepted,
         superseded,
+        newest,
         repeated,
         rejected,
+        held,
         notes,
     })
 }
 
-/// When the night's accepted files hold several full registrar snapshots, the newest (by the
-/// inbox file's modification time) is the night's snapshot: the older ones are taken out of the
-/// batch, never merged (an older snapshot would undo a newer one, and the two would disagree
-/// about everyone who changed in between), and returned to be archived. The notes say which
-/// file won and why.
+/// When the night's accepted files hold several full registrar snapshots, the newest is the
+/// night's snapshot: by the export date in their title rows when the profile says where it is
+/// (`exported`) and every one of them has it, else by the inbox file's modification time. The
+/// older ones are taken out of the batch, never merged (an older snapshot would undo a newer
+/// one, and the two would disagree about everyone who changed in between), and returned to be
+/// archived, with the sentence saying which file won and why.
 fn newest_snapshot_wins(
     settings: &Settings,
     batch: &mut Batch,
     accepted: &mut Vec<Taken>,
     notes: &mut Vec<String>,
-) -> Vec<Taken> {
+) -> (Vec<Taken>, String) {
     use crate::domain::model::Kind;
     let full = settings.profiles.registrar_is_full();
     // `accepted` and the accepted files of `batch` are in the same order.
-    let snapshots: Vec<usize> = batch
+    let snapshots: Vec<(usize, Option<NaiveDate>)> = batch
         .files
         .iter()
         .filter(|f| f.accepted)
         .enumerate()
         .filter(|(_, f)| f.ingested.kind == Some(Kind::Registrar))
-        .map(|(k, _)| k)
+        .map(|(k, f)| (k, f.ingested.exported_on))
         .collect();
     if !full || snapshots.len() < 2 {
-        return Vec::new();
+        return (Vec::new(), String::new());
     }
-    let newest = snapshots
+    let by_date = snapshots.iter().all(|(_, d)| d.is_some());
+    let (newest, date) = snapshots
         .iter()
         .copied()
-        .max_by_key(|&k| (accepted[k].modified(), accepted[k].name()))
+        .max_by_key(|&(k, d)| {
+            (
+                d.filter(|_| by_date),
+                accepted[k].modified(),
+                accepted[k].name(),
+            )
+        })
         .unwrap_or_default();
-    let older: Vec<usize> = snapshots.into_iter().filter(|&k| k != newest).collect();
+    let tied = snapshots.iter().filter(|(_, d)| *d == date).count() > 1;
+    let why = match date.filter(|_| by_date) {
+        Some(date) if tied => format!(
+            "{} is the newest by modification time among the snapshots exported on {date} (title row) / 出力日が同じため更新日時が最新",
+            accepted[newest].name()
+        ),
+        Some(date) => format!(
+            "{} is the newest by the export date in its title row ({date}) / 表題行の出力日が最新",
+            accepted[newest].name()
+        ),
+        None => format!(
+            "{} is the newest by modification time{} / 更新日時が最新",
+            accepted[newest].name(),
+            if snapshots.iter().any(|(_, d)| d.is_some()) {
+                " (not every snapshot has an export date in its title row)"
+            } else {
+                ""
+            }
+        ),
+    };
+    let older: Vec<usize> = snapshots
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|&k| k != newest)
+        .collect();
     notes.push(format!(
-        "Full registrar snapshots: {} is the night's (the newest by modification time); \
-         superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
-        accepted[newest].name(),
+        "Full registrar snapshots: {why}; superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
         older
             .iter()
             .map(|&k| accepted[k].name())
@@ -356,7 +412,7 @@ fn newest_snapshot_wins(
     batch
         .files
         .retain(|f| !(f.accepted && superseded.iter().any(|t| t.copy == f.ingested.path)));
-    superseded
+    (superseded, why)
 }
 
 /// An inbox entry that is not read: set aside unopened (returns true) or left for the next run.
@@ -578,6 +634,25 @@ fn set_aside_taken(
         notes.push(changed(taken));
     }
     Ok(())
+}
+
+/// Copies an accepted file with rows held out into `dir` with its error report beside it
+/// (`NAME.errors.txt`), for the registrar: the file itself is archived as applied.
+fn copy_aside(dir: &Path, taken: &Taken, report: &str) -> anyhow::Result<PathBuf> {
+    let target = free_name(dir, &taken.copy)?;
+    std::fs::copy(&taken.copy, &target)
+        .and_then(|_| File::open(&target)?.sync_all())
+        .with_context(|| {
+            format!(
+                "copying `{}` to `{}`",
+                taken.copy.display(),
+                target.display()
+            )
+        })?;
+    crate::private::set_mode(&target)?;
+    write_report(&target, report)?;
+    inbox::sync_dir(dir)?;
+    Ok(target)
 }
 
 /// Moves the copy of an applied or already processed file into the night's archive, durably,

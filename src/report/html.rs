@@ -69,6 +69,7 @@ pub fn report_html(plan: &Plan) -> String {
     head(&mut out, plan);
     out.push_str("<body>\n<main>\n");
     header(&mut out, plan);
+    super::held::html(&mut out, plan, escape_into);
     out.push_str("<div class=\"overview\">\n");
     summary(&mut out, plan, &sections);
     rule_table(&mut out, plan);

@@ -23,7 +23,9 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
         .max()
         .unwrap_or(0);
     for &r in results {
-        let verdict = if r.accepted() {
+        let verdict = if r.holds_rows() {
+            "一部保留 HELD"
+        } else if r.accepted() {
             "受理 OK      "
         } else {
             "却下 REJECTED"
@@ -49,6 +51,13 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
         let (errors, warnings) = (r.errors().count(), r.warnings().count());
         if errors > 0 {
             let _ = write!(s, "  {errors} 件のエラー errors");
+        }
+        if r.holds_rows() {
+            let held = r.rows_with_errors();
+            let _ = write!(
+                s,
+                "  {held} 行を保留、残りの行は使います / {held} row(s) held out, the rest is used"
+            );
         }
         if warnings > 0 {
             let _ = write!(s, "  {warnings} 件の警告 warnings");
@@ -82,5 +91,11 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
             ""
         }
     );
+    if results.iter().any(|r| r.holds_rows()) {
+        s.push_str(
+            "誤りのある行は保留し、その行に書かれた人には今夜何もしません。行を直して再出力してください / \
+             rows with errors are held out: nobody they name gets any action tonight; fix the rows and export again\n",
+        );
+    }
     s
 }

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::domain::plan::{Action, InputFile, Plan};
+use crate::domain::plan::{Action, Held, InputFile, Plan};
 use crate::report::write_par_chunks;
 
 /// Bytes per action, to size the chunk buffers (1.1–1.2 KB with the `after` account).
@@ -35,6 +35,8 @@ pub(crate) fn read_plan_json(text: &[u8]) -> serde_json::Result<Plan> {
         #[serde(borrow)]
         actions: Vec<&'a RawValue>,
         warnings: Vec<String>,
+        #[serde(default)]
+        held: Vec<Held>,
     }
     let raw: Unparsed<'_> = serde_json::from_slice(text)?;
     // Collected by position, so each action is parsed straight into its place in one list.
@@ -59,6 +61,7 @@ pub(crate) fn read_plan_json(text: &[u8]) -> serde_json::Result<Plan> {
         inputs: raw.inputs,
         actions,
         warnings: raw.warnings,
+        held: raw.held,
     })
 }
 
@@ -73,6 +76,7 @@ pub(crate) fn write_plan_json<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()
         inputs,
         actions,
         warnings,
+        held,
     } = plan;
     w.write_all(b"{")?;
     field(w, "format", format, true)?;
@@ -93,6 +97,9 @@ pub(crate) fn write_plan_json<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()
         }
     }
     list(w, "warnings", warnings)?;
+    if !held.is_empty() {
+        list(w, "held", held)?;
+    }
     w.write_all(b"\n}\n")
 }
 

@@ -14,6 +14,7 @@
 //! [`report_html`]) so they can be tested and snapshotted without touching the disk.
 
 pub(crate) mod csv;
+mod held;
 mod html;
 mod inputs;
 mod json;
@@ -340,6 +341,7 @@ pub(crate) mod fixture {
             }],
             actions,
             warnings: Vec::new(),
+            held: Vec::new(),
         }
     }
 

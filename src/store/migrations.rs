@@ -301,5 +301,21 @@ CREATE TABLE distinct_persons (
 "
 );
 
+/// Version 9: a person's statement that a row's person is not an ECS-ID may name an ECS-ID on no
+/// account (`review resolve --keep-ours`: the registry wrote an ECS-ID that is not this
+/// person's, R6), so `distinct_persons.ecs_id` no longer refers to `accounts`.
+const V9: &str = "
+CREATE TABLE distinct_persons_v9 (
+    student_no TEXT NOT NULL,
+    ecs_id     TEXT NOT NULL,
+    review_id  INTEGER REFERENCES review (id),
+    PRIMARY KEY (student_no, ecs_id)
+) WITHOUT ROWID;
+INSERT INTO distinct_persons_v9 (student_no, ecs_id, review_id)
+    SELECT student_no, ecs_id, review_id FROM distinct_persons;
+DROP TABLE distinct_persons;
+ALTER TABLE distinct_persons_v9 RENAME TO distinct_persons;
+";
+
 /// Every migration, in order; the schema version is its length.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9];

@@ -6,8 +6,13 @@
 //!   plan is computed on, so it does not bump the store's revision;
 //! - `--same-as ECS-ID` ([`Store::link_review`]): the row's student number (and 個人番号, when
 //!   the account has none) join that account, so the next plan matches the row to it (R2);
-//! - `--different-person` ([`Store::separate_review`]): the candidates are not the row's
-//!   person, so the next plan creates an account for it (R1, R2).
+//! - `--different-person`: the candidates are not the row's person, so the next plan creates an
+//!   account for it (R1, R2);
+//! - `--keep-ours` (an ECS-ID mismatch, R6): the ECS-ID the registry wrote is not this person's;
+//!   the next plan matches the row by its 個人番号 and student number and ignores that ECS-ID;
+//! - `--accept-registry` (an ECS-ID mismatch, R6): the registry is right: the row's student
+//!   number (and 個人番号) move from the account on record to the registry's ECS-ID, which must
+//!   be on record (regsync never takes an ECS-ID it did not allocate, R2).
 //!
 //! The two that act change the next plan, so they bump the revision and write history.
 
@@ -72,6 +77,10 @@ pub(crate) enum Resolution {
     SameAs(String),
     /// The row's person is none of the candidates.
     DifferentPerson,
+    /// R6: the registry's ECS-ID is not this person's; ours stands.
+    KeepOurs,
+    /// R6: the registry's ECS-ID is this person's; the identifiers move to it.
+    AcceptRegistry,
 }
 
 /// The open item `id` in `tx`, or why it cannot be resolved.
@@ -116,6 +125,42 @@ fn candidate_row(found: &ReviewItem, how: &str) -> Result<(Action, StudentNo), S
         .clone()
         .ok_or_else(|| refuse("the row has no student number"))?;
     Ok((action, student_no))
+}
+
+/// The row's student number of an `ecs_id_mismatch` item, the account on record and the
+/// ECS-ID the registry wrote, which the R6 resolutions need, and its action.
+fn mismatch_row(
+    found: &ReviewItem,
+    how: &str,
+) -> Result<(Action, StudentNo, String, String), StoreError> {
+    let refuse = |why: &str| StoreError::ReviewCannot {
+        id: found.id,
+        how: how.to_string(),
+        why: why.to_string(),
+    };
+    if found.reason != "ecs_id_mismatch" {
+        return Err(refuse(&format!(
+            "it applies to `ecs_id_mismatch` items (R6), and this one is `{}`",
+            found.reason
+        )));
+    }
+    let action: Action = serde_json::from_str(&found.details_json)?;
+    let student_no = action
+        .person
+        .student_no
+        .clone()
+        .ok_or_else(|| refuse("the row has no student number"))?;
+    let ours = action
+        .ecs_id
+        .as_ref()
+        .map(|e| e.as_str().to_string())
+        .ok_or_else(|| refuse("the item names no account on record"))?;
+    let registry = action
+        .candidates
+        .first()
+        .map(|e| e.as_str().to_string())
+        .ok_or_else(|| refuse("the item does not say which ECS-ID the registry wrote (queued before this resolution existed); resolve it with a note"))?;
+    Ok((action, student_no, ours, registry))
 }
 
 /// Marks the item resolved inside `tx`.
@@ -192,6 +237,19 @@ impl Store {
                 }
                 bump_revision(&tx)?;
                 format!("different-person: {note}")
+            }
+            Resolution::KeepOurs => {
+                let (_, student_no, ours, registry) = mismatch_row(&found, "--keep-ours")?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO distinct_persons (student_no, ecs_id, review_id)                      VALUES (?1, ?2, ?3)",
+                    (student_no.as_str(), registry.as_str(), id),
+                )?;
+                bump_revision(&tx)?;
+                format!("keep-ours {ours} (not {registry}): {note}")
+            }
+            Resolution::AcceptRegistry => {
+                let (ours, registry) = accept_registry(&tx, &found, run_id, &at)?;
+                format!("accept-registry {registry} (was {ours}): {note}")
             }
         };
         close(&tx, id, &resolution, &at)?;
@@ -276,4 +334,84 @@ fn link(
         ),
     )?;
     bump_revision(tx)
+}
+
+/// `--accept-registry`: the row's student number, and its 個人番号 when the account on record
+/// holds it, leave that account and join the account the registry names, with a history row
+/// on each; returns (ours, the registry's). The registry's ECS-ID must be on record.
+fn accept_registry(
+    tx: &Transaction<'_>,
+    found: &ReviewItem,
+    run_id: Option<i64>,
+    at: &str,
+) -> Result<(String, String), StoreError> {
+    let (action, student_no, ours, registry) = mismatch_row(found, "--accept-registry")?;
+    let refuse = |why: String| StoreError::ReviewCannot {
+        id: found.id,
+        how: "--accept-registry".into(),
+        why,
+    };
+    let Some(to_before) = load_account(tx, &registry)? else {
+        return Err(refuse(format!(
+            "the registry's ECS-ID `{registry}` is on no account; regsync never takes an ECS-ID it did not allocate (R2): have the registry corrected, or resolve with --keep-ours"
+        )));
+    };
+    let from_before =
+        load_account(tx, &ours)?.ok_or_else(|| refuse(format!("there is no account `{ours}`")))?;
+    let person_id = action.person.person_id.as_ref();
+    if let (Some(have), Some(row)) = (&to_before.person_id, person_id)
+        && have.as_str() != row.as_str()
+    {
+        return Err(refuse(format!(
+            "`{registry}` has 個人番号 `{have}`, the row `{row}`: they are different people"
+        )));
+    }
+    let mut from = from_before.clone();
+    from.student_nos.retain(|s| *s != student_no);
+    let moves_person = person_id.is_some() && from.person_id.as_ref() == person_id;
+    if moves_person {
+        from.person_id = None;
+    }
+    let mut to = to_before.clone();
+    if !to.student_nos.contains(&student_no) {
+        to.student_nos.push(student_no.clone());
+    }
+    if to.person_id.is_none() && moves_person {
+        to.person_id = person_id.map(|p| PersonId::new(p.as_str()));
+    }
+    tx.execute(
+        "DELETE FROM student_nos WHERE ecs_id = ?1 AND student_no = ?2",
+        (&ours, student_no.as_str()),
+    )?;
+    let mut upsert = tx.prepare(&insert_sql(true))?;
+    // The 個人番号 leaves one account before it joins the other (it is unique).
+    execute_account(&mut upsert, &from, &keys::derived(&from), None)?;
+    execute_account(&mut upsert, &to, &keys::derived(&to), None)?;
+    if to_before.student_nos.len() < to.student_nos.len() {
+        let position: i64 = tx.query_row(
+            "SELECT coalesce(max(seq) + 1, 0) FROM student_nos WHERE ecs_id = ?1",
+            [&registry],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            INSERT_STUDENT_NO,
+            (&registry, position, student_no.as_str()),
+        )?;
+    }
+    for (ecs_id, before, after) in [(&ours, &from_before, &from), (&registry, &to_before, &to)] {
+        tx.execute(
+            INSERT_HISTORY,
+            (
+                run_id,
+                ecs_id,
+                "relink",
+                "R6",
+                serde_json::to_string(before)?,
+                serde_json::to_string(after)?,
+                at,
+            ),
+        )?;
+    }
+    bump_revision(tx)?;
+    Ok((ours, registry))
 }

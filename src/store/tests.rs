@@ -179,6 +179,7 @@ fn plan_of(actions: Vec<(ActionKind, Account)>) -> Plan {
             })
             .collect(),
         warnings: Vec::new(),
+        held: Vec::new(),
     }
 }
 

@@ -92,6 +92,7 @@ impl Env {
                 ),
             ],
             warnings: Vec::new(),
+            held: Vec::new(),
         };
         plan.actions[0].effective_on = Some(date(2026, 3, 24)?);
         Env::enqueue(dir, &mut store, &plan)
@@ -127,6 +128,7 @@ impl Env {
                 })
                 .collect(),
             warnings: Vec::new(),
+            held: Vec::new(),
         };
         Env::enqueue(dir, &mut store, &plan)
     }

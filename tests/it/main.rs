@@ -5,6 +5,7 @@ mod accounts;
 mod apply;
 mod check;
 mod common;
+mod hold;
 mod hostile;
 mod inbox;
 mod ingest;

@@ -1,5 +1,6 @@
 //! The review queue through the real binary: one item per situation across nights, and the
-//! resolutions that act (`--same-as`, `--different-person`), shown by `show` (issue 17).
+//! resolutions that act (`--same-as`, `--different-person`, `--keep-ours`,
+//! `--accept-registry`), shown by `show` (issue 17).
 
 use std::path::Path;
 
@@ -148,4 +149,122 @@ fn different_person_creates_an_account_and_is_not_asked_again() {
         !shown.starts_with(CANDIDATE),
         "a new account, not {CANDIDATE}: {shown}"
     );
+}
+
+/// Three students on record: A (`a0100001`) and C hold their numbers; Y (`a0100002`) is a
+/// stopped account with an old number and no 個人番号. The registry writes Y's ECS-ID on A's
+/// row: an ECS-ID mismatch (R6).
+const MISMATCH_ACCOUNTS: &str = "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限
+a0100001,0001300001,01250001,青木　葵,アオキ　アオイ,2006-05-01,文学部,学生,有効,aoki.aoi@st.kyoto-u.ac.jp,,,
+a0100002,,01190002,青木　葵,アオキ　アオイ,2006-05-01,文学部,学生,停止,aoki.aoi.2@st.kyoto-u.ac.jp,,2023-04-14,
+a0100003,0001300003,01250003,石田　蓮,イシダ　レン,2006-06-02,文学部,学生,有効,ishida.ren@st.kyoto-u.ac.jp,,,
+";
+
+/// The night's full snapshot, A's row carrying the ECS-ID `registry`.
+fn mismatch_export(dir: &Path, night: u32, registry: &str) {
+    let text = format!(
+        "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n\
+         01250001,0001300001,{registry},青木　葵,アオキ　アオイ,2006-05-01,文学部,学部生,在学,2025-04-01,\n\
+         01250003,0001300003,a0100003,石田　蓮,イシダ　レン,2006-06-02,文学部,学部生,在学,2025-04-01,\n{}",
+        "\n".repeat(night as usize)
+    );
+    write_settled(&dir.join(format!("inbox/registrar-{night}.csv")), text);
+}
+
+/// A folder with the three accounts imported and the first mismatch night run; returns it and
+/// the number of the `ecs_id_mismatch` item.
+fn mismatched(registry: &str) -> (tempfile::TempDir, String) {
+    let dir = crate::common::tempdir();
+    crate::common::write(
+        &dir.path().join("regsync.toml"),
+        "[policy]\nguard_share = 0.9\n[mail]\ntransport = \"file\"\ndir = \"mail-out\"\n",
+    );
+    crate::common::write(&dir.path().join("accounts.csv"), MISMATCH_ACCOUNTS);
+    let o = output(dir.path(), &["accounts", "import", "accounts.csv"], &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    mismatch_export(dir.path(), 1, registry);
+    night(dir.path(), "2026-04-02");
+    let list = review_list(dir.path());
+    let item = list
+        .lines()
+        .find(|l| l.contains("ecs_id_mismatch"))
+        .and_then(|l| l.trim_start_matches('#').split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    assert!(!item.is_empty(), "{list}");
+    assert!(list.contains("--keep-ours | --accept-registry"), "{list}");
+    (dir, item)
+}
+
+#[test]
+fn keep_ours_ignores_the_registrys_ecs_id_and_the_item_does_not_return() {
+    let (dir, item) = mismatched("a0100002");
+    let o = output(
+        dir.path(),
+        &[
+            "review",
+            "resolve",
+            &item,
+            "--keep-ours",
+            "--note",
+            "registrar typo",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for n in 2..=3 {
+        mismatch_export(dir.path(), n, "a0100002");
+        let said = night(dir.path(), &format!("2026-04-0{}", n + 1));
+        assert!(said.contains("0 action(s)"), "matched as on record: {said}");
+    }
+    assert!(!review_list(dir.path()).contains("ecs_id_mismatch"));
+    let shown = text(&output(dir.path(), &["show", "a0100001"], &[]));
+    assert!(
+        shown.contains("keep-ours a0100001 (not a0100002)"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn accept_registry_moves_the_number_to_the_registrys_ecs_id() {
+    // An ECS-ID on no account is refused: regsync never takes an ECS-ID it did not allocate.
+    let (dir, item) = mismatched("a0999999");
+    let o = output(
+        dir.path(),
+        &[
+            "review",
+            "resolve",
+            &item,
+            "--accept-registry",
+            "--note",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("is on no account"), "{}", text(&o));
+
+    let (dir, item) = mismatched("a0100002");
+    let o = output(
+        dir.path(),
+        &[
+            "review",
+            "resolve",
+            &item,
+            "--accept-registry",
+            "--note",
+            "registrar confirmed",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let shown = text(&output(dir.path(), &["show", "01250001"], &[]));
+    assert!(shown.starts_with("a0100002"), "{shown}");
+    assert!(shown.contains("relink"), "{shown}");
+    // The next night the row is Y's: its readmission (R2); A, named by no row, departs (R5).
+    mismatch_export(dir.path(), 2, "a0100002");
+    let said = night(dir.path(), "2026-04-03");
+    assert!(said.contains("reinstate 1"), "{said}");
+    assert!(said.contains("depart 1"), "{said}");
+    assert!(!review_list(dir.path()).contains("ecs_id_mismatch"));
 }

@@ -279,7 +279,13 @@ fn plan_names_a_file_the_store_processed_already_and_does_not_plan_it_again() {
 /// Two full registrar snapshots in one night: the 2026-04-02 export, where 竹内　凛 (a0389418)
 /// graduated, and an older one where she is still 在学. `newer_graduated` says which one has the
 /// later modification time.
-fn two_snapshots(newer_graduated: bool) -> (tempfile::TempDir, String) {
+/// Two full snapshots of the 2026-04-02 night, one where a student graduated and one where she
+/// is enrolled; the graduated one is the newer by modification time when `newer_graduated`.
+/// With `dated`, their title rows say they were exported on these dates (graduated, enrolled).
+fn two_snapshots(
+    newer_graduated: bool,
+    dated: Option<(&str, &str)>,
+) -> (tempfile::TempDir, String) {
     let dir = imported(Some(LOOSE), &[]);
     let graduated =
         std::fs::read(root().join("samples/registrar-2026-04-02.csv")).unwrap_or_default();
@@ -291,6 +297,14 @@ fn two_snapshots(newer_graduated: bool) -> (tempfile::TempDir, String) {
         &format!("{row}在学,2022/4/1,,,,"),
     );
     assert_ne!(enrolled, decoded, "the sample row changed");
+    let (graduated, enrolled) = match dated {
+        Some((g, e)) => (
+            decoded.replace("出力日: 2026/04/02", &format!("出力日: {g}")),
+            enrolled.replace("出力日: 2026/04/02", &format!("出力日: {e}")),
+        ),
+        None => (decoded.to_string(), enrolled),
+    };
+    let (graduated, _, _) = encoding_rs::SHIFT_JIS.encode(&graduated);
     let (enrolled, _, _) = encoding_rs::SHIFT_JIS.encode(&enrolled);
     let inbox = dir.path().join("inbox");
     let _ = std::fs::create_dir_all(&inbox);
@@ -313,9 +327,9 @@ fn two_snapshots(newer_graduated: bool) -> (tempfile::TempDir, String) {
 
 #[test]
 fn of_two_full_snapshots_in_one_night_the_newest_wins_and_the_older_is_archived() {
-    let (dir, said) = two_snapshots(true);
+    let (dir, said) = two_snapshots(true, None);
     assert!(
-        said.contains("registrar-a.csv is the night's")
+        said.contains("registrar-a.csv is the newest by modification time among the snapshots exported on 2026-04-02")
             && said.contains("superseded, archived unread into the plan: registrar-b.csv"),
         "{said}"
     );
@@ -338,8 +352,20 @@ fn of_two_full_snapshots_in_one_night_the_newest_wins_and_the_older_is_archived(
     assert!(html.contains("registrar-b.csv") && html.contains("superseded"));
 
     // Reversed modification times: the snapshot where she is enrolled wins.
-    let (dir, said) = two_snapshots(false);
-    assert!(said.contains("registrar-b.csv is the night's"), "{said}");
+    let (dir, said) = two_snapshots(false, None);
+    assert!(said.contains("registrar-b.csv is the newest"), "{said}");
     let shown = text(&output(dir.path(), &["show", "a0389418"], &[]));
     assert!(!shown.contains(" depart "), "{shown}");
+
+    // The export dates in the title rows outrank modification times: the graduated snapshot,
+    // exported a day later but copied in first, wins.
+    let (dir, said) = two_snapshots(false, Some(("2026/04/02", "2026/04/01")));
+    assert!(
+        said.contains(
+            "registrar-a.csv is the newest by the export date in its title row (2026-04-02)"
+        ),
+        "{said}"
+    );
+    let shown = text(&output(dir.path(), &["show", "a0389418"], &[]));
+    assert_eq!(shown.matches(" depart ").count(), 1, "{shown}");
 }

@@ -43,6 +43,7 @@ fn plan(store_digest: String, actions: Vec<Action>, next_serial: u64) -> Result<
         actions,
         next_serial,
         warnings: Vec::new(),
+        held: Vec::new(),
     })
 }
 

@@ -22,6 +22,7 @@ mod activations;
 mod allocate;
 mod counter;
 mod due;
+mod held;
 mod leaving;
 mod quiet;
 mod registrar;
@@ -38,7 +39,7 @@ use rayon::prelude::*;
 use crate::domain::account::{Account, Reserved, Role, Snapshot, State};
 use crate::domain::matching::Index;
 use crate::domain::model::{
-    ActivationRow, EcsId, RegistrarRow, RenewalRow, RowRef, StaffRow, Status, StudentNo,
+    ActivationRow, EcsId, HeldRow, RegistrarRow, RenewalRow, RowRef, StaffRow, Status, StudentNo,
 };
 use crate::domain::plan::{Action, ActionKind, Change, InputFile, Person, Plan, Source};
 use crate::domain::policy::Policy;
@@ -62,12 +63,19 @@ pub struct Inputs {
     /// Accounts in the snapshot that a registrar row matched but triage dropped as quiet (see
     /// [`crate::triage`]): seen, so not absent from a full snapshot.
     pub quiet_seen: HashSet<EcsId>,
+    /// Rows held out for an error (policy `row_errors = "hold_rows"`): the persons they name
+    /// get no action tonight and are not absent (see `held`).
+    pub held: Vec<HeldRow>,
 }
 
 /// Computes the plan. Pure: the same arguments give the same plan, whatever the thread count.
 pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Policy) -> Plan {
+    let index = Index::new(&snapshot.accounts);
+    let frozen = held::Frozen::new(&index, inputs);
+    let held = held::reported(inputs);
+    let inputs = &*frozen.thaw(inputs);
     let mut work = Work {
-        index: Index::new(&snapshot.accounts),
+        index,
         reserved: &snapshot.reserved,
         distinct: &snapshot.distinct,
         inputs,
@@ -84,6 +92,11 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
     work.renewals();
     work.activations();
     work.scheduled();
+    if !frozen.accounts.is_empty() {
+        work.actions
+            .retain(|(t, _)| !matches!(t, Target::Account(i) if frozen.accounts.contains(i)));
+        work.touched.retain(|i, _| !frozen.accounts.contains(i));
+    }
     let next_serial = work.allocate(snapshot.next_serial);
     let mut actions = work.finish();
     // Stable, so the order does not depend on the number of threads. The positions are
@@ -125,6 +138,7 @@ pub fn plan(snapshot: &Snapshot, inputs: &Inputs, as_of: NaiveDate, policy: &Pol
         inputs: inputs.files.clone(),
         actions,
         warnings: inputs.warnings.clone(),
+        held,
     }
 }
 

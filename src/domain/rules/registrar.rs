@@ -60,8 +60,16 @@ impl Work<'_> {
         let matches: Vec<Match> = rows
             .par_iter()
             .map(|r| {
+                // An ECS-ID a person said is not this row's person's (`review resolve
+                // --keep-ours`, R6) is not read: the row matches by its other identifiers.
+                let ecs_id = r.ecs_id.as_ref().filter(|e| {
+                    self.distinct.is_empty()
+                        || !self
+                            .distinct
+                            .contains(&(r.student_no.clone(), (*e).clone()))
+                });
                 self.index
-                    .identify(r.person_id.as_ref(), Some(&r.student_no), r.ecs_id.as_ref())
+                    .identify(r.person_id.as_ref(), Some(&r.student_no), ecs_id)
             })
             .collect();
         // Group rows per person: by account when on record, else by 個人番号 or student number.
@@ -162,13 +170,16 @@ impl Work<'_> {
                 _,
             ) => {
                 let on_record = &self.index.accounts[*account].ecs_id;
-                Decision::Review(vec![self.review_row(
+                let mut review = self.review_row(
                     group[0],
                     ReviewReason::EcsIdMismatch,
                     Some(on_record.clone()),
                     format!("R6: 登録簿のECS-ID「{row_ecs_id}」が記録上のECS-ID「{on_record}」と異なります"),
                     format!("R6: the export names ECS-ID `{row_ecs_id}` but `{on_record}` is on record"),
-                )])
+                );
+                // The registry's view, for `review resolve --accept-registry`.
+                review.candidates = vec![row_ecs_id.clone()];
+                Decision::Review(vec![review])
             }
             (_, Some(a)) => self.decide_known(a, &group),
             (_, None) => self.decide_new(&group),

@@ -34,6 +34,26 @@ fn header_found_below_title_rows_and_kind_recognised() {
 }
 
 #[test]
+fn the_export_date_is_read_after_its_label_in_the_title_rows() {
+    let p = profiles();
+    let header = row(&["学籍番号", "氏名", "氏名カナ", "所属", "身分", "在籍状態"]);
+    let cases: [(&[&str], Option<&str>); 6] = [
+        (&["出力日: 2026/04/02", ""], Some("2026-04-02")),
+        (&["出力日：令和8年4月17日"], Some("2026-04-17")),
+        (&["出 力 日", "", "R8.4.3"], Some("2026-04-03")),
+        (&["出力日", "未定"], None),
+        (&["作成者: 教務部"], None),
+        (&["出力日: 2026/02/30"], None),
+    ];
+    for (title, want) in cases {
+        let rows = vec![row(&["令和8年度 在籍者一覧"]), row(title), header.clone()];
+        let h = find_header(&rows, 1, &p).map_err(|d| d.en);
+        let got = h.map(|h| h.exported_on.map(|d| d.to_string()));
+        assert_eq!(got, Ok(want.map(String::from)), "{title:?}");
+    }
+}
+
+#[test]
 fn header_matches_full_width_and_spaced_variants() {
     let p = profiles();
     let rows = vec![row(&["ＥＣＳ－ＩＤ", "有効化 日"])];

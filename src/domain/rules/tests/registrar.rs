@@ -271,12 +271,22 @@ fn r6_a_different_ecs_id_in_the_export_is_a_review_item_not_a_change() {
         None,
     );
     r.ecs_id = Some(EcsId::new("a0999999"));
-    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    let p = run(&snap, &inputs(vec![r.clone()]), "2026-04-02");
     assert_eq!(kinds(&p), vec![ActionKind::Review]);
     assert_eq!(
         (p.actions[0].review, p.actions[0].rule),
         (Some(ReviewReason::EcsIdMismatch), Rule::R6)
     );
+    // The registry's view, for `review resolve --accept-registry`.
+    assert_eq!(p.actions[0].candidates, vec![EcsId::new("a0999999")]);
+
+    // `review resolve --keep-ours`: a person said the registry's ECS-ID is not this row's
+    // person's, so the row matches the account on record and nothing is asked again.
+    let mut snap = snap;
+    snap.distinct
+        .insert((StudentNo::new("55251013"), EcsId::new("a0999999")));
+    let p = run(&snap, &inputs(vec![r]), "2026-04-02");
+    assert_eq!(kinds(&p), vec![], "{:?}", p.actions);
 }
 
 #[test]
