@@ -311,10 +311,11 @@ fn main() -> Res<()> {
             tmp.path().to_path_buf()
         }
     };
-    let (all_t, paths) = time(runs, || report::write_all(&plan, &dir));
+    let view = report::View::dry_run(&dir.join("plan.json"), report::Lang::Ja);
+    let (all_t, paths) = time(runs, || report::write_all(&plan, &dir, &view));
     paths?;
     println!(
-        "  write_all    {all_t}  (three files into {}, synced)",
+        "  write_all    {all_t}  (four files into {}, synced)",
         dir.display()
     );
     Ok(())
@@ -323,10 +324,13 @@ fn main() -> Res<()> {
 fn in_memory(plan: &Plan, runs: usize) {
     let (json_t, json) = time(runs, || report::plan_json(plan));
     let (csv_t, csv) = time(runs, || report::report_csv(plan));
-    let (html_t, html) = time(runs, || report::report_html(plan));
+    let view = report::View::dry_run(std::path::Path::new("plan/plan.json"), report::Lang::Ja);
+    let (html_t, html) = time(runs, || report::report_html(plan, &view));
+    let (xlsx_t, xlsx) = time(runs, || report::report_xlsx(plan).unwrap_or_default());
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!("in memory ({runs} runs):");
     println!("  plan.json    {json_t}  {:7.1} MiB", mib(json.len()));
     println!("  report.csv   {csv_t}  {:7.1} MiB", mib(csv.len()));
     println!("  report.html  {html_t}  {:7.1} MiB", mib(html.len()));
+    println!("  report.xlsx  {xlsx_t}  {:7.1} MiB", mib(xlsx.len()));
 }

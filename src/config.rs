@@ -42,6 +42,15 @@ struct RawConfig {
     inbox: RawInbox,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+/// `[metrics]`: where `run` writes its Prometheus text file (see `metrics`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    textfile: Option<PathBuf>,
 }
 
 /// `[inbox]`: how `run` and `plan` treat the files they find in the inbox.
@@ -176,6 +185,8 @@ pub struct Settings {
     pub settle: std::time::Duration,
     /// `[paths] group`: the gid that may read the files regsync creates (see `private`).
     pub group: Option<u32>,
+    /// `[metrics] textfile`: the file each `run` writes its numbers to, for node_exporter.
+    pub metrics_textfile: Option<PathBuf>,
 }
 
 impl Settings {
@@ -260,6 +271,7 @@ impl Settings {
             },
             MailConfigError::Mail(e) => ConfigError::Mail(e),
         })?;
+        let metrics_textfile = raw.metrics.textfile.map(|p| base.join(p));
         Ok(Settings {
             base,
             profiles,
@@ -273,6 +285,7 @@ impl Settings {
             run_deadline,
             settle,
             group,
+            metrics_textfile,
         })
     }
 }

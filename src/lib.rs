@@ -13,6 +13,7 @@ pub mod domain;
 pub mod fault;
 pub mod ingest;
 pub mod mail;
+pub(crate) mod metrics;
 pub mod night;
 pub(crate) mod private;
 pub mod report;

@@ -1,7 +1,8 @@
 //! The account-letter lists (アカウント通知書, R3): for the cohort admissions of a plan (its
 //! `create` actions with letter delivery), one CSV per faculty that the faculty prints and hands
-//! out. They hold the activation keys, so each file is created with mode 0600 in a 0700 folder,
-//! and they are the only place a key is ever written (R13).
+//! out, and the same list as an Excel workbook (student numbers as text cells, so `09268011`
+//! keeps its zero). They hold the activation keys, so each file is created with mode 0600 in a
+//! 0700 folder, and they are the only place a key is ever written (R13).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -14,6 +15,7 @@ use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
 use crate::domain::account::{Account, Delivery};
 use crate::domain::plan::{ActionKind, Plan};
 use crate::report::csv::neutralise;
+use crate::report::xlsx::{Cell, Column, workbook};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -92,8 +94,9 @@ pub fn key_hashes(rows: &[LetterRow]) -> Result<Vec<(String, String)>, ApplyErro
         .collect())
 }
 
-/// Writes `rows` into the new folder `dir` (mode 0700; it must not exist), one CSV per faculty
-/// (UTF-8 with BOM, CRLF, files created with mode 0600), and returns the files in name order.
+/// Writes `rows` into the new folder `dir` (mode 0700; it must not exist), one `.xlsx` and one
+/// CSV per faculty (UTF-8 with BOM, CRLF; files created with mode 0600), and returns the files.
+/// The workbook is written first: a CSV read back whole after a crash has its workbook.
 pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, ApplyError> {
     create_private_dir(dir)?;
     let mut by_file: BTreeMap<String, Vec<&LetterRow>> = BTreeMap::new();
@@ -102,6 +105,7 @@ pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, App
     }
     let mut paths = Vec::with_capacity(by_file.len());
     for (stem, rows) in by_file {
+        paths.push(write_workbook(dir, &stem, &rows)?);
         let path = dir.join(format!("{stem}.csv"));
         let mut file = create_private_file(&path)?;
         file.write_all(BOM).map_err(io_err(&path))?;
@@ -138,6 +142,73 @@ pub fn write_letters(dir: &Path, rows: &[LetterRow]) -> Result<Vec<PathBuf>, App
         paths.push(path);
     }
     Ok(paths)
+}
+
+/// The columns of a letter workbook: identifiers and keys as text.
+const COLUMNS: [Column; 8] = [
+    Column {
+        header: HEADER[0],
+        width: 22.0,
+        text: false,
+    },
+    Column {
+        header: HEADER[1],
+        width: 12.0,
+        text: true,
+    },
+    Column {
+        header: HEADER[2],
+        width: 16.0,
+        text: false,
+    },
+    Column {
+        header: HEADER[3],
+        width: 20.0,
+        text: false,
+    },
+    Column {
+        header: HEADER[4],
+        width: 11.0,
+        text: true,
+    },
+    Column {
+        header: HEADER[5],
+        width: 30.0,
+        text: true,
+    },
+    Column {
+        header: HEADER[6],
+        width: 22.0,
+        text: true,
+    },
+    Column {
+        header: HEADER[7],
+        width: 12.0,
+        text: false,
+    },
+];
+
+/// `dir/STEM.xlsx`: one faculty's letters as a workbook, created with mode 0600 and synced.
+fn write_workbook(dir: &Path, stem: &str, rows: &[&LetterRow]) -> Result<PathBuf, ApplyError> {
+    let path = dir.join(format!("{stem}.xlsx"));
+    let cells = rows.iter().map(|r| {
+        vec![
+            Cell::Text(&r.faculty),
+            Cell::Text(&r.student_no),
+            Cell::Text(&r.name),
+            Cell::Text(&r.name_kana),
+            Cell::Text(&r.ecs_id),
+            Cell::Text(&r.kumoi),
+            Cell::Text(r.key.expose()),
+            Cell::Date(r.activation_deadline),
+        ]
+    });
+    let bytes = workbook("letters", &COLUMNS, cells)
+        .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
+    let mut file = create_private_file(&path)?;
+    file.write_all(&bytes).map_err(io_err(&path))?;
+    file.sync_all().map_err(io_err(&path))?;
+    Ok(path)
 }
 
 /// A file name for a faculty: path separators, characters Windows forbids and control
@@ -181,6 +252,56 @@ mod tests {
             assert_eq!(file_stem(faculty), want, "{faculty:?}");
         }
         assert_eq!(file_stem(&"学".repeat(300)).chars().count(), 60);
+    }
+
+    #[test]
+    #[expect(clippy::unwrap_used)]
+    fn the_workbook_keeps_leading_zeros_as_text_and_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        use calamine::{Data, Reader, Xlsx, open_workbook};
+
+        let dir = tempfile::tempdir().unwrap();
+        let letters = dir.path().join("letters");
+        let key = crate::apply::keys::activation_keys(1).unwrap().remove(0);
+        let row = LetterRow {
+            faculty: "理学部".into(),
+            student_no: "09268011".into(),
+            name: "=髙橋 花子".into(),
+            name_kana: "タカハシ ハナコ".into(),
+            ecs_id: "a0001234".into(),
+            kumoi: "a0001234@st.kyoto-u.ac.jp".into(),
+            key,
+            activation_deadline: NaiveDate::from_ymd_opt(2026, 6, 1),
+        };
+        let files = write_letters(&letters, std::slice::from_ref(&row)).unwrap();
+        assert_eq!(
+            files,
+            [letters.join("理学部.xlsx"), letters.join("理学部.csv")]
+        );
+        for f in &files {
+            let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+        let mut book: Xlsx<_> = open_workbook(&files[0]).unwrap();
+        let range = book.worksheet_range("letters").unwrap();
+        assert_eq!(
+            range.get_value((0, 1)),
+            Some(&Data::String("学籍番号".into()))
+        );
+        assert_eq!(
+            range.get_value((1, 1)),
+            Some(&Data::String("09268011".into()))
+        );
+        assert_eq!(
+            range.get_value((1, 2)),
+            Some(&Data::String("=髙橋 花子".into()))
+        );
+        assert_eq!(
+            range.get_value((1, 6)),
+            Some(&Data::String(row.key.expose().into()))
+        );
+        assert!(matches!(range.get_value((1, 7)), Some(Data::DateTime(_))));
     }
 
     #[test]

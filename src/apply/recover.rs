@@ -249,7 +249,12 @@ fn with_letters(
 fn read_back(letters_dir: &Path, note: &Note) -> Option<Vec<(String, String)>> {
     let mut rows = Vec::with_capacity(note.ecs_ids.len());
     for entry in std::fs::read_dir(letters_dir).ok()? {
-        let bytes = std::fs::read(entry.ok()?.path()).ok()?;
+        let path = entry.ok()?.path();
+        // The workbooks repeat the CSVs, and each is written before its CSV.
+        if path.extension().is_some_and(|e| e == "xlsx") {
+            continue;
+        }
+        let bytes = std::fs::read(path).ok()?;
         let text = std::str::from_utf8(&bytes).ok()?;
         let mut rdr = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
         if rdr.headers().ok()?.iter().ne(letters::HEADER) {

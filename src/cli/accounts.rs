@@ -34,8 +34,10 @@ pub struct Args {
 pub enum AccountsCommand {
     /// Load the existing account directory (CSV) into the store; nothing is imported when any
     /// row is wrong
+    #[command(after_help = super::help::IMPORT)]
     Import(ImportArgs),
     /// Write every account in the store, as CSV (the import format) or JSON
+    #[command(after_help = super::help::EXPORT)]
     Export(ExportArgs),
 }
 
@@ -73,9 +75,37 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     }
 }
 
+/// A spinner on stderr with the step under way and the time taken, only on a terminal: cron,
+/// a pipe or a log file get nothing from it.
+fn progress() -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
     let path = &args.file;
     let shown = path.display().to_string();
+    let bar = progress();
+    bar.set_message(format!("読み込み中 / reading {shown}"));
+    let exit = import_with(settings, path, &shown, &bar);
+    bar.finish_and_clear();
+    exit
+}
+
+fn import_with(
+    settings: &Settings,
+    path: &std::path::Path,
+    shown: &str,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<Exit> {
     let bytes = match fs_err::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -84,7 +114,8 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
                 format!("ファイルを読めません（{e}）"),
                 format!("cannot read the file: {e}"),
             );
-            print_rejected(&shown, &[d])?;
+            bar.finish_and_clear();
+            print_rejected(shown, &[d])?;
             return Ok(Exit::Rejected);
         }
     };
@@ -96,21 +127,30 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
         Snapshot::default()
     };
     let ids = IdFormat::from(&settings.policy);
+    bar.set_message(format!("検査中 / checking {shown}"));
     let (accounts, diagnostics) = parse(&bytes, &existing, &ids);
     if diagnostics.iter().any(Diagnostic::is_error) {
-        print_rejected(&shown, &diagnostics)?;
+        bar.finish_and_clear();
+        print_rejected(shown, &diagnostics)?;
         return Ok(Exit::Rejected);
     }
-    let mut out = std::io::stdout().lock();
-    for d in &diagnostics {
-        writeln!(out, "{}", d.render(&shown, None))?;
-    }
+    bar.suspend(|| -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        for d in &diagnostics {
+            writeln!(out, "{}", d.render(shown, None))?;
+        }
+        Ok(())
+    })?;
+    bar.set_message(format!(
+        "ストアに書き込み中 / writing {} accounts to the store",
+        accounts.len()
+    ));
     let mut store = Store::open(&settings.store_path)?;
     let run_id = store.begin_run(today_tokyo(), "accounts import")?;
     let sha256 = sha256_hex(&bytes);
     let name = path
         .file_name()
-        .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+        .map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned());
     let n = store.import(
         &accounts,
         &ids,
@@ -127,7 +167,8 @@ fn import(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
         settings.store_path.display()
     );
     store.finish_run(run_id, &summary)?;
-    writeln!(out, "{summary}")?;
+    bar.finish_and_clear();
+    writeln!(std::io::stdout().lock(), "{summary}")?;
     Ok(Exit::Done)
 }
 

@@ -119,8 +119,43 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         letters,
     );
     store.finish_run(run_id, text.lines().next().unwrap_or_default())?;
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    let mut out_text = std::io::stdout().lock();
+    out_text.write_all(text.as_bytes())?;
+    if let Some(report) = mark_applied(&plan, &args.plan)? {
+        writeln!(
+            out_text,
+            "report: `{}` now says it is applied",
+            report.display()
+        )?;
+    }
     Ok(Exit::Done)
+}
+
+/// The report beside the applied `plan.json`, when there is one (a dry run's, or a night the
+/// guard stopped), is written again with the outcome line "applied at", in its own language.
+fn mark_applied(
+    plan: &crate::domain::plan::Plan,
+    plan_path: &std::path::Path,
+) -> anyhow::Result<Option<std::path::PathBuf>> {
+    use std::io::Read as _;
+    let dir = plan_path.parent().unwrap_or(std::path::Path::new(""));
+    let report = dir.join("report.html");
+    let mut head = [0u8; 64];
+    let Ok(n) = std::fs::File::open(&report).and_then(|mut f| f.read(&mut head)) else {
+        return Ok(None);
+    };
+    let lang = if String::from_utf8_lossy(&head[..n]).contains("<html lang=\"en\">") {
+        crate::report::Lang::En
+    } else {
+        crate::report::Lang::Ja
+    };
+    let view = crate::report::View {
+        status: crate::report::Status::Applied {
+            at: crate::report::view::now_in_japan(),
+        },
+        lang,
+    };
+    Ok(Some(crate::report::rewrite_html(plan, dir, &view)?))
 }
 
 fn short(digest: &str) -> &str {

@@ -26,6 +26,10 @@ pub struct Args {
     /// The day to plan for, as a Japan date (default: today in Asia/Tokyo)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<NaiveDate>,
+
+    /// The language of report.html: ja or en (the other on hover)
+    #[arg(long, value_name = "LANG", default_value = "ja")]
+    pub lang: crate::report::Lang,
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
@@ -44,7 +48,8 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let as_of = args.as_of.unwrap_or_else(today_in_japan);
     let (plan, batch, repeated) = compute(settings, &files, as_of)?;
     let clock = std::time::Instant::now();
-    let paths = crate::report::write_all(&plan, &args.out)?;
+    let view = crate::report::View::dry_run(&args.out.join("plan.json"), args.lang);
+    let paths = crate::report::write_all(&plan, &args.out, &view)?;
     tracing::info!(
         ms = clock.elapsed().as_millis(),
         peak_mib = crate::night::peak_mib(),
@@ -81,6 +86,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     writeln!(out, "{}", crate::report::summary_line(&plan))?;
     writeln!(out, "report: {}", paths.report_html.display())?;
     writeln!(out, "        {}", paths.report_csv.display())?;
+    writeln!(out, "        {}", paths.report_xlsx.display())?;
     writeln!(out, "plan:   {}", paths.plan_json.display())?;
     let exit = if faulty.is_empty() {
         Exit::Done

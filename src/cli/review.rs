@@ -23,8 +23,10 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum ReviewCommand {
     /// List the open review items
+    #[command(after_help = super::help::REVIEW_LIST)]
     List,
     /// Mark an open item resolved, with a note saying what was done
+    #[command(after_help = super::help::REVIEW_RESOLVE)]
     Resolve(ResolveArgs),
 }
 
@@ -139,13 +141,14 @@ fn resolve(settings: &Settings, args: &ResolveArgs) -> anyhow::Result<Exit> {
             " 学籍番号を登録簿のECS-IDへ移しました。次回の plan でこの行はそのアカウントに対応します / the student number moved to the registry's ECS-ID; the next plan matches the row to it"
         }
     };
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "#{} を解決済みにしました / review item #{} resolved at {} ({}).{then}",
         item.id,
         item.id,
         item.resolved_at.as_deref().unwrap_or_default(),
         item.resolution.as_deref().unwrap_or_default()
-    );
+    )?;
     Ok(Exit::Done)
 }
 

@@ -20,6 +20,9 @@ pub struct Args {
     /// run's summary in the store. Repeatable.
     #[arg(long, value_name = "KIND=N", value_parser = parse_allow)]
     pub allow: Vec<(ActionKind, usize)>,
+    /// The language of the night's report.html: ja or en (the other on hover)
+    #[arg(long, value_name = "LANG", default_value = "ja")]
+    pub lang: crate::report::Lang,
 }
 
 /// `KIND=N` for `--allow`: a kind the guard watches and a count.
@@ -45,18 +48,57 @@ fn parse_allow(s: &str) -> Result<(ActionKind, usize), String> {
 }
 
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
+    let started = std::time::Instant::now();
     let night = Night {
         as_of: args.as_of.unwrap_or_else(today_in_japan),
         allow: args.allow,
+        lang: args.lang,
     };
-    let outcome = crate::night::run::run(settings, &night)?;
+    let outcome = crate::night::run::run(settings, &night);
+    let exit = match &outcome {
+        Ok(o) => match o.verdict {
+            Verdict::Done => Exit::Done,
+            Verdict::Rejected => Exit::Rejected,
+            Verdict::MailPending => Exit::MailPending,
+            Verdict::Locked | Verdict::GuardTripped => Exit::Refused,
+        },
+        Err(_) => Exit::Failed,
+    };
+    if let Some(path) = &settings.metrics_textfile {
+        let stats = outcome
+            .as_ref()
+            .map(|o| o.stats.clone())
+            .unwrap_or_default();
+        write_metrics(path, &stats, exit, started);
+    }
+    let outcome = outcome?;
     writeln!(std::io::stdout().lock(), "{}", outcome.summary)?;
-    Ok(match outcome.verdict {
-        Verdict::Done => Exit::Done,
-        Verdict::Rejected => Exit::Rejected,
-        Verdict::MailPending => Exit::MailPending,
-        Verdict::Locked | Verdict::GuardTripped => Exit::Refused,
-    })
+    Ok(exit)
+}
+
+/// Writes the metrics file; a failure is said on stderr and changes nothing else (the night's
+/// work is done, and the file's old timestamp tells monitoring the rest).
+fn write_metrics(
+    path: &std::path::Path,
+    stats: &crate::metrics::RunStats,
+    exit: Exit,
+    started: std::time::Instant,
+) {
+    let finished_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let text = crate::metrics::render(&crate::metrics::RunMetrics {
+        stats,
+        exit_code: exit as u8,
+        finished_at,
+        duration_secs: started.elapsed().as_secs_f64(),
+    });
+    if let Err(e) = crate::metrics::write_textfile(path, &text) {
+        eprintln!(
+            "warning: メトリクスを書けません / cannot write the metrics file `{}`: {e}",
+            path.display()
+        );
+    }
 }
 
 #[cfg(test)]

@@ -42,6 +42,8 @@ pub struct Outcome {
     pub verdict: Verdict,
     pub summary: String,
     pub report_dir: Option<PathBuf>,
+    /// The numbers of the summary, for the metrics file.
+    pub stats: crate::metrics::RunStats,
 }
 
 /// The inbox after it was read: the batch to plan, and what happens to each file afterwards.
@@ -60,6 +62,8 @@ struct Inbox {
     /// Accepted files with rows held out for an error, by SHA-256: their error report, and
     /// how many rows it holds out. A copy goes to `rejected/` with the report once applied.
     held: Vec<(String, String, usize)>,
+    /// Entries left in the inbox unread.
+    ignored: usize,
     /// Sentences for the summary: entries not read, and why.
     notes: Vec<String>,
 }
@@ -71,6 +75,8 @@ pub struct Night {
     pub as_of: NaiveDate,
     /// Guard limits raised for this run only (`run --allow KIND=N`).
     pub allow: Vec<(ActionKind, usize)>,
+    /// The language of the night's report.html.
+    pub lang: crate::report::Lang,
 }
 
 /// One nightly run.
@@ -118,9 +124,10 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
             t.allow_flag()
         ));
     }
-    crate::report::write_all(&plan, &report_dir)?;
+    let view = report_view(&tripped, &report_dir, night.lang);
+    crate::report::write_all(&plan, &report_dir, &view)?;
     let mut summary = format!(
-        "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}",
+        "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}.",
         inbox.batch.files.len(),
         inbox.rejected,
         inbox.repeated.len(),
@@ -132,18 +139,29 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     for note in &inbox.notes {
         let _ = write!(summary, " {note}.");
     }
+    let mut stats = crate::metrics::RunStats {
+        actions: plan.counts().into_iter().collect(),
+        files_accepted: inbox.accepted.len(),
+        files_rejected: inbox.rejected,
+        files_ignored: inbox.ignored + inbox.superseded.len(),
+        files_already_processed: inbox.repeated.len(),
+        guard_tripped: !tripped.is_empty(),
+        ..Default::default()
+    };
 
     if !tripped.is_empty() {
         refuse(&tripped, &report_dir, &mut summary)?;
         // The inputs stay in the inbox; their copies go.
         inbox::discard_staging(&settings.archive)?;
         // Earlier notices still waiting are sent all the same.
-        send_mail(settings, &mut store, stop_mail_at, &mut summary);
+        send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
+        review_count(&store, &mut summary, &mut stats)?;
         store.finish_run(run_id, &summary)?;
         return Ok(Outcome {
             verdict: Verdict::GuardTripped,
             summary,
             report_dir: Some(report_dir),
+            stats,
         });
     }
     for (kind, n) in &night.allow {
@@ -172,6 +190,14 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
             );
         }
     }
+    // The report's first line now says the plan is in the store, and since when.
+    let applied = crate::report::View {
+        status: crate::report::Status::Applied {
+            at: crate::report::view::now_in_japan(),
+        },
+        lang: night.lang,
+    };
+    crate::report::rewrite_html(&plan, &report_dir, &applied)?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     for taken in inbox
         .accepted
@@ -182,7 +208,8 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         archive_taken(&archive, taken, &mut summary)?;
     }
     inbox::discard_staging(&settings.archive)?;
-    let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary);
+    let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
+    review_count(&store, &mut summary, &mut stats)?;
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
     let verdict = if inbox.rejected > 0 || !inbox.held.is_empty() {
@@ -196,7 +223,23 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         verdict,
         summary,
         report_dir: Some(report_dir),
+        stats,
     })
+}
+
+/// The review items open after the run, in the summary and the numbers.
+fn review_count(
+    store: &Store,
+    summary: &mut String,
+    stats: &mut crate::metrics::RunStats,
+) -> anyhow::Result<()> {
+    stats.review_open = store.open_reviews()?.len();
+    let _ = write!(
+        summary,
+        " Review: {} open (`regsync review list`).",
+        stats.review_open
+    );
+    Ok(())
 }
 
 /// Opens (creating it and its folder if needed) the file the run lock is taken on.
@@ -223,6 +266,7 @@ fn locked(lock_path: &Path) -> Outcome {
             lock_path.display()
         ),
         report_dir: None,
+        stats: crate::metrics::RunStats::default(),
     }
 }
 
@@ -241,12 +285,13 @@ fn read_inbox(
     let mut notes = Vec::new();
     let mut rejected = 0;
     notes.extend(inbox::ignored_note(&scan.skipped));
-    for skipped in scan
-        .skipped
-        .iter()
-        .filter(|s| s.why != inbox::Skip::Ignored)
-    {
-        rejected += usize::from(skip(settings, skipped, &mut notes)?);
+    // System and owner files are named as ignored and never touched; the rest is set aside or
+    // left for the next run. Both stay unread.
+    let mut ignored = 0;
+    for skipped in &scan.skipped {
+        let set_aside = skipped.why != inbox::Skip::Ignored && skip(settings, skipped, &mut notes)?;
+        rejected += usize::from(set_aside);
+        ignored += usize::from(!set_aside);
     }
     let staging = inbox::staging(&settings.archive)?;
     let journal = Journal::open(&settings.store_path)?;
@@ -260,7 +305,9 @@ fn read_inbox(
                     path: path.clone(),
                     why,
                 };
-                rejected += usize::from(skip(settings, &skipped, &mut notes)?);
+                let set_aside = skip(settings, &skipped, &mut notes)?;
+                rejected += usize::from(set_aside);
+                ignored += usize::from(!set_aside);
                 continue;
             }
         };
@@ -326,6 +373,7 @@ fn read_inbox(
         repeated,
         rejected,
         held,
+        ignored,
         notes,
     })
 }
@@ -449,6 +497,39 @@ fn crashed(taken: &Taken) -> String {
         taken.path.display()
     )
 }
+/// The outcome line of the night's report as it is first written: stopped by the guard, with
+/// the limits and the commands that go on, or about to be applied.
+fn report_view(
+    tripped: &[Tripped],
+    report_dir: &Path,
+    lang: crate::report::Lang,
+) -> crate::report::View {
+    use crate::report::{Limit, Status, View};
+    let status = if tripped.is_empty() {
+        Status::Applying
+    } else {
+        Status::Guarded {
+            limits: tripped
+                .iter()
+                .map(|t| Limit {
+                    ja: t.message_ja(),
+                    en: t.message_en(),
+                })
+                .collect(),
+            apply: format!("regsync apply {}", report_dir.join("plan.json").display()),
+            allow: format!(
+                "regsync run {}",
+                tripped
+                    .iter()
+                    .map(Tripped::allow_flag)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        }
+    };
+    View { status, lang }
+}
+
 /// The mass-change guard tripped: writes `guard.txt` beside the reports and says so in the
 /// summary, with each limit, its numbers and the ways on. Nothing is applied and the inputs stay
 /// in the inbox.
@@ -563,10 +644,15 @@ fn send_mail(
     store: &mut Store,
     stop_at: std::time::Instant,
     summary: &mut String,
+    stats: &mut crate::metrics::RunStats,
 ) -> bool {
     // Once a night, every notice that failed for now is tried again, whatever its backoff.
     match crate::mail::deliver(store, &settings.mail, true, Some(stop_at)) {
         Ok(r) => {
+            stats.mail_sent = r.sent;
+            stats.mail_failed = r.failed.len();
+            stats.mail_unknown = r.unknown;
+            stats.mail_pending = r.pending_left;
             let _ = write!(
                 summary,
                 " Mail: sent {}, failed {}, unknown {}, pending {}.",

@@ -1,11 +1,13 @@
 //! `report.html`: one self-contained page (inline CSS, no scripts, no external assets) that an
-//! administrator reads in a browser before anything changes. Japanese first, English labels
-//! beside it.
+//! administrator reads in a browser before anything changes. It is written in one language
+//! (Japanese unless `--lang en`), with the other on hover (`title=`), one line per label.
 //!
-//! The page leads with the summary — counts per action kind, per rule and per faculty × kind —
-//! then the input files and the warnings, then one section per action kind, review items first
-//! since they need a person. Every piece of data goes through [`escape_into`]; markup is only
-//! ever written from literals here.
+//! The page leads with the outcome line — applied at a time, stopped by the mass-change guard
+//! (which limit, the numbers and the commands that go on) or a dry run — then the counts per
+//! action kind, per rule and per faculty × kind, the legend of the rules, the input files and
+//! the warnings, then one section per action kind, review items first since they need a person;
+//! the store digest and the plan's format are in the footer. Every piece of data goes through
+//! [`escape_into`]; markup is only ever written from literals here.
 //!
 //! A national plan holds 100,000 actions, which no browser lays out comfortably as one table,
 //! so a kind's section is a `<details>` that starts closed when it is long, and its rows are
@@ -20,6 +22,7 @@ use std::fmt::Write as _;
 
 use crate::domain::plan::{Action, ActionKind, Plan, Rule};
 use crate::report::push_date;
+use crate::report::view::{Lang, View, effective_label, label};
 
 /// Rows per page of a section.
 pub(crate) const PAGE_ROWS: usize = 500;
@@ -40,12 +43,16 @@ struct Section<'a> {
 }
 
 /// Writes `report.html` into `w`.
-pub(crate) fn write_html<W: std::io::Write>(plan: &Plan, w: &mut W) -> std::io::Result<()> {
-    w.write_all(report_html(plan).as_bytes())
+pub(crate) fn write_html<W: std::io::Write>(
+    plan: &Plan,
+    view: &View,
+    w: &mut W,
+) -> std::io::Result<()> {
+    w.write_all(report_html(plan, view).as_bytes())
 }
 
 /// `report.html` as a string.
-pub fn report_html(plan: &Plan) -> String {
+pub fn report_html(plan: &Plan, view: &View) -> String {
     let mut sections: Vec<Section<'_>> = ActionKind::ALL
         .iter()
         .map(|&kind| Section {
@@ -64,27 +71,26 @@ pub fn report_html(plan: &Plan) -> String {
     }
     let shown_rows: usize = sections.iter().map(|s| s.shown.len()).sum();
     let warnings_shown = plan.warnings.len().min(MAX_ROWS);
-    let mut out = String::with_capacity(24 * 1024 + shown_rows * 900 + warnings_shown * 160);
+    let mut out = String::with_capacity(32 * 1024 + shown_rows * 900 + warnings_shown * 160);
+    let lang = view.lang;
 
-    head(&mut out, plan);
+    head(&mut out, plan, lang);
     out.push_str("<body>\n<main>\n");
-    header(&mut out, plan);
+    header(&mut out, plan, lang);
+    super::view::outcome(&mut out, view, plan.actions.len());
     super::held::html(&mut out, plan, escape_into);
     out.push_str("<div class=\"overview\">\n");
-    summary(&mut out, plan, &sections);
-    rule_table(&mut out, plan);
-    faculty_table(&mut out, plan);
+    summary(&mut out, plan, &sections, lang);
+    rule_table(&mut out, plan, lang);
+    faculty_table(&mut out, plan, lang);
     out.push_str("</div>\n");
-    inputs(&mut out, plan);
-    warnings(&mut out, plan);
+    super::view::legend(&mut out, lang, &rule_counts(plan));
+    inputs(&mut out, plan, lang);
+    warnings(&mut out, plan, lang);
     for s in sections.iter().filter(|s| s.total > 0) {
-        section(&mut out, s);
+        section(&mut out, s, lang);
     }
-    out.push_str(
-        "<footer>regsync — このページは plan.json から生成されています。\
-         全行は report.csv を参照してください。 / \
-         Generated from plan.json; every row is in report.csv.</footer>\n",
-    );
+    footer(&mut out, plan, lang);
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }
@@ -102,50 +108,90 @@ pub(crate) fn faculty_counts(plan: &Plan) -> BTreeMap<&str, [usize; KINDS]> {
     counts
 }
 
-fn head(out: &mut String, plan: &Plan) {
-    out.push_str(
-        "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n\
+/// An action kind's name in English: its plan name with spaces (`carry over`).
+fn kind_en(kind: ActionKind) -> String {
+    kind.as_str().replace('_', " ")
+}
+
+/// A table header cell in the page's language, the other on hover.
+fn th(out: &mut String, lang: Lang, class: &str, ja: &str, en: &str) {
+    let (shown, other) = lang.pick(ja, en);
+    let _ = write!(out, "<th{class} title=\"{other}\">{shown}</th>");
+}
+
+fn head(out: &mut String, plan: &Plan, lang: Lang) {
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"generator\" content=\"regsync\">\n<title>",
+        lang.as_str()
     );
-    out.push_str("アカウント同期 計画レポート ");
+    out.push_str(
+        lang.pick("アカウント同期 計画レポート ", "regsync plan report ")
+            .0,
+    );
     let _ = write!(out, "{}", plan.as_of);
-    out.push_str(" (");
-    escape_into(out, short(&plan.store_digest));
-    out.push_str(")</title>\n<style>\n");
+    out.push_str("</title>\n<style>\n");
     out.push_str(CSS);
     out.push_str("</style>\n</head>\n");
 }
 
-fn header(out: &mut String, plan: &Plan) {
-    out.push_str("<header>\n<h1>アカウント同期 計画レポート <span class=\"en\">regsync plan report</span></h1>\n<dl class=\"meta\">\n");
-    out.push_str("<div><dt>基準日 <span class=\"en\">as of</span></dt><dd>");
+fn header(out: &mut String, plan: &Plan, lang: Lang) {
+    out.push_str("<header>\n<h1>");
+    label(
+        out,
+        lang,
+        "アカウント同期 計画レポート",
+        "regsync plan report",
+    );
+    out.push_str("</h1>\n<dl class=\"meta\">\n<div><dt>");
+    label(out, lang, "基準日", "as of");
+    out.push_str("</dt><dd>");
     let _ = write!(out, "{}", plan.as_of);
-    out.push_str("</dd></div>\n<div><dt>ストア <span class=\"en\">store digest</span></dt><dd><code title=\"");
-    escape_into(out, &plan.store_digest);
-    out.push_str("\">");
-    escape_into(out, short(&plan.store_digest));
-    out.push_str("</code></dd></div>\n<div><dt>操作 <span class=\"en\">actions</span></dt><dd>");
+    out.push_str("</dd></div>\n<div><dt>");
+    label(out, lang, "入力ファイル", "input files");
+    out.push_str("</dt><dd>");
+    push_count(out, plan.inputs.len());
+    out.push_str("</dd></div>\n<div><dt>");
+    label(out, lang, "操作", "actions");
+    out.push_str("</dt><dd>");
     push_count(out, plan.actions.len());
-    out.push_str(" 件</dd></div>\n<div><dt>形式 <span class=\"en\">format</span></dt><dd>");
-    let _ = write!(out, "{}", plan.format);
     out.push_str("</dd></div>\n</dl>\n</header>\n");
 }
 
-fn inputs(out: &mut String, plan: &Plan) {
-    out.push_str(
-        "<section id=\"inputs\">\n<h2>入力ファイル <span class=\"en\">input files</span></h2>\n",
+/// The values a reader seldom needs: the store state the plan was made on and its format.
+fn footer(out: &mut String, plan: &Plan, lang: Lang) {
+    out.push_str("<footer>\n<p>");
+    label(out, lang, "ストアのダイジェスト", "store digest");
+    out.push_str(" <code id=\"store-digest\">");
+    escape_into(out, &plan.store_digest);
+    out.push_str("</code> · ");
+    label(out, lang, "形式", "format");
+    let _ = write!(out, " <code id=\"format\">{}</code></p>\n<p>", plan.format);
+    label(
+        out,
+        lang,
+        "regsync — このページは plan.json から生成されています。全行は report.csv と report.xlsx にあります。",
+        "regsync — generated from plan.json; every row is in report.csv and report.xlsx.",
     );
+    out.push_str("</p>\n</footer>\n");
+}
+
+fn inputs(out: &mut String, plan: &Plan, lang: Lang) {
+    out.push_str("<section id=\"inputs\">\n<h2>");
+    label(out, lang, "入力ファイル", "input files");
+    out.push_str("</h2>\n");
     if plan.inputs.is_empty() {
-        out.push_str("<p class=\"none\">なし <span class=\"en\">none</span></p>\n");
+        out.push_str("<p class=\"none\">");
+        label(out, lang, "なし", "none");
+        out.push_str("</p>\n");
     } else {
-        out.push_str(
-            "<table class=\"inputs\">\n<thead><tr>\
-             <th>ファイル<span class=\"en\">file</span></th>\
-             <th>種類<span class=\"en\">kind</span></th>\
-             <th class=\"num\">行数<span class=\"en\">rows</span></th>\
-             <th>SHA-256</th></tr></thead>\n<tbody>\n",
-        );
+        out.push_str("<table class=\"inputs\">\n<thead><tr>");
+        th(out, lang, "", "ファイル", "file");
+        th(out, lang, "", "種類", "kind");
+        th(out, lang, " class=\"num\"", "行数", "rows");
+        out.push_str("<th>SHA-256</th></tr></thead>\n<tbody>\n");
         for f in &plan.inputs {
             out.push_str("<tr><td>");
             escape_into(out, &f.name);
@@ -164,25 +210,24 @@ fn inputs(out: &mut String, plan: &Plan) {
     out.push_str("</section>\n");
 }
 
-fn summary(out: &mut String, plan: &Plan, sections: &[Section<'_>]) {
-    out.push_str(
-        "<section id=\"summary\">\n<h2>概要 <span class=\"en\">summary</span></h2>\n\
-         <table class=\"counts\">\n<thead><tr>\
-         <th>種別<span class=\"en\">action</span></th>\
-         <th class=\"num\">件数<span class=\"en\">count</span></th></tr></thead>\n<tbody>\n",
-    );
+fn summary(out: &mut String, plan: &Plan, sections: &[Section<'_>], lang: Lang) {
+    out.push_str("<section id=\"summary\">\n<h2>");
+    label(out, lang, "概要", "summary");
+    out.push_str("</h2>\n<table class=\"counts\">\n<thead><tr>");
+    th(out, lang, "", "種別", "action");
+    th(out, lang, " class=\"num\"", "件数", "count");
+    out.push_str("</tr></thead>\n<tbody>\n");
     for s in sections {
         let class = match (s.total, s.kind) {
             (0, _) => " class=\"zero\"",
             (_, ActionKind::Review) => " class=\"attention\"",
             _ => "",
         };
-        let _ = write!(out, "<tr{class}><td>");
+        let _ = write!(out, "<tr{class} id=\"count-{}\"><td>", s.kind.as_str());
         if s.total > 0 {
             let _ = write!(out, "<a href=\"#{}\">", s.kind.as_str());
         }
-        out.push_str(s.kind.label_ja());
-        let _ = write!(out, " <code>{}</code>", s.kind.as_str());
+        label(out, lang, s.kind.label_ja(), &kind_en(s.kind));
         if s.total > 0 {
             out.push_str("</a>");
         }
@@ -190,9 +235,9 @@ fn summary(out: &mut String, plan: &Plan, sections: &[Section<'_>]) {
         push_count(out, s.total);
         out.push_str("</td></tr>\n");
     }
-    out.push_str(
-        "</tbody>\n<tfoot><tr><th>合計 <span class=\"en\">total</span></th><th class=\"num\">",
-    );
+    out.push_str("</tbody>\n<tfoot><tr id=\"count-total\">");
+    th(out, lang, "", "合計", "total");
+    out.push_str("<th class=\"num\">");
     push_count(out, plan.actions.len());
     out.push_str("</th></tr></tfoot>\n</table>\n");
     let review = sections
@@ -200,16 +245,26 @@ fn summary(out: &mut String, plan: &Plan, sections: &[Section<'_>]) {
         .find(|s| s.kind == ActionKind::Review)
         .map_or(0, |s| s.total);
     if review > 0 {
-        out.push_str("<p class=\"review-note\"><a href=\"#review\">要確認 ");
-        push_count(out, review);
-        out.push_str(
-            " 件：適用の前に担当者の確認が必要です <span class=\"en\">need a person before apply</span></a></p>\n",
+        out.push_str("<p class=\"review-note\"><a href=\"#review\">");
+        let n = review.to_string();
+        label(
+            out,
+            lang,
+            &format!("要確認 {n} 件：適用の前に担当者の確認が必要です"),
+            &format!("{n} review item(s) need a person before apply"),
         );
+        out.push_str("</a></p>\n");
     }
     if !plan.warnings.is_empty() {
-        out.push_str("<p class=\"warn-note\"><a href=\"#warnings\">警告 ");
-        push_count(out, plan.warnings.len());
-        out.push_str(" 件 <span class=\"en\">warnings</span></a></p>\n");
+        out.push_str("<p class=\"warn-note\"><a href=\"#warnings\">");
+        let n = plan.warnings.len().to_string();
+        label(
+            out,
+            lang,
+            &format!("警告 {n} 件"),
+            &format!("{n} warning(s)"),
+        );
+        out.push_str("</a></p>\n");
     }
     out.push_str("</section>\n");
 }
@@ -223,30 +278,37 @@ pub(crate) fn rule_counts(plan: &Plan) -> BTreeMap<Rule, usize> {
     counts
 }
 
-fn rule_table(out: &mut String, plan: &Plan) {
+fn rule_table(out: &mut String, plan: &Plan, lang: Lang) {
     let counts = rule_counts(plan);
     if counts.is_empty() {
         return;
     }
-    out.push_str(
-        "<section id=\"rules\">\n<h2>規則別の件数 <span class=\"en\">counts per rule</span></h2>\n\
-         <table class=\"counts rules\">\n<thead><tr>\
-         <th>規則<span class=\"en\">rule</span></th>\
-         <th class=\"num\">件数<span class=\"en\">count</span></th></tr></thead>\n<tbody>\n",
-    );
+    out.push_str("<section id=\"rules\">\n<h2>");
+    label(out, lang, "規則別の件数", "counts per rule");
+    out.push_str("</h2>\n<table class=\"counts rules\">\n<thead><tr>");
+    th(out, lang, "", "規則", "rule");
+    th(out, lang, " class=\"num\"", "件数", "count");
+    out.push_str("</tr></thead>\n<tbody>\n");
     for (rule, n) in &counts {
-        let _ = write!(out, "<tr><td>{rule}</td><td class=\"num\">");
+        let _ = write!(
+            out,
+            "<tr><td><a href=\"#legend\">{rule}</a></td><td class=\"num\">"
+        );
         push_count(out, *n);
         out.push_str("</td></tr>\n");
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-fn faculty_table(out: &mut String, plan: &Plan) {
-    out.push_str("<section id=\"faculty\">\n<h2>所属別の件数 <span class=\"en\">counts per faculty</span></h2>\n");
+fn faculty_table(out: &mut String, plan: &Plan, lang: Lang) {
+    out.push_str("<section id=\"faculty\">\n<h2>");
+    label(out, lang, "所属別の件数", "counts per faculty");
+    out.push_str("</h2>\n");
     let counts = faculty_counts(plan);
     if counts.is_empty() {
-        out.push_str("<p class=\"none\">操作はありません <span class=\"en\">no actions</span></p>\n</section>\n");
+        out.push_str("<p class=\"none\">");
+        label(out, lang, "操作はありません", "no actions");
+        out.push_str("</p>\n</section>\n");
         return;
     }
     // Only kinds that occur get a column, so the table stays narrow enough to read.
@@ -257,19 +319,14 @@ fn faculty_table(out: &mut String, plan: &Plan) {
         }
     }
     let kinds: Vec<usize> = (0..KINDS).filter(|&k| totals[k] > 0).collect();
-    out.push_str(
-        "<div class=\"scroll\"><table class=\"faculty\">\n<thead><tr>\
-         <th>所属<span class=\"en\">faculty</span></th>",
-    );
+    out.push_str("<div class=\"scroll\"><table class=\"faculty\">\n<thead><tr>");
+    th(out, lang, "", "所属", "faculty");
     for &k in &kinds {
         let kind = ActionKind::ALL[k];
-        out.push_str("<th class=\"num\">");
-        out.push_str(kind.label_ja());
-        let _ = write!(out, "<span class=\"en\">{}</span></th>", kind.as_str());
+        th(out, lang, " class=\"num\"", kind.label_ja(), &kind_en(kind));
     }
-    out.push_str(
-        "<th class=\"num\">計<span class=\"en\">total</span></th></tr></thead>\n<tbody>\n",
-    );
+    th(out, lang, " class=\"num\"", "計", "total");
+    out.push_str("</tr></thead>\n<tbody>\n");
     for (faculty, row) in &counts {
         out.push_str("<tr><th>");
         push_or_dash(out, faculty);
@@ -280,7 +337,8 @@ fn faculty_table(out: &mut String, plan: &Plan) {
         push_count_cell(out, row.iter().sum());
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n<tfoot><tr><th>合計 <span class=\"en\">total</span></th>");
+    out.push_str("</tbody>\n<tfoot><tr>");
+    th(out, lang, "", "合計", "total");
     for &k in &kinds {
         push_count_cell(out, totals[k]);
     }
@@ -288,7 +346,23 @@ fn faculty_table(out: &mut String, plan: &Plan) {
     out.push_str("</tr></tfoot>\n</table></div>\n</section>\n");
 }
 
-fn section(out: &mut String, s: &Section<'_>) {
+/// `1–500 件目` / `rows 1–500 of 1,300`, a page's summary.
+fn page_label(out: &mut String, lang: Lang, first: usize, last: usize, total: usize) {
+    let mut range = String::new();
+    push_count(&mut range, first);
+    range.push('–');
+    push_count(&mut range, last);
+    let mut of = String::new();
+    push_count(&mut of, total);
+    label(
+        out,
+        lang,
+        &format!("{range} 件目"),
+        &format!("rows {range} of {of}"),
+    );
+}
+
+fn section(out: &mut String, s: &Section<'_>, lang: Lang) {
     let kind = s.kind.as_str();
     let review = s.kind == ActionKind::Review;
     let _ = write!(
@@ -301,12 +375,12 @@ fn section(out: &mut String, s: &Section<'_>) {
             ""
         },
     );
-    out.push_str(s.kind.label_ja());
-    let _ = write!(out, " <code>{kind}</code> <span class=\"n\">");
+    label(out, lang, s.kind.label_ja(), &kind_en(s.kind));
+    out.push_str(" <span class=\"n\">");
     push_count(out, s.total);
-    out.push_str(" 件</span></h2></summary>\n");
+    out.push_str("</span></h2></summary>\n");
     if s.shown.len() <= PAGE_ROWS {
-        table(out, &s.shown);
+        table(out, &s.shown, lang);
     } else {
         // Pages of PAGE_ROWS rows, the first open: a closed page's rows are not laid out.
         for (i, page) in s.shown.chunks(PAGE_ROWS).enumerate() {
@@ -318,73 +392,86 @@ fn section(out: &mut String, s: &Section<'_>) {
                 i + 1,
                 if i == 0 { " open" } else { "" },
             );
-            push_count(out, first);
-            out.push('–');
-            push_count(out, last);
-            out.push_str(" 件目 <span class=\"en\">rows ");
-            push_count(out, first);
-            out.push('–');
-            push_count(out, last);
-            out.push_str(" of ");
-            push_count(out, s.total);
-            out.push_str("</span></summary>\n");
-            table(out, page);
+            page_label(out, lang, first, last, s.total);
+            out.push_str("</summary>\n");
+            table(out, page, lang);
             out.push_str("</details>\n");
         }
     }
     let more = s.total - s.shown.len();
     if more > 0 {
-        out.push_str("<p class=\"more\">ほか ");
-        push_count(out, more);
-        out.push_str(" 件は report.csv にあります。 <span class=\"en\">");
-        push_count(out, more);
-        out.push_str(" more in report.csv.</span></p>\n");
+        more_note(out, lang, more, "report.csv");
     }
     out.push_str("</details>\n</section>\n");
 }
 
-/// One table of action rows.
-fn table(out: &mut String, rows: &[&Action]) {
-    out.push_str(
-        "<div class=\"scroll\"><table class=\"actions\">\n<thead><tr>\
-         <th>ECS-ID</th>\
-         <th>学籍番号<span class=\"en\">student no</span></th>\
-         <th>氏名<span class=\"en\">name / kana</span></th>\
-         <th>所属<span class=\"en\">faculty / status</span></th>\
-         <th>規則<span class=\"en\">rule</span></th>\
-         <th>入力<span class=\"en\">source file:row</span></th>\
-         <th>日付<span class=\"en\">dates</span></th>\
-         <th>配付<span class=\"en\">delivery</span></th>\
-         <th>変更<span class=\"en\">changes</span></th>\
-         <th>理由<span class=\"en\">reason</span></th>\
-         </tr></thead>\n<tbody>\n",
+/// `ほか 94,850 件は report.csv にあります。`
+fn more_note(out: &mut String, lang: Lang, more: usize, file: &str) {
+    let mut n = String::new();
+    push_count(&mut n, more);
+    out.push_str("<p class=\"more\">");
+    label(
+        out,
+        lang,
+        &format!("ほか {n} 件は {file} にあります。"),
+        &format!("{n} more in {file}."),
     );
+    out.push_str("</p>\n");
+}
+
+/// One table of action rows.
+fn table(out: &mut String, rows: &[&Action], lang: Lang) {
+    out.push_str("<div class=\"scroll\"><table class=\"actions\">\n<thead><tr><th>ECS-ID</th>");
+    for (ja, en) in [
+        ("学籍番号", "student no"),
+        ("氏名", "name / kana"),
+        ("所属", "faculty / status"),
+        ("規則", "rule"),
+        ("入力", "source file:row"),
+        ("日付", "dates"),
+        ("配付", "delivery"),
+        ("変更", "changes"),
+        ("理由", "reason"),
+    ] {
+        th(out, lang, "", ja, en);
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
     for a in rows {
-        row(out, a);
+        row(out, a, lang);
     }
     out.push_str("</tbody>\n</table></div>\n");
 }
 
-fn row(out: &mut String, a: &Action) {
+fn row(out: &mut String, a: &Action, lang: Lang) {
     out.push_str("<tr><td class=\"id\">");
     push_or_dash(out, a.ecs_id.as_ref().map_or("", |id| id.as_str()));
     out.push_str("</td><td class=\"id\">");
     push_or_dash(out, a.person.student_no.as_ref().map_or("", |n| n.as_str()));
-    out.push_str("</td><td class=\"name\">");
-    push_or_dash(out, &a.person.name);
+    out.push_str("</td><td class=\"name\"");
     if !a.person.name_kana.is_empty() {
-        out.push_str("<span class=\"sub\">");
+        out.push_str(" title=\"");
         escape_into(out, &a.person.name_kana);
-        out.push_str("</span>");
+        out.push('"');
     }
+    out.push('>');
+    push_or_dash(out, &a.person.name);
     out.push_str("</td><td class=\"fac\">");
     push_or_dash(out, &a.person.faculty);
     if let Some(status) = a.person.status {
         out.push_str("<span class=\"sub\">");
-        out.push_str(status.label_ja());
+        label(
+            out,
+            lang,
+            status.label_ja(),
+            &status.as_str().replace('_', " "),
+        );
         out.push_str("</span>");
     }
-    let _ = write!(out, "</td><td>{}</td><td class=\"src\">", a.rule);
+    let _ = write!(
+        out,
+        "</td><td><a href=\"#legend\">{}</a></td><td class=\"src\">",
+        a.rule
+    );
     match &a.source {
         Some(src) => {
             escape_into(out, &src.file);
@@ -393,26 +480,27 @@ fn row(out: &mut String, a: &Action) {
         None => out.push('—'),
     }
     out.push_str("</td><td class=\"dates\">");
+    let (eff_ja, eff_en) = effective_label(a);
     let dates = [
-        ("異動", "effective", a.effective_on),
+        (eff_ja, eff_en, a.effective_on),
         ("通知", "notice", a.notice_on),
         ("停止", "stop", a.stop_on),
     ];
     let mut any = false;
     for (ja, en, date) in dates {
         if let Some(d) = date {
-            let _ = write!(
-                out,
-                "<span class=\"date\"><span class=\"dl\" title=\"{en}\">{ja}</span> "
-            );
+            out.push_str("<span class=\"date\"><span class=\"dl\">");
+            label(out, lang, ja, en);
+            out.push_str("</span> ");
             push_date(out, d);
             out.push_str("</span>");
             any = true;
         }
     }
     if let Some(r) = a.stop_reason {
-        let (ja, en) = (r.label_ja(), r.as_str());
-        let _ = write!(out, "<span class=\"sub\" title=\"{en}\">{ja}</span>");
+        out.push_str("<span class=\"sub\">");
+        label(out, lang, r.label_ja(), &r.as_str().replace('_', " "));
+        out.push_str("</span>");
         any = true;
     }
     if !any {
@@ -420,10 +508,7 @@ fn row(out: &mut String, a: &Action) {
     }
     out.push_str("</td><td>");
     match a.delivery {
-        Some(d) => {
-            let (ja, en) = (d.label_ja(), d.as_str());
-            let _ = write!(out, "{ja}<span class=\"sub\">{en}</span>");
-        }
+        Some(d) => label(out, lang, d.label_ja(), d.as_str()),
         None => out.push('—'),
     }
     out.push_str("</td><td>");
@@ -444,30 +529,32 @@ fn row(out: &mut String, a: &Action) {
     }
     out.push_str("</td><td class=\"reason\">");
     if let Some(r) = a.review {
-        let (ja, en) = (r.label_ja(), r.as_str());
-        let _ = write!(out, "<span class=\"badge\" title=\"{en}\">{ja}</span> ");
+        out.push_str("<span class=\"badge\">");
+        label(out, lang, r.label_ja(), &r.as_str().replace('_', " "));
+        out.push_str("</span> ");
     }
-    escape_into(out, &a.reason_ja);
-    if !a.reason_en.is_empty() {
-        out.push_str("<span class=\"sub\">");
-        escape_into(out, &a.reason_en);
-        out.push_str("</span>");
+    if a.reason_en.is_empty() {
+        escape_into(out, &a.reason_ja);
+    } else {
+        label(out, lang, &a.reason_ja, &a.reason_en);
     }
     out.push_str("</td></tr>\n");
 }
 
-fn warnings(out: &mut String, plan: &Plan) {
+fn warnings(out: &mut String, plan: &Plan, lang: Lang) {
     if plan.warnings.is_empty() {
         return;
     }
     let n = plan.warnings.len();
     let _ = write!(
         out,
-        "<section id=\"warnings\" class=\"warnings\">\n<details{}>\n<summary><h2>警告 <span class=\"en\">warnings</span> <span class=\"n\">",
+        "<section id=\"warnings\" class=\"warnings\">\n<details{}>\n<summary><h2>",
         if n <= OPEN_MAX { " open" } else { "" },
     );
+    label(out, lang, "警告", "warnings");
+    out.push_str(" <span class=\"n\">");
     push_count(out, n);
-    out.push_str(" 件</span></h2></summary>\n<ul>\n");
+    out.push_str("</span></h2></summary>\n<ul>\n");
     for w in plan.warnings.iter().take(MAX_ROWS) {
         out.push_str("<li>");
         escape_into(out, w);
@@ -476,18 +563,13 @@ fn warnings(out: &mut String, plan: &Plan) {
     out.push_str("</ul>\n");
     if n > MAX_ROWS {
         // Warnings are not rows of report.csv; the full list is in the plan.
-        let more = n - MAX_ROWS;
-        out.push_str("<p class=\"more\">ほか ");
-        push_count(out, more);
-        out.push_str(" 件は plan.json にあります。 <span class=\"en\">");
-        push_count(out, more);
-        out.push_str(" more in plan.json.</span></p>\n");
+        more_note(out, lang, n - MAX_ROWS, "plan.json");
     }
     out.push_str("</details>\n</section>\n");
 }
 
 /// Appends `s` with `& < > " '` replaced by entities, safe in text and in quoted attributes.
-fn escape_into(out: &mut String, s: &str) {
+pub(crate) fn escape_into(out: &mut String, s: &str) {
     let mut start = 0;
     for (i, ch) in s.char_indices() {
         let entity = match ch {
@@ -557,8 +639,6 @@ main { max-width: 1400px; margin: 0 auto; padding: 24px 28px 48px; }
 h1 { font-size: 22px; margin: 0 0 12px; }
 h2 { font-size: 17px; margin: 28px 0 10px; display: inline; }
 section > h2, header > h2 { display: block; }
-.en { color: var(--muted); font-weight: normal; font-size: 0.85em; }
-th .en { display: block; font-size: 11px; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.92em; }
 h2 code, td code, th code { color: var(--muted); }
 a { color: var(--accent); text-decoration: none; }
@@ -611,239 +691,22 @@ details.page { margin: 2px 0; }
 details.page > summary { padding: 3px 0; color: var(--accent); font-variant-numeric: tabular-nums; }
 details.page[open] > summary { font-weight: 600; }
 section.warnings ul { margin: 6px 0; padding: 8px 12px 8px 28px; background: var(--warn-bg); border-radius: 6px; }
+section.outcome p { font-size: 15px; font-weight: 600; padding: 10px 14px; border-radius: 6px; margin: 0 0 16px; }
+.outcome.applied p { background: #dafbe1; border-left: 4px solid #1a7f37; }
+.outcome.guarded p { background: var(--warn-bg); border-left: 4px solid #cf222e; }
+.outcome.dry-run p { background: #ddf4ff; border-left: 4px solid var(--accent); }
+.outcome.applying p { background: var(--review-bg); border-left: 4px solid #d4a72c; }
+code.cmd { background: var(--bg); border: 1px solid var(--line); padding: 1px 5px; border-radius: 4px; color: var(--fg); }
+dl.legend { display: grid; grid-template-columns: repeat(auto-fill, minmax(34em, 1fr)); gap: 0 24px; margin: 4px 0; font-size: 12.5px; }
+dl.legend div { display: flex; gap: 8px; }
+dl.legend dt { font-weight: 600; min-width: 2.6em; }
+dl.legend dd { margin: 0; }
+dl.legend div.unused { color: var(--muted); }
+td.name[title] { text-decoration: underline dotted var(--line); }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); padding-top: 10px; }
 @media print { details { display: block; } thead th { position: static; } }
 "#;
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::domain::plan::Rule;
-    use crate::report::fixture;
-
-    #[test]
-    fn script_in_name_is_escaped() {
-        let html = report_html(&fixture::small());
-        assert!(!html.contains("<script>"));
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    }
-
-    #[test]
-    fn every_special_character_is_escaped() {
-        let mut out = String::new();
-        escape_into(&mut out, "a&b<c>d\"e'f 髙﨑");
-        assert_eq!(out, "a&amp;b&lt;c&gt;d&quot;e&#39;f 髙﨑");
-    }
-
-    #[test]
-    fn data_in_every_field_is_escaped() {
-        let evil = "<b>\"x\"</b>";
-        let mut a = fixture::action(ActionKind::Review, Rule::R6, evil, evil);
-        a.person.name_kana = evil.into();
-        a.reason_ja = evil.into();
-        a.reason_en = evil.into();
-        a.source = Some(crate::domain::plan::Source {
-            file: evil.into(),
-            row: 1,
-        });
-        a.changes = vec![crate::domain::plan::Change {
-            field: evil.into(),
-            from: evil.into(),
-            to: evil.into(),
-        }];
-        let mut plan = fixture::plan(vec![a]);
-        plan.warnings = vec![evil.into()];
-        plan.store_digest = evil.into();
-        plan.inputs[0].name = evil.into();
-        plan.inputs[0].sha256 = evil.into();
-        let html = report_html(&plan);
-        assert!(!html.contains("<b>"));
-        assert!(!html.contains("\"x\""));
-    }
-
-    #[test]
-    fn counts_per_faculty() {
-        let plan = fixture::plan(vec![
-            fixture::action(ActionKind::Create, Rule::R1, "a", "工学部"),
-            fixture::action(ActionKind::Create, Rule::R1, "b", "工学部"),
-            fixture::action(ActionKind::Depart, Rule::R5, "c", "工学部"),
-            fixture::action(ActionKind::Create, Rule::R1, "d", "文学部"),
-            fixture::action(ActionKind::Review, Rule::R6, "e", ""),
-        ]);
-        let counts = faculty_counts(&plan);
-        let of = |f: &str, k: ActionKind| counts.get(f).map_or(0, |row| row[k as usize]);
-        assert_eq!(counts.len(), 3);
-        assert_eq!(of("工学部", ActionKind::Create), 2);
-        assert_eq!(of("工学部", ActionKind::Depart), 1);
-        assert_eq!(of("工学部", ActionKind::Review), 0);
-        assert_eq!(of("文学部", ActionKind::Create), 1);
-        assert_eq!(of("", ActionKind::Review), 1);
-        let total: usize = counts.values().flatten().sum();
-        assert_eq!(total, plan.actions.len());
-    }
-
-    #[test]
-    fn summary_first_then_inputs_warnings_review_and_the_other_kinds() {
-        let html = report_html(&fixture::small());
-        let at = |id: &str| html.find(&format!("<section id=\"{id}\"")).unwrap();
-        let order = [
-            "summary", "rules", "faculty", "inputs", "warnings", "review", "create", "update",
-            "depart", "stop",
-        ];
-        for pair in order.windows(2) {
-            assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
-        }
-        assert!(html.contains("<a href=\"#review\">要確認 1 件："));
-    }
-
-    #[test]
-    fn counts_per_rule() {
-        let plan = fixture::small();
-        let counts: Vec<(Rule, usize)> = rule_counts(&plan).into_iter().collect();
-        assert_eq!(
-            counts,
-            [
-                (Rule::R3, 1),
-                (Rule::R5, 1),
-                (Rule::R6, 1),
-                (Rule::R7, 1),
-                (Rule::R9, 1)
-            ]
-        );
-    }
-
-    #[test]
-    fn digest_is_shortened() {
-        assert_eq!(short("3f2a9c1e7b6d5a4f"), "3f2a9c1e7b6d");
-        assert_eq!(short("abc"), "abc");
-    }
-
-    #[test]
-    fn thousands_separators() {
-        for (n, expected) in [(0, "0"), (999, "999"), (1_000, "1,000"), (98_000, "98,000")] {
-            let mut out = String::new();
-            push_count(&mut out, n);
-            assert_eq!(out, expected);
-        }
-    }
-
-    #[test]
-    fn snapshot_small_plan() {
-        let html = report_html(&fixture::small());
-        // The stylesheet is presentation; the snapshot is about structure and data.
-        let html = html.replace(CSS, "/* CSS */\n");
-        insta::assert_snapshot!(html);
-    }
-
-    /// The action rows of the page (`<tr>`s of the action tables).
-    fn action_rows(html: &str) -> usize {
-        html.matches("<tr><td class=\"id\">").count()
-    }
-
-    #[test]
-    fn small_sections_are_one_open_table() {
-        let html = report_html(&fixture::small());
-        assert!(!html.contains("class=\"page\""));
-        assert_eq!(
-            html.matches("<details open>").count(),
-            6,
-            "five kinds and the warnings"
-        );
-        assert_eq!(action_rows(&html), 5);
-    }
-
-    #[test]
-    fn long_sections_are_paged_with_every_row() {
-        // 2,000 actions: 1,300 creates (three pages), 500 departures (one page), 200 reviews.
-        let mut actions = Vec::new();
-        for (kind, rule, n) in [
-            (ActionKind::Review, Rule::R6, 200),
-            (ActionKind::Create, Rule::R1, 1_300),
-            (ActionKind::Depart, Rule::R5, 500),
-        ] {
-            for i in 0..n {
-                let mut a = fixture::action(kind, rule, &format!("山田 {i:04}"), "工学部");
-                a.ecs_id = Some(crate::domain::model::EcsId::new(&format!(
-                    "{}{i:05}",
-                    &kind.as_str()[..1]
-                )));
-                actions.push(a);
-            }
-        }
-        let plan = fixture::plan(actions);
-        let html = report_html(&plan);
-
-        // Summary and counts before any section of rows.
-        let first_rows = html.find("<table class=\"actions\">").unwrap();
-        assert!(html.find("<section id=\"summary\"").unwrap() < first_rows);
-        assert!(html.find("<section id=\"faculty\"").unwrap() < first_rows);
-        assert!(html.contains("<td class=\"num\">1,300</td>"));
-
-        // Every row is on the page, each once, in plan order.
-        assert_eq!(action_rows(&html), 2_000);
-        let mut last = 0;
-        for a in &plan.actions {
-            let id = a.ecs_id.as_ref().unwrap().as_str();
-            let cell = format!("<tr><td class=\"id\">{id}</td>");
-            assert_eq!(html.matches(&cell).count(), 1, "{id}");
-            let at = html.find(&cell).unwrap();
-            assert!(at > last, "{id} out of order");
-            last = at;
-        }
-
-        // Creates: a closed section of three pages, only the first open.
-        let create = &html[html.find("<section id=\"create\"").unwrap()..];
-        let create = &create[..create.find("</section>").unwrap()];
-        assert!(create.starts_with("<section id=\"create\" class=\"kind\">\n<details>\n"));
-        assert_eq!(create.matches("<details class=\"page\"").count(), 3);
-        assert!(create.contains(
-            "<details class=\"page\" id=\"create-p1\" open>\n<summary>1–500 件目 \
-             <span class=\"en\">rows 1–500 of 1,300</span></summary>"
-        ));
-        assert!(
-            create.contains("<details class=\"page\" id=\"create-p2\">\n<summary>501–1,000 件目")
-        );
-        assert!(
-            create.contains("<details class=\"page\" id=\"create-p3\">\n<summary>1,001–1,300 件目")
-        );
-        assert_eq!(action_rows(create), 1_300);
-        assert!(!create.contains("report.csv にあります"));
-
-        // Departures fit one page: one table, no pager. Reviews stay open.
-        let depart = &html[html.find("<section id=\"depart\"").unwrap()..];
-        assert!(!depart[..depart.find("</section>").unwrap()].contains("class=\"page\""));
-        assert!(html.contains("<section id=\"review\" class=\"kind review\">\n<details open>\n"));
-    }
-
-    #[test]
-    fn large_plan_caps_rows_and_closes_sections() {
-        let create = fixture::action(ActionKind::Create, Rule::R1, "山田 太郎", "工学部");
-        let review = fixture::action(ActionKind::Review, Rule::R6, "山田 次郎", "文学部");
-        let mut actions = vec![review; 150];
-        actions.extend(std::iter::repeat_n(create, 99_850));
-        let plan = fixture::plan(actions);
-        let start = std::time::Instant::now();
-        let html = report_html(&plan);
-        let elapsed = start.elapsed();
-        assert!(html.contains("ほか 94,850 件は report.csv にあります。"));
-        assert!(html.contains("94,850 more in report.csv."));
-        assert_eq!(action_rows(&html), MAX_ROWS + 150);
-        assert_eq!(
-            html.matches("<details class=\"page\"").count(),
-            MAX_ROWS / PAGE_ROWS
-        );
-        assert_eq!(
-            html.matches("<details class=\"page\" id=\"create-p1\" open>")
-                .count(),
-            1
-        );
-        assert!(html.contains("<section id=\"create\" class=\"kind\">\n<details>\n"));
-        assert!(html.contains("<section id=\"review\" class=\"kind review\">\n<details open>\n"));
-        // Not a timing assertion (CI machines vary); printed for `--nocapture` runs.
-        println!(
-            "100,000 actions rendered in {elapsed:?}, {} bytes",
-            html.len()
-        );
-    }
-}
+#[path = "html_tests.rs"]
+mod tests;

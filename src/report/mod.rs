@@ -18,6 +18,8 @@ mod held;
 mod html;
 mod inputs;
 mod json;
+pub mod view;
+pub(crate) mod xlsx;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -33,11 +35,14 @@ pub use self::csv::report_csv;
 pub use self::html::report_html;
 pub(crate) use self::inputs::{render_input_refs, render_inputs};
 pub(crate) use self::json::read_plan_json;
+pub use self::view::{Lang, Limit, Status, View};
+pub use self::xlsx::report_xlsx;
 
 /// File names inside the output folder.
 pub(crate) const PLAN_JSON: &str = "plan.json";
 pub(crate) const REPORT_CSV: &str = "report.csv";
 pub(crate) const REPORT_HTML: &str = "report.html";
+pub(crate) const REPORT_XLSX: &str = "report.xlsx";
 
 /// Where [`write_all`] put the three files.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +50,7 @@ pub struct ReportPaths {
     pub plan_json: PathBuf,
     pub report_csv: PathBuf,
     pub report_html: PathBuf,
+    pub report_xlsx: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,12 +95,13 @@ pub(crate) fn summary_line(plan: &Plan) -> String {
     )
 }
 
-/// Writes `plan.json`, `report.csv` and `report.html` into `out_dir` (created if missing).
+/// Writes `plan.json`, `report.csv`, `report.xlsx` and `report.html` (its outcome line and
+/// language from `view`) into `out_dir` (created if missing).
 ///
-/// The three files are rendered in parallel, each into a temporary file next to its final
-/// name; only when all three are written and synced are they renamed into place, so on error
-/// no earlier file is replaced and no temporary is left behind.
-pub fn write_all(plan: &Plan, out_dir: &Path) -> Result<ReportPaths, ReportError> {
+/// The files are rendered in parallel, each into a temporary file next to its final name; only
+/// when all are written and synced are they renamed into place, so on error no earlier file is
+/// replaced and no temporary is left behind.
+pub fn write_all(plan: &Plan, out_dir: &Path, view: &View) -> Result<ReportPaths, ReportError> {
     crate::private::create_dir_all(out_dir).map_err(|source| ReportError::CreateDir {
         path: out_dir.to_path_buf(),
         source,
@@ -103,21 +110,27 @@ pub fn write_all(plan: &Plan, out_dir: &Path) -> Result<ReportPaths, ReportError
         plan_json: out_dir.join(PLAN_JSON),
         report_csv: out_dir.join(REPORT_CSV),
         report_html: out_dir.join(REPORT_HTML),
+        report_xlsx: out_dir.join(REPORT_XLSX),
     };
     // The three files are independent; plan.json (≈ 1.1 KB per action) and the CSV (≈ 0.4 KB)
     // also spread their actions over the pool, so a free core always has work.
-    let (json, (csv, html)) = rayon::join(
-        || stage(&paths.plan_json, |w| json::write_plan_json(plan, w)),
+    let ((json, xlsx), (csv, html)) = rayon::join(
+        || {
+            rayon::join(
+                || stage(&paths.plan_json, |w| json::write_plan_json(plan, w)),
+                || stage(&paths.report_xlsx, |w| xlsx::write_xlsx(plan, w)),
+            )
+        },
         || {
             rayon::join(
                 || stage(&paths.report_csv, |w| csv::write_csv(plan, w)),
-                || stage(&paths.report_html, |w| html::write_html(plan, w)),
+                || stage(&paths.report_html, |w| html::write_html(plan, view, w)),
             )
         },
     );
-    let mut staged = Vec::with_capacity(3);
+    let mut staged = Vec::with_capacity(4);
     let mut first_error = None;
-    for s in [json, csv, html] {
+    for s in [json, xlsx, csv, html] {
         match s {
             Ok(s) => staged.push(s),
             Err(e) => {
@@ -137,6 +150,14 @@ pub fn write_all(plan: &Plan, out_dir: &Path) -> Result<ReportPaths, ReportError
         }
     }
     Ok(paths)
+}
+
+/// Writes `report.html` alone into `out_dir` again, for a new outcome line (a run's plan once
+/// it is applied); the other files stay as they are.
+pub fn rewrite_html(plan: &Plan, out_dir: &Path, view: &View) -> Result<PathBuf, ReportError> {
+    let path = out_dir.join(REPORT_HTML);
+    stage(&path, |w| html::write_html(plan, view, w))?.publish()?;
+    Ok(path)
 }
 
 /// The plan as JSON with a trailing newline, one input, action or warning per line, fields in
@@ -429,6 +450,10 @@ pub(crate) mod fixture {
 mod tests {
     use super::*;
 
+    fn dry() -> View {
+        View::dry_run(Path::new("out/plan.json"), Lang::Ja)
+    }
+
     #[test]
     fn plan_json_is_deterministic_pretty_and_newline_terminated() {
         let plan = fixture::small();
@@ -490,21 +515,37 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let plan = fixture::small();
-        let paths = write_all(&plan, &out).unwrap();
+        let view = View::dry_run(&out.join(PLAN_JSON), Lang::Ja);
+        let paths = write_all(&plan, &out, &view).unwrap();
         assert_eq!(std::fs::read(&paths.plan_json).unwrap(), plan_json(&plan));
         assert_eq!(std::fs::read(&paths.report_csv).unwrap(), report_csv(&plan));
         assert_eq!(
             std::fs::read_to_string(&paths.report_html).unwrap(),
-            report_html(&plan)
+            report_html(&plan, &view)
+        );
+        assert!(
+            std::fs::read(&paths.report_xlsx)
+                .unwrap()
+                .starts_with(b"PK")
         );
         // A second run replaces the files in place.
-        write_all(&plan, &out).unwrap();
+        write_all(&plan, &out, &view).unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&out)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, [PLAN_JSON, REPORT_CSV, REPORT_HTML]);
+        assert_eq!(names, [PLAN_JSON, REPORT_CSV, REPORT_HTML, REPORT_XLSX]);
+        // The outcome line changes alone.
+        let applied = View {
+            status: Status::Applied {
+                at: "2026-04-02 02:31 JST".into(),
+            },
+            lang: Lang::Ja,
+        };
+        rewrite_html(&plan, &out, &applied).unwrap();
+        let html = std::fs::read_to_string(&paths.report_html).unwrap();
+        assert!(html.contains("適用済み 2026-04-02 02:31 JST"), "{html}");
     }
 
     #[test]
@@ -513,7 +554,7 @@ mod tests {
         // A file where the output folder should be.
         let blocked = dir.path().join("blocked");
         std::fs::write(&blocked, b"").unwrap();
-        let err = write_all(&fixture::small(), &blocked).unwrap_err();
+        let err = write_all(&fixture::small(), &blocked, &dry()).unwrap_err();
         assert!(err.to_string().contains("blocked"), "{err}");
         assert!(
             err.to_string().starts_with("cannot create report folder `"),
@@ -523,7 +564,7 @@ mod tests {
         // A folder where plan.json should be: the rename fails and the temporary is removed.
         let out = dir.path().join("out");
         std::fs::create_dir_all(out.join(PLAN_JSON)).unwrap();
-        let err = write_all(&fixture::small(), &out).unwrap_err();
+        let err = write_all(&fixture::small(), &out, &dry()).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("cannot write `"), "{msg}");
         assert!(msg.contains("plan.json"), "{msg}");

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod apply;
+mod browser;
 mod check;
 mod common;
 mod hold;
@@ -12,7 +13,9 @@ mod ingest;
 mod install;
 mod mail;
 mod mail_faults;
+mod metrics;
 mod nights;
+mod operators;
 mod plan;
 mod private;
 mod recover;

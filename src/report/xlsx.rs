@@ -1,0 +1,223 @@
+//! The Excel copies of the lists people open in Excel: `report.xlsx` (the report's action list)
+//! and the letter lists of `letters/`. Excel reads a CSV's `09268011` as the number 9268011;
+//! here every identifier is a text cell in a column formatted as text (`@`), so its zeros stay
+//! and a value typed into the column stays text too. The header row is frozen and has filters,
+//! dates are date cells (`yyyy-mm-dd`) so the filters sort and pick them as dates, and columns
+//! have widths that fit their usual contents. A cell is never a formula: text that starts with
+//! `=` is text, so nothing needs neutralising as in the CSV files.
+
+use std::io::{self, Write};
+
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
+
+use crate::domain::plan::{Action, Plan};
+
+/// A column: its header, its width in characters, and whether it holds identifiers (text).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub header: &'static str,
+    pub width: f64,
+    pub text: bool,
+}
+
+/// One cell of a row.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell<'a> {
+    Text(&'a str),
+    Owned(String),
+    Number(f64),
+    Date(Option<NaiveDate>),
+}
+
+/// A workbook of one sheet named `sheet`: `columns` as a frozen, filtered header row, then
+/// `rows`, as the bytes of an `.xlsx` file.
+pub(crate) fn workbook<'a>(
+    sheet: &str,
+    columns: &[Column],
+    rows: impl Iterator<Item = Vec<Cell<'a>>>,
+) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name(sheet)?;
+    let header = Format::new()
+        .set_bold()
+        .set_background_color(0xF2F2F2)
+        .set_border_bottom(FormatBorder::Thin);
+    let text = Format::new().set_num_format("@");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (c, col) in (0u16..).zip(columns) {
+        ws.set_column_width(c, col.width)?;
+        if col.text {
+            ws.set_column_format(c, &text)?;
+        }
+        ws.write_string_with_format(0, c, col.header, &header)?;
+    }
+    let mut last_row = 0u32;
+    for (r, cells) in (1u32..).zip(rows) {
+        last_row = r;
+        for (c, cell) in (0u16..).zip(cells) {
+            let is_text = columns.get(usize::from(c)).is_some_and(|col| col.text);
+            match cell {
+                Cell::Text("") | Cell::Date(None) => {}
+                Cell::Owned(s) if s.is_empty() => {}
+                Cell::Text(s) => put_text(ws, r, c, s, is_text.then_some(&text))?,
+                Cell::Owned(s) => put_text(ws, r, c, &s, is_text.then_some(&text))?,
+                Cell::Number(n) => {
+                    ws.write_number(r, c, n)?;
+                }
+                Cell::Date(Some(d)) => {
+                    let day = excel_date(d)?;
+                    ws.write_date_with_format(r, c, &day, &date)?;
+                }
+            }
+        }
+    }
+    let last_col = u16::try_from(columns.len().saturating_sub(1)).unwrap_or(0);
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, last_row, last_col)?;
+    book.save_to_buffer()
+}
+
+fn put_text(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    r: u32,
+    c: u16,
+    s: &str,
+    format: Option<&Format>,
+) -> Result<(), XlsxError> {
+    match format {
+        Some(f) => ws.write_string_with_format(r, c, s, f)?,
+        None => ws.write_string(r, c, s)?,
+    };
+    Ok(())
+}
+
+/// A date as Excel holds it; a year Excel cannot show (before 1900) is an error, never a
+/// wrong date.
+fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
+    let year = u16::try_from(d.year()).map_err(|_| XlsxError::DateTimeRangeError(d.to_string()))?;
+    // Month and day always fit a byte.
+    ExcelDateTime::from_ymd(year, d.month() as u8, d.day() as u8)
+}
+
+/// The columns of `report.xlsx`.
+const COLUMNS: [Column; 19] = [
+    col("種別 action", 16.0, false),
+    col("規則 rule", 7.0, false),
+    col("ECS-ID", 11.0, true),
+    col("学籍番号 student_no", 13.0, true),
+    col("個人番号 person_id", 13.0, true),
+    col("氏名 name", 16.0, false),
+    col("氏名カナ name_kana", 18.0, false),
+    col("所属 faculty", 18.0, false),
+    col("身分 status", 10.0, false),
+    col("入力ファイル file", 26.0, false),
+    col("行 row", 6.0, false),
+    col("日付の意味 date is", 12.0, false),
+    col("日付 date", 11.0, false),
+    col("通知日 notice_on", 11.0, false),
+    col("停止日 stop_on", 11.0, false),
+    col("停止理由 stop_reason", 14.0, false),
+    col("配付 delivery", 12.0, false),
+    col("変更 changes", 30.0, false),
+    col("理由 reason", 60.0, false),
+];
+
+const fn col(header: &'static str, width: f64, text: bool) -> Column {
+    Column {
+        header,
+        width,
+        text,
+    }
+}
+
+/// Writes `report.xlsx` into `w`: one row per action, in plan order, as `report.csv`.
+pub(crate) fn write_xlsx<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
+    w.write_all(&report_xlsx(plan)?)
+}
+
+/// `report.xlsx` as bytes.
+pub fn report_xlsx(plan: &Plan) -> io::Result<Vec<u8>> {
+    workbook("actions", &COLUMNS, plan.actions.iter().map(cells))
+        .map_err(|e| io::Error::other(format!("report.xlsx: {e}")))
+}
+
+fn cells(a: &Action) -> Vec<Cell<'_>> {
+    let (date_ja, date_en) = super::view::effective_label(a);
+    let changes: Vec<String> = a
+        .changes
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+        .collect();
+    let reason = match a.review {
+        Some(r) => format!("[{}] {}", r.label_ja(), a.reason_ja),
+        None => a.reason_ja.clone(),
+    };
+    vec![
+        Cell::Owned(format!("{} {}", a.kind.label_ja(), a.kind.as_str())),
+        Cell::Text(a.rule.as_str()),
+        Cell::Text(a.ecs_id.as_ref().map_or("", |id| id.as_str())),
+        Cell::Text(a.person.student_no.as_ref().map_or("", |n| n.as_str())),
+        Cell::Text(a.person.person_id.as_ref().map_or("", |n| n.as_str())),
+        Cell::Text(&a.person.name),
+        Cell::Text(&a.person.name_kana),
+        Cell::Text(&a.person.faculty),
+        Cell::Text(a.person.status.map_or("", |s| s.label_ja())),
+        Cell::Text(a.source.as_ref().map_or("", |s| s.file.as_str())),
+        match &a.source {
+            Some(s) => Cell::Number(f64::from(s.row)),
+            None => Cell::Text(""),
+        },
+        if a.effective_on.is_some() {
+            Cell::Owned(format!("{date_ja} {date_en}"))
+        } else {
+            Cell::Text("")
+        },
+        Cell::Date(a.effective_on),
+        Cell::Date(a.notice_on),
+        Cell::Date(a.stop_on),
+        Cell::Text(a.stop_reason.map_or("", |r| r.label_ja())),
+        Cell::Text(a.delivery.map_or("", |d| d.label_ja())),
+        Cell::Owned(changes.join("\n")),
+        Cell::Owned(reason),
+    ]
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used)]
+mod tests {
+    use calamine::{Data, Reader, Xlsx};
+
+    use super::*;
+    use crate::report::fixture;
+
+    #[test]
+    fn identifiers_stay_text_and_dates_are_dates() {
+        let mut plan = fixture::small();
+        plan.actions[1].person.student_no = Some(crate::domain::model::StudentNo::new("09268011"));
+        let mut bytes = Vec::new();
+        write_xlsx(&plan, &mut bytes).unwrap();
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range("actions").unwrap();
+        assert_eq!(range.height(), plan.actions.len() + 1);
+        assert_eq!(
+            range.get_value((0, 3)),
+            Some(&Data::String("学籍番号 student_no".into()))
+        );
+        assert_eq!(
+            range.get_value((2, 3)),
+            Some(&Data::String("09268011".into()))
+        );
+        // A name that looks like a formula is text, as it was given.
+        let formula = (1..range.height() as u32)
+            .find(|&r| range.get_value((r, 5)) == Some(&Data::String("=cmd|' /C calc'!A0".into())));
+        assert!(formula.is_some());
+        // The create's admission date is a date cell.
+        assert!(matches!(range.get_value((2, 12)), Some(Data::DateTime(_))));
+        assert_eq!(
+            range.get_value((2, 11)),
+            Some(&Data::String("入学 admitted".into()))
+        );
+    }
+}
