@@ -117,7 +117,8 @@ On the target, as root, create the user and groups and hand over the folders:
   groupadd --system $REGISTRAR_GROUP
   useradd --system --user-group --home-dir $REGSYNC_HOME --shell /usr/sbin/nologin $user
   usermod --append --groups $REGISTRAR_GROUP $user
-  chown -R $user:$user $REGSYNC_HOME && chown $user:$REGISTRAR_GROUP $REGSYNC_HOME/inbox && chmod 2770 $REGSYNC_HOME/inbox
+  chown -R $user:$user $REGSYNC_HOME && chown root:$user $REGSYNC_HOME/regsync.toml
+  chown $user:$REGISTRAR_GROUP $REGSYNC_HOME/inbox && chmod 2770 $REGSYNC_HOME/inbox
 DONE
 fi
 cat <<DONE

@@ -843,6 +843,8 @@ mod tests {
         assert_eq!(Encoding::Utf8Bom.label(), "UTF-8 (BOM)");
         assert_eq!(Encoding::Utf8.label(), "UTF-8");
         assert_eq!(Encoding::Cp932.label(), "CP932 (Windows-31J)");
+        assert_eq!(Encoding::Utf16Le.label(), "UTF-16LE (BOM)");
+        assert_eq!(Encoding::Utf16Be.label(), "UTF-16BE (BOM)");
     }
 
     const CP932_TEXT: &str = "[a-zA-Z0-9,\r\n ぁ-んァ-ヶｦ-ﾟ①-⑳㈱山田太郎髙高﨑崎德徳\u{FA10}塚渡邊邉齋藤鈴木～－ー÷]{0,64}";
@@ -850,6 +852,22 @@ mod tests {
     fn check_decode_law(bytes: &[u8]) -> Result<(), TestCaseError> {
         match decode_file(bytes) {
             Ok((_, text)) => prop_assert!(!text.contains(REPLACEMENT)),
+            // A UTF-16 file's lines end at the unit U+000A, and its columns count bytes.
+            Err(e) if e.utf16 => {
+                let (le, body) = (bytes[0] == 0xFF, &bytes[2..]);
+                let units: Vec<u16> = body
+                    .chunks(2)
+                    .map(|p| match (p, le) {
+                        ([a, b], true) => u16::from_le_bytes([*a, *b]),
+                        ([a, b], false) => u16::from_be_bytes([*a, *b]),
+                        _ => 0xFFFF,
+                    })
+                    .collect();
+                let lines = 1 + units.iter().filter(|&&u| u == 0x0A).count();
+                prop_assert!(e.line >= 1 && e.line as usize <= lines);
+                prop_assert!(e.column >= 1 && e.column as usize <= bytes.len());
+                prop_assert!(!e.bytes.is_empty() && e.bytes.len() <= 2);
+            }
             Err(e) => {
                 let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
                 prop_assert!(e.line >= 1 && e.line as usize <= lines.len());

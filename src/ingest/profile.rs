@@ -631,6 +631,47 @@ type = "date"
     }
 
     #[test]
+    fn gaiji_entries_map_private_use_code_points_to_standard_text() {
+        let load = |gaiji: &str| {
+            let text = format!(
+                "kind = \"activations\"\ntitle = \"t\"\n[[columns]]\nfield = \"ecs_id\"\nheader = \"ECS-ID\"\nrequired = true\ntype = \"id\"\n[[columns]]\nfield = \"activated_on\"\nheader = \"有効化日\"\nrequired = true\ntype = \"date\"\n[gaiji]\n{gaiji}\n"
+            );
+            Profiles::from_sources([("a.toml".to_string(), text)])
+                .map(|p| p.files[0].gaiji.clone().into_iter().collect::<Vec<_>>())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            load("\"U+E000\" = \"髙\"\n\"u+f8ff\" = \"﨑\""),
+            Ok(vec![
+                ('\u{E000}', "髙".to_string()),
+                ('\u{F8FF}', "﨑".to_string())
+            ])
+        );
+        for (entry, expected) in [
+            (
+                "\"E000\" = \"髙\"",
+                "is not a code point written as `U+E000`",
+            ),
+            (
+                "\"U+ZZZZ\" = \"髙\"",
+                "is not a code point written as `U+E000`",
+            ),
+            ("\"U+9AD9\" = \"高\"", "is not a private-use character"),
+            ("\"U+E000\" = \"\"", "must map to standard characters"),
+            (
+                "\"U+E000\" = \"\u{E001}\"",
+                "must map to standard characters",
+            ),
+        ] {
+            let got = load(entry);
+            assert!(
+                got.as_ref().is_err_and(|e| e.contains(expected)),
+                "{entry}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
     fn an_id_pattern_must_compile_and_belongs_to_id_columns() {
         let profile = |extra: &str, ty: &str| {
             format!(
