@@ -110,25 +110,8 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     // The mass-change guard measures against the accounts not stopped.
     let active = keys.not_stopped();
     let mut plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
-    for t in &inbox.superseded {
-        plan.warnings.push(format!(
-            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night ({}); archived, not planned",
-            t.name(),
-            inbox.newest
-        ));
-    }
-    // The guard's verdict is in the report too: it is what the administrator reads next.
     let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
-    for t in &tripped {
-        plan.warnings.push(format!(
-            "大量変更ガード：何も適用していません / mass-change guard, nothing applied: {} / {}. \
-             Review this report, then `regsync apply {}`, or `regsync run {}` for this run only",
-            t.message_ja(),
-            t.message_en(),
-            report_dir.join("plan.json").display(),
-            t.allow_flag()
-        ));
-    }
+    warn(&mut plan, &inbox, &tripped, &report_dir);
     let view = report_view(&tripped, &report_dir, night.lang);
     crate::report::write_all(&plan, &report_dir, &view)?;
     crate::directory::write_plan_report(settings, Some(&store), &plan, &report_dir)?;
@@ -185,17 +168,6 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         &report_dir,
         &mut summary,
     )?;
-    for taken in &inbox.accepted {
-        if let Some((_, report, rows)) = inbox.held.iter().find(|(sha, ..)| *sha == taken.sha256) {
-            let copy = copy_aside(&settings.rejected, taken, report)?;
-            let _ = write!(
-                summary,
-                " Held: {rows} row(s) of {} (誤りのある行を保留しました。その行の人には今夜何もしません / rows with errors held out, nobody they name was acted on; report: {}.errors.txt).",
-                taken.name(),
-                copy.display()
-            );
-        }
-    }
     // The report's first line now says the plan is in the store, and since when.
     let applied = crate::report::View {
         status: crate::report::Status::Applied {
@@ -205,15 +177,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     };
     crate::report::rewrite_html(&plan, &report_dir, &applied)?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
-    for taken in inbox
-        .accepted
-        .iter()
-        .chain(&inbox.superseded)
-        .chain(&inbox.repeated)
-    {
-        archive_taken(&archive, taken, &mut summary)?;
-    }
-    inbox::discard_staging(&settings.archive)?;
+    file_inputs(settings, &inbox, &archive, &mut summary)?;
     let directory = push_directory(settings, &mut store, &mut summary)?;
     let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
     review_count(&store, &mut summary, &mut stats)?;
@@ -236,6 +200,59 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         report_dir: Some(report_dir),
         stats,
     })
+}
+
+/// The plan's warnings about the night's inputs and guard: superseded snapshots, and the guard's
+/// verdict (it is what the administrator reads next).
+fn warn(plan: &mut Plan, inbox: &Inbox, tripped: &[Tripped], report_dir: &Path) {
+    for t in &inbox.superseded {
+        plan.warnings.push(format!(
+            "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night ({}); archived, not planned",
+            t.name(),
+            inbox.newest
+        ));
+    }
+    for t in tripped {
+        plan.warnings.push(format!(
+            "大量変更ガード：何も適用していません / mass-change guard, nothing applied: {} / {}. \
+             Review this report, then `regsync apply {}`, or `regsync run {}` for this run only",
+            t.message_ja(),
+            t.message_en(),
+            report_dir.join("plan.json").display(),
+            t.allow_flag()
+        ));
+    }
+}
+
+/// After the apply: a copy of each file with held rows goes to `rejected/` with its error
+/// report, for the registrar; every accepted, superseded and already processed file is archived.
+fn file_inputs(
+    settings: &Settings,
+    inbox: &Inbox,
+    archive: &Path,
+    summary: &mut String,
+) -> anyhow::Result<()> {
+    for taken in &inbox.accepted {
+        if let Some((_, report, rows)) = inbox.held.iter().find(|(sha, ..)| *sha == taken.sha256) {
+            let copy = copy_aside(&settings.rejected, taken, report)?;
+            let _ = write!(
+                summary,
+                " Held: {rows} row(s) of {} (誤りのある行を保留しました。その行の人には今夜何もしません / rows with errors held out, nobody they name was acted on; report: {}.errors.txt).",
+                taken.name(),
+                copy.display()
+            );
+        }
+    }
+    for taken in inbox
+        .accepted
+        .iter()
+        .chain(&inbox.superseded)
+        .chain(&inbox.repeated)
+    {
+        archive_taken(archive, taken, summary)?;
+    }
+    inbox::discard_staging(&settings.archive)?;
+    Ok(())
 }
 
 /// The review items open after the run, in the summary and the numbers.
