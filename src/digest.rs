@@ -1,4 +1,4 @@
-//! Lowercase hex and SHA-256 digests, for the shell: ingest names each input file by its
+//! Lowercase hex, base64 and SHA-256 digests, for the shell: ingest names each input file by its
 //! digest, the store derives its own digest and ids, and apply hashes activation keys. It lives
 //! apart from both ends of the data flow so that ingest need not reach into the store for it,
 //! and outside the core, which needs no hashing (`domain` takes no `sha2`).
@@ -19,6 +19,28 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         s.push(DIGITS[usize::from(b & 0xf)] as char);
     }
     s
+}
+
+/// Standard base64 with padding (RFC 4648): SMTP AUTH's credentials, LDIF's `name:: value`.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

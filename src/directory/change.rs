@@ -1,6 +1,7 @@
 //! Entries and the smallest change between what an entry is and what it should be, with its
 //! LDIF (what `directory push --dry-run` prints and the reports show).
 
+use crate::digest::base64;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -203,27 +204,6 @@ fn line(out: &mut String, name: &str, value: &str) {
     } else {
         let _ = writeln!(out, "{name}:: {}", base64(value.as_bytes()));
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(TABLE[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -104,62 +104,68 @@ fn open_item(tx: &Transaction<'_>, id: i64) -> Result<ReviewItem, StoreError> {
     Ok(found)
 }
 
-/// The row's student number of a `name_birth_candidate` item, which the acting resolutions
-/// need, and its action.
-fn candidate_row(found: &ReviewItem, how: &str) -> Result<(Action, StudentNo), StoreError> {
-    let refuse = |why: &str| StoreError::ReviewCannot {
-        id: found.id,
-        how: how.to_string(),
-        why: why.to_string(),
-    };
-    if found.reason != "name_birth_candidate" {
-        return Err(refuse(&format!(
-            "it applies to `name_birth_candidate` items, and this one is `{}`; resolve it with a note",
-            found.reason
-        )));
+/// The action and row's student number of an item of kind `reason`, which the acting
+/// resolutions (`how`) need; any other kind, or a row without a student number, is refused.
+fn item_row(
+    found: &ReviewItem,
+    how: &str,
+    reason: &str,
+) -> Result<(Action, StudentNo), StoreError> {
+    if found.reason != reason {
+        return Err(cannot(
+            found,
+            how,
+            &format!(
+                "it applies to `{reason}` items, and this one is `{}`; resolve it with a note",
+                found.reason
+            ),
+        ));
     }
     let action: Action = serde_json::from_str(&found.details_json)?;
     let student_no = action
         .person
         .student_no
         .clone()
-        .ok_or_else(|| refuse("the row has no student number"))?;
+        .ok_or_else(|| cannot(found, how, "the row has no student number"))?;
     Ok((action, student_no))
 }
 
-/// The row's student number of an `ecs_id_mismatch` item, the account on record and the
-/// ECS-ID the registry wrote, which the R6 resolutions need, and its action.
+fn cannot(found: &ReviewItem, how: &str, why: &str) -> StoreError {
+    StoreError::ReviewCannot {
+        id: found.id,
+        how: how.to_string(),
+        why: why.to_string(),
+    }
+}
+
+/// The row's student number of a `name_birth_candidate` item, and its action.
+fn candidate_row(found: &ReviewItem, how: &str) -> Result<(Action, StudentNo), StoreError> {
+    item_row(found, how, "name_birth_candidate")
+}
+
+/// The row's student number of an `ecs_id_mismatch` item (R6), the account on record and the
+/// ECS-ID the registry wrote, and its action.
 fn mismatch_row(
     found: &ReviewItem,
     how: &str,
 ) -> Result<(Action, StudentNo, String, String), StoreError> {
-    let refuse = |why: &str| StoreError::ReviewCannot {
-        id: found.id,
-        how: how.to_string(),
-        why: why.to_string(),
-    };
-    if found.reason != "ecs_id_mismatch" {
-        return Err(refuse(&format!(
-            "it applies to `ecs_id_mismatch` items (R6), and this one is `{}`",
-            found.reason
-        )));
-    }
-    let action: Action = serde_json::from_str(&found.details_json)?;
-    let student_no = action
-        .person
-        .student_no
-        .clone()
-        .ok_or_else(|| refuse("the row has no student number"))?;
+    let (action, student_no) = item_row(found, how, "ecs_id_mismatch")?;
     let ours = action
         .ecs_id
         .as_ref()
         .map(|e| e.as_str().to_string())
-        .ok_or_else(|| refuse("the item names no account on record"))?;
+        .ok_or_else(|| cannot(found, how, "the item names no account on record"))?;
     let registry = action
         .candidates
         .first()
         .map(|e| e.as_str().to_string())
-        .ok_or_else(|| refuse("the item does not say which ECS-ID the registry wrote (queued before this resolution existed); resolve it with a note"))?;
+        .ok_or_else(|| {
+            cannot(
+                found,
+                how,
+                "the item does not say which ECS-ID the registry wrote (queued before this resolution existed); resolve it with a note",
+            )
+        })?;
     Ok((action, student_no, ours, registry))
 }
 
