@@ -179,6 +179,13 @@ proptest! {
 
         let held = night(&accounts, &bad);
         let without = night(&accounts, &blank);
+        if lines.len() == 1 {
+            // Its only row held out, a full snapshot would depart everyone else: it is rejected
+            // whole, as the header-only file is.
+            prop_assert!(held.held.is_empty());
+            prop_assert_eq!(held.actions, without.actions);
+            return Ok(());
+        }
 
         prop_assert_eq!(held.held.len(), 1);
         prop_assert_eq!(held.held[0].source.row, k as u32 + 2);

@@ -9,14 +9,23 @@ use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::profile::Profiles;
 
 /// A full registrar snapshot with a header and no data rows says that nobody is enrolled: read
-/// as it is, everyone on record would depart (R5). The file is rejected. A partial export
-/// (`snapshot = "changes"`) may be empty.
+/// as it is, everyone on record would depart (R5). The file is rejected; so is one whose every
+/// data row has an error (held out, they would leave the same empty snapshot). A partial
+/// export (`snapshot = "changes"`) may be empty.
 pub(crate) fn reject_empty(outcome: &mut Outcome, profiles: &Profiles) {
-    let empty = outcome.kind == Some(Kind::Registrar) && outcome.rows == 0;
-    if empty
-        && profiles.registrar_is_full()
-        && !outcome.diagnostics.iter().any(Diagnostic::is_error)
-    {
+    let mut bad: Vec<u32> = outcome
+        .diagnostics
+        .iter()
+        .filter_map(Diagnostic::held_row)
+        .collect();
+    bad.sort_unstable();
+    bad.dedup();
+    let empty = outcome.kind == Some(Kind::Registrar) && outcome.rows <= bad.len();
+    let rejected = outcome
+        .diagnostics
+        .iter()
+        .any(|d| d.is_error() && d.held_row().is_none());
+    if empty && profiles.registrar_is_full() && !rejected {
         outcome.diagnostics.push(Diagnostic::error(
             Location::File,
             "在籍者の全件データですが、見出し行だけでデータ行がありません。このまま読むと在籍者全員が離籍（R5）になります。書き出しをやり直してください",
@@ -82,6 +91,36 @@ mod tests {
             warns,
             "{rows} of {previous} at {share}"
         );
+    }
+
+    #[test]
+    fn a_full_snapshot_with_no_row_free_of_errors_is_rejected_as_empty() {
+        let profiles = Profiles::builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        let head = "学籍番号,氏名,氏名カナ,所属,身分,在籍状態\n";
+        let good = "01230011,鈴木　悠真,スズキ　ユウマ,文学部,学部生,在学\n";
+        let bad = "01230013,山田　太郎,ヤマダ　タロウ,文学部,学部生,謎\n";
+        for (body, empty) in [("", true), (bad, true), (good, false)] {
+            let text = format!("{head}{body}");
+            let read = crate::ingest::read_bytes(
+                std::path::Path::new("reg.csv"),
+                text.into_bytes(),
+                0,
+                &profiles,
+            );
+            let said = read
+                .errors()
+                .any(|d| d.en.contains("would depart everyone"));
+            assert_eq!(said, empty, "{body:?}");
+            assert_eq!(read.accepted(), !empty, "{body:?}");
+        }
+        let text = format!("{head}{good}{bad}");
+        let read = crate::ingest::read_bytes(
+            std::path::Path::new("reg.csv"),
+            text.into_bytes(),
+            0,
+            &profiles,
+        );
+        assert!(read.holds_rows(), "one good row and one held: used");
     }
 
     #[test]
