@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::domain::plan::ActionKind;
 
@@ -141,7 +141,7 @@ fn gauge(out: &mut String, name: &str, help: &str, samples: &[(&str, f64)]) {
 /// Writes `text` to `path` atomically: a temporary file in the same folder (mode [`MODE`],
 /// synced), renamed over `path`. The folder must exist (node_exporter's textfile folder).
 pub fn write_textfile(path: &Path, text: &str) -> io::Result<()> {
-    let tmp = temp_path(path);
+    let tmp = crate::private::temp_path(path);
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -159,15 +159,6 @@ pub fn write_textfile(path: &Path, text: &str) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// `.NAME.tmp-<pid>` beside `path`: node_exporter reads only `*.prom`, so it never sees it.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 #[cfg(test)]

@@ -156,6 +156,16 @@ pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> io::Result<()> {
     file.write_all(bytes.as_ref()).map_err(named(path))
 }
 
+/// `.NAME.tmp-<pid>` beside `path`, for a write then a rename that never crosses a file
+/// system; a dot name, so a reader of the folder (node_exporter's `*.prom`) never sees it.
+pub(crate) fn temp_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
 /// Makes the existing file or folder `path` private (a file moved into the archive, the
 /// store's own files that SQLite made).
 pub(crate) fn set_mode(path: &Path) -> io::Result<()> {

@@ -246,7 +246,7 @@ fn stage(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> Result<Staged, ReportError> {
-    let tmp = temp_path(path);
+    let tmp = crate::private::temp_path(path);
     let result = (|| {
         let file = crate::private::create(&tmp)?;
         let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
@@ -267,15 +267,6 @@ fn stage(
             })
         }
     }
-}
-
-/// `.report.csv.tmp-<pid>` in the same folder, so the rename never crosses a file system.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Whether any byte of `s` satisfies `pred`. Checks 32, then 8 bytes per step without

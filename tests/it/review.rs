@@ -28,6 +28,13 @@ fn night(dir: &Path, as_of: &str) -> String {
     text(&o)
 }
 
+/// `regsync review resolve ARGS...` in `dir`.
+fn resolve(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["review", "resolve"];
+    all.extend(args);
+    output(dir, &all, &[])
+}
+
 fn review_list(dir: &Path) -> String {
     text(&output(dir, &["review", "list"], &[]))
 }
@@ -67,18 +74,9 @@ fn the_same_mismatch_over_five_nights_is_one_item_and_same_as_links_the_row() {
         "{shown}"
     );
 
-    let o = output(
+    let o = resolve(
         dir.path(),
-        &[
-            "review",
-            "resolve",
-            &item,
-            "--same-as",
-            CANDIDATE,
-            "--note",
-            "confirmed",
-        ],
-        &[],
+        &[&item, "--same-as", CANDIDATE, "--note", "confirmed"],
     );
     assert!(o.status.success(), "{}", text(&o));
     export_again(dir.path(), 7, 7);
@@ -108,33 +106,13 @@ fn different_person_creates_an_account_and_is_not_asked_again() {
     assert!(!item.is_empty(), "{list}");
     // `--same-as` an account that is not there, or on a kind of item it does not fit, is
     // refused and changes nothing.
-    let o = output(
-        dir.path(),
-        &[
-            "review",
-            "resolve",
-            &item,
-            "--same-as",
-            "a0999999",
-            "--note",
-            "x",
-        ],
-        &[],
-    );
+    let o = resolve(dir.path(), &[&item, "--same-as", "a0999999", "--note", "x"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no account `a0999999`"), "{}", text(&o));
 
-    let o = output(
+    let o = resolve(
         dir.path(),
-        &[
-            "review",
-            "resolve",
-            &item,
-            "--different-person",
-            "--note",
-            "checked the photo",
-        ],
-        &[],
+        &[&item, "--different-person", "--note", "checked the photo"],
     );
     assert!(o.status.success(), "{}", text(&o));
     export_again(dir.path(), 3, 3);
@@ -199,17 +177,9 @@ fn mismatched(registry: &str) -> (tempfile::TempDir, String) {
 #[test]
 fn keep_ours_ignores_the_registrys_ecs_id_and_the_item_does_not_return() {
     let (dir, item) = mismatched("a0100002");
-    let o = output(
+    let o = resolve(
         dir.path(),
-        &[
-            "review",
-            "resolve",
-            &item,
-            "--keep-ours",
-            "--note",
-            "registrar typo",
-        ],
-        &[],
+        &[&item, "--keep-ours", "--note", "registrar typo"],
     );
     assert!(o.status.success(), "{}", text(&o));
     for n in 2..=3 {
@@ -229,33 +199,14 @@ fn keep_ours_ignores_the_registrys_ecs_id_and_the_item_does_not_return() {
 fn accept_registry_moves_the_number_to_the_registrys_ecs_id() {
     // An ECS-ID on no account is refused: regsync never takes an ECS-ID it did not allocate.
     let (dir, item) = mismatched("a0999999");
-    let o = output(
-        dir.path(),
-        &[
-            "review",
-            "resolve",
-            &item,
-            "--accept-registry",
-            "--note",
-            "x",
-        ],
-        &[],
-    );
+    let o = resolve(dir.path(), &[&item, "--accept-registry", "--note", "x"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("is on no account"), "{}", text(&o));
 
     let (dir, item) = mismatched("a0100002");
-    let o = output(
+    let o = resolve(
         dir.path(),
-        &[
-            "review",
-            "resolve",
-            &item,
-            "--accept-registry",
-            "--note",
-            "registrar confirmed",
-        ],
-        &[],
+        &[&item, "--accept-registry", "--note", "registrar confirmed"],
     );
     assert!(o.status.success(), "{}", text(&o));
     let shown = text(&output(dir.path(), &["show", "01250001"], &[]));
