@@ -84,6 +84,22 @@ impl Diagnostic {
         }
     }
 
+    /// How many distinct data rows these diagnostics hold out.
+    pub(crate) fn rows_held(diagnostics: &[Diagnostic]) -> usize {
+        let mut rows: Vec<u32> = diagnostics
+            .iter()
+            .filter_map(Diagnostic::held_row)
+            .collect();
+        rows.sort_unstable();
+        rows.dedup();
+        rows.len()
+    }
+
+    /// Whether an error makes its whole file untrustworthy (one outside a data row).
+    pub(crate) fn rejects_file(&self) -> bool {
+        self.is_error() && self.held_row().is_none()
+    }
+
     pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -94,10 +94,7 @@ impl Ingested {
 
     /// How many data rows have errors (held out, when the file is accepted).
     pub fn rows_with_errors(&self) -> usize {
-        let mut rows: Vec<u32> = self.errors().filter_map(Diagnostic::held_row).collect();
-        rows.sort_unstable();
-        rows.dedup();
-        rows.len()
+        Diagnostic::rows_held(&self.diagnostics)
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
@@ -318,16 +315,11 @@ fn ingested(
 /// errors in more rows than the policy holds out. The second case gets its own message, so the
 /// sender reads why the whole file was refused.
 fn rejects(diagnostics: &mut Vec<Diagnostic>, rows: usize, profiles: &Profiles) -> bool {
-    let mut held = Vec::new();
-    for d in diagnostics.iter().filter(|d| d.is_error()) {
-        match d.held_row() {
-            Some(row) => held.push(row),
-            None => return true,
-        }
+    if diagnostics.iter().any(Diagnostic::rejects_file) {
+        return true;
     }
-    held.sort_unstable();
-    held.dedup();
-    if held.is_empty() || profiles.rows.holds(held.len(), rows) {
+    let held = Diagnostic::rows_held(diagnostics);
+    if held == 0 || profiles.rows.holds(held, rows) {
         return false;
     }
     if profiles.rows.hold {
@@ -337,11 +329,11 @@ fn rejects(diagnostics: &mut Vec<Diagnostic>, rows: usize, profiles: &Profiles) 
             format!(
                 "{} 行中 {} 行に誤りがあり、保留できる割合（{share}%）を超えるため、ファイル全体を受け付けません",
                 rows,
-                held.len()
+                held
             ),
             format!(
                 "{} of {} rows have errors, more than the share that may be held out ({share}%): the whole file is rejected",
-                held.len(),
+                held,
                 rows
             ),
         ));

@@ -13,18 +13,9 @@ use crate::ingest::profile::Profiles;
 /// data row has an error (held out, they would leave the same empty snapshot). A partial
 /// export (`snapshot = "changes"`) may be empty.
 pub(crate) fn reject_empty(outcome: &mut Outcome, profiles: &Profiles) {
-    let mut bad: Vec<u32> = outcome
-        .diagnostics
-        .iter()
-        .filter_map(Diagnostic::held_row)
-        .collect();
-    bad.sort_unstable();
-    bad.dedup();
-    let empty = outcome.kind == Some(Kind::Registrar) && outcome.rows <= bad.len();
-    let rejected = outcome
-        .diagnostics
-        .iter()
-        .any(|d| d.is_error() && d.held_row().is_none());
+    let empty = outcome.kind == Some(Kind::Registrar)
+        && outcome.rows <= Diagnostic::rows_held(&outcome.diagnostics);
+    let rejected = outcome.diagnostics.iter().any(Diagnostic::rejects_file);
     if empty && profiles.registrar_is_full() && !rejected {
         outcome.diagnostics.push(Diagnostic::error(
             Location::File,
