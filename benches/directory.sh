@@ -72,6 +72,9 @@ directory $DIR/slapd/db
 # No fsync per write transaction, as for any bulk load; both sides write to this same server.
 dbnosync
 maxsize 4294967296
+# Debian's default indexes: a directory found by uid is indexed on it.
+index objectClass eq
+index cn,uid eq
 overlay ppolicy
 overlay auditlog
 auditlog $DIR/slapd/audit.ldif

@@ -1,15 +1,15 @@
 //! One connection to the directory (ldap3, blocking): connect over `ldap://` (optionally
-//! StartTLS) or `ldaps://`, bind, read an entry's managed attributes, add, modify, and page
-//! through the people subtree. TLS fails closed: the server's certificate must chain to the
+//! StartTLS) or `ldaps://`, bind, read the managed attributes of an entry or of a batch of
+//! entries (one search), add, modify, and page through the people subtree. TLS fails closed: the server's certificate must chain to the
 //! system's roots or to `[directory] ca_file`. The bind password is read from its source when
 //! connecting and appears in no error.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ldap3::{LdapConn, LdapConnSettings, LdapError, Mod, Scope, SearchEntry};
 
-use super::change::{Attrs, Change, Modification};
+use super::change::{Attrs, Change, Modification, normalise_dn};
 use super::{DirectoryError, DirectorySettings};
 
 /// A bound connection.
@@ -102,6 +102,47 @@ impl Conn {
             .into_iter()
             .next()
             .map(|e| managed_attrs(SearchEntry::construct(e), attrs)))
+    }
+
+    /// The managed attributes (`attrs`, lowercase) of the entries `rdn=VALUE,base` for each of
+    /// `values`, by one search one level under `base` for all of them (`(|(uid=a)(uid=b)…)`),
+    /// keyed by normalised DN: an entry that is not in the answer does not exist. The answer
+    /// [`Conn::read`] gives entry by entry, in one round trip; `values` must stay under the
+    /// server's size limit.
+    pub(crate) fn read_batch(
+        &mut self,
+        base: &str,
+        rdn: &str,
+        values: &[&str],
+        attrs: &[String],
+    ) -> Result<HashMap<String, Attrs>, OpError> {
+        let mut filter = String::from("(|");
+        for v in values {
+            filter.push_str(&format!("({rdn}={})", ldap3::ldap_escape(*v)));
+        }
+        filter.push(')');
+        self.ldap.with_timeout(self.timeout);
+        let ldap3::SearchResult(entries, result) = self
+            .ldap
+            .search(base, Scope::OneLevel, &filter, attrs)
+            .map_err(lost)?;
+        if result.rc == 32 {
+            // No people subtree yet: none of the entries exists.
+            return Ok(HashMap::new());
+        }
+        if result.rc != 0 {
+            return Err(OpError::Refused(Refused {
+                rc: result.rc,
+                text: result.text,
+            }));
+        }
+        Ok(entries
+            .into_iter()
+            .map(|e| {
+                let e = SearchEntry::construct(e);
+                (normalise_dn(&e.dn), managed_attrs(e, attrs))
+            })
+            .collect())
     }
 
     /// Writes one change.

@@ -12,7 +12,7 @@
 
 use std::sync::mpsc;
 
-use super::change::{Change, Modification, diff, normalise_dn};
+use super::change::{Change, Entry, Modification, diff, normalise_dn};
 use super::client::{Conn, OpError};
 use super::{DirectoryError, DirectorySettings};
 use crate::domain::guard::{self, LocksTripped};
@@ -105,8 +105,8 @@ pub(crate) fn scan_pays(rows: usize, accounts: usize) -> bool {
     (rows >= SCAN_FROM && rows.saturating_mul(4) >= accounts) || crate::fault::at("directory-scan")
 }
 
-/// Reads the entries of `rows` (entry by entry over `conns`, in contiguous shares in parallel,
-/// or by one paged search of the subtree for many rows) and computes each one's change. A
+/// Reads the entries of `rows` (in batches over `conns`, in contiguous shares in parallel, or
+/// by one paged search of the subtree for many rows) and computes each one's change. A
 /// lost connection ends it with the error.
 pub(crate) fn plan_changes(
     s: &DirectorySettings,
@@ -152,22 +152,7 @@ pub(crate) fn plan_changes(
             .zip(chunks)
             .map(|(conn, chunk)| {
                 let managed = &managed;
-                scope.spawn(move || {
-                    let mut out = Vec::with_capacity(chunk.len());
-                    for row in chunk {
-                        let want = s.profile.render(&row.desired, &s.base);
-                        let live = match conn.read(&want.dn, managed) {
-                            Ok(live) => live,
-                            Err(OpError::Lost(m)) => return Err(m),
-                            Err(OpError::Refused(r)) => {
-                                return Err(format!("reading `{}`: {r}", want.dn));
-                            }
-                        };
-                        let change = diff(&want, live.as_ref());
-                        out.push(Planned { row, change });
-                    }
-                    Ok(out)
-                })
+                scope.spawn(move || read_share(s, conn, managed, chunk))
             })
             .collect();
         handles
@@ -183,6 +168,63 @@ pub(crate) fn plan_changes(
         planned.extend(r?);
     }
     Ok(planned)
+}
+
+/// Entries read per search: under the size limit of a default slapd (500) and of Active
+/// Directory (1,000).
+const READ_BATCH: usize = 100;
+
+/// Reads the entries of one connection's share of the rows, [`READ_BATCH`] at a time by one
+/// search each ([`Conn::read_batch`]); entry by entry when the server refuses the batched
+/// search, or under the test-only fault point `directory-read-each` (the simple path the
+/// batched one is tested against).
+fn read_share(
+    s: &DirectorySettings,
+    conn: &mut Conn,
+    managed: &[String],
+    rows: Vec<JournalRow>,
+) -> Result<Vec<Planned>, String> {
+    let each = crate::fault::at("directory-read-each");
+    let mut out = Vec::with_capacity(rows.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<(JournalRow, Entry)> = rows
+            .by_ref()
+            .take(READ_BATCH)
+            .map(|row| {
+                let want = s.profile.render(&row.desired, &s.base);
+                (row, want)
+            })
+            .collect();
+        let ids: Vec<&str> = batch
+            .iter()
+            .map(|(r, _)| r.desired.ecs_id.as_str())
+            .collect();
+        let live = if each {
+            None
+        } else {
+            match conn.read_batch(&s.base, &s.profile.rdn, &ids, managed) {
+                Ok(live) => Some(live),
+                Err(OpError::Lost(m)) => return Err(m),
+                Err(OpError::Refused(r)) => {
+                    tracing::warn!(error = %r, "a batched read was refused; reading entry by entry");
+                    None
+                }
+            }
+        };
+        for (row, want) in batch {
+            let change = match &live {
+                Some(live) => diff(&want, live.get(&normalise_dn(&want.dn))),
+                None => match conn.read(&want.dn, managed) {
+                    Ok(entry) => diff(&want, entry.as_ref()),
+                    Err(OpError::Lost(m)) => return Err(m),
+                    Err(OpError::Refused(r)) => return Err(format!("reading `{}`: {r}", want.dn)),
+                },
+            };
+            out.push(Planned { row, change });
+        }
+    }
+    Ok(out)
 }
 
 /// Opens `n` connections (at least one).

@@ -304,6 +304,54 @@ fn drift_is_reported_and_fixed_and_an_orphan_is_left_alone() {
     );
 }
 
+/// The batched read (one search per hundred entries, the default) and the paged scan of the
+/// subtree find the same changes as reading entry by entry: on a subtree with a hand-changed
+/// mail, a removed lock, a deleted entry and an orphan, and every row queued again, `directory
+/// push --dry-run` prints the same LDIF under each.
+#[test]
+fn batched_and_scanned_reads_find_the_same_changes_as_reading_each_entry() {
+    let server = Slapd::start();
+    let dir = setup(&server);
+    let o = run(dir.path(), &["directory", "push"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let accounts = accounts(dir.path());
+    let with = |state: &str| {
+        accounts
+            .iter()
+            .filter(|(_, (_, s))| s == state)
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>()
+    };
+    let (active, stopped) = (with("active"), with("stopped"));
+    assert!(active.len() >= 2 && !stopped.is_empty());
+    server.modify(&format!(
+        "dn: uid={},{PEOPLE}\nchangetype: modify\nreplace: mail\nmail: hijacked@example.com\n\n\
+         dn: uid={},{PEOPLE}\nchangetype: modify\ndelete: pwdAccountLockedTime\n\n\
+         dn: uid={},{PEOPLE}\nchangetype: delete\n\n\
+         dn: uid=zz000001,{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: zz000001\ncn: Orphan\nsn: Orphan\n",
+        active[0], stopped[0], active[1]
+    ));
+    let store = rusqlite::Connection::open(dir.path().join("regsync.sqlite"));
+    let queued =
+        store.and_then(|c| c.execute("UPDATE directory_journal SET status = 'pending'", []));
+    assert_eq!(queued.ok(), Some(accounts.len()));
+    let ldif = |fault: &str| {
+        let o = output(
+            dir.path(),
+            &["directory", "push", "--dry-run"],
+            &[(PW_ENV, ROOT_PW), ("REGSYNC_FAULT", fault)],
+        );
+        assert_eq!(o.status.code(), Some(0), "{fault}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let each = ldif("directory-read-each");
+    assert_eq!(each.matches("changetype: modify").count(), 2, "{each}");
+    assert_eq!(each.matches("changetype: add").count(), 1, "{each}");
+    assert!(each.contains(&format!("uid={},", active[1])), "{each}");
+    assert_eq!(ldif("none"), each, "batched");
+    assert_eq!(ldif("directory-scan"), each, "scanned");
+}
+
 #[test]
 fn no_activation_key_nor_the_bind_password_reaches_the_directory_or_any_output() {
     let server = Slapd::start();

@@ -72,6 +72,8 @@ impl Slapd {
              rootpw {ROOT_PW}\n\
              directory {dir}/db\n\
              maxsize 1073741824\n\
+             index objectClass eq\n\
+             index cn,uid eq\n\
              overlay ppolicy\n\
              overlay auditlog\n\
              auditlog {dir}/audit.ldif\n",
