@@ -111,7 +111,7 @@ fn dry_run(store: &Store, s: &DirectorySettings) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let mut changes = 0;
     for p in &planned {
-        if let Some(c) = &p.change {
+        if let Some(c) = p.change(s) {
             out.write_all(c.ldif().as_bytes())?;
             changes += 1;
         }

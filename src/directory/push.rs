@@ -10,6 +10,7 @@
 //! backoff, and does not hold back the others. A lost connection stops the push; what is left
 //! stays pending.
 
+use std::borrow::Cow;
 use std::sync::mpsc;
 
 use super::change::{Change, Entry, Modification, diff, normalise_dn};
@@ -89,10 +90,41 @@ impl Pushed {
     }
 }
 
-/// One pending row and the change its entry needs (`None`: as desired already).
+/// One pending row and what its entry needs.
 pub(crate) struct Planned {
     pub row: JournalRow,
-    pub change: Option<Change>,
+    need: Need,
+}
+
+/// What an entry needs, held for every row of a push until the guard has seen them all: an
+/// add keeps no entry (a rendered entry is the bulk of a push's memory) and is rendered again
+/// from the row when it is written or printed.
+enum Need {
+    Nothing,
+    Add,
+    Modify(Change),
+}
+
+impl Planned {
+    fn new(row: JournalRow, change: Option<Change>) -> Planned {
+        let need = match change {
+            None => Need::Nothing,
+            Some(Change::Add(_)) => Need::Add,
+            Some(m @ Change::Modify { .. }) => Need::Modify(m),
+        };
+        Planned { row, need }
+    }
+
+    /// The change the entry needs (`None`: as desired already).
+    pub(crate) fn change(&self, s: &DirectorySettings) -> Option<Cow<'_, Change>> {
+        match &self.need {
+            Need::Nothing => None,
+            Need::Add => Some(Cow::Owned(Change::Add(
+                s.profile.render(&self.row.desired, &s.base),
+            ))),
+            Need::Modify(m) => Some(Cow::Borrowed(m)),
+        }
+    }
 }
 
 /// From this many rows, and a quarter of the accounts, on, a push reads the people subtree
@@ -116,28 +148,7 @@ pub(crate) fn plan_changes(
 ) -> Result<Vec<Planned>, String> {
     let managed = s.profile.managed();
     if scan && let Some(conn) = conns.first_mut() {
-        let wanted: Vec<_> = rows
-            .iter()
-            .map(|row| s.profile.render(&row.desired, &s.base))
-            .collect();
-        let dns: std::collections::HashSet<String> =
-            wanted.iter().map(|e| normalise_dn(&e.dn)).collect();
-        let mut live = std::collections::HashMap::new();
-        conn.scan(&s.base, &managed, |dn, attrs| {
-            let dn = normalise_dn(&dn);
-            if dns.contains(&dn) {
-                live.insert(dn, attrs);
-            }
-        })
-        .map_err(|e| e.to_string())?;
-        return Ok(rows
-            .into_iter()
-            .zip(wanted)
-            .map(|(row, want)| {
-                let change = diff(&want, live.get(&normalise_dn(&want.dn)));
-                Planned { row, change }
-            })
-            .collect());
+        return scan_changes(s, conn, &managed, rows);
     }
     let share = rows.len().div_ceil(conns.len().max(1)).max(1);
     let mut rows = rows;
@@ -168,6 +179,40 @@ pub(crate) fn plan_changes(
         planned.extend(r?);
     }
     Ok(planned)
+}
+
+/// The changes of `rows` by one paged search of the subtree: each entry's change is computed
+/// as the entry arrives (nothing but the changes is kept), and a row whose entry never came is
+/// an add.
+fn scan_changes(
+    s: &DirectorySettings,
+    conn: &mut Conn,
+    managed: &[String],
+    rows: Vec<JournalRow>,
+) -> Result<Vec<Planned>, String> {
+    let index: std::collections::HashMap<String, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| (normalise_dn(&s.profile.dn(&row.desired.ecs_id, &s.base)), i))
+        .collect();
+    let mut seen: Vec<Option<Option<Change>>> = vec![None; rows.len()];
+    conn.scan(&s.base, managed, |dn, attrs| {
+        if let Some(&i) = index.get(&normalise_dn(&dn)) {
+            let want = s.profile.render(&rows[i].desired, &s.base);
+            seen[i] = Some(diff(&want, Some(&attrs)));
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    drop(index);
+    Ok(rows
+        .into_iter()
+        .zip(seen)
+        .map(|(row, seen)| {
+            let change =
+                seen.unwrap_or_else(|| diff(&s.profile.render(&row.desired, &s.base), None));
+            Planned::new(row, change)
+        })
+        .collect())
 }
 
 /// Entries read per search: under the size limit of a default slapd (500) and of Active
@@ -221,7 +266,7 @@ fn read_share(
                     Err(OpError::Refused(r)) => return Err(format!("reading `{}`: {r}", want.dn)),
                 },
             };
-            out.push(Planned { row, change });
+            out.push(Planned::new(row, change));
         }
     }
     Ok(out)
@@ -291,7 +336,7 @@ pub(crate) fn push(
     let lock_attrs = s.profile.lock_attributes();
     let lock_count = planned
         .iter()
-        .filter(|p| p.change.as_ref().is_some_and(|c| locks(c, &lock_attrs)))
+        .filter(|p| matches!(&p.need, Need::Modify(c) if locks(c, &lock_attrs)))
         .count();
     let unlocked = store.directory_unlocked_accounts()? + lock_count;
     if let Some(t) = guard::check_locks(lock_count, unlocked, policy, allow_locks) {
@@ -302,7 +347,7 @@ pub(crate) fn push(
         }
         return Ok(pushed);
     }
-    write_changes(store, &mut conns, planned, &mut pushed)?;
+    write_changes(store, s, &mut conns, planned, &mut pushed)?;
     for c in conns {
         c.close();
     }
@@ -322,6 +367,7 @@ enum Written {
 /// write, in batches, on this thread.
 fn write_changes(
     store: &mut Store,
+    s: &DirectorySettings,
     conns: &mut [Conn],
     planned: Vec<Planned>,
     pushed: &mut Pushed,
@@ -343,12 +389,12 @@ fn write_changes(
             let tx = tx.clone();
             lost.push(scope.spawn(move || -> Option<String> {
                 for p in chunk {
-                    let dn = p
-                        .change
+                    let change = p.change(s);
+                    let dn = change
                         .as_ref()
                         .map(|c| c.dn().to_string())
                         .unwrap_or_default();
-                    let outcome = match &p.change {
+                    let outcome = match change.as_deref() {
                         None => Written::Unchanged,
                         Some(change) => match conn.write(change) {
                             Ok(()) if matches!(change, Change::Add(_)) => Written::Added,
@@ -357,6 +403,7 @@ fn write_changes(
                             Err(OpError::Lost(m)) => return Some(m),
                         },
                     };
+                    drop(change);
                     if tx.send((p.row, dn, outcome)).is_err() {
                         return None;
                     }
