@@ -427,33 +427,15 @@ fn newest_snapshot_wins(
     accepted: &mut Vec<Taken>,
     notes: &mut Vec<String>,
 ) -> (Vec<Taken>, String) {
-    use crate::domain::model::Kind;
     let full = settings.profiles.registrar_is_full();
-    // `accepted` and the accepted files of `batch` are in the same order.
-    let snapshots: Vec<(usize, Option<NaiveDate>)> = batch
-        .files
-        .iter()
-        .filter(|f| f.accepted)
-        .enumerate()
-        .filter(|(_, f)| f.ingested.kind == Some(Kind::Registrar))
-        .map(|(k, f)| (k, f.ingested.exported_on))
-        .collect();
+    let order = RegistrarOrder::of(batch, accepted);
+    let snapshots = &order.newest_first;
     if !full || snapshots.len() < 2 {
         return (Vec::new(), String::new());
     }
-    let by_date = snapshots.iter().all(|(_, d)| d.is_some());
-    let (newest, date) = snapshots
-        .iter()
-        .copied()
-        .max_by_key(|&(k, d)| {
-            (
-                d.filter(|_| by_date),
-                accepted[k].modified(),
-                accepted[k].name(),
-            )
-        })
-        .unwrap_or_default();
-    let tied = snapshots.iter().filter(|(_, d)| *d == date).count() > 1;
+    let by_date = order.by_date;
+    let (_, newest, date) = snapshots[0];
+    let tied = snapshots.iter().filter(|(_, _, d)| *d == date).count() > 1;
     let why = match date.filter(|_| by_date) {
         Some(date) if tied => format!(
             "{} is the newest by modification time among the snapshots exported on {date} (title row) / 出力日が同じため更新日時が最新",
@@ -466,18 +448,14 @@ fn newest_snapshot_wins(
         None => format!(
             "{} is the newest by modification time{} / 更新日時が最新",
             accepted[newest].name(),
-            if snapshots.iter().any(|(_, d)| d.is_some()) {
+            if snapshots.iter().any(|(_, _, d)| d.is_some()) {
                 " (not every snapshot has an export date in its title row)"
             } else {
                 ""
             }
         ),
     };
-    let older: Vec<usize> = snapshots
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|&k| k != newest)
-        .collect();
+    let older: Vec<usize> = snapshots[1..].iter().map(|&(_, k, _)| k).collect();
     notes.push(format!(
         "Full registrar snapshots: {why}; superseded, archived unread into the plan: {} (古い全件ファイルは使いません)",
         older
@@ -500,33 +478,57 @@ fn newest_snapshot_wins(
     (superseded, why)
 }
 
+/// The night's accepted registrar files, newest first: by the export date in their title
+/// rows when every one has it, then by modification time, then by name.
+struct RegistrarOrder {
+    /// (index in `batch.files`, index in the accepted files, export date).
+    newest_first: Vec<(usize, usize, Option<NaiveDate>)>,
+    /// Whether every file has an export date, so the dates decided.
+    by_date: bool,
+}
+
+impl RegistrarOrder {
+    fn of(batch: &Batch, accepted: &[Taken]) -> RegistrarOrder {
+        use crate::domain::model::Kind;
+        // `accepted` and the accepted files of `batch` are in the same order.
+        let mut newest_first: Vec<(usize, usize, Option<NaiveDate>)> = batch
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.accepted)
+            .enumerate()
+            .filter(|(_, (_, f))| f.ingested.kind == Some(Kind::Registrar))
+            .map(|(k, (i, f))| (i, k, f.ingested.exported_on))
+            .collect();
+        let by_date = newest_first.iter().all(|(_, _, d)| d.is_some());
+        newest_first.sort_by_cached_key(|&(_, k, d)| {
+            std::cmp::Reverse((
+                d.filter(|_| by_date),
+                accepted[k].modified(),
+                accepted[k].name(),
+            ))
+        });
+        RegistrarOrder {
+            newest_first,
+            by_date,
+        }
+    }
+}
+
 /// Partial registrar exports (profile `snapshot = "changes"`) of one night merge, the newest
-/// row per person winning: a row of an older export is dropped when a newer export (by the
-/// export date in its title rows, then modification time) has a row with the same student
-/// number or 個人番号. Rows of one file are all kept (two that disagree are a review item).
+/// row per person winning: a row of an older export is dropped when a newer export (in
+/// [`RegistrarOrder`]) has a row with the same student number or 個人番号. Rows of one file
+/// are all kept (two that disagree are a review item).
 fn newest_rows_win(batch: &mut Batch, accepted: &[Taken], notes: &mut Vec<String>) {
-    use crate::domain::model::{Kind, Records};
-    // `accepted` and the accepted files of `batch` are in the same order.
-    let mut files: Vec<(usize, _)> = batch
-        .files
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.accepted)
-        .enumerate()
-        .filter(|(_, (_, f))| f.ingested.kind == Some(Kind::Registrar))
-        .map(|(k, (i, f))| {
-            let t = &accepted[k];
-            (i, (f.ingested.exported_on, t.modified(), t.name()))
-        })
-        .collect();
+    use crate::domain::model::Records;
+    let files = RegistrarOrder::of(batch, accepted).newest_first;
     if files.len() < 2 {
         return;
     }
-    files.sort_by(|a, b| b.1.cmp(&a.1));
     let mut students = std::collections::HashSet::new();
     let mut persons = std::collections::HashSet::new();
     let mut dropped = 0;
-    for (i, _) in files {
+    for (i, _, _) in files {
         let Some(Records::Registrar(rows)) = &mut batch.files[i].ingested.records else {
             continue;
         };
