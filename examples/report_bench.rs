@@ -326,7 +326,9 @@ fn in_memory(plan: &Plan, runs: usize) {
     let (csv_t, csv) = time(runs, || report::report_csv(plan));
     let view = report::View::dry_run(std::path::Path::new("plan/plan.json"), report::Lang::Ja);
     let (html_t, html) = time(runs, || report::report_html(plan, &view));
-    let (xlsx_t, xlsx) = time(runs, || report::report_xlsx(plan).unwrap_or_default());
+    let (xlsx_t, xlsx) = time(runs, || {
+        report::report_xlsx(plan, &std::env::temp_dir()).unwrap_or_default()
+    });
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!("in memory ({runs} runs):");
     println!("  plan.json    {json_t}  {:7.1} MiB", mib(json.len()));

@@ -203,7 +203,7 @@ fn write_workbook(dir: &Path, stem: &str, rows: &[&LetterRow]) -> Result<PathBuf
             Cell::Date(r.activation_deadline),
         ]
     });
-    let bytes = workbook("letters", &COLUMNS, cells)
+    let bytes = workbook("letters", &COLUMNS, cells, dir)
         .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
     let mut file = create_private_file(&path)?;
     file.write_all(&bytes).map_err(io_err(&path))?;
