@@ -108,8 +108,9 @@ pub enum Executed {
 /// activation keys are made first; then, while the store writes the plan (with the keys'
 /// hashes), a thread of its own renders the plan's notices with `templates` and stages the
 /// letters and `actions.jsonl`; the transaction enqueues the notices in the outbox and commits
-/// only once both are done; then the staged files are renamed into place. Used by `apply` and
-/// `run`.
+/// only once both are done; then the staged files are renamed into place. With `directory`
+/// (`[directory]` configured), the touched accounts' directory states are queued in the same
+/// transaction. Used by `apply` and `run`.
 pub fn execute(
     store: &mut crate::store::Store,
     plan: &Plan,
@@ -117,6 +118,7 @@ pub fn execute(
     out: &Path,
     templates: &crate::mail::Templates,
     ids: &crate::store::IdFormat,
+    directory: bool,
 ) -> anyhow::Result<Executed> {
     let clock = std::time::Instant::now();
     let rows = letters(plan)?;
@@ -169,6 +171,7 @@ pub fn execute(
             key_hashes: &hashes,
             before_commit: Some(&enqueue),
             ids: ids.clone(),
+            directory,
         };
         let applied = store.apply(plan, run_id, &extra);
         // The side thread's outputs, when the transaction did not take them.

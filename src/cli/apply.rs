@@ -86,6 +86,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         &out,
         &settings.mail.templates,
         &(&settings.policy).into(),
+        settings.directory.is_some(),
     )? {
         Executed::Done {
             summary,

@@ -93,7 +93,10 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
 
 /// Prints the LDIF of every pending change, as the entries are now; writes nothing.
 fn dry_run(store: &Store, s: &DirectorySettings) -> anyhow::Result<Exit> {
-    let rows = store.directory_pending(false)?;
+    // What push would send: the pending rows and the accounts it would queue first.
+    let mut rows = store.directory_pending(false)?;
+    rows.extend(store.directory_unqueued()?);
+    rows.sort_by(|a, b| a.desired.ecs_id.cmp(&b.desired.ecs_id));
     let total = rows.len();
     let mut conns = match push::connect(s, 1) {
         Ok(c) => c,

@@ -43,6 +43,9 @@ pub(crate) struct Pushed {
     pub unreachable: Option<String>,
     /// The lock guard tripped: nothing was written.
     pub tripped: Option<LocksTripped>,
+    /// Accounts queued by this push because they never were (applied or imported without
+    /// `[directory]`).
+    pub seeded: usize,
 }
 
 impl Pushed {
@@ -56,6 +59,12 @@ impl Pushed {
             self.refused.len(),
             self.pending_left
         );
+        if self.seeded > 0 {
+            s.push_str(&format!(
+                " {} account(s) never queued before (applied or imported without [directory]) were queued (未登録のアカウントを追加しました).",
+                self.seeded
+            ));
+        }
         for (dn, why) in self.refused.iter().take(10) {
             s.push_str(&format!(" 拒否 refused: {dn}: {why}."));
         }
@@ -300,9 +309,11 @@ pub(crate) fn push(
     due_only: bool,
     allow_locks: Option<usize>,
 ) -> Result<Pushed, DirectoryError> {
+    let seeded = store.directory_seed()?;
     let rows = store.directory_pending(due_only)?;
     let mut pushed = Pushed {
         waiting: store.directory_counts()?.pending.saturating_sub(rows.len()),
+        seeded,
         ..Pushed::default()
     };
     if rows.is_empty() {

@@ -694,6 +694,7 @@ fn apply(
         report_dir,
         templates,
         &(&settings.policy).into(),
+        settings.directory.is_some(),
     )? {
         crate::apply::Executed::Done {
             published, letters, ..

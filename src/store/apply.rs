@@ -169,12 +169,14 @@ impl Store {
         }
         // The directory's desired state of every account the plan touched, in plan order so
         // an account's last action wins; committed with the accounts or not at all.
-        super::directory::queue(
-            &tx,
-            plan.actions.iter().filter_map(|a| a.after.as_ref()),
-            Some(run_id),
-            &at,
-        )?;
+        if extra.directory {
+            super::directory::queue(
+                &tx,
+                plan.actions.iter().filter_map(|a| a.after.as_ref()),
+                Some(run_id),
+                &at,
+            )?;
+        }
         let clock = std::time::Instant::now();
         if let Some(hook) = extra.before_commit {
             hook(&tx)?;

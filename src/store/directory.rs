@@ -45,19 +45,27 @@ const REQUEUE: &str =
         queued_run = excluded.queued_run, queued_at = excluded.queued_at, attempts = 0,
         next_attempt_at = NULL, last_error = NULL, done_at = NULL";
 
-/// Inside the apply (or import) transaction: the desired state of each account in `accounts` (the
-/// accounts after the plan's actions, later actions last, so the last one wins).
+/// Inside the apply transaction: the desired state of each account in `accounts` (the accounts
+/// after the plan's actions, later actions last, so the last one wins).
 pub(super) fn queue<'a>(
     tx: &Transaction<'_>,
     accounts: impl IntoIterator<Item = &'a Account>,
     run_id: Option<i64>,
     at: &str,
 ) -> Result<usize, StoreError> {
+    queue_desired(tx, accounts.into_iter().map(Desired::of), run_id, at)
+}
+
+fn queue_desired(
+    tx: &Transaction<'_>,
+    desired: impl IntoIterator<Item = Desired>,
+    run_id: Option<i64>,
+    at: &str,
+) -> Result<usize, StoreError> {
     let mut stmt = tx.prepare_cached(QUEUE)?;
     let mut n = 0;
-    for a in accounts {
-        let desired = Desired::of(a);
-        n += stmt.execute(params![a.ecs_id.as_str(), desired.to_json(), run_id, at])?;
+    for d in desired {
+        n += stmt.execute(params![d.ecs_id.as_str(), d.to_json(), run_id, at])?;
     }
     Ok(n)
 }
@@ -198,26 +206,71 @@ impl Store {
     /// The desired directory state of every account in the store, in ECS-ID order (for
     /// `directory diff`). Stopped accounts are included: their entries stay, locked.
     pub(crate) fn directory_accounts(&self) -> Result<Vec<Desired>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT ecs_id, kumoi, name, name_kana, faculty, status, role, state
-             FROM accounts ORDER BY ecs_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            out.push(Desired {
-                ecs_id: r.get(0)?,
-                kumoi: r.get(1)?,
-                name: r.get(2)?,
-                name_kana: r.get(3)?,
-                faculty: r.get(4)?,
-                status: r.get(5)?,
-                role: r.get(6)?,
-                state: r.get(7)?,
-            });
-        }
-        Ok(out)
+        desired_of(&self.conn, "")
     }
+
+    /// The accounts the journal has no row for, as rows to push: the accounts of a store
+    /// imported or applied while `[directory]` was not configured (those nights queue
+    /// nothing). Two counts when the journal covers every account, as it does after the first
+    /// push.
+    pub(crate) fn directory_unqueued(&self) -> Result<Vec<JournalRow>, StoreError> {
+        let count = |table: &str| -> Result<i64, StoreError> {
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        };
+        if count("directory_journal")? >= count("accounts")? {
+            return Ok(Vec::new());
+        }
+        let missing = desired_of(
+            &self.conn,
+            "WHERE NOT EXISTS (SELECT 1 FROM directory_journal j WHERE j.ecs_id = accounts.ecs_id)",
+        )?;
+        Ok(missing
+            .into_iter()
+            .map(|desired| JournalRow {
+                desired_json: desired.to_json(),
+                desired,
+            })
+            .collect())
+    }
+
+    /// Queues [`Store::directory_unqueued`]; returns how many.
+    pub(crate) fn directory_seed(&mut self) -> Result<usize, StoreError> {
+        self.writable()?;
+        let rows = self.directory_unqueued()?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let n = queue_desired(&tx, rows.into_iter().map(|r| r.desired), None, &now())?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+/// The desired directory state of the accounts `filter` (a `WHERE` clause, or nothing) selects,
+/// in ECS-ID order.
+fn desired_of(conn: &rusqlite::Connection, filter: &str) -> Result<Vec<Desired>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT ecs_id, kumoi, name, name_kana, faculty, status, role, state
+         FROM accounts {filter} ORDER BY ecs_id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(Desired {
+            ecs_id: r.get(0)?,
+            kumoi: r.get(1)?,
+            name: r.get(2)?,
+            name_kana: r.get(3)?,
+            faculty: r.get(4)?,
+            status: r.get(5)?,
+            role: r.get(6)?,
+            state: r.get(7)?,
+        });
+    }
+    Ok(out)
 }
 
 /// The retry time after `attempts` failed attempts: 5 minutes, doubling, at most 6 hours.

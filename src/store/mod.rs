@@ -195,6 +195,10 @@ pub struct ApplyExtra<'a> {
     pub before_commit: Option<&'a BeforeCommit<'a>>,
     /// The shape of the plan's new ECS-IDs (the policy's), to keep `next_serial` past them.
     pub ids: IdFormat,
+    /// Whether `[directory]` is configured: only then is the desired directory state of the
+    /// touched accounts queued (a store without a directory keeps no journal; the first push
+    /// queues what was never queued, [`Store::directory_seed`]).
+    pub directory: bool,
 }
 
 /// The hook of [`ApplyExtra::before_commit`].
@@ -207,6 +211,7 @@ impl std::fmt::Debug for ApplyExtra<'_> {
             .field("key_hashes", &self.key_hashes.len())
             .field("before_commit", &self.before_commit.is_some())
             .field("ids", &self.ids)
+            .field("directory", &self.directory)
             .finish()
     }
 }
@@ -495,8 +500,6 @@ impl Store {
                 ))?;
             }
         }
-        // Every imported account needs its directory entry: queued for the first push.
-        directory::queue(&tx, accounts, run_id, &at)?;
         let next = ids.serial_after(accounts.iter().map(|a| a.ecs_id.as_str()));
         raise_next_serial(&tx, next)?;
         if let Some(f) = file {

@@ -195,6 +195,7 @@ fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
         key_hashes: &wrong,
         before_commit: None,
         ids: IdFormat::default(),
+        directory: false,
     };
     assert!(matches!(
         store.apply(&plan, run, &extra),
@@ -213,6 +214,7 @@ fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
         key_hashes: &hashes,
         before_commit: Some(&hook),
         ids: IdFormat::default(),
+        directory: false,
     };
     assert!(matches!(
         store.apply(&plan, run, &extra),
@@ -227,6 +229,7 @@ fn key_hashes_go_only_to_created_accounts_and_the_hook_runs_in_the_transaction()
         key_hashes: &hashes,
         before_commit: None,
         ids: IdFormat::default(),
+        directory: false,
     };
     store.apply(&plan, run, &extra)?;
     assert!(store.has_activation_key("a0000001")?);
@@ -257,6 +260,7 @@ fn several_actions_on_one_account_apply_in_order() -> Result<(), StoreError> {
         key_hashes: &hashes,
         before_commit: None,
         ids: IdFormat::default(),
+        directory: false,
     };
     assert_eq!(store.apply(&plan, run, &extra)?.accounts, 3);
     assert_eq!(store.account("a0000001")?, Some(renamed));

@@ -304,6 +304,56 @@ fn drift_is_reported_and_fixed_and_an_orphan_is_left_alone() {
     );
 }
 
+/// A store imported and run for a night without `[directory]` keeps no journal (nothing is
+/// queued for a directory that is not there); once the section is added, the first push
+/// queues every account and the directory equals the store, and the next writes nothing.
+#[test]
+fn accounts_applied_before_the_directory_was_configured_are_pushed_by_the_first_push() {
+    let server = Slapd::start();
+    let without = "[policy]\nguard_share = 0.5\n\n[mail]\ntransport = \"file\"\n";
+    let dir = imported(Some(without), &env());
+    drop_in(dir.path(), &NIGHT_0402);
+    let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!text(&o).contains("Directory:"), "{}", text(&o));
+    let journal = rusqlite::Connection::open(dir.path().join("regsync.sqlite")).and_then(|c| {
+        c.query_row("SELECT count(*) FROM directory_journal", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    });
+    assert_eq!(journal.ok(), Some(0), "no journal without a directory");
+    write(&dir.path().join("regsync.toml"), config(&server.url(), ""));
+    let o = run(dir.path(), &["directory", "push", "--dry-run"]);
+    let accounts = accounts(dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout)
+            .matches("changetype: add")
+            .count(),
+        accounts.len(),
+        "{}",
+        text(&o)
+    );
+    let o = run(dir.path(), &["directory", "push"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "{} account(s) never queued before",
+            accounts.len()
+        )),
+        "{}",
+        text(&o)
+    );
+    assert_in_step(dir.path(), &server, "the first push");
+    let before = server.writes().len();
+    let o = run(dir.path(), &["run", "--as-of", "2026-04-03"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        server.writes().len(),
+        before,
+        "the next night writes nothing"
+    );
+}
+
 /// The batched read (one search per hundred entries, the default) and the paged scan of the
 /// subtree find the same changes as reading entry by entry: on a subtree with a hand-changed
 /// mail, a removed lock, a deleted entry and an orphan, and every row queued again, `directory
