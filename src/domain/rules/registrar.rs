@@ -305,7 +305,11 @@ impl Work<'_> {
         let source = Some(self.source(row.at));
         let person = person_of_row(row);
         if before.state == State::Stopped {
-            return reinstate(before, after, changes, person, source);
+            let mut decision = reinstate(before, after, changes, person, source);
+            if let (Decision::Act(actions, _), Some(review)) = (&mut decision, held) {
+                actions.push(review);
+            }
+            return decision;
         }
         // A holder (past the expiry notice or not), or staff, enrolled again is a student
         // again (R1, R9a), whatever else the rows say.

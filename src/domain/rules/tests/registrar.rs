@@ -220,6 +220,40 @@ fn r2_readmission_after_a_stop_reinstates_the_same_ecs_id_and_kumoi() {
     assert_settled(&snap, &inp, "2026-04-02");
 }
 
+/// R2 with R7: a stopped student enrolled again under a name with unmapped 外字 is reinstated,
+/// and the name waits for a person, as for a student who never left.
+#[test]
+fn r2_r7_a_readmission_under_unmapped_gaiji_is_reinstated_and_the_name_is_a_review_item() {
+    let mut old = account("a0000005", "P5", &["02190011"], Status::Undergraduate);
+    old.state = State::Stopped;
+    old.name = "髙橋　花子".into();
+    let snap = snapshot(vec![old]);
+    let inp = inputs(vec![RegistrarRow {
+        name: "\u{E000}橋　花子".into(),
+        ..row(
+            9,
+            "P5",
+            "63261012",
+            Status::Graduate,
+            Enrollment::Enrolled,
+            None,
+        )
+    }]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review, ActionKind::Reinstate]);
+    let review = &p.actions[0];
+    assert_eq!(
+        (review.rule, review.review),
+        (Rule::R7, Some(ReviewReason::UnmappedGaiji))
+    );
+    let after = applied(&snap, &p);
+    let account = &after.accounts[0];
+    assert_eq!(
+        (account.name.as_str(), account.state),
+        ("髙橋　花子", State::Active)
+    );
+}
+
 #[test]
 fn r1_r3_admissions_by_letter_in_cohort_months_and_at_the_counter_otherwise() {
     // R4: the 60 days count from the admission when it is after the export.
