@@ -108,8 +108,14 @@ fn name_likely_encoding(prefix: &[u8], out: &mut Outcome) {
         return;
     }
     if let Some(guess) = likely(prefix) {
-        // It was not read as the encoding it was tried as: no label says it is that.
+        // It was not read as the encoding it was tried as: no label says it is that, and what
+        // the header search made of the misread text (no header, or one "like" some other kind
+        // of file) is no finding; the undecodable bytes stay named.
         out.encoding = None;
+        if out.kind.is_none() {
+            out.diagnostics
+                .retain(|d| matches!(d.location, Location::Byte { .. }));
+        }
         let (ja, en) = guess.message();
         out.diagnostics
             .push(Diagnostic::error(Location::File, ja, en));

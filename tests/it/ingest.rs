@@ -217,6 +217,11 @@ fn eucjp_and_utf16_without_a_bom_are_named_with_how_to_save_them_again() {
                 .any(|m| m.contains(expected) && m.contains("Save As")),
             "{expected}: {messages:#?}"
         );
+        // Nothing about a header read from the misread text.
+        assert!(
+            messages.iter().all(|m| !m.contains("header")),
+            "{expected}: {messages:#?}"
+        );
     }
     // A CP932 file with one bad byte is broken, not another encoding.
     let mut broken = csv.clone();
