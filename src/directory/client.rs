@@ -1,8 +1,8 @@
 //! One connection to the directory (ldap3, blocking): connect over `ldap://` (optionally
 //! StartTLS) or `ldaps://`, bind, read the managed attributes of an entry or of a batch of
-//! entries (one search), add, modify, and page through the people subtree. TLS fails closed: the server's certificate must chain to the
-//! system's roots or to `[directory] ca_file`. The bind password is read from its source when
-//! connecting and appears in no error.
+//! entries (one search), add, modify, and page through the people subtree. TLS fails closed:
+//! the server's certificate must chain to the system's roots or to `[directory] ca_file`. The
+//! bind password is read from its source when connecting and appears in no error.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

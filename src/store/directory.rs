@@ -20,6 +20,15 @@ pub(crate) struct JournalRow {
     pub desired_json: String,
 }
 
+impl JournalRow {
+    fn new(desired: Desired) -> JournalRow {
+        JournalRow {
+            desired_json: desired.to_json(),
+            desired,
+        }
+    }
+}
+
 /// What the journal holds, for summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct JournalCounts {
@@ -53,19 +62,27 @@ pub(super) fn queue<'a>(
     run_id: Option<i64>,
     at: &str,
 ) -> Result<usize, StoreError> {
-    queue_desired(tx, accounts.into_iter().map(Desired::of), run_id, at)
+    let rows = accounts
+        .into_iter()
+        .map(|a| JournalRow::new(Desired::of(a)));
+    queue_rows(tx, rows, run_id, at)
 }
 
-fn queue_desired(
+fn queue_rows(
     tx: &Transaction<'_>,
-    desired: impl IntoIterator<Item = Desired>,
+    rows: impl IntoIterator<Item = JournalRow>,
     run_id: Option<i64>,
     at: &str,
 ) -> Result<usize, StoreError> {
     let mut stmt = tx.prepare_cached(QUEUE)?;
     let mut n = 0;
-    for d in desired {
-        n += stmt.execute(params![d.ecs_id.as_str(), d.to_json(), run_id, at])?;
+    for r in rows {
+        n += stmt.execute(params![
+            r.desired.ecs_id.as_str(),
+            r.desired_json,
+            run_id,
+            at
+        ])?;
     }
     Ok(n)
 }
@@ -226,13 +243,7 @@ impl Store {
             &self.conn,
             "WHERE NOT EXISTS (SELECT 1 FROM directory_journal j WHERE j.ecs_id = accounts.ecs_id)",
         )?;
-        Ok(missing
-            .into_iter()
-            .map(|desired| JournalRow {
-                desired_json: desired.to_json(),
-                desired,
-            })
-            .collect())
+        Ok(missing.into_iter().map(JournalRow::new).collect())
     }
 
     /// Queues [`Store::directory_unqueued`]; returns how many.
@@ -243,7 +254,7 @@ impl Store {
             return Ok(0);
         }
         let tx = self.conn.transaction()?;
-        let n = queue_desired(&tx, rows.into_iter().map(|r| r.desired), None, &now())?;
+        let n = queue_rows(&tx, rows, None, &now())?;
         tx.commit()?;
         Ok(n)
     }
