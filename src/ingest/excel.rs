@@ -12,6 +12,8 @@
 //! which calamine parses whole as it opens it, has its records walked first ([`biff`]).
 
 mod biff;
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::io::{Cursor, Read, Seek};
 
@@ -40,17 +42,33 @@ pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
         out.diagnostics.push(d);
         return out;
     }
-    let mut book = match open_workbook_auto_from_rs(Cursor::new(bytes)) {
-        Ok(b) => b,
-        Err(e) => {
-            out.diagnostics.push(Diagnostic::error(
-                Location::File,
-                format!("Excelファイルとして開けません（{e}）"),
-                format!("cannot open as an Excel workbook: {e}"),
-            ));
-            return out;
+    match guarded(|| read_sheet(bytes, profiles)) {
+        Ok((sheet, rows)) => {
+            out.sheet = Some(sheet);
+            map_rows(&rows, file, profiles, &mut out);
         }
-    };
+        Err((sheet, d)) => {
+            out.sheet = sheet;
+            out.diagnostics.push(d);
+        }
+    }
+    out
+}
+
+/// The sheet a profile names (else the first) and its rows, or why they cannot be read (with
+/// the sheet's name once it is known).
+fn read_sheet(
+    bytes: Vec<u8>,
+    profiles: &Profiles,
+) -> Result<(String, Vec<Row>), (Option<String>, Diagnostic)> {
+    let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        let d = Diagnostic::error(
+            Location::File,
+            format!("Excelファイルとして開けません（{e}）"),
+            format!("cannot open as an Excel workbook: {e}"),
+        );
+        (None, d)
+    })?;
     let names = book.sheet_names();
     let sheet = profiles
         .files
@@ -60,24 +78,61 @@ pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
         .map(str::to_string)
         .or_else(|| names.first().cloned());
     let Some(sheet) = sheet else {
-        out.diagnostics.push(Diagnostic::error(
+        let d = Diagnostic::error(
             Location::File,
             "シートがありません",
             "the workbook has no sheet",
-        ));
-        return out;
+        );
+        return Err((None, d));
     };
-    out.sheet = Some(sheet.clone());
-    let rows = match sheet_rows(&mut book, &sheet, limits) {
-        Ok(rows) => rows,
-        Err(d) => {
-            out.diagnostics.push(d);
-            return out;
-        }
-    };
-    drop(book);
-    map_rows(&rows, file, profiles, &mut out);
-    out
+    match sheet_rows(&mut book, &sheet, &profiles.limits) {
+        Ok(rows) => Ok((sheet, rows)),
+        Err(d) => Err((Some(sheet), d)),
+    }
+}
+
+thread_local! {
+    /// Set while [`guarded`] runs calamine on this thread: its panics are the file's error.
+    static IN_READER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs calamine over a file's bytes so that a panic in it (it indexes past the end of some
+/// damaged or cut-short workbooks) rejects the file instead of ending the night. Such a panic
+/// is logged at debug level, not printed: the file's diagnostic says what happened.
+fn guarded<T>(
+    read: impl FnOnce() -> Result<T, (Option<String>, Diagnostic)>,
+) -> Result<T, (Option<String>, Diagnostic)> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_READER.get() {
+                tracing::debug!(at = ?info.location(), "the workbook reader panicked");
+            } else {
+                previous(info);
+            }
+        }));
+    });
+    let was = IN_READER.replace(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    IN_READER.set(was);
+    result.unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let d = Diagnostic::error(
+            Location::File,
+            format!(
+                "Excelファイルが壊れているか、途中で切れています（読み取りが中断しました: {why}）。Excelで開いて保存し直してください"
+            ),
+            format!(
+                "the workbook is damaged or cut short (the reader stopped: {why}); open it in Excel and save it again"
+            ),
+        );
+        Err((None, d))
+    })
 }
 
 /// Maps the rows of the sheet: finds the header among the first rows of the used range, then
@@ -154,6 +209,24 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
         };
         total = total.saturating_add(size);
     }
+    check_total(total, limits)?;
+    // calamine reserves room for as many shared strings as the table declares: 4,294,967,296 in
+    // a 100-byte part would ask for 100 GB and abort the process.
+    for i in 0..zip.len() {
+        let Ok(part) = zip.by_index(i) else {
+            continue;
+        };
+        if part
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
+        {
+            check_shared_strings(part)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_total(total: u64, limits: &Limits) -> Result<(), Diagnostic> {
     if total > limits.max_uncompressed {
         let (mib, max) = (total >> 20, limits.max_uncompressed >> 20);
         return Err(Diagnostic::error(
@@ -167,6 +240,49 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
         ));
     }
     Ok(())
+}
+
+/// The `uniqueCount` of a shared strings table (its first `sst` element, as calamine finds
+/// it) must fit the part: each string takes at least five bytes (`<si/>`).
+fn check_shared_strings(part: zip::read::ZipFile<'_, Cursor<&[u8]>>) -> Result<(), Diagnostic> {
+    let size = part.size();
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(part));
+    let mut buf = Vec::new();
+    let declared = loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e))
+                if e.local_name().as_ref() == "sst" =>
+            {
+                let count = e
+                    .attributes()
+                    .flatten()
+                    .find(|a| a.key.local_name().as_ref() == "uniqueCount");
+                break count.map(|a| a.value.to_string());
+            }
+            // A part that is not XML is calamine's to refuse.
+            Ok(quick_xml::events::Event::Eof) | Err(_) => break None,
+            Ok(_) => {}
+        }
+    };
+    let Some(declared) = declared else {
+        return Ok(());
+    };
+    let count = declared.trim();
+    // Only digits are a count to calamine; it ignores anything else.
+    let digits = !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit());
+    if !digits || count.parse::<u64>().is_ok_and(|n| n <= size / 5 + 1) {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        Location::File,
+        format!(
+            "共有文字列の表が{declared}個の文字列を宣言していますが、{size}バイトには収まりません。Excelで開いて保存し直してください"
+        ),
+        format!(
+            "the shared strings table declares {declared} strings, more than its {size} bytes can hold; open the workbook in Excel and save it again"
+        ),
+    ))
 }
 
 /// The cells of `sheet`, row by row, sorted by row, each row as long as its last cell: only

@@ -1,6 +1,7 @@
 //! Hostile workbooks through the real binary under `ulimit -v 4194304` (4 GiB of address space):
-//! a used range claimed out to XFD1048576, a cell on row 4,000,000,000, and zip bombs (one that
-//! declares the few hundred MB it expands to, one that declares 1 KB and expands all the same).
+//! a used range claimed out to XFD1048576, a cell on row 4,000,000,000, zip bombs (one that
+//! declares the few hundred MB it expands to, one that declares 1 KB and expands all the same),
+//! a shared strings table that claims four billion strings, and an `.xls` cut short.
 //! Each lies in the inbox beside a good export: it is rejected with a message and set aside,
 //! nothing aborts, the good export is applied the same night and the next night runs as usual.
 //! The workbooks are written here, by hand, as the zip and XML an `.xlsx` is.
@@ -34,13 +35,19 @@ const SHEET: &str = "xl/worksheets/sheet1.xml";
 const SHEET_HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
 
 /// A workbook whose sheet XML is `head`, then `body` written `times` times (deflated as it is
-/// written, so a bomb never exists uncompressed), then `tail`.
-fn workbook(head: &str, body: &str, times: usize, tail: &str) -> Result<Vec<u8>> {
+/// written, so a bomb never exists uncompressed), then `tail`; `extra` parts beside it.
+fn workbook(
+    head: &str,
+    body: &str,
+    times: usize,
+    tail: &str,
+    extra: &[(&str, &str)],
+) -> Result<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let deflated = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(6));
-    for (name, text) in PARTS {
+    for &(name, text) in PARTS.iter().chain(extra) {
         zip.start_file(name, deflated)?;
         zip.write_all(text.as_bytes())?;
     }
@@ -70,7 +77,7 @@ fn corner_cells() -> Result<Vec<u8>> {
         text_cell("A1", "学籍番号"),
         text_cell("XFD1048576", "x")
     );
-    workbook(&head, "", 0, "</sheetData></worksheet>")
+    workbook(&head, "", 0, "</sheetData></worksheet>", &[])
 }
 
 /// A registrar header on row 1 and one cell on row 4,000,000,000, with no declared range.
@@ -84,7 +91,29 @@ fn four_billion_rows() -> Result<Vec<u8>> {
         r#"<sheetData><row r="1">{header}</row><row r="4000000000">{}</row>"#,
         text_cell("A4000000000", "12345678")
     );
-    workbook(&head, "", 0, "</sheetData></worksheet>")
+    workbook(&head, "", 0, "</sheetData></worksheet>", &[])
+}
+
+/// A header cell from a shared strings table that declares 4,294,967,296 strings in a part of
+/// two hundred bytes: calamine reserves room for as many as it declares (100 GB).
+fn shared_strings_claim() -> Result<Vec<u8>> {
+    let strings = r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="4294967296"><si><t>学籍番号</t></si></sst>"#;
+    workbook(
+        r#"<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>"#,
+        "",
+        0,
+        "</sheetData></worksheet>",
+        &[("xl/sharedStrings.xml", strings)],
+    )
+}
+
+/// The shipped `.xls` sample cut after 8 KiB, as a copy that stopped half-way leaves it:
+/// calamine indexes past the end of its last sector and panics.
+fn cut_short_xls() -> Result<Vec<u8>> {
+    let mut xls = std::fs::read(root().join("tests/data/xls/registrar-small.xls"))?;
+    assert!(xls.len() > 8192);
+    xls.truncate(8192);
+    Ok(xls)
 }
 
 /// One row of the bomb: small, and the same every time, so it deflates to almost nothing.
@@ -101,6 +130,7 @@ fn bomb() -> Result<Vec<u8>> {
         BOMB_ROW,
         BOMB_ROWS,
         "</sheetData></worksheet>",
+        &[],
     )
 }
 
@@ -225,13 +255,39 @@ fn check_rejects_each_hostile_workbook_under_the_memory_limit() -> Result {
         ("corner.xlsx", corner_cells()?),
         ("rows.xlsx", four_billion_rows()?),
         ("liar.xlsx", lying_bomb()?),
+        ("strings.xlsx", shared_strings_claim()?),
+        ("cut.xls", cut_short_xls()?),
     ] {
         std::fs::write(dir.path().join(name), bytes)?;
     }
-    let (code, out) = limited(dir.path(), "check corner.xlsx rows.xlsx liar.xlsx")?;
+    let (code, out) = limited(
+        dir.path(),
+        "check corner.xlsx rows.xlsx liar.xlsx strings.xlsx cut.xls",
+    )?;
     assert_eq!(code, Some(3), "{out}");
-    assert!(out.contains("0 accepted, 3 rejected"), "{out}");
+    assert!(out.contains("0 accepted, 5 rejected"), "{out}");
+    // calamine's panic is the file's error, and nothing else prints it.
+    assert!(!out.contains("panicked"), "{out}");
     Ok(())
+}
+
+#[test]
+fn a_shared_strings_table_claiming_four_billion_strings_is_rejected_beside_a_good_export() -> Result
+{
+    night_beside_a_good_export(
+        "strings.xlsx",
+        &shared_strings_claim()?,
+        "the shared strings table declares 4294967296 strings, more than its",
+    )
+}
+
+#[test]
+fn an_xls_cut_short_is_rejected_beside_a_good_export() -> Result {
+    night_beside_a_good_export(
+        "cut.xls",
+        &cut_short_xls()?,
+        "the workbook is damaged or cut short (the reader stopped: slice index starts at 8192",
+    )
 }
 
 #[test]
