@@ -9,7 +9,10 @@
 //! it (the `zip` crate then refuses to expand a part past its declared size), and the sheet is
 //! read cell by cell, keeping only the cells it holds: a cell, or a declared used range, beyond
 //! [`Limits::max_rows`] or [`Limits::max_columns`] rejects the file at once, located. An `.xls`,
-//! which calamine parses whole as it opens it, has its records walked first ([`biff`]).
+//! which calamine parses whole as it opens it, has its records walked first ([`biff`]). A shared
+//! strings table must declare no more strings than its part can hold (calamine reserves room
+//! for them all), and calamine runs under [`guarded`]: where it panics on a damaged or cut-short
+//! file, the file is rejected and the night goes on.
 
 mod biff;
 #[cfg(test)]
@@ -196,9 +199,18 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
         return Ok(());
     };
     let mut total: u64 = 0;
+    let mut shared_strings = Vec::new();
     for i in 0..zip.len() {
         let size = match zip.by_index_raw(i) {
-            Ok(part) => part.size(),
+            Ok(part) => {
+                if part
+                    .name()
+                    .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
+                {
+                    shared_strings.push(i);
+                }
+                part.size()
+            }
             Err(e) => {
                 return Err(Diagnostic::error(
                     Location::File,
@@ -212,14 +224,8 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
     check_total(total, limits)?;
     // calamine reserves room for as many shared strings as the table declares: 4,294,967,296 in
     // a 100-byte part would ask for 100 GB and abort the process.
-    for i in 0..zip.len() {
-        let Ok(part) = zip.by_index(i) else {
-            continue;
-        };
-        if part
-            .name()
-            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
-        {
+    for i in shared_strings {
+        if let Ok(part) = zip.by_index(i) {
             check_shared_strings(part)?;
         }
     }
