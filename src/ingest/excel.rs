@@ -33,18 +33,6 @@ type Row = (u32, Vec<Data>);
 
 pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     let mut out = Outcome::default();
-    let limits = &profiles.limits;
-    let checked = if bytes.starts_with(b"PK") {
-        check_zip(&bytes, limits)
-    } else if biff::is_compound(&bytes) {
-        biff::check(&bytes, limits)
-    } else {
-        Ok(())
-    };
-    if let Err(d) = checked {
-        out.diagnostics.push(d);
-        return out;
-    }
     match guarded(|| read_sheet(bytes, profiles)) {
         Ok((sheet, rows)) => {
             out.sheet = Some(sheet);
@@ -58,12 +46,24 @@ pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     out
 }
 
-/// The sheet a profile names (else the first) and its rows, or why they cannot be read (with
-/// the sheet's name once it is known).
+/// A workbook's parts checked against the limits before calamine opens it.
+fn check(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
+    if bytes.starts_with(b"PK") {
+        check_zip(bytes, limits)
+    } else if biff::is_compound(bytes) {
+        biff::check(bytes, limits)
+    } else {
+        Ok(())
+    }
+}
+
+/// The sheet a profile names (else the first) and its rows, once the workbook is within the
+/// limits, or why they cannot be read (with the sheet's name once it is known).
 fn read_sheet(
     bytes: Vec<u8>,
     profiles: &Profiles,
 ) -> Result<(String, Vec<Row>), (Option<String>, Diagnostic)> {
+    check(&bytes, &profiles.limits).map_err(|d| (None, d))?;
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         let d = Diagnostic::error(
             Location::File,
@@ -99,9 +99,10 @@ thread_local! {
     static IN_READER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Runs calamine over a file's bytes so that a panic in it (it indexes past the end of some
-/// damaged or cut-short workbooks) rejects the file instead of ending the night. Such a panic
-/// is logged at debug level, not printed: the file's diagnostic says what happened.
+/// Runs the reading of a workbook (the checks, then calamine) so that a panic in it (calamine
+/// indexes past the end of some damaged or cut-short workbooks) rejects the file instead of
+/// ending the night. Such a panic is logged at debug level, not printed: the file's diagnostic
+/// says what happened.
 fn guarded<T>(
     read: impl FnOnce() -> Result<T, (Option<String>, Diagnostic)>,
 ) -> Result<T, (Option<String>, Diagnostic)> {
