@@ -195,20 +195,31 @@ fn r7_undergraduate_to_graduate_school_with_a_new_number_is_an_update_with_the_s
     assert_settled(&snap, &inp, "2026-04-02");
 }
 
-#[test]
-fn r2_readmission_after_a_stop_reinstates_the_same_ecs_id_and_kumoi() {
+/// R2's case: a student whose account was stopped (P5, undergraduate number 02190011)…
+fn stopped_undergraduate() -> Account {
     let mut old = account("a0000005", "P5", &["02190011"], Status::Undergraduate);
     old.state = State::Stopped;
-    let kumoi = old.kumoi.clone();
-    let snap = snapshot(vec![old]);
-    let inp = inputs(vec![row(
+    old
+}
+
+/// …enrolled again as a graduate student under a new number.
+fn enrolled_again() -> RegistrarRow {
+    row(
         9,
         "P5",
         "63261012",
         Status::Graduate,
         Enrollment::Enrolled,
         None,
-    )]);
+    )
+}
+
+#[test]
+fn r2_readmission_after_a_stop_reinstates_the_same_ecs_id_and_kumoi() {
+    let old = stopped_undergraduate();
+    let kumoi = old.kumoi.clone();
+    let snap = snapshot(vec![old]);
+    let inp = inputs(vec![enrolled_again()]);
     let p = run(&snap, &inp, "2026-04-02");
     assert_eq!(kinds(&p), vec![ActionKind::Reinstate]);
     let after = p.actions[0].after.as_ref().unwrap();
@@ -224,20 +235,12 @@ fn r2_readmission_after_a_stop_reinstates_the_same_ecs_id_and_kumoi() {
 /// and the name waits for a person, as for a student who never left.
 #[test]
 fn r2_r7_a_readmission_under_unmapped_gaiji_is_reinstated_and_the_name_is_a_review_item() {
-    let mut old = account("a0000005", "P5", &["02190011"], Status::Undergraduate);
-    old.state = State::Stopped;
+    let mut old = stopped_undergraduate();
     old.name = "髙橋　花子".into();
     let snap = snapshot(vec![old]);
     let inp = inputs(vec![RegistrarRow {
         name: "\u{E000}橋　花子".into(),
-        ..row(
-            9,
-            "P5",
-            "63261012",
-            Status::Graduate,
-            Enrollment::Enrolled,
-            None,
-        )
+        ..enrolled_again()
     }]);
     let p = run(&snap, &inp, "2026-04-02");
     assert_eq!(kinds(&p), vec![ActionKind::Review, ActionKind::Reinstate]);
