@@ -43,6 +43,9 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(crate) struct Sizes {
     pub(crate) chunk: usize,
     pub(crate) step: usize,
+    /// The most bytes one record (or the search for the header) may take: past it the file is
+    /// refused, not read on into memory (a line without its end, an unclosed quote).
+    pub(crate) record: usize,
 }
 
 impl Default for Sizes {
@@ -50,8 +53,20 @@ impl Default for Sizes {
         Sizes {
             chunk: CHUNK,
             step: 64 << 10,
+            record: 64 << 20,
         }
     }
+}
+
+/// A record (or the rows before the header) running on past `Sizes::record` from `from`.
+fn runaway(from: u64, record: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "from byte {from} on, {} MiB without the end of a record (a line break outside quotes): an unclosed quote, or not a CSV export",
+            record >> 20
+        ),
+    )
 }
 
 /// Reads a whole file's bytes.
@@ -227,8 +242,21 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
     let mut buf = Vec::new();
     let mut eof = fill(src, &mut buf, chunk.saturating_add(step))?;
     if utf16_bom(&buf).is_some() {
-        // UTF-16 is decoded whole into UTF-8 first.
-        src.read_to_end(&mut buf)?;
+        // UTF-16 is decoded whole into UTF-8 first, so only up to sixteen records' bound.
+        let most = sizes.record.saturating_mul(16);
+        let room = most.saturating_add(1).saturating_sub(buf.len()) as u64;
+        std::io::Read::by_ref(src)
+            .take(room)
+            .read_to_end(&mut buf)?;
+        if buf.len() > most {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a UTF-16 file is read whole, and this one is over {} MiB: save it as CSV (UTF-8 or Shift_JIS)",
+                    most >> 20
+                ),
+            ));
+        }
         eof = true;
     }
     // The header: searched in what has been read, reading on until the search is settled, i.e.
@@ -250,6 +278,9 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         {
             break (encoding, bom, head, header, sep);
         }
+        if buf.len() > sizes.record {
+            return Err(runaway(0, sizes.record));
+        }
         let want = buf.len().saturating_mul(2);
         eof = fill(src, &mut buf, want)?;
     };
@@ -268,6 +299,8 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         eof,
         chunk,
         step,
+        record: sizes.record.max(1),
+        offset: 0,
         pool: Vec::new(),
     };
 
@@ -564,6 +597,10 @@ struct Cutter {
     eof: bool,
     chunk: usize,
     step: usize,
+    /// The most bytes a chunk may run past `chunk` looking for the end of its last record.
+    record: usize,
+    /// The file position of `buf[0]`.
+    offset: u64,
     /// Emptied buffers of stitched chunks.
     pool: Vec<Vec<u8>>,
 }
@@ -613,6 +650,9 @@ impl Cutter {
                     if self.eof {
                         return Ok(Some(self.cut(pos)));
                     }
+                    if pos - self.start > self.chunk + self.record {
+                        return Err(runaway(self.offset + self.start as u64, self.record));
+                    }
                     let want = pos + self.step;
                     self.eof = fill(src, &mut self.buf, want)?;
                 }
@@ -627,6 +667,7 @@ impl Cutter {
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(self.chunk + self.step));
         rest.extend_from_slice(&self.buf[end..]);
+        self.offset += end as u64;
         let buf = std::mem::replace(&mut self.buf, rest);
         let raw = Raw {
             buf,

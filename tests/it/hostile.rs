@@ -1,7 +1,8 @@
 //! Hostile workbooks through the real binary under `ulimit -v 4194304` (4 GiB of address space):
 //! a used range claimed out to XFD1048576, a cell on row 4,000,000,000, zip bombs (one that
 //! declares the few hundred MB it expands to, one that declares 1 KB and expands all the same),
-//! a shared strings table that claims four billion strings, and an `.xls` cut short.
+//! a shared strings table that claims four billion strings, an `.xls` cut short, and a CSV
+//! line that never ends.
 //! Each lies in the inbox beside a good export: it is rejected with a message and set aside,
 //! nothing aborts, the good export is applied the same night and the next night runs as usual.
 //! The workbooks are written here, by hand, as the zip and XML an `.xlsx` is.
@@ -287,6 +288,19 @@ fn an_xls_cut_short_is_rejected_beside_a_good_export() -> Result {
         "cut.xls",
         &cut_short_xls()?,
         "the workbook is damaged or cut short (the reader stopped: slice index starts at 8192",
+    )
+}
+
+/// A CSV export whose last row runs on for 70 MiB without a line break (as a file cut while
+/// being written, or one made of a single line, would): refused at 64 MiB, never read whole.
+#[test]
+fn a_csv_line_without_its_end_is_rejected_beside_a_good_export() -> Result {
+    let mut csv = std::fs::read(root().join("samples/registrar-2026-04-02.csv"))?;
+    csv.extend(std::iter::repeat_n(b'1', 70 << 20));
+    night_beside_a_good_export(
+        "endless.csv",
+        &csv,
+        "MiB without the end of a record (a line break outside quotes)",
     )
 }
 

@@ -123,7 +123,11 @@ fn streaming_in_tiny_chunks_equals_reading_the_whole_file() {
                     3,
                     &p,
                     sink,
-                    Sizes { chunk, step },
+                    Sizes {
+                        chunk,
+                        step,
+                        ..Sizes::default()
+                    },
                 );
                 let streamed = streamed.map(summary).map_err(|e| e.to_string());
                 assert_eq!(
@@ -153,7 +157,11 @@ fn late_bad_bytes_are_located_in_the_whole_file() {
         0,
         &profiles(),
         Sink::CountOnly,
-        Sizes { chunk: 7, step: 3 },
+        Sizes {
+            chunk: 7,
+            step: 3,
+            ..Sizes::default()
+        },
     );
     let found: Vec<Location> = out
         .map(|o| o.diagnostics)
@@ -269,4 +277,50 @@ proptest::proptest! {
         bytes.extend(&body);
         proptest::prop_assert_eq!(rows_or_located_error(&bytes), Ok(()));
     }
+}
+
+/// A record that never ends (no line break, or a quote never closed) is refused once it runs
+/// past `Sizes::record`, and so are rows before any header, and a UTF-16 file (read whole) past
+/// sixteen times that: a file is never read whole into memory for want of a line break.
+#[test]
+fn a_record_without_its_end_is_refused_past_the_bound() {
+    let sizes = Sizes {
+        chunk: 4096,
+        step: 1024,
+        record: 1 << 20,
+    };
+    let read = |bytes: &[u8]| {
+        read_stream(
+            &mut std::io::Cursor::new(bytes),
+            0,
+            &profiles(),
+            Sink::CountOnly,
+            sizes,
+        )
+        .map(|o| o.rows)
+        .map_err(|e| e.to_string())
+    };
+    let good = cp932(&export(40, false));
+    assert!(read(&good).is_ok_and(|rows| rows > 0));
+    // A line with no end; a quote opened and never closed.
+    for (open, tail) in [(&b""[..], &b"1"[..]), (b"\"", b"1\r\n")] {
+        let mut bytes = good.clone();
+        bytes.extend_from_slice(open);
+        bytes.extend(tail.iter().cycle().take(3 << 20));
+        let err = read(&bytes).err().unwrap_or_default();
+        assert!(err.contains("1 MiB without the end of a record"), "{err}");
+    }
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(b"a\0,\0".iter().cycle().take(17 << 20));
+    let err = read(&utf16).err().unwrap_or_default();
+    assert!(
+        err.starts_with("a UTF-16 file is read whole, and this one is over 16 MiB"),
+        "{err}"
+    );
+    let no_header = vec![b'x'; 3 << 20];
+    let err = read(&no_header).err().unwrap_or_default();
+    assert!(
+        err.starts_with("from byte 0 on, 1 MiB without the end"),
+        "{err}"
+    );
 }
