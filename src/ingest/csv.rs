@@ -299,7 +299,7 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         eof,
         chunk,
         step,
-        record: sizes.record.max(1),
+        record: sizes.record,
         offset: 0,
         pool: Vec::new(),
     };

@@ -231,33 +231,39 @@ impl Store {
     /// nothing). Two counts when the journal covers every account, as it does after the first
     /// push.
     pub(crate) fn directory_unqueued(&self) -> Result<Vec<JournalRow>, StoreError> {
-        let count = |table: &str| -> Result<i64, StoreError> {
-            Ok(self
-                .conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
-        };
-        if count("directory_journal")? >= count("accounts")? {
-            return Ok(Vec::new());
-        }
-        let missing = desired_of(
-            &self.conn,
-            "WHERE NOT EXISTS (SELECT 1 FROM directory_journal j WHERE j.ecs_id = accounts.ecs_id)",
-        )?;
-        Ok(missing.into_iter().map(JournalRow::new).collect())
+        unqueued(&self.conn)
     }
 
-    /// Queues [`Store::directory_unqueued`]; returns how many.
+    /// Queues [`Store::directory_unqueued`], read and written in one transaction (an `apply`
+    /// committing in between cannot have its newer state overwritten); returns how many.
     pub(crate) fn directory_seed(&mut self) -> Result<usize, StoreError> {
         self.writable()?;
-        let rows = self.directory_unqueued()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let rows = unqueued(&tx)?;
         if rows.is_empty() {
             return Ok(0);
         }
-        let tx = self.conn.transaction()?;
         let n = queue_rows(&tx, rows, None, &now())?;
         tx.commit()?;
         Ok(n)
     }
+}
+
+/// See [`Store::directory_unqueued`].
+fn unqueued(conn: &rusqlite::Connection) -> Result<Vec<JournalRow>, StoreError> {
+    let count = |table: &str| -> Result<i64, StoreError> {
+        Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+    };
+    if count("directory_journal")? >= count("accounts")? {
+        return Ok(Vec::new());
+    }
+    let missing = desired_of(
+        conn,
+        "WHERE NOT EXISTS (SELECT 1 FROM directory_journal j WHERE j.ecs_id = accounts.ecs_id)",
+    )?;
+    Ok(missing.into_iter().map(JournalRow::new).collect())
 }
 
 /// The desired directory state of the accounts `filter` (a `WHERE` clause, or nothing) selects,
