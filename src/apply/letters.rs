@@ -15,7 +15,7 @@ use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
 use crate::domain::account::{Account, Delivery};
 use crate::domain::plan::{ActionKind, Plan};
 use crate::report::csv::neutralise;
-use crate::report::xlsx::{Cell, Column, workbook};
+use crate::report::xlsx::{Cell, Column, Kind, workbook};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -149,42 +149,42 @@ const COLUMNS: [Column; 8] = [
     Column {
         header: HEADER[0],
         width: 22.0,
-        text: false,
+        kind: Kind::General,
     },
     Column {
         header: HEADER[1],
         width: 12.0,
-        text: true,
+        kind: Kind::Text,
     },
     Column {
         header: HEADER[2],
         width: 16.0,
-        text: false,
+        kind: Kind::General,
     },
     Column {
         header: HEADER[3],
         width: 20.0,
-        text: false,
+        kind: Kind::General,
     },
     Column {
         header: HEADER[4],
         width: 11.0,
-        text: true,
+        kind: Kind::Text,
     },
     Column {
         header: HEADER[5],
         width: 30.0,
-        text: true,
+        kind: Kind::Text,
     },
     Column {
         header: HEADER[6],
         width: 22.0,
-        text: true,
+        kind: Kind::Text,
     },
     Column {
         header: HEADER[7],
         width: 12.0,
-        text: false,
+        kind: Kind::Date,
     },
 ];
 

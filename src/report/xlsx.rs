@@ -14,12 +14,23 @@ use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
 
 use crate::domain::plan::{Action, Plan};
 
-/// A column: its header, its width in characters, and whether it holds identifiers (text).
+/// A column: its header, its width in characters, and what its cells are shown as.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Column {
     pub header: &'static str,
     pub width: f64,
-    pub text: bool,
+    pub kind: Kind,
+}
+
+/// How a column's cells are shown: its format, which the cells written into it take (Excel's
+/// rule for a cell without a format of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    General,
+    /// Identifiers: text (`@`), so their leading zeros stay.
+    Text,
+    /// Dates (`yyyy-mm-dd`).
+    Date,
 }
 
 /// One cell of a row.
@@ -57,27 +68,41 @@ pub(crate) fn workbook<'a>(
     let date = Format::new().set_num_format("yyyy-mm-dd");
     for (c, col) in (0u16..).zip(columns) {
         ws.set_column_width(c, col.width)?;
-        if col.text {
-            ws.set_column_format(c, &text)?;
+        match col.kind {
+            Kind::General => {}
+            Kind::Text => {
+                ws.set_column_format(c, &text)?;
+            }
+            Kind::Date => {
+                ws.set_column_format(c, &date)?;
+            }
         }
         ws.write_string_with_format(0, c, col.header, &header)?;
     }
+    // The cells take their column's format; only a date outside a date column names its own
+    // (a format named per cell is looked up by hashing it, a fifth of the sheet's time).
     let mut last_row = 0u32;
     for (r, cells) in (1u32..).zip(rows) {
         last_row = r;
         for (c, cell) in (0u16..).zip(cells) {
-            let is_text = columns.get(usize::from(c)).is_some_and(|col| col.text);
             match cell {
                 Cell::Text("") | Cell::Date(None) => {}
                 Cell::Owned(s) if s.is_empty() => {}
-                Cell::Text(s) => put_text(ws, r, c, s, is_text.then_some(&text))?,
-                Cell::Owned(s) => put_text(ws, r, c, &s, is_text.then_some(&text))?,
+                Cell::Text(s) => {
+                    ws.write_string(r, c, s)?;
+                }
+                Cell::Owned(s) => {
+                    ws.write_string(r, c, s)?;
+                }
                 Cell::Number(n) => {
                     ws.write_number(r, c, n)?;
                 }
                 Cell::Date(Some(d)) => {
                     let day = excel_date(d)?;
-                    ws.write_date_with_format(r, c, &day, &date)?;
+                    match columns.get(usize::from(c)).map(|col| col.kind) {
+                        Some(Kind::Date) => ws.write_datetime(r, c, &day)?,
+                        _ => ws.write_date_with_format(r, c, &day, &date)?,
+                    };
                 }
             }
         }
@@ -86,20 +111,6 @@ pub(crate) fn workbook<'a>(
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, last_row, last_col)?;
     book.save_to_buffer()
-}
-
-fn put_text(
-    ws: &mut rust_xlsxwriter::Worksheet,
-    r: u32,
-    c: u16,
-    s: &str,
-    format: Option<&Format>,
-) -> Result<(), XlsxError> {
-    match format {
-        Some(f) => ws.write_string_with_format(r, c, s, f)?,
-        None => ws.write_string(r, c, s)?,
-    };
-    Ok(())
 }
 
 /// A date as Excel holds it; a year Excel cannot show (before 1900) is an error, never a
@@ -112,32 +123,32 @@ fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
 
 /// The columns of `report.xlsx`.
 const COLUMNS: [Column; 19] = [
-    col("種別 action", 16.0, false),
-    col("規則 rule", 7.0, false),
-    col("ECS-ID", 11.0, true),
-    col("学籍番号 student_no", 13.0, true),
-    col("個人番号 person_id", 13.0, true),
-    col("氏名 name", 16.0, false),
-    col("氏名カナ name_kana", 18.0, false),
-    col("所属 faculty", 18.0, false),
-    col("身分 status", 10.0, false),
-    col("入力ファイル file", 26.0, false),
-    col("行 row", 6.0, false),
-    col("日付の意味 date is", 12.0, false),
-    col("日付 date", 11.0, false),
-    col("通知日 notice_on", 11.0, false),
-    col("停止日 stop_on", 11.0, false),
-    col("停止理由 stop_reason", 14.0, false),
-    col("配付 delivery", 12.0, false),
-    col("変更 changes", 30.0, false),
-    col("理由 reason", 60.0, false),
+    col("種別 action", 16.0, Kind::General),
+    col("規則 rule", 7.0, Kind::General),
+    col("ECS-ID", 11.0, Kind::Text),
+    col("学籍番号 student_no", 13.0, Kind::Text),
+    col("個人番号 person_id", 13.0, Kind::Text),
+    col("氏名 name", 16.0, Kind::General),
+    col("氏名カナ name_kana", 18.0, Kind::General),
+    col("所属 faculty", 18.0, Kind::General),
+    col("身分 status", 10.0, Kind::General),
+    col("入力ファイル file", 26.0, Kind::General),
+    col("行 row", 6.0, Kind::General),
+    col("日付の意味 date is", 12.0, Kind::General),
+    col("日付 date", 11.0, Kind::Date),
+    col("通知日 notice_on", 11.0, Kind::Date),
+    col("停止日 stop_on", 11.0, Kind::Date),
+    col("停止理由 stop_reason", 14.0, Kind::General),
+    col("配付 delivery", 12.0, Kind::General),
+    col("変更 changes", 30.0, Kind::General),
+    col("理由 reason", 60.0, Kind::General),
 ];
 
-const fn col(header: &'static str, width: f64, text: bool) -> Column {
+const fn col(header: &'static str, width: f64, kind: Kind) -> Column {
     Column {
         header,
         width,
-        text,
+        kind,
     }
 }
 
