@@ -191,18 +191,59 @@ impl<R: Seek> Seek for Hashing<R> {
 }
 
 /// The name a file is shown by in plans and reports: its file name, without the folder, so the
-/// plan does not depend on where the inbox is.
+/// plan does not depend on where the inbox is; escaped as [`shown`] escapes it.
 pub(crate) fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
+    path.file_name()
+        .map_or_else(|| shown(path), |n| escaped(&n.to_string_lossy()))
+}
+
+/// A path as printed: bytes that are not UTF-8 as U+FFFD, and control characters (a line break,
+/// an escape sequence for the terminal) and the bidirectional overrides as escapes (`\n`,
+/// `\u{1b}`, `\u{202e}`). A name dropped into the inbox cannot start a line of its own in a
+/// summary or a report, nor change what the terminal or a reader shows around it.
+pub(crate) fn shown(path: &Path) -> String {
+    escaped(&path.to_string_lossy())
+}
+
+fn escaped(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::digest::sha256_hex;
+
+    #[test]
+    fn names_are_shown_without_control_characters() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let cases: [(&[u8], &str); 5] = [
+            (b"inbox/registrar.csv", "registrar.csv"),
+            ("inbox/在籍者.csv".as_bytes(), "在籍者.csv"),
+            (
+                b"inbox/a\n\xe5\x8f\x97\xe7\x90\x86 OK b.csv",
+                "a\\n受理 OK b.csv",
+            ),
+            (b"inbox/\x1b[2Jx\x7f.csv", "\\u{1b}[2Jx\\u{7f}.csv"),
+            (
+                b"inbox/bad\xffname\xe2\x80\xaevsc.csv",
+                "bad\u{fffd}name\\u{202e}vsc.csv",
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let path = Path::new(std::ffi::OsStr::from_bytes(bytes));
+            assert_eq!(display_name(path), expected, "{bytes:?}");
+            assert_eq!(shown(path), format!("inbox/{expected}"), "{bytes:?}");
+        }
+    }
 
     #[test]
     fn hashing_reader_hashes_each_byte_once() {

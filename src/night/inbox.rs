@@ -46,6 +46,9 @@ pub enum Skip {
     Unsettled,
     /// Changed while it was being copied.
     Changed,
+    /// Shown under the same name as a file read before it this night (names that differ only
+    /// in bytes that are not UTF-8, or in control characters, are shown alike).
+    SameName,
     /// Could not be opened (its permissions, most likely).
     Unopenable,
 }
@@ -55,7 +58,7 @@ impl Skip {
     pub fn set_aside(self) -> bool {
         !matches!(
             self,
-            Skip::Ignored | Skip::Unsettled | Skip::Changed | Skip::Unopenable
+            Skip::Ignored | Skip::Unsettled | Skip::Changed | Skip::SameName | Skip::Unopenable
         )
     }
 
@@ -78,6 +81,9 @@ impl Skip {
             Skip::Directory => "フォルダです。中身は読みません",
             Skip::Unsettled => "書き込み中の可能性があります。次回の実行で読みます",
             Skip::Changed => "読み込み中に変更されました。次回の実行で読みます",
+            Skip::SameName => {
+                "同じ名前に見えるファイルを今回すでに読んでいます。次回の実行で読みます"
+            }
             Skip::Unopenable => "開けません。権限を確認してください",
         }
     }
@@ -92,6 +98,9 @@ impl Skip {
             Skip::Directory => "a folder; its contents are not read",
             Skip::Unsettled => "still being written; left for the next run",
             Skip::Changed => "changed while it was being read; left for the next run",
+            Skip::SameName => {
+                "a file shown under the same name is read in this run; left for the next run"
+            }
             Skip::Unopenable => "cannot be opened; check its permissions",
         }
     }
@@ -354,8 +363,13 @@ pub(crate) fn take(
         return Ok(Err(Skip::Unsettled));
     }
     let copy = staging.join(display_name(path));
-    let mut out = crate::private::create_new(&copy, crate::private::Kind::Shared)
-        .with_context(|| format!("creating `{}`", copy.display()))?;
+    let mut out = match crate::private::create_new(&copy, crate::private::Kind::Shared) {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Ok(Err(Skip::SameName));
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating `{}`", copy.display())),
+    };
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::domain::guard::{self, Tripped};
 use crate::domain::plan::{ActionKind, Plan};
 use crate::ingest::Sink;
-use crate::ingest::batch::{Batch, display_name, read_one};
+use crate::ingest::batch::{Batch, display_name, read_one, shown};
 use crate::night::inbox::{self, Journal, Skipped, Taken};
 use crate::store::Store;
 
@@ -558,7 +558,7 @@ fn skip(settings: &Settings, skipped: &Skipped, notes: &mut Vec<String>) -> anyh
     }
     let report = format!(
         "{}: エラー error: {} / {}\n",
-        skipped.path.display(),
+        shown(&skipped.path),
         skipped.why.message_ja(),
         skipped.why.message_en()
     );
@@ -581,7 +581,7 @@ fn crashed(taken: &Taken) -> String {
     format!(
         "{}: エラー error: 前回このファイルを読み込んでいる途中で処理が異常終了しました。読み込まずに取り除きます。内容を確認し、正しければ入れ直してください / \
          a previous run died while reading this file; it is set aside unread: check it, and drop it again if it is right\n",
-        taken.path.display()
+        shown(&taken.path)
     )
 }
 /// The outcome line of the night's report as it is first written: stopped by the guard, with

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::ingest::Ingested;
+use crate::ingest::batch::shown;
 
 /// How many diagnostics of one file are printed before the rest are only counted.
 const SHOWN_PER_FILE: usize = 50;
@@ -19,7 +20,7 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
     let mut s = String::new();
     let width = results
         .iter()
-        .map(|r| r.path.display().to_string().chars().count())
+        .map(|r| shown(&r.path).chars().count())
         .max()
         .unwrap_or(0);
     for &r in results {
@@ -42,7 +43,7 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
             Some(sheet) => format!("Excel [{sheet}]"),
             None => enc,
         };
-        let path = r.path.display().to_string();
+        let path = shown(&r.path);
         let _ = write!(
             s,
             "{verdict}  {path:<width$}  {kind:<11} {enc:<20} {:>7} 行 rows",
@@ -69,7 +70,7 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
             continue;
         }
         s.push('\n');
-        let path = r.path.display().to_string();
+        let path = shown(&r.path);
         for d in r.diagnostics.iter().take(SHOWN_PER_FILE) {
             s.push_str(&d.render(&path, r.sheet.as_deref()));
             s.push('\n');

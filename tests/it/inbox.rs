@@ -425,6 +425,60 @@ fn the_summary_names_each_rejected_file_with_its_first_error() -> Result {
     Ok(())
 }
 
+/// A name dropped into the inbox is shown with its control characters escaped: it cannot start
+/// a line of its own in the summary, nor send escape codes to the operator's terminal. Two
+/// names shown alike (here a line break, and a backslash and an `n`) are read on two nights,
+/// not refused together.
+#[test]
+fn names_with_control_characters_are_shown_escaped_and_two_shown_alike_are_read_on_two_nights()
+-> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    write_settled(
+        &inbox.join("registrar\n.csv"),
+        sample("registrar-2026-04-02.csv")?,
+    );
+    write_settled(
+        &inbox.join("registrar\\n.csv"),
+        sample("hr-2026-04-02.csv")?,
+    );
+    write_settled(&inbox.join("bad\u{1b}[2J.csv"), b"not,an,export\n");
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-02"], &[])?;
+    assert_eq!(r.code, Some(3), "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains('\u{1b}'), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "Left in the inbox: registrar\\n.csv (同じ名前に見えるファイルを今回すでに読んでいます。次回の実行で読みます / a file shown under the same name is read in this run; left for the next run)"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("2 file(s) read, 1 rejected"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Rejected: bad\\u{1b}[2J.csv: "),
+        "{}",
+        r.stdout
+    );
+    let left: Vec<_> = std::fs::read_dir(&inbox)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    assert_eq!(left.len(), 1, "{left:?}");
+    // The other one the next night.
+    let r = regsync(dir.path(), &["run", "--as-of", "2026-04-03"], &[])?;
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("1 file(s) read, 0 rejected"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(std::fs::read_dir(&inbox)?.count(), 0);
+    Ok(())
+}
+
 #[test]
 fn check_without_files_checks_the_inbox_as_run_would_find_it() -> Result {
     let dir = imported(None, &[]);
