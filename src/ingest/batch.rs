@@ -13,6 +13,7 @@ use crate::domain::model::Records;
 use crate::domain::plan::InputFile;
 use crate::domain::rules::Inputs;
 use crate::ingest::QuietRows;
+use crate::ingest::diag::escape_controls;
 use crate::ingest::profile::Profiles;
 use crate::ingest::{Ingested, Sink, read_source, unreadable};
 
@@ -194,7 +195,7 @@ impl<R: Seek> Seek for Hashing<R> {
 /// plan does not depend on where the inbox is; escaped as [`shown`] escapes it.
 pub(crate) fn display_name(path: &Path) -> String {
     path.file_name()
-        .map_or_else(|| shown(path), |n| escaped(&n.to_string_lossy()))
+        .map_or_else(|| shown(path), |n| escape_controls(&n.to_string_lossy()))
 }
 
 /// A path as printed: bytes that are not UTF-8 as U+FFFD, and control characters (a line break,
@@ -202,19 +203,7 @@ pub(crate) fn display_name(path: &Path) -> String {
 /// `\u{1b}`, `\u{202e}`). A name dropped into the inbox cannot start a line of its own in a
 /// summary or a report, nor change what the terminal or a reader shows around it.
 pub(crate) fn shown(path: &Path) -> String {
-    escaped(&path.to_string_lossy())
-}
-
-fn escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    escape_controls(&path.to_string_lossy())
 }
 
 #[cfg(test)]

@@ -139,8 +139,30 @@ impl Diagnostic {
             Severity::Warning => "警告 warning",
         };
         let _ = write!(s, ": {tag}: {} / {}", self.ja, self.en);
-        s
+        // A cell's value quoted in a message is the sender's text: one line, and nothing the
+        // terminal would act on.
+        escape_controls(&s)
     }
+}
+
+/// Whether `c` changes how the text around it is shown rather than being part of it: a control
+/// character (a line break, an escape that a terminal acts on) or a bidirectional override.
+pub(crate) fn is_hidden_control(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with each [`is_hidden_control`] character written as its escape (`\n`, `\u{1b}`,
+/// `\u{202e}`), for a line printed on a terminal or in a report.
+pub(crate) fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_hidden_control(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Spreadsheet column letters for a 0-based index: 0 → A, 25 → Z, 26 → AA.

@@ -794,6 +794,9 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 return CompactString::default();
             }
         };
+        if value.chars().any(gaiji::is_control_in_text) {
+            return self.controls(pos, header, &value);
+        }
         if value.is_empty() && required {
             self.missing(pos, header);
         }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::ingest::Ingested;
 use crate::ingest::batch::shown;
+use crate::ingest::diag::escape_controls;
 
 /// How many diagnostics of one file are printed before the rest are only counted.
 const SHOWN_PER_FILE: usize = 50;
@@ -40,7 +41,7 @@ pub(crate) fn render_input_refs(results: &[&Ingested]) -> String {
             |e| e.label().to_string(),
         );
         let enc = match &r.sheet {
-            Some(sheet) => format!("Excel [{sheet}]"),
+            Some(sheet) => format!("Excel [{}]", escape_controls(sheet)),
             None => enc,
         };
         let path = shown(&r.path);

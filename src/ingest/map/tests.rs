@@ -114,3 +114,51 @@ fn excel_serials_and_yyyymmdd_numbers_are_dates() {
     );
     assert_eq!(excel_number_date(1.5), None);
 }
+
+/// A text cell holding a control character (other than a line break or a tab, which an Excel
+/// cell can hold) or a bidirectional override is an error at the cell, quoting it escaped; the
+/// row is held out and the value never reaches the plan.
+#[test]
+fn control_characters_in_a_text_cell_are_an_error_at_the_cell() {
+    let header = "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n";
+    let cases: [(&str, Option<&str>); 8] = [
+        ("山田 太郎", None),
+        ("\"山田\t太郎\"", None),
+        ("\"山田\n太郎\"", None),
+        (
+            "山田\u{1b}]0;x\u{7}太郎",
+            Some("「山田\\u{1b}]0;x\\u{7}太郎」に制御文字（U+001B, U+0007）"),
+        ),
+        ("山田\u{0}太郎", Some("（U+0000）")),
+        ("山田\u{7f}太郎", Some("（U+007F）")),
+        ("山田\u{85}太郎", Some("（U+0085）")),
+        (
+            "\u{202e}郎太田山",
+            Some("「\\u{202e}郎太田山」に制御文字（U+202E）"),
+        ),
+    ];
+    let p = profiles();
+    for (name, expected) in cases {
+        let text = format!(
+            "{header}01260011,0001212709,,{name},ヤマダ タロウ,2007-11-18,文学部,学部生,在学,2026-04-01,\n\
+             01260012,0001212710,,鈴木 花子,スズキ ハナコ,2007-05-02,文学部,学部生,在学,2026-04-01,\n"
+        );
+        let read =
+            crate::ingest::read_bytes(std::path::Path::new("r.csv"), text.into_bytes(), 0, &p);
+        let errors: Vec<String> = read.errors().map(|d| d.render("r.csv", None)).collect();
+        match expected {
+            None => assert!(errors.is_empty(), "{name:?}: {errors:?}"),
+            Some(part) => {
+                assert_eq!(errors.len(), 1, "{name:?}: {errors:?}");
+                assert!(errors[0].starts_with("r.csv:2:4(氏名): "), "{}", errors[0]);
+                assert!(errors[0].contains(part), "{}", errors[0]);
+                assert!(
+                    !errors[0].chars().any(|c| c.is_control()),
+                    "{:?}",
+                    errors[0]
+                );
+                assert_eq!(Diagnostic::rows_held(&read.diagnostics), 1);
+            }
+        }
+    }
+}
