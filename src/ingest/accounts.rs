@@ -18,7 +18,7 @@ use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::jpdate::parse_date;
 use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
 use crate::domain::text::{fold_id, trim_cell};
-use crate::ingest::diag::{Diagnostic, Location};
+use crate::ingest::diag::{Diagnostic, Location, control_characters};
 use crate::ingest::encoding::{body, decode_chunk, locate, sniff};
 use crate::store::IdFormat;
 
@@ -269,8 +269,8 @@ fn parse_row(
     let person_id = r.person_id(seen);
     let student_nos = r.student_nos(seen);
     let name = r.name();
-    let name_kana = r.cell(C_NAME_KANA);
-    let faculty = r.cell(C_FACULTY);
+    let name_kana = r.text(C_NAME_KANA);
+    let faculty = r.text(C_FACULTY);
     let birth_date = r.date(C_BIRTH_DATE);
     let activation_deadline = r.date(C_ACTIVATION_DEADLINE);
     let stop_on = r.date(C_STOP_ON);
@@ -333,6 +333,15 @@ impl<'r> Row<'r, '_> {
     fn error(&mut self, column: usize, ja: String, en: String) {
         self.diags
             .push(Diagnostic::error(cell_at(self.row, column), ja, en));
+    }
+
+    /// [`Row::cell`], with an error when it holds control characters.
+    fn text(&mut self, column: usize) -> &'r str {
+        let value = self.cell(column);
+        if let Some((ja, en)) = control_characters(value) {
+            self.error(column, ja, en);
+        }
+        value
     }
 
     /// A value past the header's columns has no meaning to read it by.
@@ -478,7 +487,7 @@ impl<'r> Row<'r, '_> {
 
     /// 氏名: required.
     fn name(&mut self) -> &'r str {
-        let name = self.cell(C_NAME);
+        let name = self.text(C_NAME);
         if name.is_empty() {
             self.error(C_NAME, "氏名が空です".into(), "the name is empty".into());
         }

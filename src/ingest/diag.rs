@@ -151,6 +151,33 @@ pub(crate) fn is_hidden_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A character a text cell may not hold: a control character other than the line break and the
+/// tab a cell can hold in Excel (an escape, a bell, a NUL), or a bidirectional override. Such a
+/// name would reach the store, the directory, the mail and the terminal of whoever looks it up.
+pub(crate) fn is_control_in_text(c: char) -> bool {
+    is_hidden_control(c) && !matches!(c, '\n' | '\r' | '\t')
+}
+
+/// The error for a text cell holding [`is_control_in_text`] characters, in Japanese and
+/// English, quoting it escaped; `None` when it holds none.
+pub(crate) fn control_characters(value: &str) -> Option<(String, String)> {
+    let mut codes: Vec<String> = Vec::new();
+    for c in value.chars().filter(|&c| is_control_in_text(c)) {
+        let code = format!("U+{:04X}", u32::from(c));
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    if codes.is_empty() {
+        return None;
+    }
+    let (shown, codes) = (escape_controls(value), codes.join(", "));
+    Some((
+        format!("「{shown}」に制御文字（{codes}）が含まれています。書き出しを直してください"),
+        format!("`{shown}` holds control characters ({codes}); correct the export"),
+    ))
+}
+
 /// `s` with each [`is_hidden_control`] character written as its escape (`\n`, `\u{1b}`,
 /// `\u{202e}`), for a line printed on a terminal or in a report.
 pub(crate) fn escape_controls(s: &str) -> String {

@@ -794,7 +794,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 return CompactString::default();
             }
         };
-        if value.chars().any(gaiji::is_control_in_text) {
+        if value.chars().any(crate::ingest::diag::is_control_in_text) {
             return self.controls(pos, header, &value);
         }
         if value.is_empty() && required {

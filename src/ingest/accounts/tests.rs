@@ -182,6 +182,7 @@ fn name_date_role_state_and_kumoi_errors() {
             "a0100004,,,二,,,,学生,有効,e@st.example.ac.jp,,,",
             "a0100005,,,三,,,,学生,有効,e@st.example.ac.jp,,,",
             "a0100006,,,四,,,,学生,有効,f@st.example.ac.jp,,,,余り",
+            "a0100007,,,五\u{1b}[2J,ゴ\u{7},,理学部\u{202e},学生,有効,g@st.example.ac.jp,,,",
         ],
         &[
             "f.csv:2:4(氏名): エラー error: 氏名が空です / the name is empty",
@@ -195,6 +196,9 @@ fn name_date_role_state_and_kumoi_errors() {
             "f.csv:3:10(KUMOI): エラー error: KUMOI「stored@st.example.ac.jp」はすでにストアの別のアカウントのものです / KUMOI `stored@st.example.ac.jp` already belongs to an account in the store",
             "f.csv:5:10(KUMOI): エラー error: KUMOI「e@st.example.ac.jp」が 4 行目と重複しています / KUMOI `e@st.example.ac.jp` is also on row 4",
             "f.csv:6:14(): エラー error: 見出しのない列に値「余り」があります / a value `余り` in a column with no header",
+            "f.csv:7:4(氏名): エラー error: 「五\\u{1b}[2J」に制御文字（U+001B）が含まれています。書き出しを直してください / `五\\u{1b}[2J` holds control characters (U+001B); correct the export",
+            "f.csv:7:5(氏名カナ): エラー error: 「ゴ\\u{7}」に制御文字（U+0007）が含まれています。書き出しを直してください / `ゴ\\u{7}` holds control characters (U+0007); correct the export",
+            "f.csv:7:7(所属): エラー error: 「理学部\\u{202e}」に制御文字（U+202E）が含まれています。書き出しを直してください / `理学部\\u{202e}` holds control characters (U+202E); correct the export",
             "f.csv:3:6(生年月日): 警告 warning: 「平成31年5月1日」は平成の最終日（2019年4月30日）より後の日付です。2019年5月1日として読みました（正しくは「令和元年5月1日」） / `平成31年5月1日` is after the last day of 平成 (Heisei, 2019-04-30); read as 2019-05-01, properly written `令和元年5月1日`",
         ],
     );

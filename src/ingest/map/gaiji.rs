@@ -6,33 +6,15 @@ use compact_str::CompactString;
 
 use super::RowCtx;
 use crate::domain::text::is_private_use;
-use crate::ingest::diag::{Diagnostic, Location, escape_controls, is_hidden_control};
-
-/// A character a text cell may not hold: a control character other than the line break and the
-/// tab a cell can hold in Excel (an escape, a bell, a NUL), or a bidirectional override. Such a
-/// name would reach the store, the directory, the mail and the terminal of whoever looks it up.
-pub(super) fn is_control_in_text(c: char) -> bool {
-    is_hidden_control(c) && !matches!(c, '\n' | '\r' | '\t')
-}
+use crate::ingest::diag::{Diagnostic, Location, control_characters};
 
 impl RowCtx<'_, '_> {
-    /// A text holding [`is_control_in_text`] characters: an error at the cell, which holds its
-    /// row out; the value is not used.
+    /// A text holding control characters ([`crate::ingest::diag::is_control_in_text`]): an
+    /// error at the cell, which holds its row out; the value is not used.
     pub(super) fn controls(&mut self, pos: u32, header: &str, value: &str) -> CompactString {
-        let mut codes: Vec<String> = Vec::new();
-        for c in value.chars().filter(|&c| is_control_in_text(c)) {
-            let code = format!("U+{:04X}", u32::from(c));
-            if !codes.contains(&code) {
-                codes.push(code);
-            }
+        if let Some((ja, en)) = control_characters(value) {
+            self.error(pos, header, ja, en);
         }
-        let (shown, codes) = (escape_controls(value), codes.join(", "));
-        self.error(
-            pos,
-            header,
-            format!("「{shown}」に制御文字（{codes}）が含まれています。書き出しを直してください"),
-            format!("`{shown}` holds control characters ({codes}); correct the export"),
-        );
         CompactString::default()
     }
 
