@@ -242,21 +242,8 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
     let mut buf = Vec::new();
     let mut eof = fill(src, &mut buf, chunk.saturating_add(step))?;
     if utf16_bom(&buf).is_some() {
-        // UTF-16 is decoded whole into UTF-8 first, so only up to sixteen records' bound.
-        let most = sizes.record.saturating_mul(16);
-        let room = most.saturating_add(1).saturating_sub(buf.len()) as u64;
-        std::io::Read::by_ref(src)
-            .take(room)
-            .read_to_end(&mut buf)?;
-        if buf.len() > most {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "a UTF-16 file is read whole, and this one is over {} MiB: save it as CSV (UTF-8 or Shift_JIS)",
-                    most >> 20
-                ),
-            ));
-        }
+        // UTF-16 is decoded whole into UTF-8 first.
+        read_whole(src, &mut buf, sizes, "a UTF-16 file")?;
         eof = true;
     }
     // The header: searched in what has been read, reading on until the search is settled, i.e.
@@ -346,7 +333,12 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         drop((stitch, cutter, spare));
         src.seek(SeekFrom::Start(0))?;
         let mut all = Vec::new();
-        src.read_to_end(&mut all)?;
+        read_whole(
+            src,
+            &mut all,
+            sizes,
+            "a file that is UTF-8 only in its first megabytes",
+        )?;
         return Ok(read_sized(&all, file, profiles, sink, chunk));
     }
     let mut out = stitch.finish(out);
@@ -355,14 +347,42 @@ pub(crate) fn read_stream<R: Read + Seek + Send>(
         .iter()
         .any(|d| matches!(d.location, Location::Byte { .. }))
     {
-        // The guess needs the file's first bytes again.
-        src.seek(SeekFrom::Start(0))?;
-        let mut prefix = Vec::new();
-        src.take(crate::ingest::encoding::LIKELY_PREFIX as u64)
-            .read_to_end(&mut prefix)?;
-        name_likely_encoding(&prefix, &mut out);
+        name_likely_encoding_of(src, &mut out)?;
     }
     Ok(out)
+}
+
+/// Reads the rest of `src` onto `buf`, for a file decoded whole (`what`): at most sixteen
+/// records' bound, past which the file is refused rather than read into memory.
+fn read_whole<R: Read>(
+    src: &mut R,
+    buf: &mut Vec<u8>,
+    sizes: Sizes,
+    what: &str,
+) -> std::io::Result<()> {
+    let most = sizes.record.saturating_mul(16);
+    let room = most.saturating_add(1).saturating_sub(buf.len()) as u64;
+    std::io::Read::by_ref(src).take(room).read_to_end(buf)?;
+    if buf.len() > most {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{what} is read whole, and this one is over {} MiB: save it as CSV (UTF-8 or Shift_JIS)",
+                most >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Names the encoding a file read with bad bytes most likely has, from its first bytes.
+fn name_likely_encoding_of<R: Read + Seek>(src: &mut R, out: &mut Outcome) -> std::io::Result<()> {
+    src.seek(SeekFrom::Start(0))?;
+    let mut prefix = Vec::new();
+    src.take(crate::ingest::encoding::LIKELY_PREFIX as u64)
+        .read_to_end(&mut prefix)?;
+    name_likely_encoding(&prefix, out);
+    Ok(())
 }
 
 /// The encoding [`sniff`] would find for a file starting with `prefix`, as far as the prefix

@@ -280,8 +280,9 @@ proptest::proptest! {
 }
 
 /// A record that never ends (no line break, or a quote never closed) is refused once it runs
-/// past `Sizes::record`, and so are rows before any header, and a UTF-16 file (read whole) past
-/// sixteen times that: a file is never read whole into memory for want of a line break.
+/// past `Sizes::record`, and so are rows before any header, and a file read whole (UTF-16, or
+/// UTF-8 only in its first chunks) past sixteen times that: a file is never read whole into
+/// memory for want of a line break, nor without a bound.
 #[test]
 fn a_record_without_its_end_is_refused_past_the_bound() {
     let sizes = Sizes {
@@ -315,6 +316,20 @@ fn a_record_without_its_end_is_refused_past_the_bound() {
     let err = read(&utf16).err().unwrap_or_default();
     assert!(
         err.starts_with("a UTF-16 file is read whole, and this one is over 16 MiB"),
+        "{err}"
+    );
+    // UTF-8 in its first chunks and not later: read again whole, and so bounded like UTF-16.
+    let mut late = export(40, false).into_bytes();
+    late.extend(
+        b"01260011,0001212709,,Yamada,YAMADA,2007-11-18,X,Y,Z,,\r\n"
+            .iter()
+            .cycle()
+            .take(17 << 20),
+    );
+    late.extend(b"01260011,0001212709,,\x8e\x52,YAMADA,2007-11-18,X,Y,Z,,\r\n");
+    let err = read(&late).err().unwrap_or_default();
+    assert!(
+        err.starts_with("a file that is UTF-8 only in its first megabytes is read whole, and this one is over 16 MiB"),
         "{err}"
     );
     let no_header = vec![b'x'; 3 << 20];
