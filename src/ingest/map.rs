@@ -794,8 +794,10 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 return CompactString::default();
             }
         };
-        if value.chars().any(crate::ingest::diag::is_control_in_text) {
-            return self.controls(pos, header, &value);
+        // A control character is an error at the cell, which holds its row out.
+        if let Some((ja, en)) = crate::ingest::diag::control_characters(&value) {
+            self.error(pos, header, ja, en);
+            return CompactString::default();
         }
         if value.is_empty() && required {
             self.missing(pos, header);

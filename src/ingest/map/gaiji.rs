@@ -1,23 +1,13 @@
 //! 外字 in text cells: the mapping profile's `[gaiji]` table read into standard characters, and
-//! a warning at the cell for each private-use character it does not map. Control characters in
-//! text cells: an error at the cell.
+//! a warning at the cell for each private-use character it does not map.
 
 use compact_str::CompactString;
 
 use super::RowCtx;
 use crate::domain::text::is_private_use;
-use crate::ingest::diag::{Diagnostic, Location, control_characters};
+use crate::ingest::diag::{Diagnostic, Location};
 
 impl RowCtx<'_, '_> {
-    /// A text holding control characters ([`crate::ingest::diag::is_control_in_text`]): an
-    /// error at the cell, which holds its row out; the value is not used.
-    pub(super) fn controls(&mut self, pos: u32, header: &str, value: &str) -> CompactString {
-        if let Some((ja, en)) = control_characters(value) {
-            self.error(pos, header, ja, en);
-        }
-        CompactString::default()
-    }
-
     /// A text holding 外字 (private-use characters): each one the profile's `[gaiji]` maps is
     /// replaced by its standard characters; one it does not map stays, with a warning at the
     /// cell (the rules never take a name change to it silently, R7).
