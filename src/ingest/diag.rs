@@ -147,14 +147,14 @@ impl Diagnostic {
 
 /// Whether `c` changes how the text around it is shown rather than being part of it: a control
 /// character (a line break, an escape that a terminal acts on) or a bidirectional override.
-pub(crate) fn is_hidden_control(c: char) -> bool {
+fn is_hidden_control(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A character a text cell may not hold: a control character other than the line break and the
 /// tab a cell can hold in Excel (an escape, a bell, a NUL), or a bidirectional override. Such a
 /// name would reach the store, the directory, the mail and the terminal of whoever looks it up.
-pub(crate) fn is_control_in_text(c: char) -> bool {
+fn is_control_in_text(c: char) -> bool {
     is_hidden_control(c) && !matches!(c, '\n' | '\r' | '\t')
 }
 
