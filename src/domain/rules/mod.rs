@@ -181,8 +181,9 @@ struct Work<'a> {
     inputs: &'a Inputs,
     as_of: NaiveDate,
     policy: &'a Policy,
-    /// Accounts changed by this plan, as they stand after the passes so far.
-    touched: FxHashMap<usize, Account>,
+    /// Accounts changed by this plan, as they stand after the passes so far. Boxed: the
+    /// registrar pass's decisions come boxed, and the table stays small as it grows.
+    touched: FxHashMap<usize, Box<Account>>,
     actions: Vec<(Target, Action)>,
     /// Accounts some registrar row referred to (not absent, even when under review).
     seen: FxHashSet<usize>,
@@ -192,7 +193,9 @@ struct Work<'a> {
 
 impl<'a> Work<'a> {
     fn current(&self, i: usize) -> &Account {
-        self.touched.get(&i).unwrap_or(&self.index.accounts[i])
+        self.touched
+            .get(&i)
+            .map_or(&self.index.accounts[i], |a| &**a)
     }
 
     fn source(&self, at: RowRef) -> Source {
@@ -204,9 +207,9 @@ impl<'a> Work<'a> {
         Source { file, row: at.row }
     }
 
-    fn push(&mut self, target: Target, action: Action, after: Option<Account>) {
+    fn push(&mut self, target: Target, action: Action, after: Option<impl Into<Box<Account>>>) {
         if let (Target::Account(i), Some(after)) = (target, after) {
-            self.touched.insert(i, after);
+            self.touched.insert(i, after.into());
         }
         self.actions.push((target, action));
     }
@@ -255,7 +258,7 @@ impl<'a> Work<'a> {
     /// [`Work::finish`] proper: each action takes its account's final state.
     fn settle(
         mut actions: Vec<(Target, Action)>,
-        mut touched: FxHashMap<usize, Account>,
+        mut touched: FxHashMap<usize, Box<Account>>,
         created: Vec<(RowRef, Account)>,
     ) -> Vec<Action> {
         let mut created: Vec<Option<Account>> = created.into_iter().map(|(_, a)| Some(a)).collect();
@@ -266,7 +269,7 @@ impl<'a> Work<'a> {
         for p in (0..actions.len()).rev() {
             let (target, kind) = (actions[p].0, actions[p].1.kind);
             let moved = match target {
-                Target::Account(i) if kind != ActionKind::Review => touched.remove(&i),
+                Target::Account(i) if kind != ActionKind::Review => touched.remove(&i).map(|a| *a),
                 Target::New(k) => created.get_mut(k).and_then(Option::take),
                 _ => continue,
             };

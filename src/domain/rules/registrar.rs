@@ -194,11 +194,7 @@ impl Work<'_> {
                 let target = account.map_or(Target::None, Target::Account);
                 let n = actions.len();
                 for (k, a) in actions.into_iter().enumerate() {
-                    let last = if k + 1 == n {
-                        after.take().map(|b| *b)
-                    } else {
-                        None
-                    };
+                    let last = if k + 1 == n { after.take() } else { None };
                     self.push(target, a, last);
                 }
             }
