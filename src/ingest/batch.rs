@@ -99,23 +99,33 @@ impl Batch {
                         inputs.full_snapshot = true;
                     }
                     rows.iter_mut().for_each(|r| r.at.file = k);
-                    inputs.registrar.extend(rows);
+                    append(&mut inputs.registrar, rows);
                 }
                 Records::Hr(mut rows) => {
                     rows.iter_mut().for_each(|r| r.at.file = k);
-                    inputs.staff.extend(rows);
+                    append(&mut inputs.staff, rows);
                 }
                 Records::Renewals(mut rows) => {
                     rows.iter_mut().for_each(|r| r.at.file = k);
-                    inputs.renewals.extend(rows);
+                    append(&mut inputs.renewals, rows);
                 }
                 Records::Activations(mut rows) => {
                     rows.iter_mut().for_each(|r| r.at.file = k);
-                    inputs.activations.extend(rows);
+                    append(&mut inputs.activations, rows);
                 }
             }
         }
         inputs
+    }
+}
+
+/// `rows` after `to`'s: the first file's rows are moved, not copied (a night's export is a
+/// single file of 100,000 rows or more).
+fn append<T>(to: &mut Vec<T>, mut rows: Vec<T>) {
+    if to.is_empty() {
+        std::mem::swap(to, &mut rows);
+    } else {
+        to.append(&mut rows);
     }
 }
 
