@@ -289,6 +289,12 @@ impl<'a> Work<'a> {
             }
             a.after = Some(after);
         }
+        debug_assert!(
+            actions
+                .iter()
+                .all(|(_, a)| (a.kind == ActionKind::Review) == a.after.is_none()),
+            "every action but a review carries the state after it"
+        );
         // Collected in place: the allocation is reused.
         actions.into_iter().map(|(_, a)| a).collect()
     }
@@ -329,10 +335,10 @@ fn new_account(
     }
 }
 
-/// Completes an action about an existing account: its ECS-ID and the state after it.
+/// Completes an action about an existing account: its ECS-ID. The state after it is the
+/// account's final state in this plan, which [`Work::settle`] gives every such action.
 fn finish(mut a: Action, after: &Account) -> Action {
     a.ecs_id = Some(after.ecs_id.clone());
-    a.after = Some(after.clone());
     a
 }
 

@@ -448,7 +448,6 @@ impl Work<'_> {
         for a in &mut actions {
             if a.kind != ActionKind::Review {
                 a.ecs_id = Some(after.ecs_id.clone());
-                a.after = Some(after.clone());
             }
         }
         Decision::Act(actions, Some(Box::new(after)))
