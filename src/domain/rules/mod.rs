@@ -265,7 +265,8 @@ impl<'a> Work<'a> {
         // The last action about an account takes the account itself; an earlier one (an account
         // with several actions) gets a copy from the action that took it. A night's accounts
         // (100,000 at a million rows) are moved, not copied and then freed one by one.
-        let mut holder: FxHashMap<Target, usize> = FxHashMap::default();
+        let mut holder: FxHashMap<Target, usize> =
+            FxHashMap::with_capacity_and_hasher(touched.len() + created.len(), Default::default());
         for p in (0..actions.len()).rev() {
             let (target, kind) = (actions[p].0, actions[p].1.kind);
             let moved = match target {
