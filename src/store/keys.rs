@@ -138,10 +138,11 @@ impl super::Store {
 
 /// The accounts at `slots` (ascending) of `keys` in the store at `path`, in full, as a snapshot
 /// with the keys' serial and digest; refused when the store is no longer at the keys' digest.
-/// Each thread looks up its share of the slots by primary key, on its own connection.
+/// The slots are looked up by primary key in parts, each on its own connection, a few per
+/// thread, so that the threads share them evenly whatever else runs beside (`reserved`).
 pub fn load(path: &Path, keys: &Keys, slots: &[Slot]) -> Result<Snapshot, StoreError> {
     {
-        let parts = (slots.len() / 2_000).clamp(1, rayon::current_num_threads());
+        let parts = (slots.len() / 2_000).clamp(1, 4 * rayon::current_num_threads());
         let chunks: Vec<&[Slot]> = slots.chunks(slots.len().div_ceil(parts).max(1)).collect();
         let loaded: Vec<Vec<Account>> = chunks
             .into_par_iter()
