@@ -6,13 +6,14 @@
 //! have widths that fit their usual contents. A cell is never a formula: text that starts with
 //! `=` is text, so nothing needs neutralising as in the CSV files.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
 
 use chrono::{Datelike, NaiveDate};
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatBorder, Workbook, XlsxError};
 
-use crate::domain::plan::{Action, Plan};
+use crate::domain::plan::{Action, ActionKind, Plan};
 
 /// A column: its header, its width in characters, and what its cells are shown as.
 #[derive(Debug, Clone, Copy)]
@@ -160,23 +161,35 @@ pub(crate) fn write_xlsx<W: Write>(plan: &Plan, tempdir: &Path, w: &mut W) -> io
 
 /// `report.xlsx` as bytes (its temporary file in `tempdir`).
 pub fn report_xlsx(plan: &Plan, tempdir: &Path) -> io::Result<Vec<u8>> {
-    workbook("actions", &COLUMNS, plan.actions.iter().map(cells), tempdir)
+    // The action column's few labels, made once, not once per row.
+    let kinds: Vec<String> = ActionKind::ALL
+        .iter()
+        .map(|k| format!("{} {}", k.label_ja(), k.as_str()))
+        .collect();
+    let rows = plan
+        .actions
+        .iter()
+        .map(|a| cells(a, &kinds[a.kind as usize]));
+    workbook("actions", &COLUMNS, rows, tempdir)
         .map_err(|e| io::Error::other(format!("report.xlsx: {e}")))
 }
 
-fn cells(a: &Action) -> Vec<Cell<'_>> {
+fn cells<'a>(a: &'a Action, kind: &'a str) -> Vec<Cell<'a>> {
     let (date_ja, date_en) = super::view::effective_label(a);
-    let changes: Vec<String> = a
-        .changes
-        .iter()
-        .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
-        .collect();
+    let mut changes = String::new();
+    for (k, c) in a.changes.iter().enumerate() {
+        if k > 0 {
+            changes.push('\n');
+        }
+        // Writing into a String cannot fail.
+        let _ = write!(changes, "{}: {} → {}", c.field, c.from, c.to);
+    }
     let reason = match a.review {
-        Some(r) => format!("[{}] {}", r.label_ja(), a.reason_ja),
-        None => a.reason_ja.clone(),
+        Some(r) => Cell::Owned(format!("[{}] {}", r.label_ja(), a.reason_ja)),
+        None => Cell::Text(&a.reason_ja),
     };
     vec![
-        Cell::Owned(format!("{} {}", a.kind.label_ja(), a.kind.as_str())),
+        Cell::Text(kind),
         Cell::Text(a.rule.as_str()),
         Cell::Text(a.ecs_id.as_ref().map_or("", |id| id.as_str())),
         Cell::Text(a.person.student_no.as_ref().map_or("", |n| n.as_str())),
@@ -200,8 +213,8 @@ fn cells(a: &Action) -> Vec<Cell<'_>> {
         Cell::Date(a.stop_on),
         Cell::Text(a.stop_reason.map_or("", |r| r.label_ja())),
         Cell::Text(a.delivery.map_or("", |d| d.label_ja())),
-        Cell::Owned(changes.join("\n")),
-        Cell::Owned(reason),
+        Cell::Owned(changes),
+        reason,
     ]
 }
 
