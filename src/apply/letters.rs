@@ -204,6 +204,7 @@ fn write_workbook(dir: &Path, stem: &str, rows: &[&LetterRow]) -> Result<PathBuf
         ]
     });
     let bytes = workbook("letters", &COLUMNS, cells, dir)
+        .and_then(|mut b| b.save_to_buffer())
         .map_err(|e| io_err(&path)(std::io::Error::other(e.to_string())))?;
     let mut file = create_private_file(&path)?;
     file.write_all(&bytes).map_err(io_err(&path))?;

@@ -49,13 +49,15 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let (plan, batch, repeated) = compute(settings, &files, as_of)?;
     let clock = std::time::Instant::now();
     let view = crate::report::View::dry_run(&args.out.join("plan.json"), args.lang);
-    let paths = crate::report::write_all(&plan, &args.out, &view)?;
     let directory = match crate::store::Store::open_read_only(&settings.store_path)? {
         Some(store) => {
             crate::directory::write_plan_report(settings, Some(&store), &plan, &args.out)?
         }
         None => crate::directory::write_plan_report(settings, None, &plan, &args.out)?,
     };
+    let summary = crate::report::summary_line(&plan);
+    // The plan is handed over: it is freed while report.xlsx is compressed.
+    let paths = crate::report::write_all(std::sync::Arc::new(plan), &args.out, &view)?;
     tracing::info!(
         ms = clock.elapsed().as_millis(),
         peak_mib = crate::night::peak_mib(),
@@ -89,7 +91,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
             p.processed_at
         )?;
     }
-    writeln!(out, "{}", crate::report::summary_line(&plan))?;
+    writeln!(out, "{summary}")?;
     writeln!(out, "report: {}", paths.report_html.display())?;
     writeln!(out, "        {}", paths.report_csv.display())?;
     writeln!(out, "        {}", paths.report_xlsx.display())?;

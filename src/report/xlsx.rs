@@ -44,7 +44,7 @@ pub(crate) enum Cell<'a> {
 }
 
 /// A workbook of one sheet named `sheet`: `columns` as a frozen, filtered header row, then
-/// `rows`, as the bytes of an `.xlsx` file.
+/// `rows`; [`Workbook::save_to_buffer`] gives the bytes of its `.xlsx` file.
 ///
 /// The sheet is written row by row into an unnamed temporary file in `tempdir` (rust_xlsxwriter's
 /// constant-memory mode: strings inline, no table of them in memory), and compressed at the
@@ -55,7 +55,7 @@ pub(crate) fn workbook<'a>(
     columns: &[Column],
     rows: impl Iterator<Item = Vec<Cell<'a>>>,
     tempdir: &Path,
-) -> Result<Vec<u8>, XlsxError> {
+) -> Result<Workbook, XlsxError> {
     let mut book = Workbook::new();
     book.set_tempdir(tempdir)?;
     book.set_zip_compression_level(1);
@@ -111,7 +111,7 @@ pub(crate) fn workbook<'a>(
     let last_col = u16::try_from(columns.len().saturating_sub(1)).unwrap_or(0);
     ws.set_freeze_panes(1, 0)?;
     ws.autofilter(0, 0, last_row, last_col)?;
-    book.save_to_buffer()
+    Ok(book)
 }
 
 /// A date as Excel holds it; a year Excel cannot show (before 1900) is an error, never a
@@ -154,13 +154,31 @@ const fn col(header: &'static str, width: f64, kind: Kind) -> Column {
 }
 
 /// Writes `report.xlsx` into `w`: one row per action, in plan order, as `report.csv`; its
-/// temporary file in `tempdir`.
-pub(crate) fn write_xlsx<W: Write>(plan: &Plan, tempdir: &Path, w: &mut W) -> io::Result<()> {
-    w.write_all(&report_xlsx(plan, tempdir)?)
+/// temporary file in `tempdir`. `plan` is let go once its rows are in the workbook, before the
+/// workbook is compressed (see [`super::write_all`]).
+pub(crate) fn write_xlsx<W: Write>(
+    plan: impl std::ops::Deref<Target = Plan>,
+    tempdir: &Path,
+    w: &mut W,
+) -> io::Result<()> {
+    let book = actions(&plan, tempdir);
+    drop(plan);
+    w.write_all(
+        &book
+            .and_then(|mut b| b.save_to_buffer())
+            .map_err(xlsx_error)?,
+    )
 }
 
 /// `report.xlsx` as bytes (its temporary file in `tempdir`).
 pub fn report_xlsx(plan: &Plan, tempdir: &Path) -> io::Result<Vec<u8>> {
+    actions(plan, tempdir)
+        .and_then(|mut b| b.save_to_buffer())
+        .map_err(xlsx_error)
+}
+
+/// The workbook of `report.xlsx`, filled.
+fn actions(plan: &Plan, tempdir: &Path) -> Result<Workbook, XlsxError> {
     // The action column's few labels, made once, not once per row.
     let kinds: Vec<String> = ActionKind::ALL
         .iter()
@@ -171,7 +189,10 @@ pub fn report_xlsx(plan: &Plan, tempdir: &Path) -> io::Result<Vec<u8>> {
         .iter()
         .map(|a| cells(a, &kinds[a.kind as usize]));
     workbook("actions", &COLUMNS, rows, tempdir)
-        .map_err(|e| io::Error::other(format!("report.xlsx: {e}")))
+}
+
+fn xlsx_error(e: XlsxError) -> io::Error {
+    io::Error::other(format!("report.xlsx: {e}"))
 }
 
 fn cells<'a>(a: &'a Action, kind: &'a str) -> Vec<Cell<'a>> {
