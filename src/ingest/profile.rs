@@ -634,7 +634,7 @@ mod tests {
             (min, extra) in (0usize..10, 0usize..4),
         ) {
             for source in [format!("[0-9]{{{min}}}"), format!("[0-9]{{{min},{}}}", min + extra)] {
-                let p = IdPattern::new(&source).unwrap();
+                let p = IdPattern::new(&source).map_err(proptest::test_runner::TestCaseError::fail)?;
                 proptest::prop_assert!(p.digits.is_some());
                 proptest::prop_assert_eq!(p.is_match(&value), p.regex.is_match(&value), "{} on {:?}", source, value);
             }
