@@ -23,10 +23,11 @@ pub(super) const DECIDE_BLOCK: usize = 16_384;
 /// the row of the number on record carries it too). A 個人番号 that rows give to two accounts
 /// links nothing.
 fn linked_person_ids<'r>(rows: &'r [RegistrarRow], matches: &[Match]) -> FxHashMap<&'r str, usize> {
-    let mut linked: FxHashMap<&str, Option<usize>> = FxHashMap::default();
     if !matches.iter().any(|m| matches!(m, Match::New)) {
         return FxHashMap::default();
     }
+    let mut linked: FxHashMap<&str, Option<usize>> =
+        FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
     for (row, m) in rows.iter().zip(matches) {
         if let (Match::Account(a), Some(p)) = (m, &row.person_id) {
             linked
@@ -43,6 +44,50 @@ fn linked_person_ids<'r>(rows: &'r [RegistrarRow], matches: &[Match]) -> FxHashM
         .into_iter()
         .filter_map(|(p, a)| a.map(|a| (p, a)))
         .collect()
+}
+
+/// The rows of each person, in order of their first row, with the person's account when on
+/// record: rows are grouped by account, else by 個人番号 or student number; a row matched to
+/// several accounts, or with an ECS-ID of another, stands alone.
+fn group_rows(rows: &[RegistrarRow], matches: &[Match]) -> Vec<(Option<usize>, Vec<usize>)> {
+    #[derive(Hash, PartialEq, Eq)]
+    enum Key<'r> {
+        Account(usize),
+        Person(&'r str),
+        Student(&'r str),
+        Row(usize),
+    }
+    let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::with_capacity(rows.len());
+    let mut by_key: FxHashMap<Key<'_>, usize> =
+        FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    let linked = linked_person_ids(rows, matches);
+    for (i, (row, m)) in rows.iter().zip(matches).enumerate() {
+        let (key, account) = match m {
+            Match::Account(a) => (Key::Account(*a), Some(*a)),
+            Match::New => {
+                // R7, R2: the export links this row to an account through another row of
+                // the same 個人番号 (a new 個人番号 beside a student number on record).
+                let link = row
+                    .person_id
+                    .as_ref()
+                    .and_then(|p| linked.get(p.as_str()).copied());
+                match (link, &row.person_id) {
+                    (Some(a), _) => (Key::Account(a), Some(a)),
+                    (None, Some(p)) => (Key::Person(p.as_str()), None),
+                    (None, None) => (Key::Student(row.student_no.as_str()), None),
+                }
+            }
+            Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => (Key::Row(i), None),
+        };
+        match by_key.get(&key) {
+            Some(&g) => groups[g].1.push(i),
+            None => {
+                by_key.insert(key, groups.len());
+                groups.push((account, vec![i]));
+            }
+        }
+    }
+    groups
 }
 
 /// What one person's registrar rows decide.
@@ -72,60 +117,32 @@ impl Work<'_> {
                     .identify(r.person_id.as_ref(), Some(&r.student_no), ecs_id)
             })
             .collect();
-        // Group rows per person: by account when on record, else by 個人番号 or student number.
-        #[derive(Hash, PartialEq, Eq)]
-        enum Key<'r> {
-            Account(usize),
-            Person(&'r str),
-            Student(&'r str),
-            Row(usize),
-        }
-        let mut groups: Vec<(Option<usize>, Vec<usize>)> = Vec::new();
-        let mut by_key: FxHashMap<Key<'_>, usize> =
-            FxHashMap::with_capacity_and_hasher(rows.len(), Default::default());
-        let linked = linked_person_ids(rows, &matches);
-        for (i, (row, m)) in rows.iter().zip(&matches).enumerate() {
-            let (key, account) = match m {
-                Match::Account(a) => (Key::Account(*a), Some(*a)),
-                Match::New => {
-                    // R7, R2: the export links this row to an account through another row of
-                    // the same 個人番号 (a new 個人番号 beside a student number on record).
-                    let link = row
-                        .person_id
-                        .as_ref()
-                        .and_then(|p| linked.get(p.as_str()).copied());
-                    match (link, &row.person_id) {
-                        (Some(a), _) => (Key::Account(a), Some(a)),
-                        (None, Some(p)) => (Key::Person(p.as_str()), None),
-                        (None, None) => (Key::Student(row.student_no.as_str()), None),
+        // The rows are grouped while, beside, the accounts they name are noted and the lookup
+        // by kana name and birth date the new ones need is made.
+        let any_new = matches.iter().any(|m| matches!(m, Match::New));
+        let (index, seen) = (&self.index, &mut self.seen);
+        let (groups, ()) = rayon::join(
+            || group_rows(rows, &matches),
+            || {
+                seen.reserve(matches.len());
+                for m in &matches {
+                    match m {
+                        Match::Account(a) | Match::EcsIdMismatch { account: a, .. } => {
+                            seen.insert(*a);
+                        }
+                        Match::Ambiguous(v) => seen.extend(v.iter().copied()),
+                        Match::New => {}
                     }
                 }
-                Match::Ambiguous(_) | Match::EcsIdMismatch { .. } => (Key::Row(i), None),
-            };
-            match by_key.get(&key) {
-                Some(&g) => groups[g].1.push(i),
-                None => {
-                    by_key.insert(key, groups.len());
-                    groups.push((account, vec![i]));
+                if any_new {
+                    index.prepare_name_birth();
                 }
-            }
-        }
-        for m in &matches {
-            match m {
-                Match::Account(a) | Match::EcsIdMismatch { account: a, .. } => {
-                    self.seen.insert(*a);
-                }
-                Match::Ambiguous(v) => self.seen.extend(v.iter().copied()),
-                Match::New => {}
-            }
-        }
+            },
+        );
         // Decided in parallel a block of groups at a time and recorded in order: only one
         // block's decisions (their actions and accounts) are held at once, not a whole night's
         // beside the plan they end up in.
         self.actions.reserve(rows.len());
-        if matches.iter().any(|m| matches!(m, Match::New)) {
-            self.index.prepare_name_birth();
-        }
         let mut decisions: Vec<Decision> = Vec::new();
         for block in groups.chunks(DECIDE_BLOCK) {
             block
