@@ -154,20 +154,22 @@ const fn col(header: &'static str, width: f64, kind: Kind) -> Column {
 }
 
 /// Writes `report.xlsx` into `w`: one row per action, in plan order, as `report.csv`; its
-/// temporary file in `tempdir`. `plan` is let go once its rows are in the workbook, before the
-/// workbook is compressed (see [`super::write_all`]).
+/// temporary file in `tempdir`. `plan` is let go once its rows are in the workbook: while this
+/// thread compresses the workbook, another may free it (see [`super::write_all`]).
 pub(crate) fn write_xlsx<W: Write>(
-    plan: impl std::ops::Deref<Target = Plan>,
+    plan: impl std::ops::Deref<Target = Plan> + Send,
     tempdir: &Path,
     w: &mut W,
 ) -> io::Result<()> {
     let book = actions(&plan, tempdir);
-    drop(plan);
-    w.write_all(
-        &book
-            .and_then(|mut b| b.save_to_buffer())
-            .map_err(xlsx_error)?,
-    )
+    let (bytes, ()) = rayon::join(
+        || {
+            book.and_then(|mut b| b.save_to_buffer())
+                .map_err(xlsx_error)
+        },
+        move || drop(plan),
+    );
+    w.write_all(&bytes?)
 }
 
 /// `report.xlsx` as bytes (its temporary file in `tempdir`).
