@@ -14,6 +14,8 @@ use crate::domain::model::{Status, StudentNo};
 use crate::domain::text::{fold_kana_key_into, fold_key_into};
 pub use crate::ingest::Slot;
 
+mod table;
+
 /// An identifier as a 64-bit hash key. Exact for the identifiers registries use: digits only
 /// (up to 17, with their count, so `0123` and `123` differ) or other ASCII up to 8 characters
 /// (7 bits each). Anything else is its xxh3 hash, marked by the two top bits; [`IdMap`] notices
@@ -50,7 +52,9 @@ impl IdKey {
 /// loads every one of those accounts; the rules then match on the identifiers themselves.
 #[derive(Debug, Default)]
 pub(crate) struct IdMap {
-    pub(super) one: FxHashMap<IdKey, Slot>,
+    /// Each key's slot, or [`IdMap::MANY`] for a key in `many` ([`table`] says why a table of
+    /// its own).
+    one: table::Table,
     pub(super) many: FxHashMap<IdKey, Vec<Slot>>,
 }
 
@@ -63,17 +67,28 @@ pub(crate) enum Found<'a> {
 }
 
 impl IdMap {
+    /// In `one`, a key held by several accounts: its slots are in `many`. No slot is this
+    /// large (a slot counts accounts).
+    const MANY: Slot = Slot::MAX;
+
     pub(super) fn build(entries: &[(IdKey, Slot)]) -> IdMap {
-        let mut one: FxHashMap<IdKey, Slot> =
-            FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
+        let mut one = table::Table::with_capacity(entries.len());
         let mut many: FxHashMap<IdKey, Vec<Slot>> = FxHashMap::default();
         for &(k, s) in entries {
-            if let Some(prev) = one.insert(k, s)
-                && prev != s
-            {
-                let slots = many.entry(k).or_insert_with(|| vec![prev]);
-                if !slots.contains(&s) {
-                    slots.push(s);
+            debug_assert_ne!(s, IdMap::MANY);
+            match one.insert(k.0, s) {
+                None => {}
+                Some(prev) if prev == s => {}
+                Some(IdMap::MANY) => {
+                    one.insert(k.0, IdMap::MANY);
+                    let slots = many.entry(k).or_default();
+                    if !slots.contains(&s) {
+                        slots.push(s);
+                    }
+                }
+                Some(prev) => {
+                    one.insert(k.0, IdMap::MANY);
+                    many.insert(k, vec![prev, s]);
                 }
             }
         }
@@ -86,10 +101,11 @@ impl IdMap {
     }
 
     pub(super) fn get_key(&self, k: IdKey) -> Found<'_> {
-        if let Some(v) = self.many.get(&k) {
-            return Found::Many(v);
+        match self.one.get(k.0) {
+            None => Found::None,
+            Some(IdMap::MANY) => self.many.get(&k).map_or(Found::None, |v| Found::Many(v)),
+            Some(s) => Found::One(s),
         }
-        self.one.get(&k).map_or(Found::None, |&s| Found::One(s))
     }
 
     /// Every slot `id`'s key names, into `out`; whether `id` itself is on record for certain

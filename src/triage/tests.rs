@@ -109,6 +109,36 @@ proptest::proptest! {
         let fenced = partition_fenced(&sorted, &fences(&sorted), |x| *x < key);
         proptest::prop_assert_eq!(fenced, sorted.partition_point(|x| *x < key));
     }
+
+    /// The flat table of an [`IdMap`] finds what a `HashMap` of the same entries finds: each
+    /// key's distinct slots in the order they came, one or many, and nothing for other keys.
+    /// Keys from a few small numbers (held twice, in clusters) and from all of `u64`.
+    #[test]
+    fn an_id_map_finds_what_a_hash_map_finds(
+        entries in proptest::collection::vec(
+            (proptest::prop_oneof![1u64..40, 1u64..=u64::MAX], 0u32..50),
+            0..300,
+        ),
+        others in proptest::collection::vec(1u64..=u64::MAX, 0..20),
+    ) {
+        let entries: Vec<(IdKey, Slot)> = entries.into_iter().map(|(k, s)| (IdKey(k), s)).collect();
+        let mut reference: std::collections::HashMap<IdKey, Vec<Slot>> = Default::default();
+        for &(k, s) in &entries {
+            let slots = reference.entry(k).or_default();
+            if !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
+        let map = IdMap::build(&entries);
+        for k in entries.iter().map(|e| e.0).chain(others.into_iter().map(IdKey)) {
+            let expected = match reference.get(&k).map(Vec::as_slice) {
+                None => Found::None,
+                Some([s]) => Found::One(*s),
+                Some(slots) => Found::Many(slots),
+            };
+            proptest::prop_assert_eq!(map.get_key(k), expected, "{:?}", k);
+        }
+    }
 }
 
 #[test]
