@@ -22,7 +22,6 @@ use csv::ByteRecord;
 use rayon::prelude::*;
 
 use crate::domain::model::Kind;
-use crate::ingest::QuietRows;
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{
     Encoding, body, decode_chunk, decode_chunk_into, decode_utf16, likely, locate, sniff, utf16_bom,
@@ -30,6 +29,7 @@ use crate::ingest::encoding::{
 use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header};
 use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
+use crate::ingest::{QuietRows, Sifting};
 
 use cutter::Cutter;
 pub(crate) use splitter::{Content, Splitter};
@@ -611,6 +611,10 @@ impl Scratch {
     }
 }
 
+/// Registrar rows sifted at once: enough for their lookups to overlap, few enough that the
+/// batch stays in cache.
+const SIFT_BATCH: usize = 128;
+
 /// The reusable buffers of [`read_chunk`]: the decoded chunk, the fields of the current record
 /// and the unescaped text of its fields with `""`.
 #[derive(Default)]
@@ -620,6 +624,7 @@ struct FieldBufs {
     unescaped: Vec<u8>,
     /// The quiet rows ([`Sink::Sift`]).
     quiet: QuietRows,
+    sifting: Sifting,
 }
 
 /// The result so far, with the physical line and quoted line breaks reached, as chunk results
@@ -821,8 +826,14 @@ fn read_records<const SEP: u8>(
         spans,
         unescaped,
         quiet,
+        sifting,
         ..
     } = bufs;
+    // The registrar rows from here on are sifted a batch at a time ([`Sifting`]).
+    let mut unsifted = match &mapped.rows {
+        Rows::Registrar(kept) => kept.len(),
+        _ => 0,
+    };
     let mut reader = Splitter::<SEP>::new(text.as_bytes());
     let mut spare: Vec<Cell<'static>> = Vec::with_capacity(32);
     let mut embedded = 0u64;
@@ -843,17 +854,15 @@ fn read_records<const SEP: u8>(
                 None => Cell::Error("UTF-8"),
             }
         }));
-        let before = mapped.len();
         if mapper.map_row(file, row, &cells, mapped, diagnostics) {
             *rows += 1;
         }
         if let Sink::Sift(sift) = sink
             && let Rows::Registrar(kept) = &mut mapped.rows
-            && kept.len() > before
-            && let Some(row) = kept.pop()
+            && kept.len() >= unsifted + SIFT_BATCH
         {
-            let sifted = sift.sift(&row);
-            kept.extend(quiet.sift(sifted, row));
+            sifting.run(sift, kept, unsifted, quiet);
+            unsifted = kept.len();
         }
         if matches!(sink, Sink::CountOnly) {
             // The row was mapped and checked; dropping it here keeps the row vector at one
@@ -861,6 +870,12 @@ fn read_records<const SEP: u8>(
             mapped.clear();
         }
         spare = recycle(cells);
+    }
+    if let Sink::Sift(sift) = sink
+        && let Rows::Registrar(kept) = &mut mapped.rows
+        && kept.len() > unsifted
+    {
+        sifting.run(sift, kept, unsifted, quiet);
     }
     *embedded_out = embedded;
     // Decoding maps LF to LF one for one, so the text has the raw chunk's line count.

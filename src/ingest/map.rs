@@ -329,16 +329,6 @@ impl Mapped {
         }
     }
 
-    /// The typed rows (held rows not counted).
-    pub(crate) fn len(&self) -> usize {
-        match &self.rows {
-            Rows::Registrar(v) => v.len(),
-            Rows::Hr(v) => v.len(),
-            Rows::Renewals(v) => v.len(),
-            Rows::Activations(v) => v.len(),
-        }
-    }
-
     /// Removes every row, keeping the allocation for reuse.
     pub(crate) fn clear(&mut self) {
         match &mut self.rows {

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub(crate) use self::sift::Sifting;
 pub use self::sift::{QuietRows, Sift, Sifted, Slot};
 use crate::domain::model::{HeldRow, Kind, Records};
 use crate::ingest::diag::{Diagnostic, Location};

@@ -72,7 +72,41 @@ impl QuietRows {
     }
 }
 
-/// Decides, row by row during ingest, which registrar rows are quiet.
+/// The buffers of sifting registrar rows a batch at a time: the batch's results, and its rows
+/// on their way.
+#[derive(Debug, Default)]
+pub(crate) struct Sifting {
+    sifted: Vec<Sifted>,
+    spare: Vec<RegistrarRow>,
+}
+
+impl Sifting {
+    /// Sifts the rows of `rows` from `from` on ([`Sift::sift_all`]): the quiet ones go to
+    /// `quiet`, the kept ones stay, in order.
+    pub(crate) fn run(
+        &mut self,
+        sift: &dyn Sift,
+        rows: &mut Vec<RegistrarRow>,
+        from: usize,
+        quiet: &mut QuietRows,
+    ) {
+        self.sifted.clear();
+        sift.sift_all(&rows[from..], &mut self.sifted);
+        debug_assert_eq!(self.sifted.len(), rows.len() - from);
+        self.spare.extend(rows.drain(from..));
+        for (row, &s) in self.spare.drain(..).zip(&self.sifted) {
+            rows.extend(quiet.sift(s, row));
+        }
+    }
+}
+
+/// Decides, during ingest, which registrar rows are quiet.
 pub trait Sift: Sync {
     fn sift(&self, row: &RegistrarRow) -> Sifted;
+
+    /// [`Sift::sift`] of each of `rows`, in order, appended to `out`. A sift may look its rows
+    /// up together, so that their lookups wait on memory at once.
+    fn sift_all(&self, rows: &[RegistrarRow], out: &mut Vec<Sifted>) {
+        out.extend(rows.iter().map(|r| self.sift(r)));
+    }
 }

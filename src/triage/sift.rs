@@ -43,19 +43,48 @@ impl Sift for Sifter<'_> {
     /// (`select::take_back`); dropped, every file would be read again (at 1M rows ~20,000 such
     /// accounts a night, and 0.7 s).
     fn sift(&self, row: &RegistrarRow) -> Sifted {
-        self.quiet(row).map_or(Sifted::Keep, |slot| {
-            if self.keys.facts[slot as usize].has(Packed::EARLIER_NUMBER) {
-                Sifted::Held(slot)
-            } else {
-                Sifted::Quiet(slot)
+        let slot = self.slot_of(row);
+        self.decide(row, slot.map(|s| self.on_record(s)))
+    }
+
+    /// The rows' lookups a batch at a time: first every row's slot, then every slot's record,
+    /// then the decisions. Each step's reads are independent of each other, so the processor
+    /// waits for their cache misses together, not one row after the other (a night's rows
+    /// name accounts all over the table). The same steps as [`Sift::sift`]'s, in another
+    /// order.
+    fn sift_all(&self, rows: &[RegistrarRow], out: &mut Vec<Sifted>) {
+        const AT_ONCE: usize = 32;
+        for batch in rows.chunks(AT_ONCE) {
+            let mut slots = [None; AT_ONCE];
+            for (slot, row) in slots.iter_mut().zip(batch) {
+                *slot = self.slot_of(row);
             }
-        })
+            let mut records = [None; AT_ONCE];
+            for (record, slot) in records.iter_mut().zip(&slots) {
+                *record = slot.map(|s| self.on_record(s));
+            }
+            out.extend(
+                batch
+                    .iter()
+                    .zip(records)
+                    .map(|(row, record)| self.decide(row, record)),
+            );
+        }
     }
 }
 
+/// What the sifter reads of the account in a slot.
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    slot: Slot,
+    ecs_key: IdKey,
+    facts: Packed,
+}
+
 impl Sifter<'_> {
-    /// The slot of the account `row` is quiet about ([`Sift::sift`]), or `None`.
-    fn quiet(&self, row: &RegistrarRow) -> Option<Slot> {
+    /// The slot of the one account `row` can be quiet about, found by its identifiers; `None`
+    /// when the row is news (see [`Sift::sift`]).
+    fn slot_of(&self, row: &RegistrarRow) -> Option<Slot> {
         let keys = self.keys;
         let p = match &row.person_id {
             Some(p) => keys.by_person(p.as_str()),
@@ -68,25 +97,50 @@ impl Sifter<'_> {
             Found::One(_) if keys.by_student_no.many.is_empty() => Found::None,
             _ => keys.by_student_no(row.student_no.as_str()),
         };
-        let slot = match (p, s) {
-            (Found::Many(_), _) | (_, Found::Many(_)) => return None,
-            (Found::One(p), Found::One(s)) if p != s => return None,
-            (Found::One(i), _) => i,
+        match (p, s) {
+            (Found::Many(_), _) | (_, Found::Many(_)) => None,
+            (Found::One(p), Found::One(s)) if p != s => None,
+            (Found::One(i), _) => Some(i),
             // A 個人番号 not on record beside a known student number is news (R7: the
             // registry gave a new one), never quiet.
-            (Found::None, Found::One(_)) if row.person_id.is_some() => return None,
-            (Found::None, Found::One(i)) => i,
-            (Found::None, Found::None) => return None,
+            (Found::None, Found::One(_)) if row.person_id.is_some() => None,
+            (Found::None, Found::One(i)) => Some(i),
+            (Found::None, Found::None) => None,
+        }
+    }
+
+    fn on_record(&self, slot: Slot) -> Record {
+        Record {
+            slot,
+            ecs_key: self.keys.ecs_keys[slot as usize],
+            facts: self.keys.facts[slot as usize],
+        }
+    }
+
+    /// Whether `row` is quiet about the account found for it: its ECS-ID column, if any,
+    /// names that account, and the rules' own test says the row changes nothing for it.
+    fn decide(&self, row: &RegistrarRow, record: Option<Record>) -> Sifted {
+        let Some(Record {
+            slot,
+            ecs_key,
+            facts,
+        }) = record
+        else {
+            return Sifted::Keep;
         };
-        if let Some(e) = &row.ecs_id
-            && keys.ecs_keys[slot as usize] != IdKey::of(e.as_str())
+        if row
+            .ecs_id
+            .as_ref()
+            .is_some_and(|e| ecs_key != IdKey::of(e.as_str()))
+            || self.except.contains(&slot)
+            || !is_quiet(row, &facts)
         {
-            return None;
+            Sifted::Keep
+        } else if facts.has(Packed::EARLIER_NUMBER) {
+            Sifted::Held(slot)
+        } else {
+            Sifted::Quiet(slot)
         }
-        if self.except.contains(&slot) {
-            return None;
-        }
-        is_quiet(row, &keys.facts[slot as usize]).then_some(slot)
     }
 }
 

@@ -69,6 +69,75 @@ fn an_unchanged_row_is_held_only_when_its_account_has_an_earlier_number() {
     assert_eq!(except.sift(&enrolled(3, "P2", "S2")), Sifted::Keep);
 }
 
+/// `Sifter::sift_all` (the rows' lookups a batch at a time) and `Sifting::run` (a batch taken
+/// in) give what `sift` and `QuietRows::sift` give row by row: rows of 60 accounts, quiet,
+/// held, changed, unknown, with an ECS-ID that names the account or another, more than one
+/// lookup batch of them.
+#[test]
+fn sifting_a_batch_gives_what_sifting_row_by_row_gives() {
+    let accounts: Vec<Account> = (0..60)
+        .map(|i| {
+            let ecs = format!("a0{:06}", i + 1);
+            let (now, earlier) = (format!("S{i}"), format!("B{i}"));
+            let numbers: Vec<&str> = if i % 7 == 0 {
+                vec![&earlier, &now]
+            } else {
+                vec![&now]
+            };
+            account(&ecs, &format!("P{i}"), &numbers, Status::Undergraduate)
+        })
+        .collect();
+    let keys = keys_of(&accounts);
+    let rows: Vec<RegistrarRow> = (0..150u32)
+        .map(|n| {
+            let i = (n * 37) % 70;
+            let mut r = match n % 5 {
+                0 => row(
+                    n,
+                    &format!("P{i}"),
+                    &format!("S{i}"),
+                    Status::Undergraduate,
+                    Enrollment::Graduated,
+                    Some("2026-03-31"),
+                ),
+                1 => enrolled(n, &format!("P{i}"), &format!("B{i}")),
+                _ => enrolled(n, &format!("P{i}"), &format!("S{i}")),
+            };
+            if n % 3 == 0 {
+                r.ecs_id = Some(crate::domain::model::EcsId::new(&format!(
+                    "a0{:06}",
+                    i % 61 + 1
+                )));
+            }
+            r
+        })
+        .collect();
+    for sifter in [Sifter::new(&keys), Sifter::except(&keys, [3, 14])] {
+        let one_by_one: Vec<Sifted> = rows.iter().map(|r| sifter.sift(r)).collect();
+        assert!(one_by_one.iter().any(|s| matches!(s, Sifted::Quiet(_))));
+        assert!(one_by_one.iter().any(|s| matches!(s, Sifted::Held(_))));
+        assert!(one_by_one.contains(&Sifted::Keep));
+        let mut at_once = vec![Sifted::Keep];
+        sifter.sift_all(&rows, &mut at_once);
+        assert_eq!(at_once[1..], one_by_one[..]);
+
+        let (mut row_by_row, mut kept) = (QuietRows::default(), Vec::new());
+        for (r, &s) in rows[10..].iter().zip(&one_by_one[10..]) {
+            kept.extend(row_by_row.sift(s, r.clone()));
+        }
+        let (mut batched, mut rest) = (QuietRows::default(), rows[..10].to_vec());
+        rest.extend(rows[10..].iter().cloned());
+        crate::ingest::Sifting::default().run(&sifter, &mut rest, 10, &mut batched);
+        assert_eq!(rest[..10], rows[..10]);
+        assert_eq!(rest[10..], kept[..]);
+        let held = |q: &QuietRows| -> Vec<(Slot, u32)> {
+            q.held.iter().map(|(s, r)| (*s, r.at.row)).collect()
+        };
+        assert_eq!(batched.slots, row_by_row.slots);
+        assert_eq!(held(&batched), held(&row_by_row));
+    }
+}
+
 #[test]
 fn held_rows_of_mixed_slots_come_back_in_file_order() {
     let mut quiet = QuietRows::default();
