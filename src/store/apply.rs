@@ -119,6 +119,9 @@ impl Store {
     /// A review item about a situation the queue has already (open or resolved) is not queued
     /// again (see `migrations::review_about`). `extra` adds the activation key hashes of created accounts and a hook that runs
     /// inside the transaction just before the commit (the outbox).
+    ///
+    /// Its commit is on disk before this returns ([`Store::durably`]): the letters, mail and
+    /// directory writes that follow it cannot outlive it.
     pub fn apply(
         &mut self,
         plan: &Plan,
@@ -126,6 +129,15 @@ impl Store {
         extra: &ApplyExtra<'_>,
     ) -> Result<ApplySummary, StoreError> {
         self.writable()?;
+        self.durably(|store| store.apply_in_transaction(plan, run_id, extra))
+    }
+
+    fn apply_in_transaction(
+        &mut self,
+        plan: &Plan,
+        run_id: i64,
+        extra: &ApplyExtra<'_>,
+    ) -> Result<ApplySummary, StoreError> {
         // Tests kill the process here, after half of the actions are written (see `fault`).
         let fault = crate::fault::at("apply-mid");
         let path = self.path.clone();

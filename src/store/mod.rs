@@ -293,7 +293,8 @@ impl Store {
             tracing::warn!(path = %path.display(), mode, "the store is not in WAL mode");
         }
         // NORMAL is durable across application crashes in WAL mode; only a power loss may
-        // lose the last commits, never corrupt the file.
+        // lose the last commits, never corrupt the file. The commits that letters, mail or the
+        // directory follow are synced ([`Store::durably`]).
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         // A night's apply touches ~10% of a million accounts in one transaction: with SQLite's
@@ -514,6 +515,26 @@ impl Store {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(accounts.len())
+    }
+
+    /// Runs `f`, one transaction whose commit is followed by effects outside the store (letters
+    /// with activation keys published, mail sent, the directory written), with SQLite's
+    /// `synchronous = FULL`: the commit returns only once the write-ahead log is on disk, so a
+    /// power loss after those effects cannot take back the accounts they announce. Every other
+    /// commit keeps NORMAL (see [`Store::open`]). The setting can change only outside a
+    /// transaction, hence around `f`.
+    pub(crate) fn durably<T>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        let done = f(self);
+        // After a commit, a failure to return to NORMAL must not turn it into an error (the
+        // caller would discard the committed letters); FULL only costs time.
+        if let Err(e) = self.conn.pragma_update(None, "synchronous", "NORMAL") {
+            tracing::warn!(error = %e, "the store stays at synchronous = FULL for this process");
+        }
+        done
     }
 
     fn writable(&self) -> Result<(), StoreError> {

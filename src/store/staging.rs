@@ -72,13 +72,22 @@ impl Store {
 
     /// Replaces the activation key hashes of `hashes` (`(ecs_id, salt$hash)`) in one
     /// transaction, with a history row each. Keys are not part of what a plan is computed on,
-    /// so the revision stays.
+    /// so the revision stays. The commit is on disk before this returns ([`Store::durably`]):
+    /// the letters with the new keys are published after it.
     pub(crate) fn reissue_keys(
         &mut self,
         run_id: i64,
         hashes: &[(String, String)],
     ) -> Result<(), StoreError> {
         self.writable()?;
+        self.durably(|store| store.reissue_in_transaction(run_id, hashes))
+    }
+
+    fn reissue_in_transaction(
+        &mut self,
+        run_id: i64,
+        hashes: &[(String, String)],
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -246,3 +246,84 @@ fn apply_publishes_what_a_killed_apply_into_its_folder_left() -> Result {
     assert_eq!(staging, 0);
     Ok(())
 }
+
+/// The system calls of `regsync ARGS` in `dir`, as `strace -f -y` prints them (one per line,
+/// file descriptors with their paths): the writes, syncs and renames. Returns the exit code
+/// and the trace.
+fn traced(dir: &Path, args: &[&str]) -> Result<(Option<i32>, String)> {
+    let trace = dir.join("strace.txt");
+    let status = std::process::Command::new("strace")
+        .args(["-f", "-y", "-o"])
+        .arg(&trace)
+        .args([
+            "-e",
+            "trace=write,pwrite64,pwritev,fsync,fdatasync,rename,renameat,renameat2",
+        ])
+        .arg(env!("CARGO_BIN_EXE_regsync"))
+        .args(args)
+        .current_dir(dir)
+        .env("TZ", "America/Los_Angeles")
+        .env_remove(regsync::fault::ENV)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("strace (installed by .ci/run): {e}"))?;
+    Ok((status.code(), std::fs::read_to_string(trace)?))
+}
+
+/// Every rename in `trace` that publishes out of a staging folder (`.apply-*`) comes after a
+/// sync of the store's write-ahead log that follows the log's last write: what the letters
+/// announce is on disk before them. Returns how many renames published.
+fn synced_before_publishing(trace: &str, what: &str) -> Result<usize> {
+    let mut written = false;
+    let mut published = 0;
+    for line in trace.lines() {
+        let call = line.split_once(' ').map_or(line, |(_, c)| c.trim_start());
+        if call.contains("-wal>") {
+            if call.starts_with("fsync(") || call.starts_with("fdatasync(") {
+                written = false;
+            } else if call.starts_with("write(") || call.starts_with("pwrite") {
+                written = true;
+            }
+        } else if call.starts_with("rename") {
+            let (from, to) = call.split_once(", ").ok_or("a rename without two paths")?;
+            if from.contains("/.apply-") && !to.contains("/.apply-") {
+                assert!(
+                    !written,
+                    "{what}: published before the store's log was synced: {call}"
+                );
+                published += 1;
+            }
+        }
+    }
+    Ok(published)
+}
+
+/// Letters, mail and the directory follow the apply's commit, and SQLite in WAL mode with
+/// `synchronous = NORMAL` leaves a commit in the operating system's cache: a power loss after
+/// the letters were published could take back the accounts (and ECS-IDs) they announce. Traced
+/// with strace, a night's run and a run that re-issues keys sync the log before they publish.
+#[test]
+fn the_store_is_on_disk_before_letters_are_published() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let d = dir.path();
+    drop_in(d, &NIGHT_0402);
+    let (code, trace) = traced(d, &["run", "--as-of", "2026-04-02"])?;
+    assert_eq!(code, Some(0), "run");
+    // actions.jsonl and the letters folder.
+    assert_eq!(synced_before_publishing(&trace, "run")?, 2);
+
+    let dir = killed_at("apply-committed")?;
+    let d = dir.path();
+    let staged_letter = files_under(&d.join("reports"))?
+        .into_iter()
+        .find(|f| {
+            f.to_string_lossy().contains(".apply-") && f.extension().is_some_and(|e| e == "csv")
+        })
+        .ok_or("no staged letter")?;
+    std::fs::remove_file(&staged_letter)?;
+    let (code, trace) = traced(d, &["run", "--as-of", "2026-04-03"])?;
+    assert_eq!(code, Some(0), "re-issue");
+    assert!(synced_before_publishing(&trace, "re-issue")? > 0);
+    Ok(())
+}
