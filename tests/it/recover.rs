@@ -188,18 +188,24 @@ fn a_kill_at_every_rename_and_sync_of_apply_loses_no_letter() -> Result {
     Ok(())
 }
 
-#[test]
-fn letters_that_cannot_be_read_back_are_reissued_with_new_keys() -> Result {
+/// A run killed right after its commit, whose staged letters were then damaged (one faculty's
+/// file lost): the next run must re-issue their keys.
+fn damaged_after_commit() -> Result<tempfile::TempDir> {
     let dir = killed_at("apply-committed")?;
-    let d = dir.path();
-    // Damage the staged letters: one faculty's file is lost.
-    let staged_letter = files_under(&d.join("reports"))?
+    let staged_letter = files_under(&dir.path().join("reports"))?
         .into_iter()
         .find(|f| {
             f.to_string_lossy().contains(".apply-") && f.extension().is_some_and(|e| e == "csv")
         })
         .ok_or("no staged letter")?;
     std::fs::remove_file(&staged_letter)?;
+    Ok(dir)
+}
+
+#[test]
+fn letters_that_cannot_be_read_back_are_reissued_with_new_keys() -> Result {
+    let dir = damaged_after_commit()?;
+    let d = dir.path();
     let next = regsync(d, &["run", "--as-of", "2026-04-03"], &[])?;
     assert_eq!(next.code, Some(0), "{}{}", next.stdout, next.stderr);
     assert!(
@@ -313,15 +319,8 @@ fn the_store_is_on_disk_before_letters_are_published() -> Result {
     // actions.jsonl and the letters folder.
     assert_eq!(synced_before_publishing(&trace, "run")?, 2);
 
-    let dir = killed_at("apply-committed")?;
+    let dir = damaged_after_commit()?;
     let d = dir.path();
-    let staged_letter = files_under(&d.join("reports"))?
-        .into_iter()
-        .find(|f| {
-            f.to_string_lossy().contains(".apply-") && f.extension().is_some_and(|e| e == "csv")
-        })
-        .ok_or("no staged letter")?;
-    std::fs::remove_file(&staged_letter)?;
     let (code, trace) = traced(d, &["run", "--as-of", "2026-04-03"])?;
     assert_eq!(code, Some(0), "re-issue");
     assert!(synced_before_publishing(&trace, "re-issue")? > 0);
