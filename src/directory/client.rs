@@ -260,13 +260,7 @@ fn lost(e: LdapError) -> OpError {
 /// trust it.
 fn describe_connect(e: &LdapError, has_ca: bool) -> String {
     let text = e.to_string();
-    let mut chain = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(e);
-    while let Some(s) = source {
-        chain.push_str(&s.to_string());
-        chain.push(' ');
-        source = s.source();
-    }
+    let chain = error_chain(e);
     let lower = chain.to_lowercase();
     if lower.contains("certificate")
         || lower.contains("unknownissuer")
@@ -285,6 +279,23 @@ fn describe_connect(e: &LdapError, has_ca: bool) -> String {
     } else {
         chain.trim_end().to_string()
     }
+}
+
+/// `e` and its sources in words, each followed by a space; a source whose words are already
+/// there (ldap3 prints its cause inside its own message: `timeout: deadline has elapsed`) is
+/// not repeated.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut chain = String::new();
+    let mut source = Some(e);
+    while let Some(s) = source {
+        let words = s.to_string();
+        if !chain.contains(&words) {
+            chain.push_str(&words);
+            chain.push(' ');
+        }
+        source = s.source();
+    }
+    chain
 }
 
 /// A rustls client configuration that trusts only the CAs in the PEM file `ca`.
@@ -341,5 +352,52 @@ fn rc_name(rc: u32) -> &'static str {
         68 => "entryAlreadyExists",
         69 => "objectClassModsProhibited",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    /// An error with an optional cause, that prints the cause inside its own words or not.
+    #[derive(Debug)]
+    struct Layer {
+        words: &'static str,
+        prints_cause: bool,
+        cause: Option<Box<Layer>>,
+    }
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match &self.cause {
+                Some(c) if self.prints_cause => write!(f, "{}: {c}", self.words),
+                _ => f.write_str(self.words),
+            }
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.cause.as_deref().map(|c| c as _)
+        }
+    }
+
+    fn layer(words: &'static str, prints_cause: bool, cause: Option<Layer>) -> Layer {
+        Layer {
+            words,
+            prints_cause,
+            cause: cause.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn a_cause_is_named_once_whether_or_not_its_error_prints_it() {
+        let elapsed = || layer("deadline has elapsed", false, None);
+        let printed = layer("timeout", true, Some(elapsed()));
+        assert_eq!(error_chain(&printed), "timeout: deadline has elapsed ");
+        let silent = layer("timeout", false, Some(elapsed()));
+        assert_eq!(error_chain(&silent), "timeout deadline has elapsed ");
+        let deep = layer("bind", false, Some(printed));
+        assert_eq!(error_chain(&deep), "bind timeout: deadline has elapsed ");
     }
 }
