@@ -19,8 +19,13 @@ fn env() -> [(&'static str, &'static str); 1] {
 
 /// `regsync.toml` with the directory at `url`; `extra` is added to `[directory]`.
 fn config(url: &str, extra: &str) -> String {
+    config_timeout(url, 5, extra)
+}
+
+/// [`config`] with `timeout_secs` for connecting and each operation.
+fn config_timeout(url: &str, timeout_secs: u32, extra: &str) -> String {
     format!(
-        "[policy]\nguard_share = 0.5\nguard_lock_share = 0.5\n\n[mail]\ntransport = \"file\"\n\n[directory]\nurl = \"{url}\"\nbind_dn = \"{ROOT_DN}\"\npassword_env = \"{PW_ENV}\"\nbase = \"{PEOPLE}\"\nconnections = 2\ntimeout_secs = 5\n{extra}"
+        "[policy]\nguard_share = 0.5\nguard_lock_share = 0.5\n\n[mail]\ntransport = \"file\"\n\n[directory]\nurl = \"{url}\"\nbind_dn = \"{ROOT_DN}\"\npassword_env = \"{PW_ENV}\"\nbase = \"{PEOPLE}\"\nconnections = 2\ntimeout_secs = {timeout_secs}\n{extra}"
     )
 }
 
@@ -235,6 +240,41 @@ fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each
         accounts(dir.path()).len(),
         "each entry added once"
     );
+}
+
+/// A directory that accepts connections but never answers (its slapd frozen): the night is
+/// applied and ends after the directory's timeout, not hung, with exit 5 and the cause named; the
+/// lock is free, and once the server answers again the next night pushes each entry once.
+#[test]
+fn a_directory_that_never_answers_costs_the_night_its_timeout_and_holds_nothing() {
+    let server = Slapd::start();
+    let dir = imported(Some(&config_timeout(&server.url(), 1, "")), &env());
+    drop_in(dir.path(), &NIGHT_0402);
+    server.freeze(true);
+    let started = std::time::Instant::now();
+    // A run that hangs is killed here, and fails below.
+    let o = crate::common::cmd(dir.path(), &["run", "--as-of", "2026-04-02"], &env())
+        .timeout(std::time::Duration::from_secs(30))
+        .output();
+    let took = started.elapsed();
+    server.freeze(false);
+    let o = o.unwrap_or_else(|e| unreachable!("run: {e}"));
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot reach the directory") && text(&o).contains("timeout"),
+        "{}",
+        text(&o)
+    );
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+    assert!(
+        !dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
+        "applied and archived"
+    );
+    assert!(server.writes().is_empty());
+    let o = run(dir.path(), &["run", "--as-of", "2026-04-03"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_in_step(dir.path(), &server, "the next night");
+    assert_eq!(twice(&server.writes()), Vec::<String>::new());
 }
 
 #[test]

@@ -144,6 +144,19 @@ impl Slapd {
         }
     }
 
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: frozen, it still accepts
+    /// connections (the kernel does) but answers nothing, like a server that hangs.
+    pub(crate) fn freeze(&self, frozen: bool) {
+        let Some(c) = &self.child else {
+            unreachable!("slapd is not running")
+        };
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let sent = Command::new("kill")
+            .args([signal, &c.id().to_string()])
+            .status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {signal} slapd");
+    }
+
     /// Starts it again on the same port.
     pub(crate) fn restart(&mut self) {
         let port = self.port;
