@@ -207,7 +207,8 @@ pub struct Settings {
     pub policy: Policy,
     /// `[mail]`: transport, sender and the checked notice templates.
     pub mail: MailSettings,
-    /// `[run] deadline_secs`: after this long a run stops delivering mail and ends (exit 5).
+    /// `[run] deadline_secs`: after this long a run writes nothing more to the directory, stops
+    /// delivering mail and ends (exit 5).
     pub run_deadline: std::time::Duration,
     /// `[inbox] settle_secs`: files modified more recently are left for the next run.
     pub settle: std::time::Duration,

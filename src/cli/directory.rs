@@ -77,7 +77,14 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     match args.command {
         Command::Push(a) if a.dry_run => dry_run(&store, s),
         Command::Push(a) => {
-            let pushed = push::push(&mut store, s, &settings.policy, !a.retry, a.allow_locks)?;
+            let pushed = push::push(
+                &mut store,
+                s,
+                &settings.policy,
+                !a.retry,
+                a.allow_locks,
+                None,
+            )?;
             println!("{}", pushed.describe());
             Ok(if pushed.tripped.is_some() {
                 Exit::Refused

@@ -7,11 +7,12 @@
 //! killed between a write and its mark leaves the row pending: the next push reads the entry,
 //! finds it as desired and marks it without writing. A change the server refuses (a schema
 //! violation) is reported with its entry and the server's message, stays pending with a
-//! backoff, and does not hold back the others. A lost connection stops the push; what is left
-//! stays pending.
+//! backoff, and does not hold back the others. A lost connection stops the push, and so does
+//! the run's deadline (no write starts after it); what is left stays pending.
 
 use std::borrow::Cow;
 use std::sync::mpsc;
+use std::time::Instant;
 
 use super::change::{Change, Entry, Modification, diff, normalise_dn};
 use super::client::{Conn, OpError};
@@ -41,6 +42,8 @@ pub(crate) struct Pushed {
     pub waiting: usize,
     /// The directory could not be reached, or the connection was lost: why.
     pub unreachable: Option<String>,
+    /// The run's deadline passed before every change was written.
+    pub deadline: bool,
     /// The lock guard tripped: nothing was written.
     pub tripped: Option<LocksTripped>,
     /// Accounts queued by this push because they never were (applied or imported without
@@ -82,6 +85,11 @@ impl Pushed {
                 " {why}; ディレクトリの変更は次回に送ります / the directory changes stay pending for the next run."
             ));
         }
+        if self.deadline {
+            s.push_str(
+                " 実行の期限を過ぎたため、残りの変更は次回に送ります / the run's deadline passed, so the remaining changes stay pending for the next run.",
+            );
+        }
         if let Some(t) = &self.tripped {
             s.push_str(&format!(
                 " ディレクトリの大量ロックガードにより何も書き込んでいません / the directory lock guard tripped, nothing written: {} / {}. Review, then `regsync directory push --allow-locks {}`.",
@@ -95,7 +103,10 @@ impl Pushed {
 
     /// Whether anything is left for a later push (exit 5 in `run`).
     pub(crate) fn incomplete(&self) -> bool {
-        self.pending_left > 0 || !self.refused.is_empty() || self.unreachable.is_some()
+        self.pending_left > 0
+            || !self.refused.is_empty()
+            || self.unreachable.is_some()
+            || self.deadline
     }
 }
 
@@ -301,13 +312,15 @@ fn locks(change: &Change, lock_attrs: &[(String, String)]) -> bool {
 }
 
 /// Pushes the journal's pending rows (with `due_only`, only those whose retry time came).
-/// `allow_locks` lets up to that many locks through the guard for this push.
+/// `allow_locks` lets up to that many locks through the guard for this push. No write starts
+/// after `stop_at` (the run's deadline); the rows not written stay pending.
 pub(crate) fn push(
     store: &mut Store,
     s: &DirectorySettings,
     policy: &Policy,
     due_only: bool,
     allow_locks: Option<usize>,
+    stop_at: Option<Instant>,
 ) -> Result<Pushed, DirectoryError> {
     let seeded = store.directory_seed()?;
     let rows = store.directory_pending(due_only)?;
@@ -358,7 +371,7 @@ pub(crate) fn push(
         }
         return Ok(pushed);
     }
-    write_changes(store, s, &mut conns, planned, &mut pushed)?;
+    write_changes(store, s, &mut conns, planned, stop_at, &mut pushed)?;
     for c in conns {
         c.close();
     }
@@ -374,13 +387,22 @@ enum Written {
     Refused(String),
 }
 
-/// Writes the planned changes over `conns` in parallel and marks each row done after its
-/// write, in batches, on this thread.
+/// Why a connection's writer stopped before its share was written.
+enum Halt {
+    /// The connection was lost: why.
+    Lost(String),
+    /// The deadline passed.
+    Deadline,
+}
+
+/// Writes the planned changes over `conns` in parallel, none starting after `stop_at`, and
+/// marks each row done after its write, in batches, on this thread.
 fn write_changes(
     store: &mut Store,
     s: &DirectorySettings,
     conns: &mut [Conn],
     planned: Vec<Planned>,
+    stop_at: Option<Instant>,
     pushed: &mut Pushed,
 ) -> Result<(), DirectoryError> {
     let total = planned.len();
@@ -393,13 +415,21 @@ fn write_changes(
     }
     // Tests kill the process here once half of the rows are written, before their marks.
     let fault = crate::fault::at("directory-push-mid");
+    // Tests make the server slow: each write waits 100 ms first.
+    let slow = crate::fault::at("directory-write-slow");
     let (tx, rx) = mpsc::sync_channel::<(JournalRow, String, Written)>(1024);
     std::thread::scope(|scope| -> Result<(), DirectoryError> {
         let mut lost = Vec::new();
         for (conn, chunk) in conns.iter_mut().zip(chunks) {
             let tx = tx.clone();
-            lost.push(scope.spawn(move || -> Option<String> {
+            lost.push(scope.spawn(move || -> Option<Halt> {
                 for p in chunk {
+                    if slow {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    if stop_at.is_some_and(|t| Instant::now() >= t) {
+                        return Some(Halt::Deadline);
+                    }
                     let change = p.change(s);
                     let dn = change
                         .as_ref()
@@ -411,7 +441,7 @@ fn write_changes(
                             Ok(()) if matches!(change, Change::Add(_)) => Written::Added,
                             Ok(()) => Written::Modified,
                             Err(OpError::Refused(r)) => Written::Refused(r.to_string()),
-                            Err(OpError::Lost(m)) => return Some(m),
+                            Err(OpError::Lost(m)) => return Some(Halt::Lost(m)),
                         },
                     };
                     drop(change);
@@ -452,8 +482,10 @@ fn write_changes(
             store.directory_failed(&[ecs_id.as_str()], why)?;
         }
         for h in lost {
-            if let Ok(Some(m)) = h.join() {
-                pushed.unreachable = Some(m);
+            match h.join() {
+                Ok(Some(Halt::Lost(m))) => pushed.unreachable = Some(m),
+                Ok(Some(Halt::Deadline)) => pushed.deadline = true,
+                Ok(None) | Err(_) => {}
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 //! the right thing each time: a second concurrent run leaves at once; a file already processed
 //! (same SHA-256) is archived without being read again; a bad file is set aside whole with its
 //! error report; nothing is applied past the mass-change guard; notices go out after the
-//! commit, from the outbox, so a crash loses none; mail delivery stops at the run's deadline.
+//! commit, from the outbox, so a crash loses none; the directory push and mail delivery stop at the run's deadline.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -87,8 +87,9 @@ pub struct Night {
 /// One nightly run.
 pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let as_of = night.as_of;
-    // After the deadline the run stops delivering and ends; notices left wait for the next one.
-    let stop_mail_at = std::time::Instant::now() + settings.run_deadline;
+    // After the deadline the run writes nothing more to the directory nor delivers, and ends;
+    // what is left waits for the next one.
+    let deadline = std::time::Instant::now() + settings.run_deadline;
     let lock_path = lock_path(&settings.store_path);
     let mut lock = fd_lock::RwLock::new(open_lock(&lock_path)?);
     let _held = match lock.try_write() {
@@ -143,7 +144,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         // The inputs stay in the inbox; their copies go.
         inbox::discard_staging(&settings.archive)?;
         // Earlier notices still waiting are sent all the same.
-        send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
+        send_mail(settings, &mut store, deadline, &mut summary, &mut stats);
         review_count(&store, &mut summary, &mut stats)?;
         store.finish_run(run_id, &summary)?;
         return Ok(Outcome {
@@ -178,8 +179,8 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     crate::report::rewrite_html(&plan, &report_dir, &applied)?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     file_inputs(settings, &inbox, &archive, &mut summary)?;
-    let directory = push_directory(settings, &mut store, &mut summary)?;
-    let pending = send_mail(settings, &mut store, stop_mail_at, &mut summary, &mut stats);
+    let directory = push_directory(settings, &mut store, deadline, &mut summary)?;
+    let pending = send_mail(settings, &mut store, deadline, &mut summary, &mut stats);
     review_count(&store, &mut summary, &mut stats)?;
     let _ = write!(summary, " Reports: {}.", report_dir.display());
     store.finish_run(run_id, &summary)?;
@@ -731,12 +732,13 @@ fn apply(
 fn push_directory(
     settings: &Settings,
     store: &mut Store,
+    deadline: std::time::Instant,
     summary: &mut String,
 ) -> anyhow::Result<Option<Verdict>> {
     let Some(s) = &settings.directory else {
         return Ok(None);
     };
-    match crate::directory::push::push(store, s, &settings.policy, false, None) {
+    match crate::directory::push::push(store, s, &settings.policy, false, None, Some(deadline)) {
         Ok(pushed) => {
             let _ = write!(summary, " {}", pushed.describe());
             Ok(if pushed.tripped.is_some() {

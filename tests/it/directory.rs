@@ -277,6 +277,44 @@ fn a_directory_that_never_answers_costs_the_night_its_timeout_and_holds_nothing(
     assert_eq!(twice(&server.writes()), Vec::<String>::new());
 }
 
+/// A directory that answers slowly (the test-only fault point `directory-write-slow`: 100 ms
+/// before each write, ~10 s for the night's ~200 entries over two connections) and a run
+/// deadline of 2 s: the run stops writing at its deadline and ends, exit 5, saying so; the
+/// entries written are marked, and the next night writes the rest, each entry once.
+#[test]
+fn the_run_deadline_stops_a_slow_push_and_the_next_night_writes_the_rest_once() {
+    let server = Slapd::start();
+    let slow = format!("[run]\ndeadline_secs = 2\n\n{}", config(&server.url(), ""));
+    let dir = imported(Some(&slow), &env());
+    drop_in(dir.path(), &NIGHT_0402);
+    let started = std::time::Instant::now();
+    let o = output(
+        dir.path(),
+        &["run", "--as-of", "2026-04-02"],
+        &[env()[0], (regsync::fault::ENV, "directory-write-slow")],
+    );
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(
+        text(&o).contains("the run's deadline passed"),
+        "{}",
+        text(&o)
+    );
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+    let first = server.writes().len();
+    assert!(first < accounts(dir.path()).len(), "{first} written");
+    write(&dir.path().join("regsync.toml"), config(&server.url(), ""));
+    let o = run(dir.path(), &["run", "--as-of", "2026-04-03"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_in_step(dir.path(), &server, "the next night");
+    assert_eq!(twice(&server.writes()), Vec::<String>::new());
+    assert_eq!(
+        server.writes().len(),
+        accounts(dir.path()).len(),
+        "each entry added once"
+    );
+}
+
 #[test]
 fn drift_is_reported_and_fixed_and_an_orphan_is_left_alone() {
     let server = Slapd::start();
