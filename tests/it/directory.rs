@@ -207,6 +207,20 @@ fn a_push_killed_in_the_middle_converges_without_writing_anything_twice() {
     );
 }
 
+/// After a night that left the directory behind, the next night's run (2026-04-03) exits 0
+/// and leaves the directory equal to the store, every entry added exactly once in all.
+fn the_next_night_adds_each_entry_once(dir: &Path, server: &Slapd) {
+    let o = run(dir, &["run", "--as-of", "2026-04-03"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_in_step(dir, server, "the next night");
+    assert_eq!(twice(&server.writes()), Vec::<String>::new());
+    assert_eq!(
+        server.writes().len(),
+        accounts(dir).len(),
+        "each entry added once"
+    );
+}
+
 #[test]
 fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each_once() {
     let mut server = Slapd::start();
@@ -231,15 +245,7 @@ fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each
     assert_eq!(departed, "active", "the night was applied");
     server.restart();
     assert!(server.writes().is_empty());
-    let o = run(dir.path(), &["run", "--as-of", "2026-04-03"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_in_step(dir.path(), &server, "the next night");
-    assert_eq!(twice(&server.writes()), Vec::<String>::new());
-    assert_eq!(
-        server.writes().len(),
-        accounts(dir.path()).len(),
-        "each entry added once"
-    );
+    the_next_night_adds_each_entry_once(dir.path(), &server);
 }
 
 /// A directory that accepts connections but never answers (its slapd frozen): the night is
@@ -271,10 +277,7 @@ fn a_directory_that_never_answers_costs_the_night_its_timeout_and_holds_nothing(
         "applied and archived"
     );
     assert!(server.writes().is_empty());
-    let o = run(dir.path(), &["run", "--as-of", "2026-04-03"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_in_step(dir.path(), &server, "the next night");
-    assert_eq!(twice(&server.writes()), Vec::<String>::new());
+    the_next_night_adds_each_entry_once(dir.path(), &server);
 }
 
 /// A directory that answers slowly (the test-only fault point `directory-write-slow`: 100 ms
@@ -304,15 +307,7 @@ fn the_run_deadline_stops_a_slow_push_and_the_next_night_writes_the_rest_once() 
     let first = server.writes().len();
     assert!(first < accounts(dir.path()).len(), "{first} written");
     write(&dir.path().join("regsync.toml"), config(&server.url(), ""));
-    let o = run(dir.path(), &["run", "--as-of", "2026-04-03"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_in_step(dir.path(), &server, "the next night");
-    assert_eq!(twice(&server.writes()), Vec::<String>::new());
-    assert_eq!(
-        server.writes().len(),
-        accounts(dir.path()).len(),
-        "each entry added once"
-    );
+    the_next_night_adds_each_entry_once(dir.path(), &server);
 }
 
 #[test]
