@@ -114,7 +114,8 @@ fn dry_run(store: &Store, s: &DirectorySettings) -> anyhow::Result<Exit> {
         Err(e) => return Err(e.into()),
     };
     let scan = push::scan_pays(total, store.directory_account_count()?);
-    let planned = push::plan_changes(s, &mut conns, rows, scan).map_err(|m| anyhow::anyhow!(m))?;
+    let planned = push::plan_changes(s, &mut conns, rows, scan, None)
+        .map_err(|h| anyhow::anyhow!(h.to_string()))?;
     for c in conns {
         c.close();
     }

@@ -8,7 +8,8 @@
 //! finds it as desired and marks it without writing. A change the server refuses (a schema
 //! violation) is reported with its entry and the server's message, stays pending with a
 //! backoff, and does not hold back the others. A lost connection stops the push, and so does
-//! the run's deadline (no write starts after it); what is left stays pending.
+//! the run's deadline: a push still reading at the deadline writes nothing (the lock guard
+//! must see every change), one writing starts no write after it. What is left stays pending.
 
 use std::borrow::Cow;
 use std::sync::mpsc;
@@ -165,10 +166,11 @@ pub(crate) fn plan_changes(
     conns: &mut [Conn],
     rows: Vec<JournalRow>,
     scan: bool,
-) -> Result<Vec<Planned>, String> {
+    stop_at: Option<Instant>,
+) -> Result<Vec<Planned>, Halt> {
     let managed = s.profile.managed();
     if scan && let Some(conn) = conns.first_mut() {
-        return scan_changes(s, conn, &managed, rows);
+        return scan_changes(s, conn, &managed, rows).map_err(Halt::Lost);
     }
     let share = rows.len().div_ceil(conns.len().max(1)).max(1);
     let mut rows = rows;
@@ -177,20 +179,20 @@ pub(crate) fn plan_changes(
         let rest = rows.split_off(share.min(rows.len()));
         chunks.push(std::mem::replace(&mut rows, rest));
     }
-    let results: Vec<Result<Vec<Planned>, String>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Planned>, Halt>> = std::thread::scope(|scope| {
         let handles: Vec<_> = conns
             .iter_mut()
             .zip(chunks)
             .map(|(conn, chunk)| {
                 let managed = &managed;
-                scope.spawn(move || read_share(s, conn, managed, chunk))
+                scope.spawn(move || read_share(s, conn, managed, chunk, stop_at))
             })
             .collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err("a directory worker panicked".into()))
+                    .unwrap_or_else(|_| Err(Halt::Lost("a directory worker panicked".into())))
             })
             .collect()
     });
@@ -248,11 +250,20 @@ fn read_share(
     conn: &mut Conn,
     managed: &[String],
     rows: Vec<JournalRow>,
-) -> Result<Vec<Planned>, String> {
+    stop_at: Option<Instant>,
+) -> Result<Vec<Planned>, Halt> {
     let each = crate::fault::at("directory-read-each");
+    // Tests make the server slow to search: each batch waits 3 s first.
+    let slow = crate::fault::at("directory-read-slow");
     let mut out = Vec::with_capacity(rows.len());
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
+        if slow {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+        }
+        if past(stop_at) {
+            return Err(Halt::Deadline);
+        }
         let batch: Vec<(JournalRow, Entry)> = rows
             .by_ref()
             .take(READ_BATCH)
@@ -270,7 +281,7 @@ fn read_share(
         } else {
             match conn.read_batch(&s.base, &s.profile.rdn, &ids, managed) {
                 Ok(live) => Some(live),
-                Err(OpError::Lost(m)) => return Err(m),
+                Err(OpError::Lost(m)) => return Err(Halt::Lost(m)),
                 Err(OpError::Refused(r)) => {
                     tracing::warn!(error = %r, "a batched read was refused; reading entry by entry");
                     None
@@ -282,14 +293,38 @@ fn read_share(
                 Some(live) => diff(&want, live.get(&normalise_dn(&want.dn))),
                 None => match conn.read(&want.dn, managed) {
                     Ok(entry) => diff(&want, entry.as_ref()),
-                    Err(OpError::Lost(m)) => return Err(m),
-                    Err(OpError::Refused(r)) => return Err(format!("reading `{}`: {r}", want.dn)),
+                    Err(OpError::Lost(m)) => return Err(Halt::Lost(m)),
+                    Err(OpError::Refused(r)) => {
+                        return Err(Halt::Lost(format!("reading `{}`: {r}", want.dn)));
+                    }
                 },
             };
             out.push(Planned::new(row, change));
         }
     }
     Ok(out)
+}
+
+/// Why reading or writing stopped before the push was done.
+pub(crate) enum Halt {
+    /// The connection was lost (or a read refused): why.
+    Lost(String),
+    /// The run's deadline passed.
+    Deadline,
+}
+
+impl std::fmt::Display for Halt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Halt::Lost(m) => f.write_str(m),
+            Halt::Deadline => f.write_str("the run's deadline passed"),
+        }
+    }
+}
+
+/// Whether `stop_at` has come.
+fn past(stop_at: Option<Instant>) -> bool {
+    stop_at.is_some_and(|t| Instant::now() >= t)
 }
 
 /// Opens `n` connections (at least one).
@@ -349,9 +384,14 @@ pub(crate) fn push(
         Err(e) => return Err(e),
     };
     let scan = scan_pays(rows.len(), store.directory_account_count()?);
-    let planned = match plan_changes(s, &mut conns, rows, scan) {
+    let planned = match plan_changes(s, &mut conns, rows, scan, stop_at) {
         Ok(p) => p,
-        Err(m) => {
+        Err(Halt::Deadline) => {
+            pushed.deadline = true;
+            pushed.pending_left = store.directory_counts()?.pending;
+            return Ok(pushed);
+        }
+        Err(Halt::Lost(m)) => {
             pushed.unreachable = Some(format!("the connection to `{}` was lost: {m}", s.url));
             pushed.pending_left = store.directory_counts()?.pending;
             return Ok(pushed);
@@ -387,14 +427,6 @@ enum Written {
     Refused(String),
 }
 
-/// Why a connection's writer stopped before its share was written.
-enum Halt {
-    /// The connection was lost: why.
-    Lost(String),
-    /// The deadline passed.
-    Deadline,
-}
-
 /// Writes the planned changes over `conns` in parallel, none starting after `stop_at`, and
 /// marks each row done after its write, in batches, on this thread.
 fn write_changes(
@@ -427,7 +459,7 @@ fn write_changes(
                     if slow {
                         std::thread::sleep(std::time::Duration::from_millis(100));
                     }
-                    if stop_at.is_some_and(|t| Instant::now() >= t) {
+                    if past(stop_at) {
                         return Some(Halt::Deadline);
                     }
                     let change = p.change(s);

@@ -280,12 +280,11 @@ fn a_directory_that_never_answers_costs_the_night_its_timeout_and_holds_nothing(
     the_next_night_adds_each_entry_once(dir.path(), &server);
 }
 
-/// A directory that answers slowly (the test-only fault point `directory-write-slow`: 100 ms
-/// before each write, ~10 s for the night's ~200 entries over two connections) and a run
-/// deadline of 2 s: the run stops writing at its deadline and ends, exit 5, saying so; the
-/// entries written are marked, and the next night writes the rest, each entry once.
-#[test]
-fn the_run_deadline_stops_a_slow_push_and_the_next_night_writes_the_rest_once() {
+/// The 2026-04-02 night with a run deadline of 2 s and the test-only fault point `fault`
+/// making the directory slow: it must end with exit 5 and say the deadline passed. Then the
+/// next night, at the normal pace, must add each entry once. Returns how long the slow night
+/// took, the entries it wrote and the accounts there are.
+fn slow_directory_night(fault: &str) -> (std::time::Duration, usize, usize) {
     let server = Slapd::start();
     let slow = format!("[run]\ndeadline_secs = 2\n\n{}", config(&server.url(), ""));
     let dir = imported(Some(&slow), &env());
@@ -294,20 +293,39 @@ fn the_run_deadline_stops_a_slow_push_and_the_next_night_writes_the_rest_once() 
     let o = output(
         dir.path(),
         &["run", "--as-of", "2026-04-02"],
-        &[env()[0], (regsync::fault::ENV, "directory-write-slow")],
+        &[env()[0], (regsync::fault::ENV, fault)],
     );
     let took = started.elapsed();
-    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(5), "{fault}: {}", text(&o));
     assert!(
         text(&o).contains("the run's deadline passed"),
-        "{}",
+        "{fault}: {}",
         text(&o)
     );
-    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
-    let first = server.writes().len();
-    assert!(first < accounts(dir.path()).len(), "{first} written");
+    let written = server.writes().len();
     write(&dir.path().join("regsync.toml"), config(&server.url(), ""));
     the_next_night_adds_each_entry_once(dir.path(), &server);
+    (took, written, accounts(dir.path()).len())
+}
+
+/// A directory slow to answer writes (`directory-write-slow`: 100 ms before each, ~10 s for
+/// the night's ~200 entries over two connections): the run starts no write after its deadline;
+/// the entries written are marked, and the next night writes the rest.
+#[test]
+fn the_run_deadline_stops_a_slow_push_and_the_next_night_writes_the_rest_once() {
+    let (took, written, accounts) = slow_directory_night("directory-write-slow");
+    assert!(took < std::time::Duration::from_secs(6), "took {took:?}");
+    assert!(written < accounts, "{written} of {accounts} written");
+}
+
+/// A directory slow to search (`directory-read-slow`: 3 s before each search of up to 100
+/// entries, two per connection tonight, so 6 s to read them all): the push is still reading
+/// at the deadline, so it writes nothing (the lock guard must see every change first).
+#[test]
+fn a_push_still_reading_at_the_run_deadline_writes_nothing() {
+    let (took, written, _) = slow_directory_night("directory-read-slow");
+    assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+    assert_eq!(written, 0);
 }
 
 #[test]
