@@ -5,6 +5,7 @@
 //! bind password is read from its source when connecting and appears in no error.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use ldap3::{LdapConn, LdapConnSettings, LdapError, Mod, Scope, SearchEntry};
@@ -187,11 +188,13 @@ impl Conn {
 
     /// Every entry one level under `base`, with the managed attributes, in pages of 500; calls
     /// `each` with the entry's RDN value (lowercase attribute `rdn`) and attributes.
+    /// Reads every entry below `base` by one paged search, `attrs` of each, into `each`, until
+    /// `each` breaks (the search is then left unfinished: drop the connection).
     pub(crate) fn scan(
         &mut self,
         base: &str,
         attrs: &[String],
-        mut each: impl FnMut(String, Attrs),
+        mut each: impl FnMut(String, Attrs) -> ControlFlow<()>,
     ) -> Result<(), DirectoryError> {
         let failed = |m: String| DirectoryError::Unreachable {
             url: base.to_string(),
@@ -209,7 +212,9 @@ impl Conn {
         while let Some(entry) = stream.next().map_err(|e| failed(e.to_string()))? {
             let entry = SearchEntry::construct(entry);
             let dn = entry.dn.clone();
-            each(dn, managed_attrs(entry, attrs));
+            if each(dn, managed_attrs(entry, attrs)).is_break() {
+                return Ok(());
+            }
         }
         let result = stream.result();
         if result.rc != 0 {

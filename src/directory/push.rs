@@ -12,6 +12,7 @@
 //! must see every change), one writing starts no write after it. What is left stays pending.
 
 use std::borrow::Cow;
+use std::ops::ControlFlow;
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -155,7 +156,9 @@ const SCAN_FROM: usize = 5_000;
 
 /// Whether `rows` pending rows out of `accounts` are read by one paged search of the subtree.
 pub(crate) fn scan_pays(rows: usize, accounts: usize) -> bool {
-    (rows >= SCAN_FROM && rows.saturating_mul(4) >= accounts) || crate::fault::at("directory-scan")
+    (rows >= SCAN_FROM && rows.saturating_mul(4) >= accounts)
+        || crate::fault::at("directory-scan")
+        || crate::fault::at("directory-scan-slow")
 }
 
 /// Reads the entries of `rows` (in batches over `conns`, in contiguous shares in parallel, or
@@ -170,7 +173,7 @@ pub(crate) fn plan_changes(
 ) -> Result<Vec<Planned>, Halt> {
     let managed = s.profile.managed();
     if scan && let Some(conn) = conns.first_mut() {
-        return scan_changes(s, conn, &managed, rows).map_err(Halt::Lost);
+        return scan_changes(s, conn, &managed, rows, stop_at);
     }
     let share = rows.len().div_ceil(conns.len().max(1)).max(1);
     let mut rows = rows;
@@ -211,7 +214,11 @@ fn scan_changes(
     conn: &mut Conn,
     managed: &[String],
     rows: Vec<JournalRow>,
-) -> Result<Vec<Planned>, String> {
+    stop_at: Option<Instant>,
+) -> Result<Vec<Planned>, Halt> {
+    // Tests make the server slow to page through the subtree: 20 ms before each entry.
+    let slow = crate::fault::at("directory-scan-slow");
+    let mut late = false;
     let index: std::collections::HashMap<String, usize> = rows
         .iter()
         .enumerate()
@@ -219,12 +226,23 @@ fn scan_changes(
         .collect();
     let mut seen: Vec<Option<Option<Change>>> = vec![None; rows.len()];
     conn.scan(&s.base, managed, |dn, attrs| {
+        if slow {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if past(stop_at) {
+            late = true;
+            return ControlFlow::Break(());
+        }
         if let Some(&i) = index.get(&normalise_dn(&dn)) {
             let want = s.profile.render(&rows[i].desired, &s.base);
             seen[i] = Some(diff(&want, Some(&attrs)));
         }
+        ControlFlow::Continue(())
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| Halt::Lost(e.to_string()))?;
+    if late {
+        return Err(Halt::Deadline);
+    }
     drop(index);
     Ok(rows
         .into_iter()

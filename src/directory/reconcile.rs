@@ -74,6 +74,7 @@ pub(crate) fn compare(store: &Store, s: &DirectorySettings) -> Result<Diff, Dire
     let mut live: HashMap<String, (String, Attrs)> = HashMap::new();
     conn.scan(&s.base, &managed, |dn, attrs| {
         live.insert(normalise_dn(&dn), (dn, attrs));
+        std::ops::ControlFlow::Continue(())
     })?;
     conn.close();
     let mut out = Diff {

@@ -207,6 +207,12 @@ fn a_push_killed_in_the_middle_converges_without_writing_anything_twice() {
     );
 }
 
+/// `o` ended with exit 5 (done, with something left for the next run) and said `words`.
+fn exit_5_saying(o: &std::process::Output, words: &str) {
+    assert_eq!(o.status.code(), Some(5), "{}", text(o));
+    assert!(text(o).contains(words), "{}", text(o));
+}
+
 /// After a night that left the directory behind, the next night's run (2026-04-03) exits 0
 /// and leaves the directory equal to the store, every entry added exactly once in all.
 fn the_next_night_adds_each_entry_once(dir: &Path, server: &Slapd) {
@@ -228,12 +234,7 @@ fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each
     server.stop();
     drop_in(dir.path(), &NIGHT_0402);
     let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
-    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(
-        text(&o).contains("cannot reach the directory"),
-        "{}",
-        text(&o)
-    );
+    exit_5_saying(&o, "cannot reach the directory");
     assert!(
         !dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
         "applied and archived"
@@ -265,12 +266,8 @@ fn a_directory_that_never_answers_costs_the_night_its_timeout_and_holds_nothing(
     let took = started.elapsed();
     server.freeze(false);
     let o = o.unwrap_or_else(|e| unreachable!("run: {e}"));
-    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(
-        text(&o).contains("cannot reach the directory") && text(&o).contains("timeout"),
-        "{}",
-        text(&o)
-    );
+    exit_5_saying(&o, "cannot reach the directory");
+    assert!(text(&o).contains("timeout"), "{}", text(&o));
     assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
     assert!(
         !dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
@@ -296,12 +293,7 @@ fn slow_directory_night(fault: &str) -> (std::time::Duration, usize, usize) {
         &[env()[0], (regsync::fault::ENV, fault)],
     );
     let took = started.elapsed();
-    assert_eq!(o.status.code(), Some(5), "{fault}: {}", text(&o));
-    assert!(
-        text(&o).contains("the run's deadline passed"),
-        "{fault}: {}",
-        text(&o)
-    );
+    exit_5_saying(&o, "the run's deadline passed");
     let written = server.writes().len();
     write(&dir.path().join("regsync.toml"), config(&server.url(), ""));
     the_next_night_adds_each_entry_once(dir.path(), &server);
@@ -326,6 +318,42 @@ fn a_push_still_reading_at_the_run_deadline_writes_nothing() {
     let (took, written, _) = slow_directory_night("directory-read-slow");
     assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
     assert_eq!(written, 0);
+}
+
+/// A push that reads the whole subtree by one paged search (forced, and slowed, by the
+/// test-only fault point `directory-scan-slow`: 20 ms before each entry, ~4 s for the ~200
+/// entries of the first night) on a night with changes and a run deadline of 2 s: the scan
+/// stops at the deadline and nothing is written; the night after writes the changes.
+#[test]
+fn a_scan_still_running_at_the_run_deadline_writes_nothing() {
+    let server = Slapd::start();
+    let dir = setup(&server);
+    drop_in(dir.path(), &NIGHT_0402);
+    let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let before = server.writes().len();
+    let slow = format!("[run]\ndeadline_secs = 2\n\n{}", config(&server.url(), ""));
+    write(&dir.path().join("regsync.toml"), slow);
+    drop_in(dir.path(), &["samples/registrar-2026-04-17.csv"]);
+    let started = std::time::Instant::now();
+    let o = output(
+        dir.path(),
+        &["run", "--as-of", "2026-04-17"],
+        &[env()[0], (regsync::fault::ENV, "directory-scan-slow")],
+    );
+    let took = started.elapsed();
+    exit_5_saying(&o, "the run's deadline passed");
+    // Scanning on to the end would take 4 s.
+    assert!(
+        took < std::time::Duration::from_millis(3500),
+        "took {took:?}"
+    );
+    assert_eq!(server.writes().len(), before, "nothing written");
+    write(&dir.path().join("regsync.toml"), config(&server.url(), ""));
+    let o = run(dir.path(), &["run", "--as-of", "2026-04-18"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(server.writes().len() > before, "the changes written");
+    assert_in_step(dir.path(), &server, "the night after");
 }
 
 #[test]
@@ -624,12 +652,7 @@ fn ldaps_to_an_untrusted_certificate_fails_closed_unless_the_ca_file_is_configur
         config(&server.url(), &format!("ca_file = \"{}\"\n", ca.display())),
     );
     let o = run(dir.path(), &["directory", "push"]);
-    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
-    assert!(
-        text(&o).contains("174 waiting for their retry time"),
-        "{}",
-        text(&o)
-    );
+    exit_5_saying(&o, "174 waiting for their retry time");
     let o = run(dir.path(), &["directory", "push", "--retry"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_in_step(dir.path(), &server, "over ldaps");
