@@ -216,7 +216,7 @@ fn scan_changes(
     rows: Vec<JournalRow>,
     stop_at: Option<Instant>,
 ) -> Result<Vec<Planned>, Halt> {
-    // Tests make the server slow to page through the subtree: 20 ms before each entry.
+    // Tests make the server slow to page through the subtree: 30 ms before each entry.
     let slow = crate::fault::at("directory-scan-slow");
     let mut late = false;
     let index: std::collections::HashMap<String, usize> = rows
@@ -227,7 +227,7 @@ fn scan_changes(
     let mut seen: Vec<Option<Option<Change>>> = vec![None; rows.len()];
     conn.scan(&s.base, managed, |dn, attrs| {
         if slow {
-            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::thread::sleep(std::time::Duration::from_millis(30));
         }
         if past(stop_at) {
             late = true;
