@@ -36,6 +36,21 @@ pub struct RunStats {
     /// Review items open after the run.
     pub review_open: usize,
     pub guard_tripped: bool,
+    /// The directory push, with `[directory]`.
+    pub directory: Option<DirectoryStats>,
+}
+
+/// What a run's directory push did, in numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DirectoryStats {
+    pub added: usize,
+    pub modified: usize,
+    /// Entries already as desired, marked without a write.
+    pub unchanged: usize,
+    /// Changes the server refused in this run.
+    pub refused: usize,
+    /// Journal rows still pending after the run.
+    pub pending: usize,
 }
 
 /// One run: its numbers, how it ended and when.
@@ -67,7 +82,7 @@ pub fn render(m: &RunMetrics<'_>) -> String {
     gauge(
         &mut out,
         "regsync_last_run_exit_code",
-        "Exit code of the last regsync run (0 done, 1 failed, 3 a file rejected, 4 refused, 5 mail pending).",
+        "Exit code of the last regsync run (0 done, 1 failed, 3 a file rejected, 4 refused, 5 mail or directory changes pending).",
         &[("", f64::from(m.exit_code))],
     );
     gauge(
@@ -124,6 +139,25 @@ pub fn render(m: &RunMetrics<'_>) -> String {
         "Review items open after the last run.",
         &[("", s.review_open as f64)],
     );
+    if let Some(d) = &s.directory {
+        gauge(
+            &mut out,
+            "regsync_last_run_directory",
+            "Entries of the last run's directory push, by result.",
+            &[
+                ("result=\"added\"", d.added as f64),
+                ("result=\"modified\"", d.modified as f64),
+                ("result=\"unchanged\"", d.unchanged as f64),
+                ("result=\"refused\"", d.refused as f64),
+            ],
+        );
+        gauge(
+            &mut out,
+            "regsync_directory_pending",
+            "Directory changes waiting after the last run.",
+            &[("", d.pending as f64)],
+        );
+    }
     out
 }
 
@@ -201,5 +235,40 @@ mod tests {
         // No folder: an error, nothing created.
         let err = write_textfile(&dir.path().join("no/such.prom"), &text).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn the_directory_is_measured_only_where_there_is_one() {
+        let at = |stats: &RunStats| {
+            render(&RunMetrics {
+                stats,
+                exit_code: 5,
+                finished_at: 0.0,
+                duration_secs: 0.0,
+            })
+        };
+        let without = at(&RunStats::default());
+        assert!(
+            !without.contains("regsync_last_run_directory")
+                && !without.contains("regsync_directory_pending"),
+            "{without}"
+        );
+        let with = at(&RunStats {
+            directory: Some(DirectoryStats {
+                added: 2,
+                refused: 1,
+                pending: 7,
+                ..DirectoryStats::default()
+            }),
+            ..RunStats::default()
+        });
+        for line in [
+            "regsync_last_run_directory{result=\"added\"} 2",
+            "regsync_last_run_directory{result=\"modified\"} 0",
+            "regsync_last_run_directory{result=\"refused\"} 1",
+            "regsync_directory_pending 7",
+        ] {
+            assert!(with.lines().any(|l| l == line), "{line}\n{with}");
+        }
     }
 }

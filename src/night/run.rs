@@ -146,6 +146,9 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         // Earlier notices still waiting are sent all the same.
         send_mail(settings, &mut store, deadline, &mut summary, &mut stats);
         review_count(&store, &mut summary, &mut stats)?;
+        if settings.directory.is_some() {
+            stats.directory = Some(nothing_pushed(&store)?);
+        }
         store.finish_run(run_id, &summary)?;
         return Ok(Outcome {
             verdict: Verdict::GuardTripped,
@@ -179,7 +182,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     crate::report::rewrite_html(&plan, &report_dir, &applied)?;
     let archive = settings.archive.join(format!("{as_of}-run{run_id}"));
     file_inputs(settings, &inbox, &archive, &mut summary)?;
-    let directory = push_directory(settings, &mut store, deadline, &mut summary)?;
+    let directory = push_directory(settings, &mut store, deadline, &mut summary, &mut stats)?;
     let pending = send_mail(settings, &mut store, deadline, &mut summary, &mut stats);
     review_count(&store, &mut summary, &mut stats)?;
     let _ = write!(summary, " Reports: {}.", report_dir.display());
@@ -734,6 +737,7 @@ fn push_directory(
     store: &mut Store,
     deadline: std::time::Instant,
     summary: &mut String,
+    stats: &mut crate::metrics::RunStats,
 ) -> anyhow::Result<Option<Verdict>> {
     let Some(s) = &settings.directory else {
         return Ok(None);
@@ -741,6 +745,13 @@ fn push_directory(
     match crate::directory::push::push(store, s, &settings.policy, false, None, Some(deadline)) {
         Ok(pushed) => {
             let _ = write!(summary, " {}", pushed.describe());
+            stats.directory = Some(crate::metrics::DirectoryStats {
+                added: pushed.added,
+                modified: pushed.modified,
+                unchanged: pushed.unchanged,
+                refused: pushed.refused.len(),
+                pending: pushed.pending_left,
+            });
             Ok(if pushed.tripped.is_some() {
                 Some(Verdict::DirectoryGuard)
             } else if pushed.incomplete() {
@@ -754,10 +765,19 @@ fn push_directory(
                 summary,
                 " Directory not pushed ({e}); the changes stay pending for the next run."
             );
+            stats.directory = Some(nothing_pushed(store)?);
             Ok(Some(Verdict::DirectoryPending))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The directory's numbers of a run that pushed nothing: what waits.
+fn nothing_pushed(store: &Store) -> anyhow::Result<crate::metrics::DirectoryStats> {
+    Ok(crate::metrics::DirectoryStats {
+        pending: store.directory_counts()?.pending,
+        ..Default::default()
+    })
 }
 
 /// Delivers what the outbox holds until `stop_at`; returns whether notices are still waiting or

@@ -230,11 +230,22 @@ fn the_next_night_adds_each_entry_once(dir: &Path, server: &Slapd) {
 #[test]
 fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each_once() {
     let mut server = Slapd::start();
-    let dir = setup(&server);
+    let metrics = "\n[metrics]\ntextfile = \"regsync.prom\"\n";
+    let dir = imported(Some(&config(&server.url(), metrics)), &env());
     server.stop();
     drop_in(dir.path(), &NIGHT_0402);
     let o = run(dir.path(), &["run", "--as-of", "2026-04-02"]);
     exit_5_saying(&o, "cannot reach the directory");
+    // The metrics say what waits for the directory (every account tonight).
+    let prom = dir.path().join("regsync.prom");
+    let waiting = accounts(dir.path()).len() as f64;
+    let m = crate::metrics::parsed(&prom).unwrap_or_else(|e| unreachable!("{e}"));
+    assert_eq!(m.get("regsync_directory_pending"), Some(&waiting), "{m:?}");
+    assert_eq!(
+        m.get("regsync_last_run_directory{result=\"added\"}"),
+        Some(&0.0)
+    );
+    assert_eq!(m.get("regsync_last_run_exit_code"), Some(&5.0));
     assert!(
         !dir.path().join("inbox/registrar-2026-04-02.csv").exists(),
         "applied and archived"
@@ -247,6 +258,12 @@ fn the_directory_down_for_a_night_applies_exits_5_and_the_next_night_pushes_each
     server.restart();
     assert!(server.writes().is_empty());
     the_next_night_adds_each_entry_once(dir.path(), &server);
+    let m = crate::metrics::parsed(&prom).unwrap_or_else(|e| unreachable!("{e}"));
+    assert_eq!(m.get("regsync_directory_pending"), Some(&0.0), "{m:?}");
+    assert_eq!(
+        m.get("regsync_last_run_directory{result=\"added\"}"),
+        Some(&waiting)
+    );
 }
 
 /// A directory that accepts connections but never answers (its slapd frozen): the night is

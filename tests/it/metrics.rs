@@ -10,7 +10,7 @@ use crate::common::{NIGHT_0402, Result, drop_in, imported, regsync, root, write_
 
 /// The samples of every metric in `file`, as `name{label="v"}` → value, read by
 /// `prometheus_client.parser.text_string_to_metric_families`.
-fn parsed(file: &Path) -> Result<BTreeMap<String, f64>> {
+pub(crate) fn parsed(file: &Path) -> Result<BTreeMap<String, f64>> {
     const SCRIPT: &str = r#"
 import json, sys
 from prometheus_client.parser import text_string_to_metric_families
