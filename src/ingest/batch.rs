@@ -67,6 +67,11 @@ impl Batch {
     /// The accepted files' records as the planner's inputs; rejected files contribute nothing.
     pub fn inputs(&mut self, profiles: &Profiles) -> Inputs {
         let mut inputs = Inputs::default();
+        let accepted: Vec<&Path> = (self.files.iter())
+            .filter(|f| f.ingested.records.is_some())
+            .map(|f| f.ingested.path.as_path())
+            .collect();
+        let mut names = input_names(&accepted).into_iter();
         for f in &mut self.files {
             let ing = &mut f.ingested;
             let Some(records) = ing.records.take() else {
@@ -74,7 +79,7 @@ impl Batch {
             };
             // Rows name their file by its position among the accepted files.
             let k = inputs.files.len() as u32;
-            let name = display_name(&ing.path);
+            let name = names.next().unwrap_or_else(|| display_name(&ing.path));
             inputs.files.push(InputFile {
                 name: name.clone(),
                 sha256: f.sha256.clone(),
@@ -208,6 +213,31 @@ pub(crate) fn display_name(path: &Path) -> String {
         .map_or_else(|| shown(path), |n| escape_controls(&n.to_string_lossy()))
 }
 
+/// The names files go by in a plan, one per path, all different: the file name
+/// ([`display_name`]); where two paths share one (`plan 04/reg.csv 05/reg.csv`), each of them
+/// as given ([`shown`]); and a path given more than once, `#2`, `#3`... after its later copies.
+/// Rows, reviews and reports then always say which file they mean.
+fn input_names(paths: &[&Path]) -> Vec<String> {
+    let short: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
+    let mut names: Vec<String> = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        let shared = short.iter().filter(|n| **n == short[i]).count() > 1;
+        let base = if shared {
+            shown(path)
+        } else {
+            short[i].clone()
+        };
+        let mut name = base.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}#{n}");
+            n += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
 /// A path as printed: bytes that are not UTF-8 as U+FFFD, and control characters (a line break,
 /// an escape sequence for the terminal) and the bidirectional overrides as escapes (`\n`,
 /// `\u{1b}`, `\u{202e}`). A name dropped into the inbox cannot start a line of its own in a
@@ -220,6 +250,26 @@ pub(crate) fn shown(path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::digest::sha256_hex;
+
+    #[test]
+    fn input_names_tell_files_of_the_same_name_apart() {
+        let cases: [(&[&str], &[&str]); 4] = [
+            (&["inbox/a.csv", "inbox/b.csv"], &["a.csv", "b.csv"]),
+            (
+                &["04/reg.csv", "hr.csv", "05/reg.csv"],
+                &["04/reg.csv", "hr.csv", "05/reg.csv"],
+            ),
+            (&["reg.csv", "reg.csv"], &["reg.csv", "reg.csv#2"]),
+            (
+                &["a/reg.csv", "a/reg.csv", "b/reg.csv", "a/reg.csv"],
+                &["a/reg.csv", "a/reg.csv#2", "b/reg.csv", "a/reg.csv#3"],
+            ),
+        ];
+        for (paths, expected) in cases {
+            let paths: Vec<&Path> = paths.iter().map(Path::new).collect();
+            assert_eq!(input_names(&paths), expected, "{paths:?}");
+        }
+    }
 
     #[test]
     fn names_are_shown_without_control_characters() {

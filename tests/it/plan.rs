@@ -119,3 +119,55 @@ fn a_store_of_an_older_schema_is_migrated_by_the_command_the_hint_names() {
         String::from_utf8_lossy(&planned.stderr)
     );
 }
+
+/// Two exports with the same file name from two folders (`plan 04/reg.csv 05/reg.csv`): the
+/// plan names each by its path, so a row, a review item and the report say which file they
+/// mean; the same file given twice is told apart as `#2`.
+#[test]
+fn files_of_the_same_name_are_named_by_their_paths() -> crate::common::Result {
+    let dir = world();
+    for (folder, sample) in [
+        ("04", "samples/registrar-2026-04-02.csv"),
+        ("05", "samples/registrar-2026-04-17.csv"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(folder))?;
+        std::fs::copy(root().join(sample), dir.path().join(folder).join("reg.csv"))?;
+    }
+    let args = [
+        "plan",
+        "--as-of",
+        "2026-04-17",
+        "--out",
+        "out",
+        "04/reg.csv",
+        "05/reg.csv",
+        "05/reg.csv",
+    ];
+    let o = regsync(dir.path(), &args, "2");
+    assert_eq!(o.status.code(), Some(0), "{}", crate::common::text(&o));
+    let plan = std::fs::read_to_string(dir.path().join("out/plan.json"))?;
+    let plan: serde_json::Value = serde_json::from_str(&plan)?;
+    let names: Vec<&str> = plan["inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    assert_eq!(names, ["04/reg.csv", "05/reg.csv", "05/reg.csv#2"]);
+    // A person whose rows in the two exports disagree is one review item naming both rows.
+    let reviews: Vec<&str> = plan["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["review"] == "duplicate_rows")
+        .filter_map(|a| a["reason_en"].as_str())
+        .collect();
+    assert!(!reviews.is_empty());
+    assert!(
+        reviews
+            .iter()
+            .any(|r| r.contains("04/reg.csv:") && r.contains("05/reg.csv:")),
+        "{reviews:?}"
+    );
+    Ok(())
+}

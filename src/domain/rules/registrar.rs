@@ -246,13 +246,27 @@ impl Work<'_> {
         if !(same_no_differs || two_enrolled) {
             return None;
         }
-        let rows: Vec<String> = group.iter().map(|r| r.at.row.to_string()).collect();
+        // Rows of one file by number; rows of several files by file and number.
+        let (ja, en) = if group.iter().all(|r| r.at.file == group[0].at.file) {
+            let rows: Vec<String> = group.iter().map(|r| r.at.row.to_string()).collect();
+            (format!("{}行目", rows.join("・")), rows.join(", "))
+        } else {
+            let rows: Vec<Source> = group.iter().map(|r| self.source(r.at)).collect();
+            let ja: Vec<String> = (rows.iter())
+                .map(|s| format!("{} の{}行目", s.file, s.row))
+                .collect();
+            let en: Vec<String> = rows
+                .iter()
+                .map(|s| format!("{}:{}", s.file, s.row))
+                .collect();
+            (ja.join("・"), en.join(", "))
+        };
         Some(self.review_row(
             group[0],
             ReviewReason::DuplicateRows,
             None,
-            format!("同じ人の行が食い違っています（{}行目）", rows.join("・")),
-            format!("rows {} are the same person and disagree", rows.join(", ")),
+            format!("同じ人の行が食い違っています（{ja}）"),
+            format!("rows {en} are the same person and disagree"),
         ))
     }
 

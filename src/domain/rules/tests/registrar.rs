@@ -381,6 +381,30 @@ fn two_disagreeing_rows_for_one_person_are_a_review_item() {
     let p = run(&snap, &inp, "2026-04-02");
     assert_eq!(kinds(&p), vec![ActionKind::Review]);
     assert_eq!(p.actions[0].review, Some(ReviewReason::DuplicateRows));
+    assert_eq!(
+        p.actions[0].reason_ja,
+        "同じ人の行が食い違っています（2・3行目）"
+    );
+    assert_eq!(
+        p.actions[0].reason_en,
+        "rows 2, 3 are the same person and disagree"
+    );
+
+    // Rows from two files (two exports of the same registry): each row names its file.
+    let mut inp = inp;
+    inp.files[1].name = "05/registrar.csv".into();
+    inp.files[1].kind = crate::domain::model::Kind::Registrar;
+    inp.registrar[1].at.file = 1;
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(p.actions[0].review, Some(ReviewReason::DuplicateRows));
+    assert_eq!(
+        p.actions[0].reason_ja,
+        "同じ人の行が食い違っています（registrar.csv の2行目・05/registrar.csv の3行目）"
+    );
+    assert_eq!(
+        p.actions[0].reason_en,
+        "rows registrar.csv:2, 05/registrar.csv:3 are the same person and disagree"
+    );
 }
 
 /// The registrar pass decides a block of persons at a time (`DECIDE_BLOCK`): a night larger
