@@ -1,8 +1,10 @@
 //! Scaffolding shared by the unit tests, the integration tests and the example generators: a
-//! neutral [`Account`] and [`Action`] to build fixtures from, and the xorshift streams that
-//! generated worlds and sample files are drawn from. Compiled only for tests and with the
-//! `test-support` feature (which the crate's dev-dependency on itself turns on), so a release
-//! build carries none of it.
+//! neutral [`Account`] and [`Action`] to build fixtures from, the xorshift streams that
+//! generated worlds and sample files are drawn from, and an `.xlsb` writer ([`xlsb`]). Compiled
+//! only for tests and with the `test-support` feature (which the crate's dev-dependency on
+//! itself turns on), so a release build carries none of it.
+
+pub mod xlsb;
 
 use compact_str::format_compact;
 

@@ -11,12 +11,14 @@
 //! [`Limits::max_rows`] or [`Limits::max_columns`] rejects the file at once, located. An `.xls`,
 //! which calamine parses whole as it opens it, has its records walked first ([`biff`]). A shared
 //! strings table must declare no more strings than its part can hold (calamine reserves room
-//! for them all), and calamine runs under [`guarded`]: where it panics on a damaged or cut-short
-//! file, the file is rejected and the night goes on.
+//! for them all); an `.xlsb` sheet must hold nothing at which calamine would stop reading it
+//! early without an error ([`xlsb`]). calamine runs under [`guarded`]: where it panics on a
+//! damaged or cut-short file, the file is rejected and the night goes on.
 
 mod biff;
 #[cfg(test)]
 mod fuzz_tests;
+mod xlsb;
 
 use std::io::{Cursor, Read, Seek};
 
@@ -200,7 +202,7 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
         return Ok(());
     };
     let mut total: u64 = 0;
-    let mut shared_strings = Vec::new();
+    let (mut shared_strings, mut xlsb_sheets) = (Vec::new(), Vec::new());
     for i in 0..zip.len() {
         let size = match zip.by_index_raw(i) {
             Ok(part) => {
@@ -209,6 +211,9 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
                     .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
                 {
                     shared_strings.push(i);
+                }
+                if part.name().is_ok_and(|n| xlsb::is_sheet(&n)) {
+                    xlsb_sheets.push(i);
                 }
                 part.size()
             }
@@ -228,6 +233,12 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
     for i in shared_strings {
         if let Ok(part) = zip.by_index(i) {
             check_shared_strings(part)?;
+        }
+    }
+    // Where calamine would stop reading an `.xlsb` sheet early without a word.
+    for i in xlsb_sheets {
+        if let Ok(part) = zip.by_index(i) {
+            xlsb::check_sheet(part, limits)?;
         }
     }
     Ok(())
@@ -471,6 +482,9 @@ fn header_text(d: &Data) -> String {
     }
 }
 
+/// One past the serial of 9999-12-31, Excel's last date (1904 system included).
+const EXCEL_LAST_SERIAL: f64 = 2_958_466.0 + 1462.0;
+
 fn cell(d: &Data) -> Cell<'_> {
     match d {
         Data::Empty => Cell::Empty,
@@ -479,6 +493,11 @@ fn cell(d: &Data) -> Cell<'_> {
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Bool(true) => Cell::Text("TRUE"),
         Data::Bool(false) => Cell::Text("FALSE"),
+        // Excel's dates end at 9999-12-31 (serial 2,958,465); calamine's conversion panics on a
+        // serial far beyond (chrono's duration bound), which a damaged or hostile cell can hold.
+        Data::DateTime(dt) if !(-1.0..=EXCEL_LAST_SERIAL).contains(&dt.as_f64()) => {
+            Cell::Number(dt.as_f64())
+        }
         Data::DateTime(dt) => match dt.as_datetime() {
             Some(t) => Cell::Date(t.date()),
             None => Cell::Number(dt.as_f64()),

@@ -314,3 +314,56 @@ fn check_names_eucjp() -> crate::common::Result {
     assert!(!r.stdout.contains("CP932 (Windows-31J)"), "{}", r.stdout);
     Ok(())
 }
+
+/// The sample registrar export saved as `.xlsb` (Excel's binary workbook), as Excel would save
+/// the CSV: 学籍番号 a number (its leading zero lost), ISO 入学年月日 date cells, the rest
+/// text. It gives the same records as the CSV, row numbers included.
+#[test]
+fn csv_and_xlsb_samples_give_the_same_records() -> crate::common::Result {
+    use regsync::testing::xlsb::{XlsbCell, workbook};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let csv_bytes = std::fs::read(root.join("samples/registrar-2026-04-02.csv"))?;
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&csv_bytes);
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).ok_or("epoch")?;
+    let mut sheet = Vec::new();
+    let mut admission = None;
+    let records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .into_records();
+    for (n, record) in (0u32..).zip(records) {
+        let record = record?;
+        if record.get(0) == Some("学籍番号") {
+            admission = record.iter().position(|h| h == "入学年月日");
+        }
+        let mut cells = Vec::new();
+        for (col, field) in (0u32..).zip(record.iter()) {
+            let date = chrono::NaiveDate::parse_from_str(field, "%Y-%m-%d").ok();
+            let cell = match (col, field.parse::<u32>(), date) {
+                (_, _, _) if field.is_empty() => continue,
+                (0, Ok(id), _) => XlsbCell::Number(f64::from(id)),
+                (c, _, Some(d)) if Some(c as usize) == admission => {
+                    XlsbCell::Date((d - epoch).num_days() as f64)
+                }
+                _ => XlsbCell::Text(field.to_string()),
+            };
+            cells.push((col, cell));
+        }
+        sheet.push((n, cells));
+    }
+    assert!(admission.is_some(), "the header names 入学年月日");
+    let xlsb = workbook("在籍者", &sheet)?;
+    let read = |name: &str, bytes: Vec<u8>| {
+        let got = read_bytes(Path::new(name), bytes, 0, &profiles());
+        match got.records {
+            Some(Records::Registrar(rows)) => rows,
+            _ => unreachable!("{name}: {:?}", got.diagnostics),
+        }
+    };
+    let from_csv = read("registrar.csv", csv_bytes);
+    let from_xlsb = read("registrar.xlsb", xlsb);
+    assert_eq!(from_csv.len(), 203);
+    assert_eq!(from_csv, from_xlsb);
+    Ok(())
+}

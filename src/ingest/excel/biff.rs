@@ -21,10 +21,16 @@ pub(super) fn is_compound(bytes: &[u8]) -> bool {
 }
 
 /// Checks the workbook stream of the compound file `bytes` against `limits`. A file whose
-/// structure cannot be followed is left to calamine, which says what is wrong with it.
+/// structure cannot be followed here is rejected: calamine's reader is more lenient, and what
+/// it makes of a damaged structure (a stream pieced together from the wrong sectors) can claim
+/// cells over gigabytes.
 pub(super) fn check(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
     let Some(stream) = workbook_stream(bytes) else {
-        return Ok(());
+        return Err(Diagnostic::error(
+            Location::File,
+            "Excelファイルが壊れているか、途中で切れています（ファイルの構造をたどれません）。Excelで開いて保存し直してください",
+            "the workbook is damaged or cut short (its structure cannot be followed); open it in Excel and save it again",
+        ));
     };
     Sheets::new(limits).walk(&stream)
 }
@@ -94,7 +100,10 @@ fn workbook_stream(bytes: &[u8]) -> Option<Vec<u8>> {
             .filter_map(|i| u16_at(entry, 2 * i))
             .collect();
         let name = String::from_utf16_lossy(&name);
-        if entry.get(0x42) != Some(&2) || (name != "Workbook" && name != "Book") {
+        let workbook = ["Workbook", "Book"]
+            .iter()
+            .any(|n| name.eq_ignore_ascii_case(n));
+        if entry.get(0x42) != Some(&2) || !workbook {
             continue;
         }
         let start = u32_at(entry, 0x74)?;
@@ -122,6 +131,29 @@ fn workbook_stream(bytes: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
+/// The records of `stream` from its start as calamine frames them (type, length, data; a
+/// CONTINUE record is a record of its own here, and its bytes are skipped alike), up to the
+/// first that runs past the end, where calamine stops with an error.
+fn records(stream: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let (typ, len) = (u16_at(stream, at)?, u16_at(stream, at + 2)? as usize);
+        let data = stream.get(at + 4..at + 4 + len)?;
+        at += 4 + len;
+        Some((typ, data))
+    })
+}
+
+/// The sheets' offsets in the workbook stream: the BoundSheet8 records of the globals, up to
+/// their EOF, as calamine collects them.
+fn sheet_offsets(stream: &[u8]) -> Vec<usize> {
+    records(stream)
+        .take_while(|(typ, _)| *typ != 0x000A)
+        .filter(|(typ, _)| *typ == 0x0085)
+        .filter_map(|(_, data)| u32_at(data, 0).map(|p| p as usize))
+        .collect()
+}
+
 /// What the walk over the records has seen.
 struct Sheets<'l> {
     limits: &'l Limits,
@@ -147,20 +179,37 @@ impl<'l> Sheets<'l> {
         self.limits.max_uncompressed / std::mem::size_of::<Data>() as u64
     }
 
+    /// Walks each sheet where calamine reads it: from the offset its BoundSheet8 record in the
+    /// globals gives (a damaged offset lands calamine mid-record, and what it then takes for
+    /// cells is what it lays out), to the sheet's EOF, nested substreams (charts) skipped.
     fn walk(mut self, stream: &[u8]) -> Result<(), Diagnostic> {
-        let mut at = 0;
-        while let (Some(typ), Some(len)) = (u16_at(stream, at), u16_at(stream, at + 2)) {
-            let data = stream
-                .get(at + 4..at + 4 + len as usize)
-                .unwrap_or_default();
-            at += 4 + len as usize;
-            match typ {
-                // BOF: a new substream (the globals, a sheet, a chart, ...).
-                0x0809 => {
-                    self.end_sheet()?;
-                    self.sheet += 1;
+        for pos in sheet_offsets(stream) {
+            // An offset past the stream: calamine stops there with an error.
+            let Some(sheet) = stream.get(pos..) else {
+                continue;
+            };
+            self.sheet += 1;
+            self.walk_sheet(sheet)?;
+        }
+        Ok(())
+    }
+
+    fn walk_sheet(&mut self, sheet: &[u8]) -> Result<(), Diagnostic> {
+        let (mut seen_bof, mut nested) = (false, 0usize);
+        for (typ, data) in records(sheet) {
+            if nested > 0 {
+                match typ {
+                    0x0809 => nested += 1,
+                    0x000A => nested -= 1,
+                    _ => {}
                 }
-                0x000A => self.end_sheet()?,
+                continue;
+            }
+            match typ {
+                // BOF: the sheet's own first, then a nested substream's.
+                0x0809 if seen_bof => nested += 1,
+                0x0809 => seen_bof = true,
+                0x000A => break,
                 0x0200 => self.dimensions(data)?,
                 0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
                     if let (Some(row), Some(col)) = (u16_at(data, 0), u16_at(data, 2)) {
@@ -265,7 +314,7 @@ impl<'l> Sheets<'l> {
             column_letters(self.limits.max_columns.saturating_sub(1)),
         );
         let mib = self.limits.max_uncompressed >> 20;
-        let sheet = self.sheet.saturating_sub(1);
+        let sheet = self.sheet;
         Diagnostic::error(
             Location::File,
             format!(
