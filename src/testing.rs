@@ -12,6 +12,21 @@ use crate::domain::account::{Account, Role, State};
 use crate::domain::model::EcsId;
 use crate::domain::plan::{Action, ActionKind, Person, Rule};
 
+/// The registrar export's header (`mappings/registrar.toml`), in column order.
+pub const REGISTRAR_HEADER: [&str; 11] = [
+    "学籍番号",
+    "個人番号",
+    "ECS-ID",
+    "氏名",
+    "氏名カナ",
+    "生年月日",
+    "所属",
+    "身分",
+    "在籍状態",
+    "入学年月日",
+    "異動年月日",
+];
+
 impl Account {
     /// An active student account holding `ecs_id`, with the KUMOI address
     /// `{ecs_id}@st.example.ac.jp`, the name 山田　太郎 (ヤマダ　タロウ) at 工学部, and every other

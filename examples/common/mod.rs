@@ -13,20 +13,7 @@ use encoding_rs::{EncoderResult, SHIFT_JIS};
 
 pub type Res<T> = Result<T, Box<dyn Error>>;
 
-/// The registrar export's header (`mappings/registrar.toml`), in column order.
-pub const REGISTRAR_HEADER: [&str; 11] = [
-    "学籍番号",
-    "個人番号",
-    "ECS-ID",
-    "氏名",
-    "氏名カナ",
-    "生年月日",
-    "所属",
-    "身分",
-    "在籍状態",
-    "入学年月日",
-    "異動年月日",
-];
+pub use regsync::testing::REGISTRAR_HEADER;
 
 /// The first cell of the registrar export's title row.
 pub const REGISTRAR_TITLE: &str = "令和8年度 在籍者一覧";

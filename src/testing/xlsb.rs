@@ -8,6 +8,8 @@
 
 use std::io::{Cursor, Write as _};
 
+use crate::testing::REGISTRAR_HEADER;
+
 /// One cell of a sheet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XlsbCell {
@@ -66,6 +68,33 @@ pub fn record(out: &mut Vec<u8>, typ: u16, body: &[u8]) {
         out.push(low | 0x80);
     }
     out.extend_from_slice(body);
+}
+
+/// Where each record of `part` starts, with its type (a test inserts records between them).
+pub fn record_starts(part: &[u8]) -> Vec<(usize, u16)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < part.len() {
+        let start = at;
+        let mut typ = u16::from(part[at] & 0x7F);
+        at += 1;
+        if part[start] & 0x80 != 0 && at < part.len() {
+            typ |= u16::from(part[at] & 0x7F) << 7;
+            at += 1;
+        }
+        let mut len = 0usize;
+        for i in 0..4 {
+            let Some(&b) = part.get(at) else { break };
+            at += 1;
+            len |= usize::from(b & 0x7F) << (7 * i);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        out.push((start, typ));
+        at += len;
+    }
+    out
 }
 
 /// An `XLWideString`: the count of UTF-16 units, then the units, little-endian.
@@ -201,35 +230,25 @@ fn text(s: &str) -> XlsbCell {
 /// A registrar export of `n` students as Excel saves it: a title row, the header, and per
 /// student 学籍番号 as a number (its leading zero lost) and 入学年月日 as a date cell.
 pub fn registrar(n: u32) -> Vec<(u32, Vec<(u32, XlsbCell)>)> {
-    let header = [
-        "学籍番号",
-        "個人番号",
-        "氏名",
-        "氏名カナ",
-        "生年月日",
-        "所属",
-        "身分",
-        "在籍状態",
-        "入学年月日",
-    ];
     let mut rows = vec![
         (0, vec![(0, text("令和8年度 在籍者一覧"))]),
-        (2, (0..).zip(header.map(text)).collect()),
+        (2, (0..).zip(REGISTRAR_HEADER.map(text)).collect()),
     ];
     for k in 0..n {
+        // No ECS-ID (column 2) nor 異動年月日 (column 10), as for a new student.
         let cells = vec![
-            XlsbCell::Number(f64::from(1_230_000 + k)),
-            text(&format!("{:010}", 1_000_000 + k)),
-            text("鈴木　悠真"),
-            text("スズキ　ユウマ"),
-            text("H16.11.10"),
-            text("文学部"),
-            text("学部生"),
-            text("在学"),
+            (0, XlsbCell::Number(f64::from(1_230_000 + k))),
+            (1, text(&format!("{:010}", 1_000_000 + k))),
+            (3, text("鈴木　悠真")),
+            (4, text("スズキ　ユウマ")),
+            (5, text("H16.11.10")),
+            (6, text("文学部")),
+            (7, text("学部生")),
+            (8, text("在学")),
             // 2023-04-01.
-            XlsbCell::Date(45017.0),
+            (9, XlsbCell::Date(45017.0)),
         ];
-        rows.push((3 + k, (0..).zip(cells).collect()));
+        rows.push((3 + k, cells));
     }
     rows
 }

@@ -145,7 +145,7 @@ fn row_beyond(row: u32, limits: &Limits) -> Diagnostic {
 mod tests {
     use crate::ingest::Outcome;
     use crate::ingest::profile::Profiles;
-    use crate::testing::xlsb::{parts, record, registrar, row_header, rt, zipped};
+    use crate::testing::xlsb::{parts, record, record_starts, registrar, row_header, rt, zipped};
 
     fn read(bytes: Vec<u8>) -> Outcome {
         let profiles = Profiles::builtin().expect("the built-in profiles load");
@@ -216,10 +216,12 @@ mod tests {
             (
                 "a row header past Excel's last row, amid the rows",
                 edited(6, |s| {
-                    let at = s.len() / 2;
-                    let at = (at..s.len())
-                        .find(|&i| s[i..].starts_with(&[0x00, 17]))
-                        .expect("a row header");
+                    // Before the row header of the fourth student.
+                    let at = (record_starts(s).into_iter())
+                        .filter(|r| r.1 == rt::ROW_HDR)
+                        .nth(5)
+                        .expect("a row header")
+                        .0;
                     [&s[..at], &beyond_excel, &s[at..]].concat()
                 }),
                 "1048578行目は読み取りの上限（1048576行）の外にあります",

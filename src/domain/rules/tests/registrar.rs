@@ -381,13 +381,18 @@ fn two_disagreeing_rows_for_one_person_are_a_review_item() {
     let p = run(&snap, &inp, "2026-04-02");
     assert_eq!(kinds(&p), vec![ActionKind::Review]);
     assert_eq!(p.actions[0].review, Some(ReviewReason::DuplicateRows));
+    let reasons = |p: &Plan| {
+        (
+            p.actions[0].reason_ja.clone(),
+            p.actions[0].reason_en.clone(),
+        )
+    };
     assert_eq!(
-        p.actions[0].reason_ja,
-        "同じ人の行が食い違っています（2・3行目）"
-    );
-    assert_eq!(
-        p.actions[0].reason_en,
-        "rows 2, 3 are the same person and disagree"
+        reasons(&p),
+        (
+            "同じ人の行が食い違っています（2・3行目）".into(),
+            "rows 2, 3 are the same person and disagree".into()
+        )
     );
 
     // Rows from two files (two exports of the same registry): each row names its file.
@@ -398,12 +403,12 @@ fn two_disagreeing_rows_for_one_person_are_a_review_item() {
     let p = run(&snap, &inp, "2026-04-02");
     assert_eq!(p.actions[0].review, Some(ReviewReason::DuplicateRows));
     assert_eq!(
-        p.actions[0].reason_ja,
-        "同じ人の行が食い違っています（registrar.csv の2行目・05/registrar.csv の3行目）"
-    );
-    assert_eq!(
-        p.actions[0].reason_en,
-        "rows registrar.csv:2, 05/registrar.csv:3 are the same person and disagree"
+        reasons(&p),
+        (
+            "同じ人の行が食い違っています（registrar.csv の2行目・05/registrar.csv の3行目）"
+                .into(),
+            "rows registrar.csv:2, 05/registrar.csv:3 are the same person and disagree".into()
+        )
     );
 }
 
