@@ -70,33 +70,6 @@ pub fn record(out: &mut Vec<u8>, typ: u16, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
-/// Where each record of `part` starts, with its type (a test inserts records between them).
-pub fn record_starts(part: &[u8]) -> Vec<(usize, u16)> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at < part.len() {
-        let start = at;
-        let mut typ = u16::from(part[at] & 0x7F);
-        at += 1;
-        if part[start] & 0x80 != 0 && at < part.len() {
-            typ |= u16::from(part[at] & 0x7F) << 7;
-            at += 1;
-        }
-        let mut len = 0usize;
-        for i in 0..4 {
-            let Some(&b) = part.get(at) else { break };
-            at += 1;
-            len |= usize::from(b & 0x7F) << (7 * i);
-            if b & 0x80 == 0 {
-                break;
-            }
-        }
-        out.push((start, typ));
-        at += len;
-    }
-    out
-}
-
 /// An `XLWideString`: the count of UTF-16 units, then the units, little-endian.
 fn wide(s: &str) -> Vec<u8> {
     let units: Vec<u16> = s.encode_utf16().collect();

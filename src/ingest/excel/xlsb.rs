@@ -33,17 +33,13 @@ pub(super) fn is_sheet(name: &str) -> bool {
 
 /// Walks one worksheet part, as the zip archive expands it.
 pub(super) fn check_sheet(part: impl Read, limits: &Limits) -> Result<(), Diagnostic> {
-    let mut records = Records {
-        r: BufReader::new(part),
-    };
+    let mut records = Records::new(part);
     let mut ended = false;
     while let Some(typ) = records.typ().map_err(|_| cut_short())? {
         let len = records.len().map_err(|_| cut_short())?;
         if typ == ROW_HDR && len >= 4 {
-            let mut row = [0u8; 4];
-            records.r.read_exact(&mut row).map_err(|_| cut_short())?;
+            let row = records.u32()?;
             records.skip(len - 4)?;
-            let row = u32::from_le_bytes(row);
             if row >= EXCEL_ROWS.min(limits.max_rows) {
                 return Err(row_beyond(row, limits));
             }
@@ -69,17 +65,37 @@ pub(super) fn check_sheet(part: impl Read, limits: &Limits) -> Result<(), Diagno
     Ok(())
 }
 
+/// A part's records as calamine frames them, read as a stream.
 struct Records<R> {
     r: BufReader<R>,
+    /// Bytes read so far: where the next record starts, between records.
+    at: u64,
 }
 
 impl<R: Read> Records<R> {
+    fn new(part: R) -> Self {
+        Records {
+            r: BufReader::new(part),
+            at: 0,
+        }
+    }
+
     fn byte(&mut self) -> std::io::Result<Option<u8>> {
         let mut b = [0u8];
         match self.r.read(&mut b)? {
             0 => Ok(None),
-            _ => Ok(Some(b[0])),
+            _ => {
+                self.at += 1;
+                Ok(Some(b[0]))
+            }
         }
+    }
+
+    fn u32(&mut self) -> Result<u32, Diagnostic> {
+        let mut b = [0u8; 4];
+        self.r.read_exact(&mut b).map_err(|_| cut_short())?;
+        self.at += 4;
+        Ok(u32::from_le_bytes(b))
     }
 
     /// The next record's type as calamine reads it (one byte, or two when the first has its
@@ -111,6 +127,7 @@ impl<R: Read> Records<R> {
     fn skip(&mut self, n: u64) -> Result<(), Diagnostic> {
         let skipped = std::io::copy(&mut (&mut self.r).take(n), &mut std::io::sink())
             .map_err(|_| cut_short())?;
+        self.at += skipped;
         if skipped < n {
             return Err(cut_short());
         }
@@ -145,7 +162,22 @@ fn row_beyond(row: u32, limits: &Limits) -> Diagnostic {
 mod tests {
     use crate::ingest::Outcome;
     use crate::ingest::profile::Profiles;
-    use crate::testing::xlsb::{parts, record, record_starts, registrar, row_header, rt, zipped};
+    use crate::testing::xlsb::{parts, record, registrar, row_header, rt, zipped};
+
+    /// Where each record of `part` starts, with its type, as the walk frames them (a test
+    /// inserts records at these boundaries).
+    fn record_starts(part: &[u8]) -> Vec<(usize, u16)> {
+        let mut records = super::Records::new(part);
+        let mut out = Vec::new();
+        loop {
+            let at = records.at as usize;
+            let Ok(Some(typ)) = records.typ() else { break };
+            out.push((at, typ));
+            let len = records.len().expect("a record length");
+            records.skip(len).expect("a whole record");
+        }
+        out
+    }
 
     fn read(bytes: Vec<u8>) -> Outcome {
         let profiles = Profiles::builtin().expect("the built-in profiles load");
@@ -171,9 +203,10 @@ mod tests {
 
     /// `sheet` with `extra` inserted just before its end-of-sheet-data record.
     fn before_end_of_data(sheet: &[u8], extra: &[u8]) -> Vec<u8> {
-        let mut end = Vec::new();
-        record(&mut end, rt::END_SHEET_DATA, &[]);
-        let at = (sheet.windows(end.len()).rposition(|w| w == end)).expect("end of sheet data");
+        let at = (record_starts(sheet).into_iter())
+            .find(|r| r.1 == rt::END_SHEET_DATA)
+            .expect("end of sheet data")
+            .0;
         [&sheet[..at], extra, &sheet[at..]].concat()
     }
 
