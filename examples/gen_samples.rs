@@ -1495,7 +1495,7 @@ fn build(w: &mut World) -> Res<Cast> {
             w.note(
                 &p,
                 &sno,
-                "R1/R3 create (letter): new 大学院生 whose 所属 holds a line break inside a quoted cell (`\"工学研究科⏎機械理工学専攻\"`)",
+                "R1/R3 create (letter): new 大学院生 whose 所属 holds a line break inside a quoted cell (`\"工学研究科⏎機械理工学専攻\"`, read as `工学研究科 機械理工学専攻`)",
             );
         }
     }

@@ -24,6 +24,41 @@ pub(crate) fn trim_cell(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\u{3000}' || c == '\u{A0}')
 }
 
+/// A cell's text on one line: each run of spaces, tabs and line breaks that holds a tab or a line
+/// break becomes one space. Excel keeps a line break typed into a cell (Alt+Enter, or a wrapped
+/// 所属 pasted from elsewhere) and exports it; a name or faculty is one line wherever it is shown
+/// (a letter's address, a mail's greeting, the directory's `cn`). Full-width spaces are kept:
+/// they are part of how a Japanese name is written.
+///
+/// Borrows when there is nothing to change, which is nearly always.
+pub(crate) fn one_line(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    for c in s.chars() {
+        if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            run.push(c);
+            continue;
+        }
+        flush_run(&mut out, &mut run);
+        out.push(c);
+    }
+    flush_run(&mut out, &mut run);
+    Cow::Owned(out)
+}
+
+/// Ends a run of [`one_line`]'s white space: as it was when it is only spaces, else one space.
+fn flush_run(out: &mut String, run: &mut String) {
+    if run.contains(['\t', '\n', '\r']) {
+        out.push(' ');
+    } else {
+        out.push_str(run);
+    }
+    run.clear();
+}
+
 /// The key identifiers and codes are matched on: [`trim_cell`], then full-width ASCII
 /// (U+FF01..=U+FF5E) → ASCII. Case, inner spaces and everything else are kept, because in a code
 /// they may mean something.
@@ -542,6 +577,25 @@ mod tests {
         assert_eq!(trim_cell("\u{3000} 山田\u{A0}\r\n"), "山田");
         assert_eq!(trim_cell("山 田"), "山 田");
         assert_eq!(trim_cell(""), "");
+    }
+
+    #[test]
+    fn one_line_turns_line_breaks_and_tabs_into_one_space() {
+        let cases = [
+            ("山田　太郎", "山田　太郎"),
+            ("Yamada  Taro", "Yamada  Taro"),
+            ("山田\n太郎", "山田 太郎"),
+            ("山田\r\n太郎", "山田 太郎"),
+            ("工学部 \r\n 情報工学科", "工学部 情報工学科"),
+            ("山田\t\t太郎", "山田 太郎"),
+            ("山田　\n太郎", "山田　 太郎"),
+            ("a\nb c\td", "a b c d"),
+            ("", ""),
+        ];
+        for (cell, expected) in cases {
+            assert_eq!(one_line(cell), expected, "{cell:?}");
+        }
+        assert!(matches!(one_line("山田 太郎"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! yields no accounts. The 区分 and 状態 labels are defined here both ways, so that
 //! `accounts export` writes what this reads.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -17,10 +18,10 @@ use compact_str::CompactString;
 use crate::domain::account::{Account, Role, Snapshot, State, StopReason};
 use crate::domain::jpdate::parse_date;
 use crate::domain::model::{EcsId, PersonId, Status, StudentNo};
-use crate::domain::text::{fold_id, trim_cell};
+use crate::domain::policy::IdFormat;
+use crate::domain::text::{fold_id, one_line, trim_cell};
 use crate::ingest::diag::{Diagnostic, Location, control_characters};
 use crate::ingest::encoding::{body, decode_chunk, locate, sniff};
-use crate::store::IdFormat;
 
 /// The directory's header, column by column.
 pub const HEADER: [&str; 13] = [
@@ -325,7 +326,7 @@ impl<'r> Row<'r, '_> {
     /// The cell in `column`, trimmed, without the `'` that `accounts export` puts before a
     /// formula-like cell; empty past the end of a short row.
     fn cell(&self, column: usize) -> &'r str {
-        trim_cell(crate::report::csv::unneutralise(
+        trim_cell(crate::formula::unneutralise(
             self.record.get(column).unwrap_or(""),
         ))
     }
@@ -335,13 +336,13 @@ impl<'r> Row<'r, '_> {
             .push(Diagnostic::error(cell_at(self.row, column), ja, en));
     }
 
-    /// [`Row::cell`], with an error when it holds control characters.
-    fn text(&mut self, column: usize) -> &'r str {
+    /// [`Row::cell`] on [`one_line`], with an error when it holds control characters.
+    fn text(&mut self, column: usize) -> Cow<'r, str> {
         let value = self.cell(column);
         if let Some((ja, en)) = control_characters(value) {
             self.error(column, ja, en);
         }
-        value
+        one_line(value)
     }
 
     /// A value past the header's columns has no meaning to read it by.
@@ -486,7 +487,7 @@ impl<'r> Row<'r, '_> {
     }
 
     /// 氏名: required.
-    fn name(&mut self) -> &'r str {
+    fn name(&mut self) -> Cow<'r, str> {
         let name = self.text(C_NAME);
         if name.is_empty() {
             self.error(C_NAME, "氏名が空です".into(), "the name is empty".into());

@@ -13,7 +13,7 @@ use crate::domain::model::{
     ActivationRow, EcsId, HeldRow, Kind, PersonId, RegistrarRow, RenewalRow, RowIds, RowRef,
     StaffNo, StaffRow, StudentNo,
 };
-use crate::domain::text::{fold_id, fold_key, has_private_use, trim_cell};
+use crate::domain::text::{fold_id, fold_key, has_private_use, one_line, trim_cell};
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::profile::{Code, Column, ColumnType, Field, FileProfile, IdPattern, Profiles};
 
@@ -776,7 +776,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         let required = col.required;
         let value = match cell {
             Cell::Empty => CompactString::default(),
-            Cell::Text(s) => CompactString::new(trim(s)),
+            Cell::Text(s) => CompactString::new(one_line(trim(s))),
             Cell::Number(n) => CompactString::new(format!("{n}")),
             Cell::Date(d) => CompactString::new(d.to_string()),
             Cell::Error(e) => {

@@ -83,6 +83,20 @@ fn good_rows_become_accounts_with_the_stop_reason_their_role_implies() {
     );
 }
 
+/// A line break or tab in a text cell (a name typed with Alt+Enter) reads as one space, as in
+/// the registrar's exports.
+#[test]
+fn a_line_break_in_a_name_reads_as_one_space() {
+    check(
+        &[
+            "a0100002,,,\"髙橋\r\n﨑子\",,,\"理学部\t数学科\",学生,有効,takahashi@st.example.ac.jp,,,",
+        ],
+        &[
+            "a0100002 takahashi@st.example.ac.jp None [] 髙橋 﨑子 None Student Active birth None activate by None stop None None until None",
+        ],
+    );
+}
+
 #[test]
 fn no_header_row() {
     check_bytes(

@@ -162,3 +162,36 @@ fn control_characters_in_a_text_cell_are_an_error_at_the_cell() {
         }
     }
 }
+
+/// A line break or a tab typed into a name or faculty cell (Alt+Enter in Excel, CRLF in the
+/// CSV it writes) reads as one space: a name is one line wherever it is shown. Full-width
+/// spaces stay.
+#[test]
+fn line_breaks_and_tabs_in_a_text_cell_read_as_one_space() {
+    let header = "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\n";
+    let text = format!(
+        "{header}01260011,0001212709,,\"山田\r\n太郎\",\"ヤマダ\tタロウ\",2007-11-18,\"工学部 \n情報工学科\",学部生,在学,2026-04-01,\n\
+         01260012,0001212710,,鈴木　花子,スズキ ハナコ,2007-05-02,文学部,学部生,在学,2026-04-01,\n"
+    );
+    let read = crate::ingest::read_bytes(
+        std::path::Path::new("r.csv"),
+        text.into_bytes(),
+        0,
+        &profiles(),
+    );
+    assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+    let Some(crate::domain::model::Records::Registrar(rows)) = read.records else {
+        unreachable!("a registrar export: {:?}", read.records)
+    };
+    let got: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.name_kana.as_str(), r.faculty.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("山田 太郎", "ヤマダ タロウ", "工学部 情報工学科"),
+            ("鈴木　花子", "スズキ ハナコ", "文学部"),
+        ]
+    );
+}
