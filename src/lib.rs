@@ -12,6 +12,7 @@ mod digest;
 pub mod directory;
 pub mod domain;
 pub mod fault;
+mod formula;
 pub mod ingest;
 pub mod mail;
 pub(crate) mod metrics;

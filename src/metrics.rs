@@ -11,6 +11,19 @@ use std::path::Path;
 
 use crate::domain::plan::ActionKind;
 
+/// The process's peak resident memory so far in MiB (`VmHWM`; Linux only, else 0), for the phase
+/// lines of `REGSYNC_LOG=info`.
+pub(crate) fn peak_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
 /// The metrics file's mode: counts only, readable by node_exporter's user.
 pub const MODE: u32 = 0o644;
 

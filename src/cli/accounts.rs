@@ -268,7 +268,7 @@ fn write_csv(w: &mut impl Write, accounts: &[Account]) -> anyhow::Result<()> {
         out.write_record(
             cells
                 .iter()
-                .map(|c| crate::report::csv::neutralise(c).into_owned()),
+                .map(|c| crate::formula::neutralise(c).into_owned()),
         )?;
     }
     out.flush()?;

@@ -60,7 +60,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let paths = crate::report::write_all(std::sync::Arc::new(plan), &args.out, &view)?;
     tracing::info!(
         ms = clock.elapsed().as_millis(),
-        peak_mib = crate::night::peak_mib(),
+        peak_mib = crate::metrics::peak_mib(),
         "reports written"
     );
 

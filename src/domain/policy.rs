@@ -132,3 +132,111 @@ impl Policy {
         Ok(())
     }
 }
+
+/// The shape of the ECS-IDs a store allocates: a prefix and a fixed number of digits, the serial
+/// (`a0` + 6 digits: `a0106210` by default). It comes from the policy (`[policy] id_prefix`,
+/// `id_digits`). The store reads serials with it (to keep `next_serial` past every ECS-ID it
+/// holds) and `accounts import` checks ECS-IDs with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdFormat {
+    pub prefix: String,
+    pub digits: usize,
+}
+
+impl Default for IdFormat {
+    fn default() -> Self {
+        IdFormat::from(&Policy::default())
+    }
+}
+
+impl From<&Policy> for IdFormat {
+    fn from(policy: &Policy) -> Self {
+        IdFormat {
+            prefix: policy.id_prefix.clone(),
+            digits: policy.id_digits as usize,
+        }
+    }
+}
+
+impl IdFormat {
+    /// The serial of an ECS-ID of this shape, or None for any other.
+    pub fn serial(&self, ecs_id: &str) -> Option<u64> {
+        let digits = ecs_id.strip_prefix(self.prefix.as_str())?;
+        if digits.len() != self.digits || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// The serial after the highest one among `ids` (0 when none has this shape).
+    pub(crate) fn serial_after<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> u64 {
+        ids.into_iter()
+            .filter_map(|id| self.serial(id))
+            .map(|s| s + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// An ECS-ID of this shape for messages: `a0106210` with the default shape.
+    pub fn example(&self) -> String {
+        let serial = 106_210 % 10u64.saturating_pow(self.digits as u32);
+        format!("{}{serial:0width$}", self.prefix, width = self.digits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecs_id_serial_reads_only_the_standard_shape() {
+        let ids = IdFormat::default();
+        for (id, want) in [
+            ("a0106210", Some(106_210)),
+            ("a0000000", Some(0)),
+            ("a0999999", Some(999_999)),
+            ("a010621", None),
+            ("a01062100", None),
+            ("b0106210", None),
+            ("a0１06210", None),
+            ("", None),
+        ] {
+            assert_eq!(ids.serial(id), want, "{id}");
+        }
+        assert_eq!(ids.example(), "a0106210");
+    }
+
+    #[test]
+    fn ecs_id_serial_follows_the_policy_shape() {
+        let policy = Policy {
+            id_digits: 7,
+            ..Policy::default()
+        };
+        let ids = IdFormat::from(&policy);
+        assert_eq!(ids.serial("a01062100"), Some(1_062_100));
+        assert_eq!(ids.serial("a02999999"), Some(2_999_999));
+        assert_eq!(ids.serial("a0106210"), None, "6 digits is another shape");
+        assert_eq!(ids.example(), "a00106210");
+        let short = IdFormat {
+            prefix: "x".into(),
+            digits: 3,
+        };
+        assert_eq!(short.serial("x042"), Some(42));
+        assert_eq!(short.example(), "x210");
+    }
+
+    #[test]
+    fn serial_after_is_one_past_the_highest() {
+        let ids = IdFormat::default();
+        assert_eq!(ids.serial_after([]), 0);
+        assert_eq!(ids.serial_after(["a0000009", "x", "a0000002"]), 10);
+        let seven = IdFormat {
+            prefix: "a0".into(),
+            digits: 7,
+        };
+        assert_eq!(
+            seven.serial_after(["a01500000", "a0999999", "a00000002"]),
+            1_500_001
+        );
+    }
+}

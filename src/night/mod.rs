@@ -6,16 +6,3 @@
 pub mod inbox;
 pub mod plan;
 pub mod run;
-
-/// The process's peak resident memory so far in MiB (`VmHWM`; Linux only, else 0), for the phase
-/// lines of `REGSYNC_LOG=info`.
-pub(crate) fn peak_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
-}

@@ -18,7 +18,7 @@ use crate::domain::plan::Plan;
 use crate::domain::rules;
 use crate::ingest::Sink;
 use crate::ingest::batch::Batch;
-use crate::night::peak_mib;
+use crate::metrics::peak_mib;
 use crate::store::{Store, empty_digest};
 use crate::triage::{self, Keys, Sifter};
 

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::domain::plan::{Action, Plan};
+use crate::formula::needs_quote_prefix;
 use crate::report::{any_byte, push_date, write_par_chunks};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -195,36 +196,6 @@ fn push_ja_en(c: &mut String, (ja, en): (&str, &str)) {
     c.push(')');
 }
 
-/// `cell` with a leading `'` when Excel would read it as a formula ([`needs_quote_prefix`]):
-/// the one neutralisation of every CSV regsync writes (`report.csv`, the letters, `accounts
-/// export`).
-pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if needs_quote_prefix(cell) {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
-}
-
-/// The inverse of [`neutralise`], for files regsync reads back (`accounts import` of an
-/// `accounts export`): a leading `'` that [`neutralise`] would have added is removed; any other
-/// cell is as it was.
-pub(crate) fn unneutralise(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if needs_quote_prefix(rest) => rest,
-        _ => cell,
-    }
-}
-
-/// A cell starting with a tab or CR, or whose first non-blank character is `=`, `+`, `-` or `@`
-/// (U+3000 and other Unicode spaces count as blank: Excel skips them before a formula too).
-fn needs_quote_prefix(cell: &str) -> bool {
-    if cell.starts_with(['\t', '\r']) {
-        return true;
-    }
-    cell.trim_start().starts_with(['=', '+', '-', '@'])
-}
-
 #[cfg(test)]
 #[expect(clippy::unwrap_used)]
 mod tests {
@@ -258,28 +229,6 @@ mod tests {
         assert!(bytes.starts_with(b"\xEF\xBB\xBF\xE7\xA8\xAE\xE5\x88\xA5 action,"));
         let text = std::str::from_utf8(&bytes[3..]).unwrap();
         assert!(text.split('\n').next().unwrap().ends_with("理由 reason\r"));
-    }
-
-    #[test]
-    fn neutralised_cells_read_back_as_they_were() {
-        for cell in [
-            "=HYPERLINK(\"http://x\",\"y\")",
-            "+理学部",
-            "@SUM(A1)",
-            "-1",
-            "\tx",
-            "山田",
-            "'quoted",
-            "'",
-            "",
-        ] {
-            assert_eq!(unneutralise(&neutralise(cell)), cell, "{cell:?}");
-        }
-        assert_eq!(
-            unneutralise("'山田"),
-            "'山田",
-            "a quote of the person's own stays"
-        );
     }
 
     #[test]

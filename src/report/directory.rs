@@ -104,7 +104,7 @@ fn csv(lines: &[Line]) -> Vec<u8> {
     for l in lines {
         let _ = w.write_record(
             [&l.what, &l.ecs_id, &l.dn, &l.attribute, &l.before, &l.after]
-                .map(|c| crate::report::csv::neutralise(c).into_owned()),
+                .map(|c| crate::formula::neutralise(c).into_owned()),
         );
     }
     w.into_inner().unwrap_or_default()

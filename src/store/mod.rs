@@ -35,15 +35,10 @@ use serde::Serialize;
 use crate::digest::{hex, sha256_hex};
 use crate::domain::account::{Account, Approval, Hire, Role, Snapshot, State, StopReason};
 use crate::domain::model::{EcsId, JobType, PersonId, RenewalKind, Status, StudentNo};
-use crate::domain::policy::Policy;
+pub use crate::domain::policy::IdFormat;
 
 /// The schema version this code reads and writes.
 pub(crate) const SCHEMA_VERSION: i64 = migrations::MIGRATIONS.len() as i64;
-
-/// The default shape of ECS-IDs: this prefix followed by [`ECS_ID_DIGITS`] digits, the serial
-/// (`a0106210`); the policy's `id_prefix` and `id_digits` (see [`IdFormat`]) may say otherwise.
-pub(crate) const ECS_ID_PREFIX: &str = "a0";
-pub(crate) const ECS_ID_DIGITS: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -114,60 +109,6 @@ pub enum StoreError {
 /// store applies to a freshly created one.
 pub fn empty_digest() -> String {
     sha256_hex(b"regsync: empty store")
-}
-
-/// The shape of the ECS-IDs a store allocates: a prefix and a fixed number of digits, the serial
-/// (`a0` + 6 digits: `a0106210`). It comes from the policy (`[policy] id_prefix`, `id_digits`);
-/// the default is [`ECS_ID_PREFIX`] + [`ECS_ID_DIGITS`]. The store reads serials with it (to
-/// keep `next_serial` past every ECS-ID it holds) and `accounts import` checks ECS-IDs with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdFormat {
-    pub prefix: String,
-    pub digits: usize,
-}
-
-impl Default for IdFormat {
-    fn default() -> Self {
-        IdFormat {
-            prefix: ECS_ID_PREFIX.to_string(),
-            digits: ECS_ID_DIGITS,
-        }
-    }
-}
-
-impl From<&Policy> for IdFormat {
-    fn from(policy: &Policy) -> Self {
-        IdFormat {
-            prefix: policy.id_prefix.clone(),
-            digits: policy.id_digits as usize,
-        }
-    }
-}
-
-impl IdFormat {
-    /// The serial of an ECS-ID of this shape, or None for any other.
-    pub fn serial(&self, ecs_id: &str) -> Option<u64> {
-        let digits = ecs_id.strip_prefix(self.prefix.as_str())?;
-        if digits.len() != self.digits || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    }
-
-    /// The serial after the highest one among `ids` (0 when none has this shape).
-    pub(crate) fn serial_after<'a>(&self, ids: impl IntoIterator<Item = &'a str>) -> u64 {
-        ids.into_iter()
-            .filter_map(|id| self.serial(id))
-            .map(|s| s + 1)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// An ECS-ID of this shape for messages: `a0106210` with the default shape.
-    pub fn example(&self) -> String {
-        let serial = 106_210 % 10u64.saturating_pow(self.digits as u32);
-        format!("{}{serial:0width$}", self.prefix, width = self.digits)
-    }
 }
 
 /// What `apply` wrote.

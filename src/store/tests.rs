@@ -2,58 +2,6 @@ use super::*;
 use crate::domain::plan::{ActionKind, Plan};
 
 #[test]
-fn ecs_id_serial_reads_only_the_standard_shape() {
-    let ids = IdFormat::default();
-    for (id, want) in [
-        ("a0106210", Some(106_210)),
-        ("a0000000", Some(0)),
-        ("a0999999", Some(999_999)),
-        ("a010621", None),
-        ("a01062100", None),
-        ("b0106210", None),
-        ("a0１06210", None),
-        ("", None),
-    ] {
-        assert_eq!(ids.serial(id), want, "{id}");
-    }
-    assert_eq!(ids.example(), "a0106210");
-}
-
-#[test]
-fn ecs_id_serial_follows_the_policy_shape() {
-    let policy = Policy {
-        id_digits: 7,
-        ..Policy::default()
-    };
-    let ids = IdFormat::from(&policy);
-    assert_eq!(ids.serial("a01062100"), Some(1_062_100));
-    assert_eq!(ids.serial("a02999999"), Some(2_999_999));
-    assert_eq!(ids.serial("a0106210"), None, "6 digits is another shape");
-    assert_eq!(ids.example(), "a00106210");
-    let short = IdFormat {
-        prefix: "x".into(),
-        digits: 3,
-    };
-    assert_eq!(short.serial("x042"), Some(42));
-    assert_eq!(short.example(), "x210");
-}
-
-#[test]
-fn serial_after_is_one_past_the_highest() {
-    let ids = IdFormat::default();
-    assert_eq!(ids.serial_after([]), 0);
-    assert_eq!(ids.serial_after(["a0000009", "x", "a0000002"]), 10);
-    let seven = IdFormat {
-        prefix: "a0".into(),
-        digits: 7,
-    };
-    assert_eq!(
-        seven.serial_after(["a01500000", "a0999999", "a00000002"]),
-        1_500_001
-    );
-}
-
-#[test]
 fn iso_matches_chrono() {
     for (y, m, d) in [
         (2026, 4, 1),

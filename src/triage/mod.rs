@@ -140,7 +140,7 @@ fn select_in(
         taken_back = taken,
         still_mixed = selection.mixed.len(),
         ms = clock.elapsed().as_millis(),
-        peak_mib = crate::night::peak_mib(),
+        peak_mib = crate::metrics::peak_mib(),
         "rows triaged"
     );
     (inputs, selection)
