@@ -23,3 +23,4 @@ pub mod store;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 pub mod triage;
+mod xlsx;

@@ -15,7 +15,7 @@ use crate::apply::{ApplyError, create_private_dir, create_private_file, io_err};
 use crate::domain::account::{Account, Delivery};
 use crate::domain::plan::{ActionKind, Plan};
 use crate::formula::neutralise;
-use crate::report::xlsx::{Cell, Column, Kind, workbook};
+use crate::xlsx::{Cell, Column, Kind, workbook};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -59,7 +59,9 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         .collect();
     let store = crate::store::Store::open_read_only(&settings.store_path)?;
     if let Some(store) = &store {
-        let previous = store.last_registrar_file()?;
+        let previous = store
+            .last_registrar_file()?
+            .map(|f| crate::ingest::snapshot::Previous::new(f.name, f.rows));
         for r in &mut results {
             crate::ingest::snapshot::warn_if_shrunk(
                 r,

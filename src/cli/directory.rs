@@ -149,11 +149,7 @@ fn diff(store: &mut Store, s: &DirectorySettings, a: &DiffArgs) -> anyhow::Resul
     for r in &d.rows {
         let what = format!("{} {}", r.finding.as_str(), r.finding.label_ja());
         match &r.change {
-            Some(c) => lines.extend(crate::report::directory::lines_of(
-                &what,
-                r.ecs_id.as_deref().unwrap_or_default(),
-                c,
-            )),
+            Some(c) => lines.extend(c.lines(&what, r.ecs_id.as_deref().unwrap_or_default())),
             None => lines.push(crate::report::directory::Line {
                 what,
                 ecs_id: String::new(),

@@ -50,10 +50,18 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let clock = std::time::Instant::now();
     let view = crate::report::View::dry_run(&args.out.join("plan.json"), args.lang);
     let directory = match crate::store::Store::open_read_only(&settings.store_path)? {
-        Some(store) => {
-            crate::directory::write_plan_report(settings, Some(&store), &plan, &args.out)?
-        }
-        None => crate::directory::write_plan_report(settings, None, &plan, &args.out)?,
+        Some(store) => crate::directory::write_plan_report(
+            settings.directory.as_ref(),
+            Some(&store),
+            &plan,
+            &args.out,
+        )?,
+        None => crate::directory::write_plan_report(
+            settings.directory.as_ref(),
+            None,
+            &plan,
+            &args.out,
+        )?,
     };
     let summary = crate::report::summary_line(&plan);
     // The plan is handed over: it is freed while report.xlsx is compressed.

@@ -1,9 +1,11 @@
 //! Entries and the smallest change between what an entry is and what it should be, with its
 //! LDIF (what `directory push --dry-run` prints and the reports show).
 
-use crate::digest::base64;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use crate::digest::base64;
+use crate::report::directory::Line;
 
 /// Attributes by lowercase name (LDAP names are case-insensitive), each with the name as the
 /// profile writes it and its values; no values means absent.
@@ -159,6 +161,21 @@ impl Change {
         }
         out.push('\n');
         out
+    }
+
+    /// The report's lines for this change, one per attribute it writes.
+    pub(crate) fn lines(&self, what: &str, ecs_id: &str) -> Vec<Line> {
+        self.rows()
+            .into_iter()
+            .map(|(attribute, before, after)| Line {
+                what: what.to_string(),
+                ecs_id: ecs_id.to_string(),
+                dn: self.dn().to_string(),
+                attribute,
+                before,
+                after,
+            })
+            .collect()
     }
 
     /// Per attribute: (name, values before, values after), for reports.

@@ -20,47 +20,8 @@ pub(crate) mod reconcile;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::domain::account::Account;
+pub use crate::store::directory::Desired;
 pub use profile::Profile;
-
-/// An account's desired directory state: the fields a profile renders, nothing else (no key,
-/// no key hash, no dates). Role, state and status are the store's snake_case names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Desired {
-    pub ecs_id: String,
-    pub kumoi: String,
-    pub name: String,
-    pub name_kana: String,
-    pub faculty: String,
-    pub status: Option<String>,
-    pub role: String,
-    pub state: String,
-}
-
-impl Desired {
-    pub(crate) fn of(a: &Account) -> Desired {
-        Desired {
-            ecs_id: a.ecs_id.as_str().to_string(),
-            kumoi: a.kumoi.to_string(),
-            name: a.name.to_string(),
-            name_kana: a.name_kana.to_string(),
-            faculty: a.faculty.to_string(),
-            status: a.status.map(|s| s.as_str().to_string()),
-            role: a.role.as_str().to_string(),
-            state: a.state.as_str().to_string(),
-        }
-    }
-
-    pub(crate) fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    pub(crate) fn from_json(s: &str) -> Result<Desired, serde_json::Error> {
-        serde_json::from_str(s)
-    }
-}
 
 /// Where the bind password comes from. Its `Debug` shows the source, never the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,11 +137,7 @@ pub(crate) fn plan_lines(
         };
         let want = s.profile.render(&Desired::of(after), &s.base);
         if let Some(change) = change::diff(&want, before.as_ref().map(|e| &e.attrs)) {
-            lines.extend(crate::report::directory::lines_of(
-                action.kind.as_str(),
-                &ecs_id,
-                &change,
-            ));
+            lines.extend(change.lines(action.kind.as_str(), &ecs_id));
         }
         current.insert(ecs_id, Some(want));
     }
@@ -190,12 +147,12 @@ pub(crate) fn plan_lines(
 /// Writes `directory.html` and `directory.csv` beside a plan's report when `[directory]` is
 /// configured; returns the HTML path.
 pub(crate) fn write_plan_report(
-    settings: &crate::config::Settings,
+    settings: Option<&DirectorySettings>,
     store: Option<&crate::store::Store>,
     plan: &crate::domain::plan::Plan,
     dir: &std::path::Path,
 ) -> anyhow::Result<Option<PathBuf>> {
-    let Some(s) = &settings.directory else {
+    let Some(s) = settings else {
         return Ok(None);
     };
     let lines = plan_lines(store, plan, s)?;

@@ -32,6 +32,16 @@ pub struct Previous {
     pub rows: u64,
 }
 
+impl Previous {
+    /// From the store's record of the file, its row count as SQLite holds it.
+    pub fn new(name: String, rows: i64) -> Previous {
+        Previous {
+            name,
+            rows: rows.max(0).unsigned_abs(),
+        }
+    }
+}
+
 /// The warning for a full snapshot of `rows` data rows that holds fewer than `min_share` of
 /// the previous one's rows (`[policy] snapshot_min_share`), in Japanese and English.
 pub fn shrunk(rows: usize, previous: &Previous, min_share: f64) -> Option<Diagnostic> {

@@ -94,7 +94,9 @@ pub(crate) fn plan_batch(
     as_of: NaiveDate,
 ) -> anyhow::Result<Plan> {
     if let Some(store) = store {
-        let previous = store.last_registrar_file()?;
+        let previous = store
+            .last_registrar_file()?
+            .map(|f| crate::ingest::snapshot::Previous::new(f.name, f.rows));
         for f in batch.files.iter_mut().filter(|f| f.accepted) {
             crate::ingest::snapshot::warn_if_shrunk(
                 &mut f.ingested,

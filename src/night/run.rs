@@ -115,7 +115,12 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     warn(&mut plan, &inbox, &tripped, &report_dir);
     let view = report_view(&tripped, &report_dir, night.lang);
     crate::report::write_all(&plan, &report_dir, &view)?;
-    crate::directory::write_plan_report(settings, Some(&store), &plan, &report_dir)?;
+    crate::directory::write_plan_report(
+        settings.directory.as_ref(),
+        Some(&store),
+        &plan,
+        &report_dir,
+    )?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}.",
         inbox.batch.files.len(),

@@ -21,26 +21,6 @@ pub(crate) struct Line {
     pub after: String,
 }
 
-/// Lines from one change: a line per attribute it writes.
-pub(crate) fn lines_of(
-    what: &str,
-    ecs_id: &str,
-    change: &crate::directory::change::Change,
-) -> Vec<Line> {
-    change
-        .rows()
-        .into_iter()
-        .map(|(attribute, before, after)| Line {
-            what: what.to_string(),
-            ecs_id: ecs_id.to_string(),
-            dn: change.dn().to_string(),
-            attribute,
-            before,
-            after,
-        })
-        .collect()
-}
-
 /// Writes `<stem>.html` and `<stem>.csv` into `dir` (created private if needed); returns the
 /// HTML path.
 pub(crate) fn write(

@@ -7,10 +7,47 @@
 //! failed stays pending with its attempts, its error and the time of its next try.
 
 use rusqlite::{OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
 
 use super::{Store, StoreError, now};
-use crate::directory::Desired;
 use crate::domain::account::Account;
+
+/// An account's desired directory state, what a journal row holds: the fields a directory
+/// profile renders, nothing else (no key, no key hash, no dates). Role, state and status are the store's snake_case names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Desired {
+    pub ecs_id: String,
+    pub kumoi: String,
+    pub name: String,
+    pub name_kana: String,
+    pub faculty: String,
+    pub status: Option<String>,
+    pub role: String,
+    pub state: String,
+}
+
+impl Desired {
+    pub(crate) fn of(a: &Account) -> Desired {
+        Desired {
+            ecs_id: a.ecs_id.as_str().to_string(),
+            kumoi: a.kumoi.to_string(),
+            name: a.name.to_string(),
+            name_kana: a.name_kana.to_string(),
+            faculty: a.faculty.to_string(),
+            status: a.status.map(|s| s.as_str().to_string()),
+            role: a.role.as_str().to_string(),
+            state: a.state.as_str().to_string(),
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub(crate) fn from_json(s: &str) -> Result<Desired, serde_json::Error> {
+        serde_json::from_str(s)
+    }
+}
 
 /// One pending row of the journal.
 #[derive(Debug, Clone)]

@@ -361,33 +361,29 @@ impl Store {
         Ok(())
     }
 
-    /// The registrar file processed last (a full snapshot when the profile says so): its name
-    /// and data rows.
-    pub fn last_registrar_file(
-        &self,
-    ) -> Result<Option<crate::ingest::snapshot::Previous>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT name, rows FROM files WHERE kind = 'registrar' ORDER BY rowid DESC LIMIT 1",
-                [],
-                |r| {
-                    Ok(crate::ingest::snapshot::Previous {
-                        name: r.get(0)?,
-                        rows: r.get::<_, i64>(1)?.max(0) as u64,
-                    })
-                },
-            )
-            .optional()?)
+    /// The registrar file processed last (a full snapshot when the profile says so).
+    pub fn last_registrar_file(&self) -> Result<Option<ProcessedFile>, StoreError> {
+        self.processed_where("kind = 'registrar' ORDER BY rowid DESC LIMIT 1", [])
     }
 
     /// The input file with this content, if it was processed before.
     pub fn processed(&self, sha256: &str) -> Result<Option<ProcessedFile>, StoreError> {
+        self.processed_where("sha256 = ?1", [sha256])
+    }
+
+    /// The first row of `files` that `filter` (a `WHERE` clause, with its order) selects.
+    fn processed_where(
+        &self,
+        filter: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Option<ProcessedFile>, StoreError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT sha256, name, kind, rows, run_id, processed_at FROM files WHERE sha256 = ?1",
-                [sha256],
+                &format!(
+                    "SELECT sha256, name, kind, rows, run_id, processed_at FROM files WHERE {filter}"
+                ),
+                params,
                 |r| {
                     Ok(ProcessedFile {
                         sha256: r.get(0)?,

@@ -12,6 +12,7 @@ mod hostile;
 mod inbox;
 mod ingest;
 mod install;
+mod layers;
 mod mail;
 mod mail_faults;
 mod metrics;
