@@ -61,26 +61,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
         ],
     ),
     ("testing", &["apply", "domain", "ingest", "store", "triage"]),
-    (
-        "cli",
-        &[
-            "apply",
-            "config",
-            "digest",
-            "directory",
-            "domain",
-            "fault",
-            "formula",
-            "ingest",
-            "mail",
-            "metrics",
-            "night",
-            "private",
-            "report",
-            "store",
-            "triage",
-        ],
-    ),
+    // The command line sits on top of everything.
+    ("cli", &[ANY]),
 ];
 
 /// The outside crates the core uses. Issue 15 asks for the standard library and rayon only;
@@ -95,6 +77,9 @@ const DOMAIN_CRATES: &[&str] = &[
     "unicode_normalization",
     "wana_kana",
 ];
+
+/// In [`MAY_USE`]: every module.
+const ANY: &str = "*";
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -207,7 +192,7 @@ fn modules_use_only_what_is_upstream_of_them() -> Result {
                 wrong.push(format!(
                     "{module}: one `crate::` path per module, not a group: {at}"
                 ));
-            } else if used != *module && !may.contains(&used.as_str()) {
+            } else if used != *module && !may.contains(&used.as_str()) && !may.contains(&ANY) {
                 wrong.push(format!("{module} uses {used}: {at}"));
             }
         }
