@@ -20,6 +20,8 @@ pub struct Received {
     pub data: String,
     /// How long the final `.` took to arrive after the 354 (the client's write of the message).
     pub data_time: Duration,
+    /// When the final `.` was read: from then on the message counts as received.
+    pub at: Instant,
 }
 
 impl Received {
@@ -232,13 +234,15 @@ impl Session {
                     }
                     data.push_str(line.strip_prefix('.').unwrap_or(&line));
                 }
-                let data_time = started.elapsed();
+                let at = Instant::now();
+                let data_time = at - started;
                 if let Ok(mut r) = self.received.lock() {
                     r.push(Received {
                         from: from.clone(),
                         to: to.clone(),
                         data,
                         data_time,
+                        at,
                     });
                 }
                 if self.mode == Mode::SilentAfterData {
