@@ -1,7 +1,9 @@
 //! Excel workbooks (.xlsx, .xlsm, .xlsb, .xls) through calamine: date cells, text dates, numeric
 //! IDs that lost their leading zeros, formulas (their cached values) and title rows.
 //!
-//! The sheet named by a profile is read when the workbook has it; otherwise the first sheet.
+//! The sheet named by a profile is read when the workbook has it; otherwise the first visible
+//! worksheet. A number in a date column (a date that lost its format) is read in the workbook's
+//! date system, 1900 or 1904, like its date cells.
 //!
 //! A workbook is hostile input: a few kilobytes can claim a used range of a billion cells or
 //! expand to gigabytes. So nothing is allocated in proportion to what a file claims. A zipped
@@ -22,7 +24,9 @@ mod xlsb;
 
 use std::io::{Cursor, Read, Seek};
 
-use calamine::{CellErrorType, Data, Reader, Sheets, open_workbook_auto_from_rs};
+use calamine::{
+    CellErrorType, Data, Reader, SheetType, SheetVisible, Sheets, open_workbook_auto_from_rs,
+};
 use rayon::prelude::*;
 
 use crate::ingest::Outcome;
@@ -36,9 +40,13 @@ type Row = (u32, Vec<Data>);
 pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     let mut out = Outcome::default();
     match guarded(|| read_sheet(bytes, profiles)) {
-        Ok((sheet, rows)) => {
-            out.sheet = Some(sheet);
-            map_rows(&rows, file, profiles, &mut out);
+        Ok(Sheet {
+            name,
+            rows,
+            date1904,
+        }) => {
+            out.sheet = Some(name);
+            map_rows(&rows, file, profiles, date1904, &mut out);
         }
         Err((sheet, d)) => {
             out.sheet = sheet;
@@ -59,12 +67,18 @@ fn check(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
     }
 }
 
-/// The sheet a profile names (else the first) and its rows, once the workbook is within the
-/// limits, or why they cannot be read (with the sheet's name once it is known).
-fn read_sheet(
-    bytes: Vec<u8>,
-    profiles: &Profiles,
-) -> Result<(String, Vec<Row>), (Option<String>, Diagnostic)> {
+/// The sheet a workbook is read from.
+struct Sheet {
+    name: String,
+    rows: Vec<Row>,
+    /// Whether the workbook counts its date serials from 1904.
+    date1904: bool,
+}
+
+/// The sheet a profile names (else the first visible worksheet) and its rows, once the
+/// workbook is within the limits, or why they cannot be read (with the sheet's name once it is
+/// known).
+fn read_sheet(bytes: Vec<u8>, profiles: &Profiles) -> Result<Sheet, (Option<String>, Diagnostic)> {
     check(&bytes, &profiles.limits).map_err(|d| (None, d))?;
     let mut book = open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
         let d = Diagnostic::error(
@@ -81,7 +95,14 @@ fn read_sheet(
         .filter_map(|p| p.sheet.as_deref())
         .find(|s| names.iter().any(|n| n == s))
         .map(str::to_string)
+        .or_else(|| first_visible(book.sheets_metadata()))
         .or_else(|| names.first().cloned());
+    let date1904 = match &book {
+        Sheets::Xlsx(x) => x.has_1904_epoch(),
+        Sheets::Xlsb(x) => x.has_1904_epoch(),
+        Sheets::Xls(x) => x.has_1904_epoch(),
+        Sheets::Ods(_) => false,
+    };
     let Some(sheet) = sheet else {
         let d = Diagnostic::error(
             Location::File,
@@ -91,9 +112,22 @@ fn read_sheet(
         return Err((None, d));
     };
     match sheet_rows(&mut book, &sheet, &profiles.limits) {
-        Ok(rows) => Ok((sheet, rows)),
+        Ok(rows) => Ok(Sheet {
+            name: sheet,
+            rows,
+            date1904,
+        }),
         Err(d) => Err((Some(sheet), d)),
     }
+}
+
+/// The first worksheet a person sees when opening the workbook: a hidden sheet (an old copy,
+/// a lookup table) is never read unless a profile names it, nor is a chart sheet.
+fn first_visible(sheets: &[calamine::Sheet]) -> Option<String> {
+    sheets
+        .iter()
+        .find(|s| s.visible == SheetVisible::Visible && s.typ == SheetType::WorkSheet)
+        .map(|s| s.name.clone())
 }
 
 thread_local! {
@@ -144,7 +178,7 @@ fn guarded<T>(
 /// Maps the rows of the sheet: finds the header among the first rows of the used range, then
 /// maps every row below it, in parallel chunks. Row and column numbers are the sheet's,
 /// wherever the used range starts.
-fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, out: &mut Outcome) {
+fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, date1904: bool, out: &mut Outcome) {
     let row0 = rows.first().map_or(0, |r| r.0);
     let first_row_no = row0.saturating_add(1);
     // The header search looks at the first rows of the used range, blank ones included.
@@ -166,7 +200,7 @@ fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, out: &mut Outcome) {
     out.exported_on = header.exported_on;
     out.kind = Some(header.kind());
     out.header_row = Some(header_row + 1);
-    let mapper = Mapper::new(&header);
+    let mapper = Mapper::new(&header).with_1904_dates(date1904);
     let body = &rows[rows.partition_point(|r| r.0 <= header_row)..];
     let parts: Vec<(Mapped, Vec<Diagnostic>, usize)> = body
         .par_chunks(4096)
@@ -517,6 +551,10 @@ fn cell(d: &Data) -> Cell<'_> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::expect_used,
+    reason = "the workbooks are built by the tests themselves"
+)]
 mod tests {
     use super::*;
 
@@ -578,5 +616,151 @@ mod tests {
                 "the sheet declares the used range A1:XFD1048576, beyond the limits of 10 rows and columns up to C; delete the unused rows and columns and save it again"
             )
         );
+    }
+
+    /// A cell of an `.xlsx` sheet: inline text, or a number (a date that lost its format).
+    #[derive(Clone)]
+    enum X<'a> {
+        T(&'a str),
+        N(f64),
+    }
+
+    /// An `.xlsx` of `sheets` (name, `state` attribute or "", rows from A1), in the 1904 date
+    /// system when `date1904`, written as the zip and XML it is.
+    fn xlsx(date1904: bool, sheets: &[(&str, &str, Vec<Vec<X<'_>>>)]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut types = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#,
+        );
+        let mut book = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">"#,
+        );
+        if date1904 {
+            book.push_str(r#"<workbookPr date1904="1"/>"#);
+        }
+        book.push_str("<sheets>");
+        let mut rels = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+        );
+        let mut parts = Vec::new();
+        for (i, (name, state, rows)) in (1..).zip(sheets) {
+            let state = if state.is_empty() {
+                String::new()
+            } else {
+                format!(r#" state="{state}""#)
+            };
+            book.push_str(&format!(
+                r#"<sheet name="{name}" sheetId="{i}"{state} r:id="rId{i}"/>"#
+            ));
+            rels.push_str(&format!(r#"<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{i}.xml"/>"#));
+            types.push_str(&format!(r#"<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#));
+            let mut xml = String::from(
+                r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+            );
+            for (r, cells) in (1..).zip(rows) {
+                xml.push_str(&format!(r#"<row r="{r}">"#));
+                for (c, cell) in (0..).zip(cells) {
+                    let at = format!("{}{r}", column_letters(c));
+                    xml.push_str(&match cell {
+                        X::T(t) => format!(r#"<c r="{at}" t="inlineStr"><is><t>{t}</t></is></c>"#),
+                        X::N(n) => format!(r#"<c r="{at}"><v>{n}</v></c>"#),
+                    });
+                }
+                xml.push_str("</row>");
+            }
+            xml.push_str("</sheetData></worksheet>");
+            parts.push((format!("xl/worksheets/sheet{i}.xml"), xml));
+        }
+        book.push_str("</sheets></workbook>");
+        rels.push_str("</Relationships>");
+        types.push_str("</Types>");
+        parts.extend([
+            ("[Content_Types].xml".to_string(), types),
+            ("_rels/.rels".to_string(), r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_string()),
+            ("xl/workbook.xml".to_string(), book),
+            ("xl/_rels/workbook.xml.rels".to_string(), rels),
+        ]);
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, text) in parts {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .expect("a part");
+            zip.write_all(text.as_bytes()).expect("a part's bytes");
+        }
+        zip.finish().expect("the zip").into_inner()
+    }
+
+    /// A registrar row of student `no` in faculty `faculty`: its birth and admission dates are
+    /// numbers in the workbook's date system (`birth`, `admitted`).
+    fn student<'a>(no: &'a str, faculty: &'a str, birth: f64, admitted: f64) -> Vec<X<'a>> {
+        vec![
+            X::T(no),
+            X::T(""),
+            X::T(""),
+            X::T("試験　太郎"),
+            X::T("シケン　タロウ"),
+            X::N(birth),
+            X::T(faculty),
+            X::T("学部生"),
+            X::T("在学"),
+            X::N(admitted),
+        ]
+    }
+
+    fn registrar_rows(out: Outcome) -> Vec<crate::domain::model::RegistrarRow> {
+        match out.mapped.map(|m| m.into_records()) {
+            Some(crate::domain::model::Records::Registrar(rows)) => rows,
+            _ => Vec::new(),
+        }
+    }
+
+    fn header() -> Vec<X<'static>> {
+        crate::testing::REGISTRAR_HEADER
+            .map(X::T)
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn a_date_that_lost_its_format_is_read_in_the_workbooks_date_system() {
+        let profiles = Profiles::builtin().expect("the built-in profiles");
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+        // 2007-05-10 and 2026-04-01: 1900 serials, and the same days counted from 1904.
+        for (date1904, birth, admitted) in [(false, 39212.0, 46113.0), (true, 37750.0, 44651.0)] {
+            let rows = vec![header(), student("01260001", "文学部", birth, admitted)];
+            let out = read(xlsx(date1904, &[("在籍者", "", rows)]), 0, &profiles);
+            assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+            let rows = registrar_rows(out);
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].birth_date, day(2007, 5, 10), "1904: {date1904}");
+            assert_eq!(rows[0].admission_date, day(2026, 4, 1), "1904: {date1904}");
+        }
+    }
+
+    #[test]
+    fn without_the_profiles_sheet_the_first_visible_worksheet_is_read() {
+        let profiles = Profiles::builtin().expect("the built-in profiles");
+        let old = vec![header(), student("01250001", "旧学部", 39212.0, 45748.0)];
+        let current = vec![
+            header(),
+            student("01260001", "文学部", 39212.0, 46113.0),
+            student("01260002", "文学部", 39212.0, 46113.0),
+        ];
+        for hidden in ["hidden", "veryHidden"] {
+            let book = xlsx(
+                false,
+                &[
+                    ("前回", hidden, old.clone()),
+                    ("在籍者一覧", "", current.clone()),
+                ],
+            );
+            let out = read(book, 0, &profiles);
+            assert_eq!(out.sheet.as_deref(), Some("在籍者一覧"), "{hidden}");
+            let rows = registrar_rows(out);
+            assert_eq!(rows.len(), 2, "{hidden}");
+            assert_eq!(rows[0].faculty.as_str(), "文学部");
+        }
+        // A visible first sheet is still the one read.
+        let book = xlsx(false, &[("前回", "", old), ("在籍者一覧", "", current)]);
+        assert_eq!(read(book, 0, &profiles).sheet.as_deref(), Some("前回"));
     }
 }

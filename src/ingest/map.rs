@@ -263,6 +263,8 @@ pub(crate) struct Mapper<'p> {
     gaiji: &'p std::collections::BTreeMap<char, String>,
     /// Indexed by [`Field`] slot: the column feeding it, its position and its written header.
     slots: Vec<Option<(&'p Column, u32, String)>>,
+    /// Whether a date serial counts from 1904 (a workbook saved so, as Excel for Mac once did).
+    date1904: bool,
 }
 
 fn slot(field: Field) -> usize {
@@ -405,7 +407,14 @@ impl<'p> Mapper<'p> {
             kind: header.kind(),
             gaiji: &header.profile.gaiji,
             slots,
+            date1904: false,
         }
+    }
+
+    /// For a workbook whose date serials count from 1904: a number in a date column (a date
+    /// that lost its format) is read in that system, like the workbook's date cells.
+    pub(crate) fn with_1904_dates(self, date1904: bool) -> Self {
+        Mapper { date1904, ..self }
     }
 
     pub(crate) fn kind(&self) -> Kind {
@@ -813,7 +822,7 @@ impl<'a, 'c> RowCtx<'a, 'c> {
                 None
             }
             Cell::Date(d) => Some(d),
-            Cell::Number(n) => match excel_number_date(n) {
+            Cell::Number(n) => match excel_number_date(n, self.mapper.date1904) {
                 Some(d) => Some(d),
                 None => {
                     self.error(
@@ -941,8 +950,8 @@ impl<'a, 'c> RowCtx<'a, 'c> {
 }
 
 /// A number in a date column: `20260401` as written by hand, or an Excel date serial that lost
-/// its date format.
-fn excel_number_date(n: f64) -> Option<NaiveDate> {
+/// its date format, in the workbook's date system (`date1904`: day 0 is 1904-01-01).
+fn excel_number_date(n: f64, date1904: bool) -> Option<NaiveDate> {
     if n.fract() != 0.0 {
         return None;
     }
@@ -954,7 +963,11 @@ fn excel_number_date(n: f64) -> Option<NaiveDate> {
             (i % 100) as u32,
         );
     }
-    if (1..=2_958_465).contains(&i) {
+    if date1904 && (0..=2_957_003).contains(&i) {
+        let base = NaiveDate::from_ymd_opt(1904, 1, 1)?;
+        return base.checked_add_signed(chrono::Duration::days(i));
+    }
+    if !date1904 && (1..=2_958_465).contains(&i) {
         // Excel's day 1 is 1900-01-01 and it counts a 1900-02-29 that never was.
         let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
         let days = if i < 60 { i + 1 } else { i };

@@ -104,15 +104,23 @@ fn quick_trim_agrees_with_trim_cell() {
 
 #[test]
 fn excel_serials_and_yyyymmdd_numbers_are_dates() {
-    assert_eq!(
-        excel_number_date(46113.0),
-        NaiveDate::from_ymd_opt(2026, 4, 1)
-    );
-    assert_eq!(
-        excel_number_date(20260401.0),
-        NaiveDate::from_ymd_opt(2026, 4, 1)
-    );
-    assert_eq!(excel_number_date(1.5), None);
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+    for (n, date1904, want) in [
+        (46113.0, false, day(2026, 4, 1)),
+        (61.0, false, day(1900, 3, 1)),
+        (2_958_465.0, false, day(9999, 12, 31)),
+        // A workbook saved in the 1904 date system counts 1462 days fewer.
+        (44651.0, true, day(2026, 4, 1)),
+        (0.0, true, day(1904, 1, 1)),
+        (2_957_003.0, true, day(9999, 12, 31)),
+        (2_957_004.0, true, None),
+        (20260401.0, false, day(2026, 4, 1)),
+        (20260401.0, true, day(2026, 4, 1)),
+        (1.5, false, None),
+        (0.0, false, None),
+    ] {
+        assert_eq!(excel_number_date(n, date1904), want, "{n} 1904={date1904}");
+    }
 }
 
 /// A text cell holding a control character (other than a line break or a tab, which an Excel
