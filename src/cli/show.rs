@@ -15,7 +15,8 @@ use crate::config::Settings;
 use crate::domain::account::{Account, Role, State, StopReason};
 use crate::domain::plan::ActionKind;
 use crate::domain::policy::Policy;
-use crate::domain::schedule::{add_days, months_before};
+use crate::domain::rules::staff_reminder_on;
+use crate::domain::schedule::{add_days, holder_expiry};
 use crate::domain::text::fold_id;
 use crate::store::Store;
 use crate::store::lookup::MatchedBy;
@@ -143,7 +144,7 @@ fn render(
     if due.is_empty() {
         s.push_str("  なし none\n");
     }
-    for (date, what) in due {
+    for (date, _, what) in due {
         let _ = writeln!(s, "  {date}  {what}");
     }
 
@@ -223,8 +224,9 @@ fn stop_text(on: Option<NaiveDate>, reason: Option<StopReason>) -> String {
 }
 
 /// What will fall due for the account, by date, as the rules schedule it (the nightly run
-/// decides; this only reads the account's dates).
-fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
+/// decides; this only reads the account's dates, through the rules' own date functions):
+/// (day, action, what it is).
+fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, ActionKind, String)> {
     let mut due = Vec::new();
     if a.state == State::Stopped {
         return due;
@@ -236,37 +238,35 @@ fn scheduled(a: &Account, policy: &Policy) -> Vec<(NaiveDate, String)> {
         let what = action_words(ActionKind::ActivationExpired);
         due.push((
             add_days(d, 1),
+            ActionKind::ActivationExpired,
             format!("{what}, unless activated by the deadline (R4)"),
         ));
     }
-    if let (Some(d), false) = (a.reminder_on, a.reminder_sent) {
+    if let (Some(d), false) = (staff_reminder_on(a, policy), a.reminder_sent) {
         let what = action_words(ActionKind::StaffReminder);
-        due.push((d, format!("{what} (R9)")));
+        due.push((d, ActionKind::StaffReminder, format!("{what} (R9)")));
     }
     if let Some(d) = a.stop_on {
         let why = a.stop_reason.map_or(String::new(), |r| {
             format!(" — {}", ja_en(r.label_ja(), r.as_str()))
         });
-        due.push((d, format!("{}{why}", action_words(ActionKind::Stop))));
+        let what = action_words(ActionKind::Stop);
+        due.push((d, ActionKind::Stop, format!("{what}{why}")));
     }
     if a.role == Role::Holder
         && let Some(until) = a.holder_until
     {
+        let (notice_on, stop_on) = holder_expiry(until, policy.holder_notice_months);
         if a.expiry_notice_for != Some(until) {
             let what = action_words(ActionKind::ExpiryNotice);
-            due.push((
-                months_before(until, policy.holder_notice_months),
-                format!("{what} (R10)"),
-            ));
+            due.push((notice_on, ActionKind::ExpiryNotice, format!("{what} (R10)")));
         }
         if a.stop_on.is_none() {
             let stop = action_words(ActionKind::Stop);
             let why = StopReason::HolderExpired;
             let why = ja_en(why.label_ja(), why.as_str());
-            due.push((
-                add_days(until, 1),
-                format!("{stop} — {why}, unless renewed (R10)"),
-            ));
+            let what = format!("{stop} — {why}, unless renewed (R10)");
+            due.push((stop_on, ActionKind::Stop, what));
         }
     }
     due.sort();
@@ -342,5 +342,62 @@ mod tests {
             Some(r#"{"ecs_id":"a0000001","stop_on":null,"x":false}"#),
         );
         assert_eq!(lines, ["ecs_id=a0000001"]);
+    }
+
+    /// What `show` lists as scheduled is what the nightly runs do, on that day: nights are
+    /// planned and applied one after another from before the first listed day to the last.
+    #[test]
+    fn the_schedule_shown_is_what_the_nights_do() {
+        use crate::domain::account::Snapshot;
+        use crate::domain::rules::tests::{applied, d, inputs, run, snapshot};
+        let holder = |id: &str, until: &str| Account {
+            role: Role::Holder,
+            holder_until: Some(d(until)),
+            ..Account::sample(id)
+        };
+        let mut accounts: Vec<Account> = [
+            "2027-03-31",
+            "2027-04-29",
+            "2027-06-29",
+            "2026-08-31",
+            "2026-12-31",
+            "2027-01-30",
+            "2028-02-29",
+        ]
+        .iter()
+        .zip(1..)
+        .map(|(until, n)| holder(&format!("a{n:07}"), until))
+        .collect();
+        // A conversion under way when the accounts were imported: a stop and no reminder date.
+        accounts.push(Account {
+            role: Role::ConvertingStaff,
+            stop_on: Some(d("2027-06-30")),
+            stop_reason: Some(StopReason::StaffConversion),
+            ..Account::sample("a0000100")
+        });
+        accounts.push(Account {
+            state: State::Pending,
+            activation_deadline: Some(d("2026-06-01")),
+            ..Account::sample("a0000101")
+        });
+        let policy = Policy::default();
+        let none = inputs(Vec::new());
+        for account in accounts {
+            let shown = scheduled(&account, &policy);
+            assert!(!shown.is_empty(), "{}", account.ecs_id.as_str());
+            let first = shown.first().map_or(d("2026-01-01"), |s| s.0);
+            let last = shown.last().map_or(first, |s| s.0);
+            let mut snap: Snapshot = snapshot(vec![account.clone()]);
+            let mut done = Vec::new();
+            let mut night = first - chrono::Days::new(40);
+            while night <= last {
+                let plan = run(&snap, &none, &night.to_string());
+                done.extend(plan.actions.iter().map(|a| (night, a.kind)));
+                snap = applied(&snap, &plan);
+                night = add_days(night, 1);
+            }
+            let shown: Vec<_> = shown.iter().map(|(day, kind, _)| (*day, *kind)).collect();
+            assert_eq!(shown, done, "{}: shown, then done", account.ecs_id.as_str());
+        }
     }
 }

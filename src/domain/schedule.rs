@@ -32,6 +32,14 @@ pub(crate) fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
     }
 }
 
+/// R10: a holder whose 利用期限 is `until` stops the day after it and gets the expiry notice
+/// `months` before that day (a 利用期限 of March 31 stops on April 1, notice on March 1):
+/// (notice day, stop day).
+pub(crate) fn holder_expiry(until: NaiveDate, months: u32) -> (NaiveDate, NaiveDate) {
+    let stop = add_days(until, 1);
+    (months_before(stop, months), stop)
+}
+
 /// R9: the first June 30 on or after `date`.
 pub(crate) fn june_30_on_or_after(date: NaiveDate) -> NaiveDate {
     let this_year = NaiveDate::from_ymd_opt(date.year(), 6, 30).unwrap_or(date);

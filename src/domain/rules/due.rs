@@ -8,7 +8,7 @@ use super::{Target, Work, finish, person_of_account};
 use crate::domain::account::{Account, Role, State, StopReason};
 use crate::domain::plan::{Action, ActionKind, Rule};
 use crate::domain::policy::Policy;
-use crate::domain::schedule::{add_days, months_before};
+use crate::domain::schedule::{add_days, holder_expiry, months_before};
 
 impl Work<'_> {
     pub(super) fn scheduled(&mut self) {
@@ -86,8 +86,7 @@ fn due_actions(acc: &Account, as_of: NaiveDate, policy: &Policy) -> Vec<(Action,
     if cur.role == Role::Holder
         && let Some(until) = cur.holder_until
     {
-        let expiry_stop = add_days(until, 1);
-        let notice_on = months_before(expiry_stop, policy.holder_notice_months);
+        let (notice_on, expiry_stop) = holder_expiry(until, policy.holder_notice_months);
         if as_of >= notice_on && cur.expiry_notice_for != Some(until) {
             let stop_on = expiry_stop.max(add_days(as_of, policy.min_notice_days));
             cur.expiry_notice_for = Some(until);
@@ -166,7 +165,7 @@ fn may_be_due(acc: &Account, as_of: NaiveDate, policy: &Policy) -> bool {
 /// R9: the day the staff reminder falls due: as scheduled at the conversion, or, for a
 /// conversion already under way when the accounts were imported (a stop date and no reminder
 /// on record), the policy's months before the stop.
-fn staff_reminder_on(acc: &Account, policy: &Policy) -> Option<NaiveDate> {
+pub(crate) fn staff_reminder_on(acc: &Account, policy: &Policy) -> Option<NaiveDate> {
     if acc.role != Role::ConvertingStaff {
         return acc.reminder_on;
     }

@@ -46,6 +46,7 @@ use crate::domain::policy::Policy;
 
 pub(crate) use allocate::collides;
 pub use allocate::romanize;
+pub(crate) use due::staff_reminder_on;
 pub(crate) use quiet::{OnRecord, is_quiet};
 
 /// Everything read from the input files of one plan.
