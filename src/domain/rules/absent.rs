@@ -75,6 +75,7 @@ impl Work<'_> {
                             "R5: missing from a full registrar snapshot, taken as a loss of status; notice today, stop on {stop_on}"
                         ),
                     );
+                    a.effective_on = after.departed_on;
                     a.notice_on = Some(self.as_of);
                     a.stop_on = Some(stop_on);
                     a.stop_reason = Some(StopReason::Departed);

@@ -27,6 +27,12 @@ fn r5_absent_from_a_full_snapshot_departs_or_goes_to_review_by_policy() {
         ),
         (Some("a0000016"), Some(d("2026-04-16")))
     );
+    // The departure is effective today, in the action as on the account.
+    let after = p.actions[0].after.as_ref().map(|a| a.departed_on);
+    assert_eq!(
+        (p.actions[0].effective_on, after),
+        (Some(d("2026-04-02")), Some(Some(d("2026-04-02"))))
+    );
     let policy = Policy {
         absent: Absent::Review,
         ..Policy::default()
