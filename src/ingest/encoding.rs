@@ -14,7 +14,9 @@
 //! - a file with no BOM that is long, clean UTF-8 (at least `UTF8_EVIDENCE` = 64 multi-byte
 //!   characters) up to one bad byte is rejected as broken UTF-8 instead of being decoded as CP932:
 //!   CP932 text almost never gets that far as UTF-8, and decoding UTF-8 as CP932 can succeed and
-//!   store mojibake.
+//!   store mojibake. So is a file that CP932 fails on before UTF-8 does (a UTF-8 export with a
+//!   row pasted in from a CP932 one): its bad bytes are named on that row, not on the first
+//!   line, where CP932 stumbles over the UTF-8.
 //!
 //! Excel's 「Unicode テキスト」 is UTF-16LE with a BOM (tab-separated); UTF-16 with a BOM, either
 //! byte order, is decoded strictly and whole into UTF-8 ([`decode_utf16`]) before it is split,
@@ -161,16 +163,36 @@ fn byte_list(bytes: &[u8]) -> String {
     out
 }
 
-/// Cheap sniff: BOM → [`Encoding::Utf8Bom`]; valid UTF-8 → [`Encoding::Utf8`]; else
-/// [`Encoding::Cp932`], tentatively: strictness is checked when decoding.
+/// Cheap sniff: BOM → [`Encoding::Utf8Bom`]; valid UTF-8, or UTF-8 up to a bad byte that is
+/// long and clean ([`broken_utf8`]) or that CP932 fails on sooner ([`cp932_fails_before`]) →
+/// [`Encoding::Utf8`]; else [`Encoding::Cp932`], tentatively: strictness is checked when
+/// decoding. A file that is neither is then reported where the better reading of it stops.
 pub(crate) fn sniff(bytes: &[u8]) -> Encoding {
     if bytes.starts_with(BOM) {
-        Encoding::Utf8Bom
-    } else if std::str::from_utf8(bytes).is_ok() {
-        Encoding::Utf8
-    } else {
-        Encoding::Cp932
+        return Encoding::Utf8Bom;
     }
+    match std::str::from_utf8(bytes) {
+        Err(e) if !broken_utf8(bytes, &e) && !cp932_fails_before(bytes, e.valid_up_to()) => {
+            Encoding::Cp932
+        }
+        _ => Encoding::Utf8,
+    }
+}
+
+/// Whether CP932 fails on a line that ends before `end`, where UTF-8 first fails: the file
+/// read as UTF-8 got further (a UTF-8 export with a row pasted in from a CP932 one).
+fn cp932_fails_before(bytes: &[u8], end: usize) -> bool {
+    let lines = memchr::memrchr(b'\n', &bytes[..end]).map_or(0, |lf| lf + 1);
+    decode_chunk(&bytes[..lines], Encoding::Cp932).is_err()
+}
+
+/// Whether `bytes`, which fail as UTF-8 at `e`, are UTF-8 that broke rather than CP932: at
+/// least [`UTF8_EVIDENCE`] multi-byte characters came before the failure. Such a file is read
+/// as UTF-8, so its bad bytes are named where they are, not where CP932 first fails on the
+/// UTF-8 before them.
+fn broken_utf8(bytes: &[u8], e: &std::str::Utf8Error) -> bool {
+    let lead_bytes = bytes[..e.valid_up_to()].iter().filter(|&&b| b >= 0xC0);
+    lead_bytes.count() >= UTF8_EVIDENCE
 }
 
 /// The bytes after any BOM.
@@ -506,11 +528,7 @@ pub fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingErr
         }
         Err(e) => e,
     };
-    let multi_byte_chars = bytes[..utf8_error.valid_up_to()]
-        .iter()
-        .filter(|&&b| b >= 0xC0)
-        .count();
-    if multi_byte_chars >= UTF8_EVIDENCE {
+    if broken_utf8(bytes, &utf8_error) || cp932_fails_before(bytes, utf8_error.valid_up_to()) {
         let bad = utf8_bad_bytes(bytes, &utf8_error);
         return Err(located(bad.offset, bad.bytes));
     }

@@ -183,6 +183,53 @@ fn late_bad_bytes_are_located_in_the_whole_file() {
     assert_eq!(found, expected);
 }
 
+/// A UTF-8 export with one row pasted in from a CP932 file: the bad bytes are named on that
+/// row (not on the title, where CP932 would first fail on the UTF-8), and nothing else is
+/// reported (no header "like" another kind, which the title and header misread as CP932 gave).
+#[test]
+fn a_cp932_row_in_a_utf8_export_is_located_on_that_row() {
+    let row = |no: u32, faculty: &str| {
+        format!(
+            "0126{no:04},,,山田　太郎,ヤマダ　タロウ,2007-05-10,{faculty},学部生,在学,2026-04-01,\r\n"
+        )
+    };
+    let mut good = String::from("令和8年度 在籍者一覧\r\n");
+    good.push_str("学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\r\n");
+    for no in 1..=3 {
+        good.push_str(&row(no, "文学部"));
+    }
+    let mut long = good.into_bytes();
+    long.extend(cp932(&row(4, "山﨑学部")));
+    // Too short for the evidence of a long clean UTF-8 start: CP932 fails on the title first.
+    let mut short = "学籍番号,個人番号,ECS-ID,氏名,氏名カナ,生年月日,所属,身分,在籍状態,入学年月日,異動年月日\r\n".as_bytes().to_vec();
+    short.extend(cp932(&row(4, "山﨑学部")));
+    for (bytes, bad_line) in [(long, 6), (short, 2)] {
+        check_bad_line(&bytes, bad_line);
+    }
+}
+
+/// The only diagnostic of reading `bytes`, whole and streamed: bad bytes on `bad_line`.
+fn check_bad_line(bytes: &[u8], bad_line: u64) {
+    for out in [
+        read(bytes, 0, &profiles(), Sink::Keep),
+        read_stream(
+            &mut std::io::Cursor::new(bytes),
+            0,
+            &profiles(),
+            Sink::Keep,
+            Sizes::default(),
+        )
+        .unwrap_or_default(),
+    ] {
+        let errors: Vec<Location> = out.diagnostics.iter().map(|d| d.location.clone()).collect();
+        assert!(
+            matches!(errors[..], [Location::Byte { line, .. }] if line == bad_line),
+            "{:?}",
+            out.diagnostics
+        );
+    }
+}
+
 /// The records of `data` as the `csv` crate reads them: (line of the record's first byte,
 /// fields), with the line found as the readers here find it.
 /// Records as (line, fields).
