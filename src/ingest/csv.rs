@@ -26,7 +26,9 @@ use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{
     Encoding, body, decode_chunk, decode_chunk_into, decode_utf16, likely, locate, sniff, utf16_bom,
 };
-use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header};
+use crate::ingest::map::{
+    Cell, CellError, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header,
+};
 use crate::ingest::profile::Profiles;
 use crate::ingest::{Outcome, Sink};
 use crate::ingest::{QuietRows, Sifting};
@@ -851,7 +853,7 @@ fn read_records<const SEP: u8>(
                 Some("") => Cell::Empty,
                 Some(s) => Cell::Text(s),
                 // Not reached: fields are cut at ASCII bytes of valid UTF-8.
-                None => Cell::Error("UTF-8"),
+                None => Cell::Error(CellError::Value("UTF-8")),
             }
         }));
         if mapper.map_row(file, row, &cells, mapped, diagnostics) {

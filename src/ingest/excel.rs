@@ -1,5 +1,6 @@
 //! Excel workbooks (.xlsx, .xlsm, .xlsb, .xls) through calamine: date cells, text dates, numeric
-//! IDs that lost their leading zeros, formulas (their cached values) and title rows.
+//! IDs that lost their leading zeros, formulas (their cached values; a formula without one is
+//! an error at its cell, never an empty value) and title rows.
 //!
 //! The sheet named by a profile is read when the workbook has it; otherwise the first visible
 //! worksheet. A number in a date column (a date that lost its format) is read in the workbook's
@@ -31,22 +32,21 @@ use rayon::prelude::*;
 
 use crate::ingest::Outcome;
 use crate::ingest::diag::{Diagnostic, Location, column_letters};
-use crate::ingest::map::{Cell, HEADER_SEARCH_ROWS, Mapped, Mapper, find_header};
+use crate::ingest::map::{Cell, CellError, HEADER_SEARCH_ROWS, Mapped, Mapper, find_header};
 use crate::ingest::profile::{Limits, Profiles};
 
 /// One sheet row that holds a cell: its 0-based number and its cells by 0-based column.
 type Row = (u32, Vec<Data>);
 
+/// Cells by 0-based (row, column).
+type Positions = Vec<(u32, u32)>;
+
 pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     let mut out = Outcome::default();
     match guarded(|| read_sheet(bytes, profiles)) {
-        Ok(Sheet {
-            name,
-            rows,
-            date1904,
-        }) => {
-            out.sheet = Some(name);
-            map_rows(&rows, file, profiles, date1904, &mut out);
+        Ok(sheet) => {
+            map_rows(&sheet, file, profiles, &mut out);
+            out.sheet = Some(sheet.name);
         }
         Err((sheet, d)) => {
             out.sheet = sheet;
@@ -71,6 +71,8 @@ fn check(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
 struct Sheet {
     name: String,
     rows: Vec<Row>,
+    /// The cells, sorted, that hold a formula without its result (see [`Rows::no_result`]).
+    no_result: Positions,
     /// Whether the workbook counts its date serials from 1904.
     date1904: bool,
 }
@@ -112,9 +114,10 @@ fn read_sheet(bytes: Vec<u8>, profiles: &Profiles) -> Result<Sheet, (Option<Stri
         return Err((None, d));
     };
     match sheet_rows(&mut book, &sheet, &profiles.limits) {
-        Ok(rows) => Ok(Sheet {
+        Ok((rows, no_result)) => Ok(Sheet {
             name: sheet,
             rows,
+            no_result,
             date1904,
         }),
         Err(d) => Err((Some(sheet), d)),
@@ -178,7 +181,8 @@ fn guarded<T>(
 /// Maps the rows of the sheet: finds the header among the first rows of the used range, then
 /// maps every row below it, in parallel chunks. Row and column numbers are the sheet's,
 /// wherever the used range starts.
-fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, date1904: bool, out: &mut Outcome) {
+fn map_rows(sheet: &Sheet, file: u32, profiles: &Profiles, out: &mut Outcome) {
+    let rows = &sheet.rows;
     let row0 = rows.first().map_or(0, |r| r.0);
     let first_row_no = row0.saturating_add(1);
     // The header search looks at the first rows of the used range, blank ones included.
@@ -200,7 +204,7 @@ fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, date1904: bool, out: &
     out.exported_on = header.exported_on;
     out.kind = Some(header.kind());
     out.header_row = Some(header_row + 1);
-    let mapper = Mapper::new(&header).with_1904_dates(date1904);
+    let mapper = Mapper::new(&header).with_1904_dates(sheet.date1904);
     let body = &rows[rows.partition_point(|r| r.0 <= header_row)..];
     let parts: Vec<(Mapped, Vec<Diagnostic>, usize)> = body
         .par_chunks(4096)
@@ -212,6 +216,7 @@ fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, date1904: bool, out: &
             for (row, r) in chunk {
                 cells.clear();
                 cells.extend(r.iter().map(cell));
+                mark_no_result(*row, &mut cells, &sheet.no_result);
                 if mapper.map_row(file, row + 1, &cells, &mut mapped, &mut diags) {
                     n += 1;
                 }
@@ -226,6 +231,19 @@ fn map_rows(rows: &[Row], file: u32, profiles: &Profiles, date1904: bool, out: &
         out.rows += n;
     }
     out.mapped = Some(mapped);
+}
+
+/// Marks the cells of sheet row `row` that hold a formula without its result (`no_result`,
+/// sorted): they are errors at the cell, never read as empty.
+fn mark_no_result(row: u32, cells: &mut Vec<Cell<'_>>, no_result: &[(u32, u32)]) {
+    let from = no_result.partition_point(|p| p.0 < row);
+    for &(_, col) in no_result[from..].iter().take_while(|p| p.0 == row) {
+        let col = col as usize;
+        if cells.len() <= col {
+            cells.resize(col + 1, Cell::Empty);
+        }
+        cells[col] = Cell::Error(CellError::NoResult);
+    }
 }
 
 /// The declared sizes of a zipped workbook's parts, read from its central directory without
@@ -338,12 +356,13 @@ fn check_shared_strings(part: zip::read::ZipFile<'_, Cursor<&[u8]>>) -> Result<(
 }
 
 /// The cells of `sheet`, row by row, sorted by row, each row as long as its last cell: only
-/// the cells the sheet holds are kept, however large a used range it declares.
+/// the cells the sheet holds are kept, however large a used range it declares; and the cells
+/// that hold a formula without its result.
 fn sheet_rows<RS: Read + Seek>(
     book: &mut Sheets<RS>,
     sheet: &str,
     limits: &Limits,
-) -> Result<Vec<Row>, Diagnostic> {
+) -> Result<(Vec<Row>, Positions), Diagnostic> {
     let unreadable = |e: &dyn std::fmt::Display| {
         Diagnostic::error(
             Location::File,
@@ -359,8 +378,17 @@ fn sheet_rows<RS: Read + Seek>(
                 .map_err(|e| unreadable(&e))?;
             let dims = cells.dimensions();
             rows.check_claim(dims.start, dims.end)?;
-            while let Some(c) = cells.next_cell().map_err(|e| unreadable(&e))? {
-                rows.push(c.get_position(), Data::from(c.get_value().clone()))?;
+            // Excel saves a formula's result beside it; another writer may not.
+            while let Some(c) = cells
+                .next_cell_with_formula_metadata()
+                .map_err(|e| unreadable(&e))?
+            {
+                let value = Data::from(c.value);
+                if value == Data::Empty && c.formula.is_some() {
+                    rows.no_result(c.pos)?;
+                } else {
+                    rows.push(c.pos, value)?;
+                }
             }
         }
         Sheets::Xlsb(x) => {
@@ -398,6 +426,8 @@ struct Rows<'l> {
     /// Whether a row came after a later one (calamine streams cells in file order, which Excel
     /// keeps sorted; another writer need not).
     unsorted: bool,
+    /// The cells that hold a formula without its result.
+    no_result: Positions,
 }
 
 impl<'l> Rows<'l> {
@@ -407,6 +437,7 @@ impl<'l> Rows<'l> {
             done: Vec::new(),
             current: None,
             unsorted: false,
+            no_result: Vec::new(),
         }
     }
 
@@ -459,11 +490,26 @@ impl<'l> Rows<'l> {
         ))
     }
 
+    /// A cell holding a formula whose result the file does not hold: its row is kept (even if
+    /// nothing else is in it) and the cell is remembered.
+    fn no_result(&mut self, pos: (u32, u32)) -> Result<(), Diagnostic> {
+        self.check(pos)?;
+        self.no_result.push(pos);
+        self.place(pos, Data::Empty);
+        Ok(())
+    }
+
     fn push(&mut self, pos: (u32, u32), value: Data) -> Result<(), Diagnostic> {
         if value == Data::Empty {
             return Ok(());
         }
         self.check(pos)?;
+        self.place(pos, value);
+        Ok(())
+    }
+
+    /// Puts `value` at `pos`, which is within the limits.
+    fn place(&mut self, pos: (u32, u32), value: Data) {
         let (row, col) = (pos.0, pos.1 as usize);
         if self.current.as_ref().is_none_or(|c| c.0 != row) {
             if let Some(done) = self.current.take() {
@@ -479,10 +525,10 @@ impl<'l> Rows<'l> {
             }
             cells[col] = value;
         }
-        Ok(())
     }
 
-    fn finish(mut self) -> Vec<Row> {
+    /// The rows, and the cells that hold a formula without its result, each sorted.
+    fn finish(mut self) -> (Vec<Row>, Positions) {
         self.done.extend(self.current.take());
         if self.unsorted {
             self.done.sort_by_key(|r| r.0);
@@ -504,7 +550,8 @@ impl<'l> Rows<'l> {
                 _ => rows.push((n, cells)),
             }
         }
-        rows
+        self.no_result.sort_unstable();
+        (rows, self.no_result)
     }
 }
 
@@ -537,7 +584,7 @@ fn cell(d: &Data) -> Cell<'_> {
             None => Cell::Number(dt.as_f64()),
         },
         Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s),
-        Data::Error(e) => Cell::Error(match e {
+        Data::Error(e) => Cell::Error(CellError::Value(match e {
             CellErrorType::Div0 => "#DIV/0!",
             CellErrorType::NA => "#N/A",
             CellErrorType::Name => "#NAME?",
@@ -546,7 +593,7 @@ fn cell(d: &Data) -> Cell<'_> {
             CellErrorType::Ref => "#REF!",
             CellErrorType::Value => "#VALUE!",
             CellErrorType::GettingData => "#GETTING_DATA",
-        }),
+        })),
     }
 }
 
@@ -577,7 +624,7 @@ mod tests {
             assert_eq!(rows.push(pos, v), Ok(()));
         }
         assert_eq!(
-            rows.finish(),
+            rows.finish().0,
             vec![
                 (1, vec![text("a2"), text("b2")]),
                 (4, vec![text("a5"), Data::Empty, text("c5"), text("d5")]),
@@ -623,6 +670,8 @@ mod tests {
     enum X<'a> {
         T(&'a str),
         N(f64),
+        /// A formula, and its result when the writer saved one (Excel always does).
+        F(&'a str, Option<f64>),
     }
 
     /// An `.xlsx` of `sheets` (name, `state` attribute or "", rows from A1), in the 1904 date
@@ -664,6 +713,8 @@ mod tests {
                     xml.push_str(&match cell {
                         X::T(t) => format!(r#"<c r="{at}" t="inlineStr"><is><t>{t}</t></is></c>"#),
                         X::N(n) => format!(r#"<c r="{at}"><v>{n}</v></c>"#),
+                        X::F(f, None) => format!(r#"<c r="{at}"><f>{f}</f></c>"#),
+                        X::F(f, Some(v)) => format!(r#"<c r="{at}"><f>{f}</f><v>{v}</v></c>"#),
                     });
                 }
                 xml.push_str("</row>");
@@ -762,5 +813,40 @@ mod tests {
         // A visible first sheet is still the one read.
         let book = xlsx(false, &[("前回", "", old), ("在籍者一覧", "", current)]);
         assert_eq!(read(book, 0, &profiles).sheet.as_deref(), Some("前回"));
+    }
+
+    /// A formula whose result the file does not hold (a workbook not saved by Excel) is an
+    /// error at its cell, never an empty value: an optional date is not silently dropped, and
+    /// a required name is not called empty. With its result saved, the result is read.
+    #[test]
+    fn a_formula_without_its_result_is_an_error_at_the_cell() {
+        let profiles = Profiles::builtin().expect("the built-in profiles");
+        let mut unsaved = student("01260001", "文学部", 39212.0, 0.0);
+        unsaved[9] = X::F("DATE(2026,4,1)", None);
+        let mut unsaved_name = student("01260002", "文学部", 39212.0, 46113.0);
+        unsaved_name[3] = X::F("\"試験\"&amp;\"花子\"", None);
+        let mut saved = student("01260003", "文学部", 39212.0, 0.0);
+        saved[9] = X::F("DATE(2026,4,1)", Some(46113.0));
+        let rows = vec![header(), unsaved, unsaved_name, saved];
+        let out = read(xlsx(false, &[("在籍者", "", rows)]), 0, &profiles);
+        let errors: Vec<String> = (out.diagnostics.iter())
+            .map(|d| d.render("f.xlsx", out.sheet.as_deref()))
+            .collect();
+        let said = "the cell holds a formula whose result the file does not hold";
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(
+            errors[0].starts_with("f.xlsx:在籍者!J2(入学年月日): ") && errors[0].contains(said),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].starts_with("f.xlsx:在籍者!D3(氏名): ") && errors[1].contains(said),
+            "{errors:?}"
+        );
+        let rows = registrar_rows(out);
+        assert_eq!(rows.len(), 1, "the rows with an error are held out");
+        assert_eq!(
+            rows[0].admission_date,
+            chrono::NaiveDate::from_ymd_opt(2026, 4, 1)
+        );
     }
 }

@@ -32,8 +32,18 @@ pub(crate) enum Cell<'a> {
     Number(f64),
     /// An Excel date cell.
     Date(NaiveDate),
+    /// A cell with no value to read: an Excel error value, or a formula without its result.
+    Error(CellError<'a>),
+}
+
+/// Why a cell has no value to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellError<'a> {
     /// An Excel error value such as `#N/A`.
-    Error(&'a str),
+    Value(&'a str),
+    /// A formula whose result the file does not hold: it was written by a program other than
+    /// Excel, which saves a formula's result beside it.
+    NoResult,
 }
 
 impl Cell<'_> {
@@ -644,13 +654,18 @@ impl<'a, 'c> RowCtx<'a, 'c> {
         );
     }
 
-    fn excel_error(&mut self, column: u32, header: &str, e: &str) {
-        self.error(
-            column,
-            header,
-            format!("Excelのエラー値「{e}」が入っています"),
-            format!("the cell holds the Excel error value `{e}`"),
-        );
+    fn excel_error(&mut self, column: u32, header: &str, e: CellError<'_>) {
+        let (ja, en) = match e {
+            CellError::Value(e) => (
+                format!("Excelのエラー値「{e}」が入っています"),
+                format!("the cell holds the Excel error value `{e}`"),
+            ),
+            CellError::NoResult => (
+                "数式の計算結果がファイルに保存されていません（Excel以外で作られたファイル）。Excelで開いて保存し直してください".to_string(),
+                "the cell holds a formula whose result the file does not hold (it was not saved by Excel); open it in Excel and save it again".to_string(),
+            ),
+        };
+        self.error(column, header, ja, en);
     }
 
     fn id(&mut self, field: Field) -> Option<CompactString> {
