@@ -964,14 +964,21 @@ impl<'a, 'c> RowCtx<'a, 'c> {
     }
 }
 
-/// A number in a date column: `20260401` as written by hand, or an Excel date serial that lost
-/// its date format, in the workbook's date system (`date1904`: day 0 is 1904-01-01).
+/// A number in a date column: `20260401` as written by hand, or an Excel date serial (with or
+/// without a time of day) that lost its date format, in the workbook's date system
+/// (`date1904`: day 0 is 1904-01-01).
 fn excel_number_date(n: f64, date1904: bool) -> Option<NaiveDate> {
-    if n.fract() != 0.0 {
+    if !n.is_finite() {
         return None;
     }
-    let i = n as i64;
+    // A serial's fraction is its time of day, which a date column does not keep (as for a
+    // date cell with a time); a `yyyymmdd` number has none.
+    let whole = n.fract() == 0.0;
+    let i = n.trunc() as i64;
     if (19_000_101..=29_991_231).contains(&i) {
+        if !whole {
+            return None;
+        }
         return NaiveDate::from_ymd_opt(
             (i / 10000) as i32,
             ((i / 100) % 100) as u32,

@@ -116,7 +116,14 @@ fn excel_serials_and_yyyymmdd_numbers_are_dates() {
         (2_957_004.0, true, None),
         (20260401.0, false, day(2026, 4, 1)),
         (20260401.0, true, day(2026, 4, 1)),
-        (1.5, false, None),
+        // A date and time that lost its format: the date.
+        (46113.75, false, day(2026, 4, 1)),
+        (44651.999, true, day(2026, 4, 1)),
+        (1.5, false, day(1900, 1, 1)),
+        (0.5, false, None),
+        (20260401.5, false, None),
+        (-1.0, false, None),
+        (f64::NAN, false, None),
         (0.0, false, None),
     ] {
         assert_eq!(excel_number_date(n, date1904), want, "{n} 1904={date1904}");
