@@ -24,14 +24,13 @@
 //! at what it is ([`likely`]): EUC-JP and UTF-16 without a BOM are told apart from bytes that
 //! are simply broken, so the message can say how to save the file again.
 //!
-//! Files of 100+ MiB are normal, so CP932 is decoded in parallel chunks split at LF bytes: LF
-//! (0x0A) is never a trail byte in CP932, so the decoder is in its initial state after every LF
-//! and chunked decoding equals sequential decoding, errors included.
+//! Files of 100+ MiB are normal, so the readers decode CP932 in parallel chunks cut after LF
+//! bytes: LF (0x0A) is never a trail byte in CP932, so the decoder is in its initial state after
+//! every LF and chunked decoding equals sequential decoding, errors included.
 
 use std::borrow::Cow;
 
 use encoding_rs::{DecoderResult, SHIFT_JIS};
-use rayon::prelude::*;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 const REPLACEMENT: char = '\u{FFFD}';
@@ -42,9 +41,6 @@ const REPLACEMENT_UTF8: &[u8] = b"\xEF\xBF\xBD";
 /// characters (kana and level-1 kanji start with 0x82..=0x9F, which UTF-8 only allows as a
 /// continuation byte).
 const UTF8_EVIDENCE: usize = 64;
-
-/// CP932 chunks are about this size; each is cut just after the next LF.
-const CHUNK_TARGET: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum Encoding {
@@ -499,97 +495,32 @@ pub(crate) fn locate(file: &[u8], offset: usize) -> (u64, u64) {
     (line as u64, column as u64)
 }
 
-/// Detects the encoding of a whole file and decodes it strictly: BOM → UTF-8, else strict UTF-8,
-/// else strict CP932 (decoded in parallel chunks, concatenated in order). UTF-8 is borrowed.
-pub fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingError> {
-    let located = |offset: usize, bad: Vec<u8>| {
-        let (line, column) = locate(bytes, offset);
-        EncodingError {
-            line,
-            column,
-            bytes: bad,
-            utf16: false,
-        }
-    };
-    if let Some(utf16) = utf16_bom(bytes) {
-        return decode_utf16(bytes, utf16).map(|text| (utf16, Cow::Owned(text)));
-    }
-    if let Some(rest) = bytes.strip_prefix(BOM) {
-        return decode_chunk(rest, Encoding::Utf8Bom)
-            .map(|text| (Encoding::Utf8Bom, text))
-            .map_err(|bad| located(BOM.len() + bad.offset, bad.bytes));
-    }
-    let utf8_error = match std::str::from_utf8(bytes) {
-        // A valid UTF-8 file with U+FFFD is rejected as it is, not retried as CP932.
-        Ok(text) => {
-            return no_replacement(text)
-                .map(|text| (Encoding::Utf8, Cow::Borrowed(text)))
-                .map_err(|bad| located(bad.offset, bad.bytes));
-        }
-        Err(e) => e,
-    };
-    if broken_utf8(bytes, &utf8_error) || cp932_fails_before(bytes, utf8_error.valid_up_to()) {
-        let bad = utf8_bad_bytes(bytes, &utf8_error);
-        return Err(located(bad.offset, bad.bytes));
-    }
-    decode_cp932_parallel(bytes, CHUNK_TARGET)
-        .map(|text| (Encoding::Cp932, Cow::Owned(text)))
-        .map_err(|bad| located(bad.offset, bad.bytes))
-}
-
-/// Decodes CP932 in chunks of about `target` bytes cut after a LF; the first error in file order
-/// wins, whatever the thread timing.
-fn decode_cp932_parallel(bytes: &[u8], target: usize) -> Result<String, BadBytes> {
-    let chunks = line_chunks(bytes, target);
-    // With one chunk or one thread, the concatenation below would only add a copy.
-    if chunks.len() == 1 || rayon::current_num_threads() == 1 {
-        return decode_cp932(bytes);
-    }
-    let decoded: Vec<Result<String, BadBytes>> = chunks
-        .par_iter()
-        .map(|&(start, chunk)| {
-            decode_cp932(chunk).map_err(|bad| BadBytes {
-                offset: start + bad.offset,
-                ..bad
-            })
-        })
-        .collect();
-    let mut parts = Vec::with_capacity(decoded.len());
-    for part in decoded {
-        parts.push(part?);
-    }
-    let mut out = String::with_capacity(parts.iter().map(String::len).sum());
-    for part in parts {
-        out.push_str(&part);
-    }
-    Ok(out)
-}
-
-/// Splits `bytes` into chunks of at least `target` bytes (except the last), each ending just after
-/// a LF or at the end, with each chunk's offset.
-fn line_chunks(bytes: &[u8], target: usize) -> Vec<(usize, &[u8])> {
-    let mut chunks = Vec::with_capacity(bytes.len() / target.max(1) + 1);
-    let mut start = 0;
-    while start < bytes.len() {
-        let from = (start + target.max(1)).min(bytes.len());
-        let end = bytes[from..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| from + i + 1);
-        chunks.push((start, &bytes[start..end]));
-        start = end;
-    }
-    if chunks.is_empty() {
-        chunks.push((0, bytes));
-    }
-    chunks
-}
-
 #[cfg(test)]
 #[expect(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A whole file decoded as the readers decode it: UTF-16 by its BOM, else the encoding
+    /// [`sniff`] finds, then the body strictly.
+    fn decode_file(bytes: &[u8]) -> Result<(Encoding, Cow<'_, str>), EncodingError> {
+        if let Some(utf16) = utf16_bom(bytes) {
+            return decode_utf16(bytes, utf16).map(|text| (utf16, Cow::Owned(text)));
+        }
+        let enc = sniff(bytes);
+        let bom = bytes.len() - body(bytes, enc).len();
+        decode_chunk(&bytes[bom..], enc)
+            .map(|text| (enc, text))
+            .map_err(|bad| {
+                let (line, column) = locate(bytes, bom + bad.offset);
+                EncodingError {
+                    line,
+                    column,
+                    bytes: bad.bytes,
+                    utf16: false,
+                }
+            })
+    }
 
     fn to_cp932(s: &str) -> Vec<u8> {
         let (bytes, _, unmappable) = SHIFT_JIS.encode(s);
@@ -790,50 +721,7 @@ mod tests {
     }
 
     #[test]
-    fn line_chunks_cover_input_and_end_after_lf() {
-        let bytes = b"aaa\nbb\ncccc\n\nd";
-        for target in 1..bytes.len() + 2 {
-            let chunks = line_chunks(bytes, target);
-            let joined: Vec<u8> = chunks.iter().flat_map(|c| c.1.iter().copied()).collect();
-            assert_eq!(joined, bytes, "target {target}");
-            let mut expected_start = 0;
-            for &(start, chunk) in &chunks {
-                assert_eq!(start, expected_start);
-                expected_start += chunk.len();
-                assert!(chunk.ends_with(b"\n") || start + chunk.len() == bytes.len());
-            }
-        }
-    }
-
-    #[test]
-    fn chunked_decode_equals_sequential_decode() {
-        let line = "12345,髙﨑\u{FA10}①㈱,やまだ　たろう,ﾔﾏﾀﾞ ﾀﾛｳ,東京都千代田区１－２\r\n";
-        let text = line.repeat(200);
-        let bytes = to_cp932(&text);
-        let sequential = decode_cp932(&bytes).unwrap();
-        assert_eq!(sequential, text);
-        for target in [1, 7, 64, 1000, 4096] {
-            assert_eq!(
-                decode_cp932_parallel(&bytes, target).unwrap(),
-                sequential,
-                "target {target}"
-            );
-        }
-    }
-
-    #[test]
-    fn chunked_decode_at_full_chunk_size() {
-        let line =
-            to_cp932("12345,髙﨑\u{FA10}①㈱,やまだ　たろう,ﾔﾏﾀﾞ ﾀﾛｳ,東京都千代田区１－２\r\n");
-        let bytes = line.repeat(3 * CHUNK_TARGET / line.len() + 17);
-        assert!(line_chunks(&bytes, CHUNK_TARGET).len() >= 3);
-        let (enc, decoded) = decode_file(&bytes).unwrap();
-        assert_eq!(enc, Encoding::Cp932);
-        assert_eq!(decoded, decode_cp932(&bytes).unwrap());
-    }
-
-    #[test]
-    fn chunked_decode_reports_first_error_in_file_order() {
+    fn the_first_error_in_file_order_is_reported() {
         let line = to_cp932("12345,髙﨑,やまだ\r\n");
         let lines = 500;
         let mut bytes = Vec::new();
@@ -843,15 +731,6 @@ mod tests {
             } else {
                 bytes.extend_from_slice(&line);
             }
-        }
-        let sequential = decode_cp932(&bytes).unwrap_err();
-        assert_eq!(locate(&bytes, sequential.offset), (lines as u64 / 2 + 1, 3));
-        for target in [1, 64, 1000] {
-            assert_eq!(
-                decode_cp932_parallel(&bytes, target).unwrap_err(),
-                sequential,
-                "target {target}"
-            );
         }
         check_error(&bytes, lines as u64 / 2 + 1, 3, &[0x81, 0x7F]);
     }
@@ -912,12 +791,25 @@ mod tests {
             check_decode_law(&bytes)?;
         }
 
+        /// What the readers' chunked decoding rests on: CP932 decoded in two pieces cut just
+        /// after a LF is CP932 decoded whole, errors included (LF is never a trail byte).
         #[test]
-        fn chunking_never_changes_the_result(
+        fn cutting_after_a_lf_never_changes_the_result(
             bytes in prop::collection::vec(prop_oneof![Just(b'\n'), any::<u8>()], 0..256),
-            target in 1usize..64,
+            at in 0usize..256,
         ) {
-            prop_assert_eq!(decode_cp932_parallel(&bytes, target), decode_cp932(&bytes));
+            let cut = bytes
+                .iter()
+                .skip(at)
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |i| at + i + 1);
+            let (head, tail) = bytes.split_at(cut.min(bytes.len()));
+            let pieces = decode_cp932(head).and_then(|h| {
+                decode_cp932(tail)
+                    .map(|t| h + &t)
+                    .map_err(|bad| BadBytes { offset: head.len() + bad.offset, ..bad })
+            });
+            prop_assert_eq!(pieces, decode_cp932(&bytes));
         }
 
         #[test]
