@@ -930,10 +930,10 @@ fn move_copy(dir: &Path, copy: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// A name in `dir` (created if needed) for `path`'s file name that no entry holds: a name
-/// already there gets a numbered prefix (`2-NAME`).
+/// already there gets a numbered prefix (`2-NAME`); a long one is shortened ([`fitting`]).
 fn free_name(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
     crate::private::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
-    let name = display_name(path);
+    let name = fitting(&display_name(path));
     let mut target = dir.join(&name);
     let mut n = 2;
     // `symlink_metadata`: a dangling link is a name taken too.
@@ -942,6 +942,29 @@ fn free_name(dir: &Path, path: &Path) -> anyhow::Result<PathBuf> {
         n += 1;
     }
     Ok(target)
+}
+
+/// The longest name [`free_name`] gives: a numbered prefix and the `.errors.txt` written beside
+/// it still fit the 255 bytes a file name may have.
+const MAX_NAME: usize = 230;
+
+/// `name`, or, when it is longer than [`MAX_NAME`] bytes, the start of its stem, `~`, eight hex
+/// digits of the whole name's SHA-256 (two long names with one start stay apart) and its
+/// extension: a file named too long to set aside with its report never stops a night.
+fn fitting(name: &str) -> String {
+    if name.len() <= MAX_NAME {
+        return name.to_string();
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() <= 16 => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    let tag = &crate::digest::sha256_hex(name.as_bytes())[..8];
+    let mut end = MAX_NAME - ext.len() - tag.len() - 1;
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}~{tag}{ext}", &stem[..end])
 }
 
 /// Renames `path` into `dir` under a free name and returns the new path. Never copies, so a

@@ -425,6 +425,37 @@ fn the_summary_names_each_rejected_file_with_its_first_error() -> Result {
     Ok(())
 }
 
+/// A rejected file whose name is as long as a file name may be (82 kanji, 250 bytes) is set
+/// aside under a shortened name with its report beside it: the night ends as any night with a
+/// rejected file, and the next night runs.
+#[test]
+fn a_rejected_file_with_a_very_long_name_is_set_aside_and_the_next_night_runs() -> Result {
+    let dir = imported(Some(LOOSE), &[]);
+    let inbox = dir.path().join("inbox");
+    let long = format!("{}.csv", "長".repeat(82));
+    write_settled(
+        &inbox.join(&long),
+        std::fs::read(root().join("samples/broken/bad-date.csv"))?,
+    );
+    for night in ["2026-04-02", "2026-04-03"] {
+        let r = regsync(dir.path(), &["run", "--as-of", night], &[])?;
+        let want = if night == "2026-04-02" { 3 } else { 0 };
+        assert_eq!(r.code, Some(want), "{night}: {}{}", r.stdout, r.stderr);
+    }
+    assert!(!inbox.join(&long).exists());
+    let mut set_aside: Vec<String> = std::fs::read_dir(dir.path().join("rejected"))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()?;
+    set_aside.sort();
+    assert_eq!(set_aside.len(), 2, "{set_aside:?}");
+    assert!(
+        set_aside[0].starts_with("長長長") && set_aside[0].ends_with(".csv"),
+        "{set_aside:?}"
+    );
+    assert_eq!(set_aside[1], format!("{}.errors.txt", set_aside[0]));
+    Ok(())
+}
+
 /// A name dropped into the inbox is shown with its control characters escaped: it cannot start
 /// a line of its own in the summary, nor send escape codes to the operator's terminal. Two
 /// names shown alike (here a line break, and a backslash and an `n`) are read on two nights,
