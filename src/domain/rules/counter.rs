@@ -4,12 +4,12 @@
 use chrono::NaiveDate;
 
 use super::{Target, Work, change, finish, new_account, person_of_account};
-use crate::domain::account::{Approval, Delivery, Role, State, StopReason};
+use crate::domain::account::{Account, Approval, Delivery, Role, State, StopReason};
 use crate::domain::matching::Match;
 use crate::domain::model::{EcsId, RenewalKind, RenewalRow};
 use crate::domain::plan::{Action, ActionKind, Person, ReviewReason, Rule};
 use crate::domain::schedule::{add_days, fiscal_year_end};
-use crate::domain::text::fold_key;
+use crate::domain::text::{fold_kana_key, fold_key};
 
 impl Work<'_> {
     /// R8, R10, R11: the counter's approvals. Remembered on the account: an approval for a
@@ -142,6 +142,34 @@ impl Work<'_> {
             a.role == Role::Holder && fold_key(&a.name) == fold_key(&row.name)
         };
         if candidates.iter().any(same) {
+            return;
+        }
+        // The same check among the holders this night creates: the application in two files
+        // (or twice in one) is one account.
+        let alike_new: Vec<&Account> = (self.created.iter().map(|(_, a)| a))
+            .filter(|a| a.role == Role::Holder && a.birth_date == row.birth_date)
+            .filter(|a| row.birth_date.is_some())
+            .filter(|a| fold_kana_key(&a.name_kana) == fold_kana_key(&row.name_kana))
+            .collect();
+        if alike_new.iter().any(|a| fold_key(&a.name) == fold_key(&row.name)) {
+            return;
+        }
+        if let Some(earlier) = alike_new.first() {
+            let earlier = earlier.name.clone();
+            let mut a = Action::new(
+                ActionKind::Review,
+                Rule::R11,
+                person_of_renewal(row),
+                Some(self.source(row.at)),
+                format!(
+                    "R11: 識別子のない申請です。氏名カナと生年月日が今夜の別の申請（{earlier}）と同じです。同一人物なら同じECS-IDを使います"
+                ),
+                format!(
+                    "R11: the application has no identifier, and its kana name and birth date equal those of another application tonight ({earlier}); if the same person, the same ECS-ID must be used"
+                ),
+            );
+            a.review = Some(ReviewReason::NameBirthCandidate);
+            self.actions.push((Target::None, a));
             return;
         }
         if !candidates.is_empty() {

@@ -114,4 +114,22 @@ fn r11_jsps_fellow_without_an_ecs_id_gets_a_holder_account_at_the_counter() {
     );
     // The same application read again creates nobody (R2: one person, one ECS-ID).
     assert_settled(&snapshot(vec![]), &inp, "2026-04-02");
+
+    // The same application in two files of one night is one account; another application
+    // with that kana name and birth date but another name is a person to ask.
+    let first = inp.renewals[0].clone();
+    let again = RenewalRow {
+        at: RowRef { file: 1, row: 2 },
+        ..first.clone()
+    };
+    let alike = RenewalRow {
+        at: RowRef { file: 1, row: 3 },
+        name: "青木　良".into(),
+        ..first.clone()
+    };
+    inp.renewals = vec![first, again, alike];
+    let p = run(&snapshot(vec![]), &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review, ActionKind::Create]);
+    assert_eq!(p.actions[0].review, Some(ReviewReason::NameBirthCandidate));
+    assert_settled(&snapshot(vec![]), &inp, "2026-04-02");
 }
