@@ -151,7 +151,10 @@ impl Work<'_> {
             .filter(|a| row.birth_date.is_some())
             .filter(|a| fold_kana_key(&a.name_kana) == fold_kana_key(&row.name_kana))
             .collect();
-        if alike_new.iter().any(|a| fold_key(&a.name) == fold_key(&row.name)) {
+        if alike_new
+            .iter()
+            .any(|a| fold_key(&a.name) == fold_key(&row.name))
+        {
             return;
         }
         if let Some(earlier) = alike_new.first() {

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::leaving::Leaving;
 use super::{Target, Work, change, clear_stop, finish, new_account};
@@ -90,6 +90,24 @@ fn group_rows(rows: &[RegistrarRow], matches: &[Match]) -> Vec<(Option<usize>, V
     groups
 }
 
+/// R6, R2: the accounts a row under review names (its ECS-ID is another's, or its identifiers
+/// point at several accounts). Such an account waits for the review: its other rows decide
+/// nothing tonight. Read without the row under review, a completion row would depart a
+/// research student whose new row names another ECS-ID (R5: a notice, then a stop).
+fn contested(matches: &[Match]) -> FxHashSet<usize> {
+    let mut contested = FxHashSet::default();
+    for m in matches {
+        match m {
+            Match::EcsIdMismatch { account, .. } => {
+                contested.insert(*account);
+            }
+            Match::Ambiguous(accounts) => contested.extend(accounts.iter().copied()),
+            Match::Account(_) | Match::New => {}
+        }
+    }
+    contested
+}
+
 /// What one person's registrar rows decide.
 enum Decision {
     Nothing,
@@ -143,11 +161,15 @@ impl Work<'_> {
         // block's decisions (their actions and accounts) are held at once, not a whole night's
         // beside the plan they end up in.
         self.actions.reserve(rows.len());
+        let contested = contested(&matches);
         let mut decisions: Vec<Decision> = Vec::new();
         for block in groups.chunks(DECIDE_BLOCK) {
             block
                 .par_iter()
-                .map(|(account, idx)| self.decide(rows, &matches[idx[0]], *account, idx))
+                .map(|(account, idx)| match account {
+                    Some(a) if contested.contains(a) => Decision::Nothing,
+                    _ => self.decide(rows, &matches[idx[0]], *account, idx),
+                })
                 .collect_into_vec(&mut decisions);
             for ((account, idx), decision) in block.iter().zip(decisions.drain(..)) {
                 self.record(rows[idx[0]].at, *account, decision);

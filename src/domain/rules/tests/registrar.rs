@@ -326,6 +326,47 @@ fn r6_a_different_ecs_id_in_the_export_is_a_review_item_not_a_change() {
     assert_eq!(kinds(&p), vec![], "{:?}", p.actions);
 }
 
+/// R5, R6: a completion row and a research-student row of one person, the new row naming
+/// another ECS-ID: the mismatch is a review item, and the account waits for it. Read alone,
+/// the completion row would depart (notice, then stop) a student the export shows continuing.
+#[test]
+fn r6_while_a_mismatched_row_of_the_person_is_reviewed_the_other_rows_depart_nobody() {
+    let snap = snapshot(vec![account(
+        "a0000012",
+        "P12",
+        &["55241003"],
+        Status::Graduate,
+    )]);
+    let completed = row(
+        4,
+        "P12",
+        "55241003",
+        Status::Graduate,
+        Enrollment::Completed,
+        Some("2026-03-31"),
+    );
+    let mut continuing = row(
+        5,
+        "P12",
+        "55267003",
+        Status::ResearchStudent,
+        Enrollment::Enrolled,
+        None,
+    );
+    continuing.ecs_id = Some(EcsId::new("a0999999"));
+    let inp = inputs(vec![completed, continuing.clone()]);
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::Review], "{:?}", p.actions);
+    assert_eq!(p.actions[0].review, Some(ReviewReason::EcsIdMismatch));
+
+    // Resolved with `--keep-ours`: the rows are one person's again, and carry over (R6).
+    let mut snap = snap;
+    snap.distinct
+        .insert((StudentNo::new("55267003"), EcsId::new("a0999999")));
+    let p = run(&snap, &inp, "2026-04-02");
+    assert_eq!(kinds(&p), vec![ActionKind::CarryOver], "{:?}", p.actions);
+}
+
 #[test]
 fn r2_same_kana_and_birth_date_without_an_identifier_is_a_review_candidate_never_a_match() {
     let mut old = account("a0000013", "P13", &["01100001"], Status::Undergraduate);
