@@ -147,8 +147,8 @@ impl Work<'_> {
         // The same check among the holders this night creates: the application in two files
         // (or twice in one) is one account.
         let alike_new: Vec<&Account> = (self.created.iter().map(|(_, a)| a))
-            .filter(|a| a.role == Role::Holder && a.birth_date == row.birth_date)
-            .filter(|a| row.birth_date.is_some())
+            .filter(|a| a.role == Role::Holder && row.birth_date.is_some())
+            .filter(|a| a.birth_date == row.birth_date)
             .filter(|a| fold_kana_key(&a.name_kana) == fold_kana_key(&row.name_kana))
             .collect();
         if alike_new
