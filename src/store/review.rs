@@ -286,6 +286,16 @@ fn link(
     };
     let before = load_account(tx, ecs_id)?
         .ok_or_else(|| refuse(format!("there is no account `{ecs_id}`")))?;
+    // Never two people on one ECS-ID by a slip of the keyboard: an item that names candidates
+    // links to one of them.
+    let names: Vec<&str> = action.candidates.iter().map(|c| c.as_str()).collect();
+    if !names.is_empty() && !names.contains(&ecs_id) {
+        return Err(refuse(format!(
+            "`{ecs_id}` is not one of the item's candidates ({}); name one of them, or resolve with `--different-person`",
+            names.join(", ")
+        )));
+    }
+
     let holder: Option<String> = tx
         .query_row(
             "SELECT ecs_id FROM student_nos WHERE student_no = ?1",

@@ -109,6 +109,18 @@ fn different_person_creates_an_account_and_is_not_asked_again() {
     let o = resolve(dir.path(), &[&item, "--same-as", "a0999999", "--note", "x"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("no account `a0999999`"), "{}", text(&o));
+    // Nor may it link the row to an account on record that is not one of the item's
+    // candidates: two people would share one ECS-ID (R2).
+    let stranger = "a0183204";
+    let o = resolve(dir.path(), &[&item, "--same-as", stranger, "--note", "x"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "`{stranger}` is not one of the item's candidates ({CANDIDATE})"
+        )),
+        "{}",
+        text(&o)
+    );
 
     let o = resolve(
         dir.path(),
