@@ -112,8 +112,15 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let active = keys.not_stopped();
     let mut plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
     let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
-    warn(&mut plan, &inbox, &tripped, &report_dir);
-    let view = report_view(&tripped, &report_dir, night.lang);
+    // `--allow` holds for one run: the way on names every kind over its limit, those this
+    // run let through included.
+    let allow: Vec<String> = guard::check(&plan, active, &settings.policy, &[])
+        .iter()
+        .map(Tripped::allow_flag)
+        .collect();
+    let allow = allow.join(" ");
+    warn(&mut plan, &inbox, &tripped, &allow, &report_dir);
+    let view = report_view(&tripped, &allow, &report_dir, night.lang);
     crate::report::write_all(&plan, &report_dir, &view)?;
     crate::directory::write_plan_report(
         settings.directory.as_ref(),
@@ -145,7 +152,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     };
 
     if !tripped.is_empty() {
-        refuse(&tripped, &report_dir, &mut summary)?;
+        refuse(&tripped, &allow, &report_dir, &mut summary)?;
         // The inputs stay in the inbox; their copies go.
         inbox::discard_staging(&settings.archive)?;
         // Earlier notices still waiting are sent all the same.
@@ -213,7 +220,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
 
 /// The plan's warnings about the night's inputs and guard: superseded snapshots, and the guard's
 /// verdict (it is what the administrator reads next).
-fn warn(plan: &mut Plan, inbox: &Inbox, tripped: &[Tripped], report_dir: &Path) {
+fn warn(plan: &mut Plan, inbox: &Inbox, tripped: &[Tripped], allow: &str, report_dir: &Path) {
     for t in &inbox.superseded {
         plan.warnings.push(format!(
             "{}: 同じ夜のより新しい全件ファイルがあるため使いません / superseded by a newer full registrar snapshot of the night ({}); archived, not planned",
@@ -228,7 +235,7 @@ fn warn(plan: &mut Plan, inbox: &Inbox, tripped: &[Tripped], report_dir: &Path) 
             t.message_ja(),
             t.message_en(),
             report_dir.join("plan.json").display(),
-            t.allow_flag()
+            allow
         ));
     }
 }
@@ -597,6 +604,7 @@ fn crashed(taken: &Taken) -> String {
 /// the limits and the commands that go on, or about to be applied.
 fn report_view(
     tripped: &[Tripped],
+    allow: &str,
     report_dir: &Path,
     lang: crate::report::Lang,
 ) -> crate::report::View {
@@ -613,14 +621,7 @@ fn report_view(
                 })
                 .collect(),
             apply: format!("regsync apply {}", report_dir.join("plan.json").display()),
-            allow: format!(
-                "regsync run {}",
-                tripped
-                    .iter()
-                    .map(Tripped::allow_flag)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            allow: format!("regsync run {allow}"),
         }
     };
     View { status, lang }
@@ -629,10 +630,14 @@ fn report_view(
 /// The mass-change guard tripped: writes `guard.txt` beside the reports and says so in the
 /// summary, with each limit, its numbers and the ways on. Nothing is applied and the inputs stay
 /// in the inbox.
-fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyhow::Result<()> {
+fn refuse(
+    tripped: &[Tripped],
+    allow: &str,
+    report_dir: &Path,
+    summary: &mut String,
+) -> anyhow::Result<()> {
     let report = report_dir.join("report.html");
     let plan = report_dir.join("plan.json");
-    let allow: Vec<String> = tripped.iter().map(Tripped::allow_flag).collect();
     let mut text = String::new();
     for t in tripped {
         let _ = writeln!(text, "{} / {}", t.message_ja(), t.message_en());
@@ -646,7 +651,7 @@ fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyho
          `regsync run {}` (recorded in the run's summary).",
         report.display(),
         plan.display(),
-        allow.join(" ")
+        allow
     );
     let path = report_dir.join("guard.txt");
     crate::private::write(&path, &text).with_context(|| format!("writing `{}`", path.display()))?;
@@ -661,7 +666,7 @@ fn refuse(tripped: &[Tripped], report_dir: &Path, summary: &mut String) -> anyho
             .join("; "),
         report.display(),
         plan.display(),
-        allow.join(" ")
+        allow
     );
     Ok(())
 }

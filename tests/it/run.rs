@@ -91,6 +91,56 @@ fn the_guard_trips_on_a_mass_departure_and_applies_nothing() {
     assert_ne!(export(dir.path()), before, "applied");
 }
 
+/// `--allow` holds for one run, so when a run that let one kind through trips on another,
+/// the command it suggests names both: following it lets the night through.
+#[test]
+fn the_suggested_allow_names_every_kind_over_its_limit_even_those_let_through() {
+    let dir = night(
+        &NIGHT_0402,
+        "[policy]\nguard_share = 0.01\nguard_create_share = 0.01\n",
+    );
+    let suggested = |o: &std::process::Output| {
+        text(o)
+            .split('`')
+            .find_map(|s| {
+                s.strip_prefix("regsync run ")
+                    .filter(|a| a.starts_with("--allow"))
+            })
+            .map(|a| a.split(' ').map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let o = output(dir.path(), &["run", "--as-of", "2026-04-02"], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    let all = suggested(&o);
+    let flags: Vec<&String> = all.iter().filter(|a| *a != "--allow").collect();
+    assert!(flags.len() >= 2, "two kinds over their limits: {all:?}");
+    // Let the first kind through, and the second one short by one: the suggestion still
+    // names both, in full.
+    let short = flags[1]
+        .rsplit_once('=')
+        .and_then(|(k, n)| n.parse::<usize>().ok().map(|n| format!("{k}={}", n - 1)))
+        .unwrap_or_default();
+    let o = output(
+        dir.path(),
+        &[
+            "run",
+            "--as-of",
+            "2026-04-02",
+            "--allow",
+            flags[0],
+            "--allow",
+            &short,
+        ],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert_eq!(suggested(&o), all, "{}", text(&o));
+    let mut args = vec!["run", "--as-of", "2026-04-02"];
+    args.extend(all.iter().map(String::as_str));
+    let o = output(dir.path(), &args, &[]);
+    assert!(matches!(o.status.code(), Some(0 | 5)), "{}", text(&o));
+}
+
 #[test]
 fn a_store_never_set_up_is_refused_and_an_empty_one_stops_at_the_create_guard() {
     // A wrong working folder: no store, an export in the inbox. Nothing is created.
