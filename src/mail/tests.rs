@@ -341,6 +341,7 @@ fn messages_are_utf8_plain_text_with_an_encoded_subject_and_a_stable_id() {
         "To: kyodai.taro@st.kyoto-u.ac.jp\r\n",
         "Subject: =?utf-8?b?",
         "Message-ID: <regsync.123.departure.a0123456.20260407@example.ac.jp>\r\n",
+        "MIME-Version: 1.0\r\n",
         "Content-Type: text/plain; charset=utf-8\r\n",
         "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n",
     ] {

@@ -243,6 +243,8 @@ pub(crate) fn build_message(
         .subject(n.subject.as_str())
         .date(date)
         .message_id(Some(message_id))
+        // RFC 2045: a body with a charset and a transfer encoding is MIME, and says so.
+        .header(lettre::message::header::MIME_VERSION_1_0)
         .header(ContentType::TEXT_PLAIN)
         .body(n.body.clone())
         .map_err(|e| format!("cannot build the message: {e}"))
