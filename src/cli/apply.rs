@@ -33,6 +33,13 @@ pub struct Args {
 pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
     let clock = std::time::Instant::now();
     let bytes = fs_err::read(&args.plan)?;
+    if let Err(why) = crate::report::check_seal(&bytes) {
+        eprintln!(
+            "error: `{}` is not the plan that was reviewed: {why}\nhint: make the plan again with `regsync plan`, review it, and apply that one",
+            args.plan.display()
+        );
+        return Ok(Exit::Refused);
+    }
     let plan = crate::report::read_plan_json(&bytes)
         .with_context(|| format!("`{}` is not a regsync plan", args.plan.display()))?;
     drop(bytes);

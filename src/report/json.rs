@@ -3,7 +3,8 @@
 //! form on its own line, so the file is easy to grep and diff, and any JSON reader sees the
 //! value serde gives the [`Plan`] (`apply` reads it with [`Plan::from_json`]). The actions are
 //! encoded in parallel, a chunk per task, and written in plan order: the bytes never depend on
-//! the thread count.
+//! the thread count. The last field seals the file: `apply` refuses a plan changed after it
+//! was written ([`check_seal`]).
 
 use std::io::{self, Write};
 
@@ -65,8 +66,59 @@ pub(crate) fn read_plan_json(text: &[u8]) -> serde_json::Result<Plan> {
     })
 }
 
-/// Streams `plan.json` into `w`, with a trailing newline.
+/// The last field of `plan.json`, before its value: the seal of every byte before it.
+const SEAL: &[u8] = b",\n  \"seal\": \"xxh3-128:";
+
+/// Streams `plan.json` into `w`, with a trailing newline, sealed: its last field is a hash
+/// of everything before it ([`check_seal`]).
 pub(crate) fn write_plan_json<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
+    let mut sealed = Sealing {
+        inner: w,
+        hash: xxhash_rust::xxh3::Xxh3::new(),
+    };
+    write_fields(plan, &mut sealed)?;
+    let seal = sealed.hash.digest128();
+    w.write_all(SEAL)?;
+    write!(w, "{seal:032x}\"\n}}\n")
+}
+
+/// A writer that hashes what it passes on.
+struct Sealing<'w, W> {
+    inner: &'w mut W,
+    hash: xxhash_rust::xxh3::Xxh3,
+}
+
+impl<W: Write> Write for Sealing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Whether `text` is a `plan.json` as `regsync plan` wrote it: its seal matches the bytes
+/// before it. A plan edited by hand (an action removed, an account's fields changed) is not
+/// the plan that was reviewed, and `apply` refuses it. Not a signature: it catches changes
+/// made by mistake or by an editor, not by someone who recomputes it.
+pub(crate) fn check_seal(text: &[u8]) -> Result<(), &'static str> {
+    let Some(at) = memchr::memmem::rfind(text, SEAL) else {
+        return Err("it has no seal: it was not written by this regsync's `plan`");
+    };
+    let rest = &text[at + SEAL.len()..];
+    let written = rest.get(..32).and_then(|h| std::str::from_utf8(h).ok());
+    let seal = xxhash_rust::xxh3::xxh3_128(&text[..at]);
+    if written != Some(format!("{seal:032x}").as_str()) || rest.get(32..) != Some(b"\"\n}\n") {
+        return Err("it was changed after `regsync plan` wrote it");
+    }
+    Ok(())
+}
+
+/// Every field of the plan but the seal.
+fn write_fields<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()> {
     // Every field by name: a field added to `Plan` fails to compile here until it is written.
     let Plan {
         format,
@@ -100,7 +152,7 @@ pub(crate) fn write_plan_json<W: Write>(plan: &Plan, w: &mut W) -> io::Result<()
     if !held.is_empty() {
         list(w, "held", held)?;
     }
-    w.write_all(b"\n}\n")
+    Ok(())
 }
 
 /// `\n  "name": ` after a comma unless it is the first field.
@@ -154,8 +206,12 @@ mod tests {
 
     /// The value serde itself writes for the plan, which `apply` reads back.
     fn same_value_as_serde(plan: &Plan, text: &str) {
-        let ours: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut ours: serde_json::Value = serde_json::from_str(text).unwrap();
+        // The seal is the file's, not the plan's.
+        let seal = ours.as_object_mut().and_then(|o| o.remove("seal"));
+        assert!(seal.is_some_and(|s| s.is_string()));
         assert_eq!(ours, serde_json::to_value(plan).unwrap());
+        assert_eq!(check_seal(text.as_bytes()), Ok(()));
         assert_eq!(&serde_json::from_str::<Plan>(text).unwrap(), plan);
         assert_eq!(&read_plan_json(text.as_bytes()).unwrap(), plan);
     }
@@ -237,9 +293,10 @@ mod tests {
         let plan = with_after(fixture::small());
         let text = render(&plan);
         let lines: Vec<&str> = text.lines().collect();
-        // Braces, four scalar fields, three lists with their brackets, one line per item.
+        // Braces, four scalar fields, three lists with their brackets, one line per item, and
+        // the seal.
         let items = plan.inputs.len() + plan.actions.len() + plan.warnings.len();
-        assert_eq!(lines.len(), 2 + 4 + 2 * 3 + items, "{text}");
+        assert_eq!(lines.len(), 2 + 4 + 2 * 3 + items + 1, "{text}");
         assert_eq!(lines[0], "{");
         assert_eq!(lines[1], "  \"format\": 1,");
         assert_eq!(lines[2], "  \"as_of\": \"2026-04-01\",");
@@ -248,8 +305,35 @@ mod tests {
                 .iter()
                 .any(|l| l.starts_with("    {\"kind\":\"create\",\"rule\":\"R3\""))
         );
-        assert!(text.ends_with("\n  ]\n}\n"));
+        assert!(lines[lines.len() - 2].starts_with("  \"seal\": \"xxh3-128:"));
+        assert!(text.contains("\n  ],\n  \"seal\": \""), "{text}");
         same_value_as_serde(&plan, &text);
+    }
+
+    /// `apply` takes the plan as it was written, and nothing changed after: not an action
+    /// removed, not a field of an account changed, not a plan without its seal.
+    #[test]
+    fn the_seal_refuses_a_plan_changed_after_it_was_written() {
+        let text = render(&with_after(fixture::small()));
+        assert_eq!(check_seal(text.as_bytes()), Ok(()));
+        let changed = "it was changed after `regsync plan` wrote it";
+        let renamed = text.replacen("\"name\":\"", "\"name\":\"X", 1);
+        assert_eq!(check_seal(renamed.as_bytes()), Err(changed));
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("    {\"kind\""))
+            .unwrap();
+        let mut fewer = lines.clone();
+        fewer.remove(at);
+        assert_eq!(
+            check_seal((fewer.join("\n") + "\n").as_bytes()),
+            Err(changed)
+        );
+        let trailing = format!("{text} ");
+        assert_eq!(check_seal(trailing.as_bytes()), Err(changed));
+        let unsealed = serde_json::to_string(&fixture::small()).unwrap();
+        assert!(check_seal(unsealed.as_bytes()).is_err_and(|e| e.contains("no seal")));
     }
 
     #[test]
@@ -259,7 +343,10 @@ mod tests {
         let text = render(&plan);
         assert!(text.contains("\n  \"inputs\": [],\n"), "{text}");
         assert!(text.contains("\n  \"actions\": [],\n"), "{text}");
-        assert!(text.ends_with("\n  \"warnings\": []\n}\n"), "{text}");
+        assert!(
+            text.contains("\n  \"warnings\": [],\n  \"seal\": \""),
+            "{text}"
+        );
         same_value_as_serde(&plan, &text);
     }
 
@@ -284,8 +371,8 @@ mod tests {
         let plan = fixture::plan(actions);
         let text = render(&plan);
         same_value_as_serde(&plan, &text);
-        // Braces, scalars, the input list, the action list and the empty warnings.
-        assert_eq!(text.lines().count(), 2 + 4 + 3 + (2 + n) + 1);
+        // Braces, scalars, the input list, the action list, the empty warnings and the seal.
+        assert_eq!(text.lines().count(), 2 + 4 + 3 + (2 + n) + 1 + 1);
     }
 
     /// `apply` reads any layout of the plan's JSON (this one, pretty, compact), and refuses a

@@ -35,7 +35,7 @@ use crate::domain::plan::Plan;
 pub use self::csv::report_csv;
 pub use self::html::report_html;
 pub(crate) use self::inputs::{render_input_refs, render_inputs};
-pub(crate) use self::json::read_plan_json;
+pub(crate) use self::json::{check_seal, read_plan_json};
 pub use self::view::{Lang, Limit, Status, View};
 pub use self::xlsx::report_xlsx;
 

@@ -257,3 +257,46 @@ fn a_crash_mid_apply_leaves_the_store_unchanged_and_publishes_nothing() -> Resul
     assert_ne!(digest()?, digest_before);
     Ok(())
 }
+
+/// A reviewed plan changed by hand is not the plan that was reviewed: a departure removed, or a
+/// departure turned into an immediate stop, is refused (exit 4) and nothing is written; the
+/// plan as `plan` wrote it applies.
+#[test]
+fn a_plan_edited_after_it_was_written_is_refused() -> Result {
+    let (dir, _) = planned()?;
+    let d = dir.path();
+    let path = d.join("p/plan.json");
+    let written = std::fs::read_to_string(&path)?;
+    let store = d.join("regsync.sqlite");
+    let before = std::fs::read(&store)?;
+    let without_a_departure: Vec<&str> = {
+        let mut lines: Vec<&str> = written.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("{\"kind\":\"depart\""))
+            .ok_or("a departure")?;
+        lines.remove(at);
+        lines
+    };
+    let stopped_at_once = written.replacen(
+        "\"state\":\"active\",\"activation_deadline\":null,\"activation_expired\":false,\"stop_on\":\"2026-04-16\"",
+        "\"state\":\"stopped\",\"activation_deadline\":null,\"activation_expired\":false,\"stop_on\":\"2026-04-16\"",
+        1,
+    );
+    assert_ne!(stopped_at_once, written, "a departure's account to edit");
+    for edited in [without_a_departure.join("\n") + "\n", stopped_at_once] {
+        std::fs::write(&path, &edited)?;
+        let r = regsync(d, &["apply", "p/plan.json"], &[])?;
+        assert_eq!(r.code, Some(4), "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("is not the plan that was reviewed")
+                && r.stderr.contains("changed after `regsync plan` wrote it"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(std::fs::read(&store)?, before, "nothing written");
+    }
+    std::fs::write(&path, &written)?;
+    ok(regsync(d, &["apply", "p/plan.json"], &[])?)?;
+    Ok(())
+}
