@@ -24,7 +24,8 @@ use rayon::prelude::*;
 use crate::domain::model::Kind;
 use crate::ingest::diag::{Diagnostic, Location};
 use crate::ingest::encoding::{
-    Encoding, body, decode_chunk, decode_chunk_into, decode_utf16, likely, locate, sniff, utf16_bom,
+    Encoding, Likely, body, decode_chunk, decode_chunk_into, decode_utf16, likely, locate, sniff,
+    utf16_bom,
 };
 use crate::ingest::map::{
     Cell, CellError, HEADER_SEARCH_ROWS, Header, Mapped, Mapper, Rows, find_header,
@@ -131,7 +132,10 @@ fn name_likely_encoding(prefix: &[u8], out: &mut Outcome) {
         // the header search made of the misread text (no header, or one "like" some other kind
         // of file) is no finding; the undecodable bytes stay named.
         out.encoding = None;
-        if out.kind.is_none() {
+        if matches!(guess, Likely::Workbook | Likely::Empty) {
+            // Not text at all: its bytes and its header are no finding either.
+            out.diagnostics.clear();
+        } else if out.kind.is_none() {
             out.diagnostics
                 .retain(|d| matches!(d.location, Location::Byte { .. }));
         }

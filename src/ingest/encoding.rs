@@ -268,6 +268,10 @@ pub(crate) fn decode_utf16(bytes: &[u8], enc: Encoding) -> Result<String, Encodi
 /// What a file that is neither UTF-8 nor CP932 (or whose header is not found) most likely is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Likely {
+    /// No bytes at all.
+    Empty,
+    /// An Excel workbook (a zip, or an `.xls`'s compound file) named as a text file.
+    Workbook,
     EucJp,
     /// UTF-16 without a BOM, little-endian or big-endian.
     Utf16NoBom {
@@ -279,6 +283,14 @@ impl Likely {
     /// The message for a rejected file, with how to save it again from Excel.
     pub(crate) fn message(self) -> (String, String) {
         match self {
+            Likely::Empty => (
+                "ファイルが空です（0 バイト）。書き出しをやり直してください".into(),
+                "the file is empty (0 bytes): export it again".into(),
+            ),
+            Likely::Workbook => (
+                "このファイルは Excel のブック（.xlsx または .xls）で、名前の拡張子が違います。拡張子を .xlsx（または .xls）に直して置き直すか、Excel で CSV として保存し直してください".into(),
+                "the file is an Excel workbook (.xlsx or .xls) under another extension: rename it to .xlsx (or .xls) and drop it again, or save it from Excel as CSV".into(),
+            ),
             Likely::EucJp => (
                 "このファイルの文字コードは EUC-JP のようです。EUC-JP は読めません。Excel の［データ］→［テキストまたは CSV から］で元のファイルを「20932: 日本語 (EUC)」として読み込み、［名前を付けて保存］で「CSV (コンマ区切り)」か「CSV UTF-8 (コンマ区切り)」を選んで保存し直してください".into(),
                 "the file looks like EUC-JP, which is not read: in Excel, load it with Data > From Text/CSV as `20932: Japanese (EUC)`, then Save As `CSV (Comma delimited)` or `CSV UTF-8 (Comma delimited)`".into(),
@@ -298,10 +310,17 @@ impl Likely {
 pub(crate) const LIKELY_PREFIX: usize = 64 << 10;
 
 /// A guess at the encoding of a file that did not decode as UTF-8 or CP932, or decoded into no
-/// known header, from its first bytes: UTF-16 without a BOM has a NUL in most ASCII characters,
+/// known header, from its first bytes: nothing at all; a workbook's signature (a zip's, an
+/// `.xls`'s); UTF-16 without a BOM has a NUL in most ASCII characters,
 /// on one side of each pair; EUC-JP decodes strictly as EUC-JP, which CP932 Japanese text (with
 /// its lead bytes 0x81..=0x9F) almost never does.
 pub(crate) fn likely(bytes: &[u8]) -> Option<Likely> {
+    if bytes.is_empty() {
+        return Some(Likely::Empty);
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+        return Some(Likely::Workbook);
+    }
     let prefix = &bytes[..bytes.len().min(LIKELY_PREFIX)];
     let (mut even, mut odd) = (0usize, 0usize);
     for (i, &b) in prefix.iter().enumerate() {

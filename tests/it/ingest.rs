@@ -236,6 +236,39 @@ fn eucjp_and_utf16_without_a_bom_are_named_with_how_to_save_them_again() {
     );
 }
 
+/// An empty file and a workbook under a CSV name are named for what they are, not as bytes
+/// that are neither CP932 nor UTF-8, nor as a missing header.
+#[test]
+fn an_empty_file_and_a_workbook_named_csv_are_said_to_be_so() {
+    let xlsx = std::fs::read(crate::common::root().join("samples/registrar-2026-04-02.xlsx"))
+        .unwrap_or_else(|e| unreachable!("sample: {e}"));
+    let xls = {
+        let mut b = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec();
+        b.extend([0u8; 504]);
+        b
+    };
+    for (name, bytes, expected) in [
+        ("r.csv", Vec::new(), "the file is empty (0 bytes)"),
+        (
+            "r.csv",
+            xlsx.clone(),
+            "the file is an Excel workbook (.xlsx or .xls)",
+        ),
+        ("r", xlsx, "the file is an Excel workbook (.xlsx or .xls)"),
+        (
+            "r.txt",
+            xls,
+            "the file is an Excel workbook (.xlsx or .xls)",
+        ),
+    ] {
+        let got = read_bytes(Path::new(name), bytes, 0, &profiles());
+        assert!(!got.accepted());
+        let messages: Vec<String> = got.errors().map(|d| d.render(name, None)).collect();
+        assert_eq!(messages.len(), 1, "{name}: {messages:#?}");
+        assert!(messages[0].contains(expected), "{name}: {messages:#?}");
+    }
+}
+
 #[test]
 fn the_sample_saved_as_unicode_text_plans_byte_for_byte_as_the_cp932_csv() -> crate::common::Result
 {
