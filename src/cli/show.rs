@@ -37,8 +37,8 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Failed);
     };
-    let (ecs_ids, by) = store.find_accounts(&id)?;
-    let Some(by) = by else {
+    let found = store.find_accounts(&id)?;
+    if found.is_empty() {
         let queued = store.open_reviews_naming(&id)?;
         if !queued.is_empty() {
             // Not an account yet: a row that waits for a person's decision.
@@ -60,12 +60,21 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
              「{id}」に該当するアカウントはありません（ECS-ID・学籍番号・個人番号で検索）"
         );
         return Ok(Exit::Failed);
-    };
+    }
     let mut text = String::new();
-    for (i, ecs_id) in ecs_ids.iter().enumerate() {
+    if found.len() > 1 {
+        let _ = writeln!(
+            text,
+            "「{id}」は {} 件のアカウントに該当します / `{id}` names {} accounts:\n",
+            found.len(),
+            found.len()
+        );
+    }
+    for (i, (ecs_id, by)) in found.iter().enumerate() {
         if i > 0 {
             text.push_str("\n────────\n\n");
         }
+        let (ecs_id, by) = (ecs_id, *by);
         render(&store, ecs_id, &id, by, &settings.policy, &mut text)
             .with_context(|| format!("reading account `{ecs_id}`"))?;
     }

@@ -43,40 +43,37 @@ pub(crate) enum MatchedBy {
 }
 
 impl Store {
-    /// The ECS-IDs `id` names: the account with that ECS-ID, else the account that ever had
-    /// that student number, else the accounts with that 個人番号 (normally one).
-    pub(crate) fn find_accounts(
-        &self,
-        id: &str,
-    ) -> Result<(Vec<String>, Option<MatchedBy>), StoreError> {
-        let by_ecs: Option<String> = self
-            .conn
-            .query_row("SELECT ecs_id FROM accounts WHERE ecs_id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if let Some(e) = by_ecs {
-            return Ok((vec![e], Some(MatchedBy::EcsId)));
-        }
-        let by_sn: Option<String> = self
-            .conn
-            .query_row(
+    /// The accounts `id` names, each with how: the account with that ECS-ID, the account that
+    /// ever had that student number, the accounts with that 個人番号. Kinds of identifier can
+    /// share a value (an 8-digit 個人番号 that is another person's student number): every
+    /// account it names is listed, none hidden behind the first.
+    pub(crate) fn find_accounts(&self, id: &str) -> Result<Vec<(String, MatchedBy)>, StoreError> {
+        let mut found: Vec<(String, MatchedBy)> = Vec::new();
+        for (sql, by) in [
+            (
+                "SELECT ecs_id FROM accounts WHERE ecs_id = ?1",
+                MatchedBy::EcsId,
+            ),
+            (
                 "SELECT ecs_id FROM student_nos WHERE student_no = ?1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(e) = by_sn {
-            return Ok((vec![e], Some(MatchedBy::StudentNo)));
+                MatchedBy::StudentNo,
+            ),
+            (
+                "SELECT ecs_id FROM accounts WHERE person_id = ?1 ORDER BY ecs_id",
+                MatchedBy::PersonId,
+            ),
+        ] {
+            let mut stmt = self.conn.prepare(sql)?;
+            let ids: Vec<String> = stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for e in ids {
+                if !found.iter().any(|(f, _)| *f == e) {
+                    found.push((e, by));
+                }
+            }
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT ecs_id FROM accounts WHERE person_id = ?1 ORDER BY ecs_id")?;
-        let ids: Vec<String> = stmt
-            .query_map([id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let by = (!ids.is_empty()).then_some(MatchedBy::PersonId);
-        Ok((ids, by))
+        Ok(found)
     }
 
     /// The account's history, oldest first.

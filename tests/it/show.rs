@@ -104,3 +104,29 @@ fn review_items_are_listed_and_resolved_once() -> Result {
     assert!(!list.contains(&format!("#{first_id} ")), "{list}");
     Ok(())
 }
+
+/// An identifier that is one account's 個人番号 and another's student number names both: `show`
+/// lists each with how it matched, and says there are two, never only the first it found.
+#[test]
+fn an_identifier_naming_two_accounts_shows_both() -> Result {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    crate::common::write(
+        &d.join("accounts.csv"),
+        "ECS-ID,個人番号,学籍番号,氏名,氏名カナ,生年月日,所属,区分,状態,KUMOI,有効化期限,停止予定日,利用期限\n\
+         a0400001,01230042,01230041,青木　一,アオキ　ハジメ,2003-01-01,文学部,学生,有効,aoki.hajime@st.kyoto-u.ac.jp,,,\n\
+         a0400002,0000000002,01230042,上田　二郎,ウエダ　ジロウ,2003-02-02,文学部,学生,有効,ueda.jiro@st.kyoto-u.ac.jp,,,\n",
+    );
+    ok(regsync(d, &["accounts", "import", "accounts.csv"], &[])?)?;
+    let shown = ok(regsync(d, &["show", "01230042"], &[])?)?.stdout;
+    assert!(shown.contains("`01230042` names 2 accounts"), "{shown}");
+    for want in [
+        "a0400002  上田　二郎",
+        "学籍番号 student_no `01230042`",
+        "a0400001  青木　一",
+        "個人番号 person_id `01230042`",
+    ] {
+        assert!(shown.contains(want), "missing `{want}` in\n{shown}");
+    }
+    Ok(())
+}
