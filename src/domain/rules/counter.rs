@@ -157,36 +157,29 @@ impl Work<'_> {
         {
             return;
         }
-        if let Some(earlier) = alike_new.first() {
-            let earlier = earlier.name.clone();
-            let mut a = Action::new(
-                ActionKind::Review,
-                Rule::R11,
-                person_of_renewal(row),
-                Some(self.source(row.at)),
-                format!(
-                    "R11: 識別子のない申請です。氏名カナと生年月日が今夜の別の申請（{earlier}）と同じです。同一人物なら同じECS-IDを使います"
-                ),
-                format!(
-                    "R11: the application has no identifier, and its kana name and birth date equal those of another application tonight ({earlier}); if the same person, the same ECS-ID must be used"
-                ),
-            );
-            a.review = Some(ReviewReason::NameBirthCandidate);
-            self.actions.push((Target::None, a));
-            return;
-        }
-        if !candidates.is_empty() {
+        // Anyone else alike, on record or in another application tonight, is a person to ask.
+        let alike = if candidates.is_empty() {
+            alike_new.first().map(|a| {
+                (
+                    format!("今夜の別の申請（{}）", a.name),
+                    format!("another application tonight ({})", a.name),
+                )
+            })
+        } else {
             let ids = self.ids(&candidates);
+            Some((ids.clone(), ids))
+        };
+        if let Some((ja, en)) = alike {
             let mut a = Action::new(
                 ActionKind::Review,
                 Rule::R11,
                 person_of_renewal(row),
                 Some(self.source(row.at)),
                 format!(
-                    "R11: 識別子のない申請です。氏名カナと生年月日が {ids} と同じです。同一人物なら同じECS-IDを使います"
+                    "R11: 識別子のない申請です。氏名カナと生年月日が {ja} と同じです。同一人物なら同じECS-IDを使います"
                 ),
                 format!(
-                    "R11: the application has no identifier, and its kana name and birth date equal those of {ids}; if the same person, the same ECS-ID must be used"
+                    "R11: the application has no identifier, and its kana name and birth date equal those of {en}; if the same person, the same ECS-ID must be used"
                 ),
             );
             a.review = Some(ReviewReason::NameBirthCandidate);
