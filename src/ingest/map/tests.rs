@@ -126,7 +126,11 @@ fn excel_serials_and_yyyymmdd_numbers_are_dates() {
         (f64::NAN, false, None),
         (0.0, false, None),
     ] {
-        assert_eq!(excel_number_date(n, date1904), want, "{n} 1904={date1904}");
+        assert_eq!(
+            super::serial::excel_number_date(n, date1904),
+            want,
+            "{n} 1904={date1904}"
+        );
     }
 }
 
