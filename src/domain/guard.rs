@@ -114,6 +114,15 @@ pub fn check(
     out
 }
 
+/// The `run` flags that let `plan` through, one per kind over its limit (`--allow depart=22
+/// --allow stop=18`): all of them, also those a run's `--allow` let through, since `--allow`
+/// holds for one run only.
+pub(crate) fn allow_flags(plan: &Plan, active: usize, policy: &Policy) -> String {
+    let over = check(plan, active, policy, &[]);
+    let flags: Vec<String> = over.iter().map(Tripped::allow_flag).collect();
+    flags.join(" ")
+}
+
 /// The directory's lock limit a push exceeds: locking existing, unlocked entries is the one
 /// directory change that shuts people out, so a push that would lock more than
 /// `guard_lock_share` of the `unlocked` entries (rounded down) or more than `guard_lock_count`

@@ -112,22 +112,12 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
     let active = keys.not_stopped();
     let mut plan = super::plan::plan_batch(settings, Some(&store), keys, &mut inbox.batch, as_of)?;
     let tripped = guard::check(&plan, active, &settings.policy, &night.allow);
-    // `--allow` holds for one run: the way on names every kind over its limit, those this
-    // run let through included.
-    let allow: Vec<String> = guard::check(&plan, active, &settings.policy, &[])
-        .iter()
-        .map(Tripped::allow_flag)
-        .collect();
-    let allow = allow.join(" ");
+    let allow = guard::allow_flags(&plan, active, &settings.policy);
     warn(&mut plan, &inbox, &tripped, &allow, &report_dir);
     let view = report_view(&tripped, &allow, &report_dir, night.lang);
     crate::report::write_all(&plan, &report_dir, &view)?;
-    crate::directory::write_plan_report(
-        settings.directory.as_ref(),
-        Some(&store),
-        &plan,
-        &report_dir,
-    )?;
+    let ldap = settings.directory.as_ref();
+    crate::directory::write_plan_report(ldap, Some(&store), &plan, &report_dir)?;
     let mut summary = format!(
         "regsync run {run_id} for {as_of}: {} file(s) read, {} rejected, {} already processed. {}.",
         inbox.batch.files.len(),
@@ -169,13 +159,7 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
             stats,
         });
     }
-    for (kind, n) in &night.allow {
-        let _ = write!(
-            summary,
-            " ガードの上限をこの run に限り引き上げ / guard limit raised for this run: {} up to {n} (--allow).",
-            kind.as_str()
-        );
-    }
+    note_allowances(&night.allow, &mut summary);
     apply(
         settings,
         &mut store,
@@ -216,6 +200,17 @@ pub fn run(settings: &Settings, night: &Night) -> anyhow::Result<Outcome> {
         report_dir: Some(report_dir),
         stats,
     })
+}
+
+/// Says in the summary which guard limits `run --allow` raised for this run.
+fn note_allowances(allow: &[(ActionKind, usize)], summary: &mut String) {
+    for (kind, n) in allow {
+        let _ = write!(
+            summary,
+            " ガードの上限をこの run に限り引き上げ / guard limit raised for this run: {} up to {n} (--allow).",
+            kind.as_str()
+        );
+    }
 }
 
 /// The plan's warnings about the night's inputs and guard: superseded snapshots, and the guard's
