@@ -74,8 +74,7 @@ pub fn run(settings: &Settings, args: Args) -> anyhow::Result<Exit> {
         if i > 0 {
             text.push_str("\n────────\n\n");
         }
-        let (ecs_id, by) = (ecs_id, *by);
-        render(&store, ecs_id, &id, by, &settings.policy, &mut text)
+        render(&store, ecs_id, &id, *by, &settings.policy, &mut text)
             .with_context(|| format!("reading account `{ecs_id}`"))?;
     }
     std::io::stdout().lock().write_all(text.as_bytes())?;

@@ -318,7 +318,7 @@ pub(crate) fn likely(bytes: &[u8]) -> Option<Likely> {
     if bytes.is_empty() {
         return Some(Likely::Empty);
     }
-    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
+    if crate::ingest::excel::looks_like_workbook(bytes) {
         return Some(Likely::Workbook);
     }
     let prefix = &bytes[..bytes.len().min(LIKELY_PREFIX)];

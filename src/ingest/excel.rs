@@ -56,6 +56,12 @@ pub(crate) fn read(bytes: Vec<u8>, file: u32, profiles: &Profiles) -> Outcome {
     out
 }
 
+/// Whether `bytes` begin as a workbook's do: a zip's local file header (`.xlsx`, `.xlsm`,
+/// `.xlsb`) or a compound file's signature (`.xls`).
+pub(crate) fn looks_like_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || biff::is_compound(bytes)
+}
+
 /// A workbook's parts checked against the limits before calamine opens it.
 fn check(bytes: &[u8], limits: &Limits) -> Result<(), Diagnostic> {
     if bytes.starts_with(b"PK") {
